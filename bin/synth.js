@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// The synth path: transpile the TypeScript app with esbuild (no type-checking: `npm run build` and the
+// tests do that) into dist/main.js, then run it in this process. Used by `npm run synth` and by the
+// `app` of cdk8s.yaml, so `npx cdk8s synth` takes the same path.
+'use strict';
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+const outfile = path.join(root, 'dist', 'main.js');
+try {
+  require('esbuild').buildSync({
+    entryPoints: [path.join(root, 'main.ts')],
+    outfile,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    logLevel: 'error',
+  });
+} catch (e) {
+  process.stderr.write('synth failed: the TypeScript app does not compile (see above); gitops/ was left as it was.\n');
+  process.exit(1);
+}
+process.exitCode = require(outfile).main(process.argv.slice(2));

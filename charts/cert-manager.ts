@@ -1,0 +1,22 @@
+// cert-manager: the chart that issues every TLS certificate of the platform. It installs its own CRDs,
+// so the components that write Certificates and ClusterIssuers are synced after it.
+import { Construct } from 'constructs';
+import { PlatformConfig } from '../lib/config';
+import { HelmComponent } from '../lib/component';
+import { CertManagerValues } from '../lib/helm-values';
+
+export class CertManagerChart extends HelmComponent<CertManagerValues> {
+  constructor(scope: Construct, config: PlatformConfig) {
+    super(scope, 'cert-manager', {
+      namespace: config.certManager.namespace,
+      providesApiGroups: ['cert-manager.io', 'acme.cert-manager.io'],
+      source: { repoURL: 'https://charts.jetstack.io', chart: 'cert-manager', version: config.certManager.chartVersion },
+      values: {
+        // The guide's `--set installCRDs=true`; the chart has deprecated that key in favour of crds.enabled.
+        // keep=true: removing the Application must not delete the CRDs and with them every certificate.
+        crds: { enabled: true, keep: true },
+        nodeSelector: { ...config.nodeSelector },
+      },
+    });
+  }
+}

@@ -1,0 +1,25 @@
+// ingress-nginx: the controller behind every Ingress of the platform, on an Azure load balancer.
+import { Construct } from 'constructs';
+import { PlatformConfig } from '../lib/config';
+import { HelmComponent } from '../lib/component';
+import { IngressNginxValues } from '../lib/helm-values';
+
+export class IngressNginxChart extends HelmComponent<IngressNginxValues> {
+  constructor(scope: Construct, config: PlatformConfig) {
+    super(scope, 'ingress-nginx', {
+      // The guide installs the controller into `default`; it gets a namespace of its own here.
+      namespace: config.ingressNginx.namespace,
+      source: { repoURL: 'https://kubernetes.github.io/ingress-nginx', chart: 'ingress-nginx', version: config.ingressNginx.chartVersion },
+      values: {
+        controller: {
+          // The Azure load balancer probes / by default, which the controller answers with 404, so the
+          // probe marks every node down; /healthz answers 200.
+          service: {
+            annotations: { 'service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path': '/healthz' },
+          },
+          ingressClassResource: { name: config.ingressClass },
+        },
+      },
+    });
+  }
+}

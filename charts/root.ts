@@ -1,0 +1,97 @@
+// The app of apps. bootstrap/ holds the AppProject and the root Application, applied once by hand;
+// the root Application syncs apps/, which holds one child Application per component, in sync waves
+// derived from the components' dependencies.
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import { PlatformConfig } from '../lib/config';
+import { Component, isHelmComponent } from '../lib/component';
+import {
+  AppProject,
+  Application,
+  ApplicationSpecSource,
+  ApplicationSpecSyncPolicy,
+} from '../imports/argoproj.io';
+
+export const IN_CLUSTER = 'https://kubernetes.default.svc';
+export const APPS_FOLDER = 'apps';
+export const BOOTSTRAP_FOLDER = 'bootstrap';
+export const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
+
+/** The path of an environment's folder (or a subfolder of it) inside the deploy repo. */
+export function repoPath(config: PlatformConfig, folder: string): string {
+  return `${config.deployRepo.path}/${config.environment}/${folder}`;
+}
+
+function syncPolicy(options: readonly string[], namespaceLabels?: Readonly<Record<string, string>>): ApplicationSpecSyncPolicy {
+  const labels = namespaceLabels && Object.keys(namespaceLabels).length > 0 ? { ...namespaceLabels } : undefined;
+  return {
+    automated: { prune: true, selfHeal: true },
+    syncOptions: ['CreateNamespace=true', ...options],
+    ...(labels ? { managedNamespaceMetadata: { labels } } : {}),
+  };
+}
+
+/** The child Applications: gitops/<environment>/apps/. */
+export class RootChart extends Chart {
+  constructor(scope: Construct, config: PlatformConfig, components: readonly Component[], waves: ReadonlyMap<Component, number>) {
+    super(scope, APPS_FOLDER, { disableResourceNameHashes: true });
+    for (const c of components) {
+      new Application(this, c.name, {
+        metadata: {
+          name: c.name,
+          namespace: config.argocd.namespace,
+          annotations: { [SYNC_WAVE]: String(waves.get(c)) },
+        },
+        spec: {
+          project: config.argocd.project,
+          source: sourceOf(config, c),
+          destination: { server: IN_CLUSTER, namespace: c.targetNamespace },
+          syncPolicy: syncPolicy(c.syncOptions, c.namespaceLabels),
+        },
+      });
+    }
+  }
+}
+
+function sourceOf(config: PlatformConfig, c: Component): ApplicationSpecSource {
+  if (isHelmComponent(c)) {
+    return {
+      repoUrl: c.source.repoURL,
+      chart: c.source.chart,
+      targetRevision: c.source.version,
+      helm: { releaseName: c.releaseName, valuesObject: c.values },
+    };
+  }
+  return { repoUrl: config.deployRepo.url, targetRevision: config.deployRepo.revision, path: repoPath(config, c.name) };
+}
+
+/** The AppProject and the root Application: gitops/<environment>/bootstrap/, applied once with kubectl. */
+export class BootstrapChart extends Chart {
+  constructor(scope: Construct, config: PlatformConfig, components: readonly Component[]) {
+    super(scope, BOOTSTRAP_FOLDER, { disableResourceNameHashes: true });
+    const helmRepos = components.filter(isHelmComponent).map((c) => c.source.repoURL);
+    const namespaces = [config.argocd.namespace, ...components.map((c) => c.targetNamespace)];
+
+    new AppProject(this, 'project', {
+      metadata: { name: config.argocd.project, namespace: config.argocd.namespace },
+      spec: {
+        description: `The platform of environment ${config.environment}, synthesized by cdk8s`,
+        sourceRepos: [...new Set([config.deployRepo.url, ...helmRepos])].sort(),
+        destinations: [...new Set(namespaces)].sort().map((namespace) => ({ server: IN_CLUSTER, namespace })),
+        // The charts install CRDs, ClusterRoles and webhooks, and the issuers are cluster-scoped; the
+        // project's limit is where things go (destinations) and where they come from (sourceRepos).
+        clusterResourceWhitelist: [{ group: '*', kind: '*' }],
+      },
+    });
+
+    new Application(this, 'root', {
+      metadata: { name: `platform-${config.environment}`, namespace: config.argocd.namespace },
+      spec: {
+        project: config.argocd.project,
+        source: { repoUrl: config.deployRepo.url, targetRevision: config.deployRepo.revision, path: repoPath(config, APPS_FOLDER) },
+        destination: { server: IN_CLUSTER, namespace: config.argocd.namespace },
+        syncPolicy: syncPolicy([]),
+      },
+    });
+  }
+}

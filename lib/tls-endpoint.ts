@@ -1,0 +1,125 @@
+// A TLS endpoint is one host served over HTTPS: the cert-manager Certificate that fills the TLS secret
+// and the Ingress that serves it, built from one set of facts so they cannot disagree on host, secret,
+// issuer or class. The Ingress may instead come from a Helm chart: then the chart's values are built
+// from this endpoint's `host` and `secretName`.
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { Component, componentOf } from './component';
+import {
+  Certificate,
+  CertificateSpecPrivateKeyRotationPolicy,
+  CertificateSpecUsages,
+} from '../imports/cert-manager.io';
+
+/** A ClusterIssuer declared by the cluster-issuers component. Obtain one from `ClusterIssuersChart.issuer()`. */
+export interface ClusterIssuerRef {
+  readonly name: string;
+  /** The component that declares the issuer; an endpoint's component is synced after it. */
+  readonly declaredBy: Component;
+  /** The ingress class whose controller answers this issuer's HTTP-01 challenges. */
+  readonly http01IngressClass: string;
+}
+
+/** The Service an Ingress sends traffic to. */
+export interface IngressBackend {
+  readonly service: string;
+  /** A port number, or the name of a port of the Service. */
+  readonly port: number | string;
+}
+
+export interface TlsIngressOptions {
+  /** The Ingress's name. */
+  readonly name: string;
+  /** The ingress class; must be the class that solves the issuer's HTTP-01 challenges. */
+  readonly className: string;
+  readonly backend: IngressBackend;
+  /**
+   * Extra annotations (e.g. nginx backend-protocol). cert-manager's ingress-shim annotations are refused:
+   * this endpoint's Certificate already fills the secret.
+   * @default - none
+   */
+  readonly annotations?: Record<string, string>;
+}
+
+export interface TlsEndpointProps {
+  /** The fully qualified host name, e.g. harbor.example.com. */
+  readonly host: string;
+  readonly namespace: string;
+  /** The TLS secret the Certificate fills and the Ingress serves. Also the Certificate's name. */
+  readonly secretName: string;
+  readonly issuer: ClusterIssuerRef;
+  /**
+   * The Ingress to create.
+   * @default - no Ingress: a Helm chart creates it from this endpoint's `host` and `secretName`
+   */
+  readonly ingress?: TlsIngressOptions;
+}
+
+export class TlsEndpoint extends Construct {
+  public readonly host: string;
+  public readonly namespace: string;
+  public readonly secretName: string;
+  public readonly issuer: ClusterIssuerRef;
+  public readonly certificate: Certificate;
+  public readonly ingress?: k8s.KubeIngress;
+
+  constructor(scope: Construct, id: string, props: TlsEndpointProps) {
+    super(scope, id);
+    this.host = props.host;
+    this.namespace = props.namespace;
+    this.secretName = props.secretName;
+    this.issuer = props.issuer;
+
+    const ing = props.ingress;
+    if (ing && ing.className !== props.issuer.http01IngressClass) {
+      throw new Error(
+        `TlsEndpoint ${props.host}: ingress class "${ing.className}" differs from issuer "${props.issuer.name}"'s ` +
+        `HTTP-01 class "${props.issuer.http01IngressClass}"; the challenge would never reach this host. ` +
+        'Use an issuer that solves through the same class.');
+    }
+    const shim = Object.keys(ing?.annotations ?? {}).filter((a) => a.startsWith('cert-manager.io/') || a.startsWith('certmanager.k8s.io/'));
+    if (shim.length > 0) {
+      throw new Error(`TlsEndpoint ${props.host}: annotation ${shim.join(', ')} would make cert-manager issue ${props.secretName} a second time; remove it`);
+    }
+
+    const owner = componentOf(this);
+    if (owner && owner !== props.issuer.declaredBy) owner.dependOn(props.issuer.declaredBy);
+
+    this.certificate = new Certificate(this, 'certificate', {
+      metadata: { name: props.secretName, namespace: props.namespace },
+      spec: {
+        secretName: props.secretName,
+        privateKey: { rotationPolicy: CertificateSpecPrivateKeyRotationPolicy.ALWAYS },
+        commonName: props.host,
+        dnsNames: [props.host],
+        usages: [
+          CertificateSpecUsages.DIGITAL_SIGNATURE,
+          CertificateSpecUsages.KEY_ENCIPHERMENT,
+          CertificateSpecUsages.SERVER_AUTH,
+        ],
+        issuerRef: { name: props.issuer.name, kind: 'ClusterIssuer' },
+      },
+    });
+
+    if (ing) {
+      const port = typeof ing.backend.port === 'number' ? { number: ing.backend.port } : { name: ing.backend.port };
+      this.ingress = new k8s.KubeIngress(this, 'ingress', {
+        metadata: {
+          name: ing.name,
+          namespace: props.namespace,
+          ...(ing.annotations && Object.keys(ing.annotations).length > 0 ? { annotations: ing.annotations } : {}),
+        },
+        spec: {
+          ingressClassName: ing.className,
+          tls: [{ hosts: [props.host], secretName: props.secretName }],
+          rules: [{
+            host: props.host,
+            http: {
+              paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: ing.backend.service, port } } }],
+            },
+          }],
+        },
+      });
+    }
+  }
+}

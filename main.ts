@@ -1,0 +1,107 @@
+// Entry point: config/*.yaml -> gitops/<environment>/. Run through `npm run synth` or `npx cdk8s synth`.
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseArgs } from 'util';
+import { ConfigError, configFiles, loadConfig, PlatformConfig } from './lib/config';
+import { replaceFolder } from './lib/output';
+import { buildPlatform, renderFiles, toYaml } from './lib/platform';
+
+const HELP = `Usage: npm run synth -- [options]      (or: npx cdk8s synth)
+
+Synthesizes the platform of every environment in config/ into gitops/<environment>/.
+Nothing is written unless every environment renders: a failed synth leaves gitops/ as it was.
+
+Options:
+  -c, --config <file>   synthesize only this environment's config file (repeatable);
+                        its gitops/<environment>/ folder is replaced, the others are kept
+  -o, --outdir <dir>    where the environment folders go (default: gitops)
+  -q, --quiet           print nothing but errors
+  -h, --help            show this help
+`;
+
+export interface SynthOptions {
+  /** Config files to render; all of config/*.yaml when empty. */
+  readonly configs: readonly string[];
+  readonly outdir: string;
+  readonly log: (line: string) => void;
+}
+
+/** Renders one environment into its files (path relative to gitops/<environment>/ -> YAML text). */
+export function renderEnvironment(config: PlatformConfig): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const f of renderFiles(buildPlatform(config))) files.set(f.path, toYaml(f.manifest));
+  return files;
+}
+
+export function synth(options: SynthOptions): void {
+  const started = Date.now();
+  const all = options.configs.length === 0;
+  const files = all ? configFiles('config') : [...options.configs];
+  if (files.length === 0) throw new ConfigError('config/', ['no config files found; add config/<environment>.yaml (see README.md)']);
+
+  // Load and render everything before writing anything.
+  const rendered = new Map<string, Map<string, string>>();
+  for (const file of files) {
+    const config = loadConfig(file);
+    if (rendered.has(config.environment)) throw new ConfigError(file, [`environment "${config.environment}" is given twice`]);
+    rendered.set(config.environment, renderEnvironment(config));
+    options.log(`rendered ${config.environment} from ${file}: ${rendered.get(config.environment)!.size} files`);
+  }
+
+  if (all) {
+    const tree = new Map<string, string>();
+    for (const [env, envFiles] of rendered) for (const [rel, text] of envFiles) tree.set(`${env}/${rel}`, text);
+    replaceFolder(options.outdir, tree);
+  } else {
+    for (const [env, envFiles] of rendered) replaceFolder(path.join(options.outdir, env), envFiles);
+  }
+
+  // Under `cdk8s synth`, also hand the CLI one manifest file per environment for its validation plugins.
+  const cdk8sOut = process.env.CDK8S_OUTDIR;
+  if (cdk8sOut) {
+    fs.mkdirSync(cdk8sOut, { recursive: true });
+    for (const [env, envFiles] of rendered) {
+      fs.writeFileSync(path.join(cdk8sOut, `${env}.k8s.yaml`), [...envFiles.values()].join('---\n'));
+    }
+  }
+  options.log(`wrote ${[...rendered.keys()].map((e) => path.join(options.outdir, e)).join(', ')} in ${Date.now() - started} ms`);
+}
+
+export function main(argv: string[]): number {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string', short: 'c', multiple: true },
+        outdir: { type: 'string', short: 'o', default: 'gitops' },
+        quiet: { type: 'boolean', short: 'q', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      allowPositionals: false,
+      strict: true,
+    });
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (args.values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const quiet = args.values.quiet;
+  try {
+    synth({
+      configs: args.values.config ?? [],
+      outdir: args.values.outdir,
+      log: (line) => { if (!quiet) process.stdout.write(`${line}\n`); },
+    });
+    return 0;
+  } catch (e) {
+    const err = e as Error;
+    process.stderr.write(`synth failed; gitops/ was left as it was.\n${err instanceof ConfigError ? err.message : err.stack ?? err.message}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) process.exitCode = main(process.argv.slice(2));
