@@ -3,12 +3,14 @@
 // tests do that) into dist/main.js, then run it in this process. Used by `npm run synth` and by the
 // `app` of cdk8s.yaml, so `npx cdk8s synth` takes the same path.
 'use strict';
+const fs = require('fs');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
 const outfile = path.join(root, 'dist', 'main.js');
+let bundle;
 try {
-  require('esbuild').buildSync({
+  bundle = require('esbuild').buildSync({
     entryPoints: [path.join(root, 'main.ts')],
     outfile,
     bundle: true,
@@ -17,9 +19,15 @@ try {
     target: 'node20',
     format: 'cjs',
     logLevel: 'error',
-  });
+    write: false,
+  }).outputFiles[0].contents;
 } catch (e) {
   process.stderr.write('synth failed: the TypeScript app does not compile (see above); gitops/ was left as it was.\n');
   process.exit(1);
 }
+// Written aside and renamed, so concurrent synths (tests, editors) never load a half-written file.
+fs.mkdirSync(path.dirname(outfile), { recursive: true });
+const staged = `${outfile}.${process.pid}`;
+fs.writeFileSync(staged, bundle);
+fs.renameSync(staged, outfile);
 process.exitCode = require(outfile).main(process.argv.slice(2));

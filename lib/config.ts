@@ -156,8 +156,9 @@ export function parseConfig(text: string, file: string): PlatformConfig {
   try {
     raw = yaml.load(text, { filename: file });
   } catch (e) {
-    const msg = (e as Error).message.split('\n')[0];
-    throw new ConfigError(file, [`not valid YAML: ${msg}; fix the syntax at that line`]);
+    const err = e as { reason?: string; mark?: { line: number; column: number }; message: string };
+    const where = err.mark ? ` at line ${err.mark.line + 1}, column ${err.mark.column + 1}` : '';
+    throw new ConfigError(file, [`not valid YAML${where}: ${err.reason ?? err.message}; fix the syntax there`]);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(file, ['the file must hold a YAML mapping of settings (see config/lab.yaml)']);

@@ -1,0 +1,41 @@
+import { ACME_SERVERS } from '../lib/config';
+import { labConfig, render } from './helpers';
+
+const lab = render();
+
+describe('cert-manager', () => {
+  test('the chart installs its CRDs and runs on Linux nodes, as the guide sets', () => {
+    const app = lab.app('cert-manager');
+    expect(app.spec.destination.namespace).toBe('cert-manager');
+    expect(app.spec.source).toMatchObject({ repoURL: 'https://charts.jetstack.io', chart: 'cert-manager', targetRevision: 'v1.21.1' });
+    expect(app.spec.source.helm.valuesObject).toEqual({
+      crds: { enabled: true, keep: true },
+      nodeSelector: { 'kubernetes.io/os': 'linux' },
+    });
+  });
+});
+
+describe('cluster issuers', () => {
+  test.each([
+    ['letsencrypt', 'nginx', ACME_SERVERS.production],
+    ['letsencrypt2', 'istio', ACME_SERVERS.production],
+    ['letsencrypt-staging', 'nginx', ACME_SERVERS.staging],
+  ])('%s solves HTTP-01 through class %s', (name, cls, server) => {
+    const issuer = lab.get('ClusterIssuer', name);
+    expect(issuer.spec.acme).toEqual({
+      server,
+      email: 'platform@k-tech.cloud',
+      privateKeySecretRef: { name },
+      solvers: [{ http01: { ingress: { class: cls, podTemplate: { spec: { nodeSelector: { 'kubernetes.io/os': 'linux' } } } } } }],
+    });
+  });
+
+  test('the guide author\'s personal address is gone', () => {
+    expect(JSON.stringify(lab.all('ClusterIssuer'))).not.toContain('naver.com');
+  });
+
+  test('issuers come only from config', () => {
+    const one = render(labConfig((r) => { r.certManager.issuers = [r.certManager.issuers[0]]; }));
+    expect(one.all('ClusterIssuer').map((m) => m.metadata.name)).toEqual(['letsencrypt']);
+  });
+});

@@ -1,0 +1,113 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as yaml from 'js-yaml';
+import { ConfigError, loadConfig, parseConfig } from '../lib/config';
+import { labConfig, labRaw, tempDir } from './helpers';
+
+function problemsOf(change: (raw: any) => void, file = 'config/lab.yaml'): string {
+  try {
+    labConfig(change, file);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('config was accepted');
+}
+
+describe('platform config', () => {
+  test('the lab config reproduces the guide', () => {
+    const c = labConfig();
+    expect(c.environment).toBe('lab');
+    expect(c.domain).toBe('k-tech.cloud');
+    expect(c.ingressClass).toBe('nginx');
+    expect(c.deployRepo).toEqual({ url: 'https://github.com/kangbock/msa_deploy.git', revision: 'main', path: 'gitops' });
+    expect(c.certManager.chartVersion).toBe('v1.21.1');
+    expect(c.ingressNginx.chartVersion).toBe('4.15.1');
+    expect(c.harbor.chartVersion).toBe('1.19.1');
+    // The ACME contact lives at the platform's domain, not at the guide author's personal address.
+    expect(c.certManager.acmeEmail).toMatch(/@k-tech\.cloud$/);
+  });
+
+  test('the config object is frozen', () => {
+    const c = labConfig();
+    expect(() => { (c as any).domain = 'x.org'; }).toThrow();
+  });
+
+  test('missing domain names the file and the field', () => {
+    const msg = problemsOf((r) => { delete r.domain; });
+    expect(msg).toContain('config/lab.yaml');
+    expect(msg).toMatch(/domain: is required/);
+  });
+
+  test('malformed e-mail names the field, the value and what is allowed', () => {
+    const msg = problemsOf((r) => { r.certManager.acmeEmail = 'ops-at-k-tech.cloud'; });
+    expect(msg).toContain('certManager.acmeEmail');
+    expect(msg).toContain('"ops-at-k-tech.cloud"');
+    expect(msg).toContain('must be an e-mail address');
+  });
+
+  test('an unknown issuer name lists the declared ones', () => {
+    const msg = problemsOf((r) => { r.certManager.ingressIssuer = 'letsencrypt-prod'; });
+    expect(msg).toContain('certManager.ingressIssuer');
+    expect(msg).toContain('letsencrypt-prod');
+    expect(msg).toContain('allowed: letsencrypt, letsencrypt2, letsencrypt-staging');
+  });
+
+  test('an ingress issuer that solves through another class is refused', () => {
+    const msg = problemsOf((r) => { r.certManager.ingressIssuer = 'letsencrypt2'; });
+    expect(msg).toMatch(/solves HTTP-01 through ingress class "istio", but Ingresses use "nginx"/);
+  });
+
+  test('an unknown key is refused, with the allowed keys', () => {
+    const msg = problemsOf((r) => { r.harbor.chartVerison = '1.19.1'; });
+    expect(msg).toContain('harbor: unknown field "chartVerison"; allowed here: namespace, chartVersion');
+  });
+
+  test('an unknown top-level key is refused', () => {
+    const msg = problemsOf((r) => { r.domian = 'x'; });
+    expect(msg).toMatch(/unknown field "domian"; allowed here: domain, ingressClass/);
+  });
+
+  test('a chart version range is refused', () => {
+    const msg = problemsOf((r) => { r.harbor.chartVersion = '^1.19.0'; });
+    expect(msg).toContain('harbor.chartVersion: must be an exact chart version');
+  });
+
+  test('a duplicate issuer is refused', () => {
+    const msg = problemsOf((r) => { r.certManager.issuers.push({ ...r.certManager.issuers[0] }); });
+    expect(msg).toContain('certManager.issuers.3.name: issuer "letsencrypt" is declared twice');
+  });
+
+  test('unparsable YAML names the file and the line', () => {
+    expect(() => parseConfig('domain: [k-tech.cloud\n', 'config/broken.yaml')).toThrow(/config\/broken\.yaml: invalid platform config\n  - not valid YAML at line 2, column 1: deficient indentation/);
+  });
+
+  test('a YAML list instead of a mapping is refused', () => {
+    expect(() => parseConfig('- a\n- b\n', 'config/x.yaml')).toThrow(/must hold a YAML mapping/);
+  });
+
+  test('the environment name comes from the file name and must be a DNS label', () => {
+    expect(labConfig(undefined, 'config/prod-eu.yaml').environment).toBe('prod-eu');
+    expect(() => labConfig(undefined, 'config/Prod_EU.yaml')).toThrow(/environment name "Prod_EU"/);
+  });
+
+  test('a missing file is a config error naming it', () => {
+    expect(() => loadConfig(path.join(tempDir(), 'nope.yaml'))).toThrow(/nope\.yaml: .*cannot read the file \(ENOENT\)/s);
+  });
+
+  test('every problem is reported at once', () => {
+    const raw = labRaw();
+    delete raw.domain;
+    raw.ingressNginx.namespace = 'Ingress_Nginx';
+    const dir = tempDir();
+    const file = path.join(dir, 'lab.yaml');
+    fs.writeFileSync(file, yaml.dump(raw));
+    try {
+      loadConfig(file);
+      throw new Error('accepted');
+    } catch (e) {
+      expect((e as ConfigError).problems).toHaveLength(2);
+      expect((e as Error).message).toContain('ingressNginx.namespace: must be a DNS-1123 label');
+    }
+  });
+});

@@ -1,0 +1,79 @@
+// Shared test helpers: the lab config (optionally changed), and the rendered platform looked up by kind
+// and name rather than by position.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as yaml from 'js-yaml';
+import { parseConfig, PlatformConfig } from '../lib/config';
+import { buildPlatform, Manifest, renderFiles, RenderedFile } from '../lib/platform';
+
+export const LAB_FILE = path.join(__dirname, '..', 'config', 'lab.yaml');
+
+/** The lab config as a plain object, for tests that change a field. */
+export function labRaw(): any {
+  return yaml.load(fs.readFileSync(LAB_FILE, 'utf8'));
+}
+
+/** The lab config, with `change` applied to its raw form first; `file` names the environment. */
+export function labConfig(change?: (raw: any) => void, file = 'config/lab.yaml'): PlatformConfig {
+  const raw = labRaw();
+  change?.(raw);
+  return parseConfig(yaml.dump(raw), file);
+}
+
+export class Rendered {
+  constructor(readonly files: RenderedFile[]) {}
+
+  /** Files under one folder of gitops/<environment>/. */
+  in(folder: string): RenderedFile[] {
+    return this.files.filter((f) => f.path.startsWith(`${folder}/`));
+  }
+
+  /** The one object of this kind and name (and namespace, when given); throws if missing or ambiguous. */
+  get(kind: string, name: string, namespace?: string): any {
+    const hits = this.files.filter((f) => f.manifest.kind === kind && f.manifest.metadata.name === name &&
+      (namespace === undefined || f.manifest.metadata.namespace === namespace));
+    if (hits.length !== 1) throw new Error(`expected one ${kind} ${name}, found ${hits.length}: ${this.files.map((f) => f.path).join(', ')}`);
+    return hits[0].manifest;
+  }
+
+  all(kind: string): Manifest[] {
+    return this.files.filter((f) => f.manifest.kind === kind).map((f) => f.manifest);
+  }
+
+  /** The child Application of a component. */
+  app(name: string): any {
+    return this.in('apps').map((f) => f.manifest).find((m) => m.metadata.name === name) ?? (() => { throw new Error(`no Application ${name}`); })();
+  }
+
+  wave(name: string): number {
+    return Number(this.app(name).metadata.annotations['argocd.argoproj.io/sync-wave']);
+  }
+}
+
+export function render(config: PlatformConfig = labConfig()): Rendered {
+  return new Rendered(renderFiles(buildPlatform(config)));
+}
+
+/** A fresh temporary folder, removed after the current test file. */
+const temps: string[] = [];
+export function tempDir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'platform-test-'));
+  temps.push(d);
+  return d;
+}
+afterAll(() => temps.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+/** Every file under `dir` with its content, for before/after comparisons. */
+export function snapshotTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[path.relative(dir, p)] = fs.readFileSync(p, 'utf8');
+    }
+  };
+  if (fs.existsSync(dir)) walk(dir);
+  return out;
+}

@@ -1,0 +1,127 @@
+// Whole-platform properties of the default (lab) environment.
+import { labConfig, render } from './helpers';
+
+const lab = render();
+
+describe('the app of apps', () => {
+  test('bootstrap holds exactly the AppProject and the root Application', () => {
+    expect(lab.in('bootstrap').map((f) => f.path)).toEqual([
+      'bootstrap/application-platform-lab.yaml',
+      'bootstrap/appproject-platform.yaml',
+    ]);
+  });
+
+  test('the root Application syncs the apps folder of its environment from the deploy repo', () => {
+    const root = lab.get('Application', 'platform-lab');
+    expect(root.metadata.namespace).toBe('argocd');
+    expect(root.spec.project).toBe('platform');
+    expect(root.spec.source).toEqual({ repoURL: 'https://github.com/kangbock/msa_deploy.git', targetRevision: 'main', path: 'gitops/lab/apps' });
+    expect(root.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
+  });
+
+  test('the apps folder holds one Application per component and nothing else', () => {
+    const apps = lab.in('apps').map((f) => f.manifest);
+    expect(apps.every((m) => m.kind === 'Application')).toBe(true);
+    expect(apps.map((m) => m.metadata.name).sort()).toEqual(['cert-manager', 'cluster-issuers', 'harbor', 'harbor-certificate', 'ingress-nginx']);
+  });
+
+  test('every directory Application points at a folder that holds manifests', () => {
+    for (const f of lab.in('apps')) {
+      const src = (f.manifest as any).spec.source;
+      if (src.chart) continue;
+      const folder = src.path.replace(/^gitops\/lab\//, '');
+      expect(lab.in(folder).length).toBeGreaterThan(0);
+    }
+  });
+
+  test('every Helm Application pins an exact chart version', () => {
+    for (const f of lab.in('apps')) {
+      const src = (f.manifest as any).spec.source;
+      if (!src.chart) continue;
+      expect(src.targetRevision).toMatch(/^v?\d+\.\d+\.\d+$/);
+      expect(src.helm.valuesObject).toBeDefined();
+    }
+  });
+
+  test('every child Application syncs automatically with prune and selfHeal into a namespace it may create', () => {
+    for (const f of lab.in('apps')) {
+      const spec = (f.manifest as any).spec;
+      expect(spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
+      expect(spec.syncPolicy.syncOptions).toContain('CreateNamespace=true');
+      expect(spec.destination.server).toBe('https://kubernetes.default.svc');
+    }
+  });
+
+  test('the AppProject allows exactly the repos and namespaces the platform uses', () => {
+    const project = lab.get('AppProject', 'platform');
+    expect(project.spec.sourceRepos).toEqual([
+      'https://charts.jetstack.io',
+      'https://github.com/kangbock/msa_deploy.git',
+      'https://helm.goharbor.io',
+      'https://kubernetes.github.io/ingress-nginx',
+    ]);
+    expect(project.spec.destinations.map((d: any) => d.namespace)).toEqual(['argocd', 'cert-manager', 'devops-tools', 'ingress-nginx']);
+    expect(JSON.stringify(project.spec.sourceRepos)).not.toContain('*');
+  });
+
+  test('sync waves follow CRD providers and declared dependencies', () => {
+    expect(lab.wave('cert-manager')).toBe(0);
+    expect(lab.wave('ingress-nginx')).toBe(0);
+    // ClusterIssuers are cert-manager custom resources.
+    expect(lab.wave('cluster-issuers')).toBeGreaterThan(lab.wave('cert-manager'));
+    // The Harbor Certificate needs the CRD and its issuer; the chart needs the certificate's secret.
+    expect(lab.wave('harbor-certificate')).toBeGreaterThan(lab.wave('cluster-issuers'));
+    expect(lab.wave('harbor')).toBeGreaterThan(lab.wave('harbor-certificate'));
+  });
+
+  test('every custom resource may be dry-run before its CRD exists', () => {
+    for (const f of lab.files) {
+      if (f.path.startsWith('apps/') || f.path.startsWith('bootstrap/')) continue;
+      const m = f.manifest as any;
+      if (!m.apiVersion.includes('/') || m.apiVersion.split('/')[0].endsWith('.k8s.io') || m.apiVersion.startsWith('apps/')) continue;
+      expect(m.metadata.annotations['argocd.argoproj.io/sync-options']).toContain('SkipDryRunOnMissingResource=true');
+    }
+  });
+
+  test('no two objects share kind, namespace and name; every object is named', () => {
+    const keys = lab.files.map((f) => `${f.manifest.kind}/${f.manifest.metadata.namespace ?? ''}/${f.manifest.metadata.name}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(lab.files.every((f) => f.manifest.metadata.name)).toBe(true);
+  });
+
+  test('cluster-scoped objects carry no namespace', () => {
+    for (const m of lab.all('ClusterIssuer')) expect(m.metadata.namespace).toBeUndefined();
+  });
+
+  test('rendering is deterministic', () => {
+    expect(JSON.stringify(render().files)).toBe(JSON.stringify(lab.files));
+  });
+
+  test('the whole lab environment (snapshot)', () => {
+    expect(Object.fromEntries(lab.files.map((f) => [f.path, f.manifest]))).toMatchSnapshot();
+  });
+});
+
+describe('a second environment', () => {
+  const other = render(labConfig((r) => {
+    r.domain = 'example.org';
+    r.ingressClass = 'public';
+    r.certManager.acmeEmail = 'ops@example.org';
+    r.certManager.issuers = [{ name: 'le-public', acme: 'staging', http01IngressClass: 'public' }];
+    r.certManager.ingressIssuer = 'le-public';
+    r.certManager.namespace = 'certs';
+    r.harbor.namespace = 'registry';
+    r.ingressNginx.namespace = 'edge';
+    r.argocd = { namespace: 'gitops', project: 'infra' };
+    r.deployRepo = { url: 'https://git.example.org/ops/deploy.git', revision: 'release', path: 'clusters' };
+  }, 'config/staging.yaml'));
+
+  test('takes every fact from its config: none of the lab defaults appear', () => {
+    const text = JSON.stringify(other.files);
+    for (const fact of ['k-tech.cloud', 'kangbock', '"letsencrypt"', '"nginx"', 'devops-tools', '"cert-manager"/', '"argocd"', '"platform"', 'gitops/lab']) {
+      expect(text).not.toContain(fact);
+    }
+    expect(other.get('Application', 'platform-staging').spec.source.path).toBe('clusters/staging/apps');
+    expect(other.get('Certificate', 'harbor-secret', 'registry').spec.issuerRef.name).toBe('le-public');
+  });
+});

@@ -1,0 +1,70 @@
+import { App, Testing } from 'cdk8s';
+import { ManifestComponent } from '../lib/component';
+import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
+
+function setup() {
+  const app = new App();
+  const issuers = new ManifestComponent(app, 'issuers', { namespace: 'cert-manager' });
+  const issuer: ClusterIssuerRef = { name: 'letsencrypt', http01IngressClass: 'nginx', declaredBy: issuers };
+  const chart = new ManifestComponent(app, 'web', { namespace: 'web' });
+  return { issuer, issuers, chart };
+}
+
+describe('TlsEndpoint', () => {
+  test('one call yields a Certificate and an Ingress that agree on host, secret and class', () => {
+    const { issuer, chart } = setup();
+    new TlsEndpoint(chart, 'prometheus', {
+      host: 'prometheus.example.com', namespace: 'monitoring', secretName: 'prometheus-secret', issuer,
+      ingress: { name: 'prometheus-ingress', className: 'nginx', backend: { service: 'kube-prometheus-stack-prometheus', port: 9090 } },
+    });
+    const [cert, ingress] = Testing.synth(chart);
+    expect(cert.kind).toBe('Certificate');
+    expect(cert.metadata).toEqual({ name: 'prometheus-secret', namespace: 'monitoring' });
+    expect(cert.spec.issuerRef).toEqual({ name: 'letsencrypt', kind: 'ClusterIssuer' });
+    expect(ingress.spec).toEqual({
+      ingressClassName: 'nginx',
+      tls: [{ hosts: ['prometheus.example.com'], secretName: 'prometheus-secret' }],
+      rules: [{ host: 'prometheus.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'kube-prometheus-stack-prometheus', port: { number: 9090 } } } }] } }],
+    });
+    expect(ingress.metadata.annotations).toBeUndefined();
+  });
+
+  test('a named port is kept as a name', () => {
+    const { issuer, chart } = setup();
+    new TlsEndpoint(chart, 'argocd', {
+      host: 'argocd.example.com', namespace: 'argocd', secretName: 'argocd-server-tls', issuer,
+      ingress: { name: 'argocd', className: 'nginx', backend: { service: 'argocd-server', port: 'https' }, annotations: { 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' } },
+    });
+    const ingress = Testing.synth(chart)[1];
+    expect(ingress.spec.rules[0].http.paths[0].backend.service.port).toEqual({ name: 'https' });
+    expect(ingress.metadata.annotations).toEqual({ 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' });
+  });
+
+  test('without ingress options only the Certificate is made', () => {
+    const { issuer, chart } = setup();
+    new TlsEndpoint(chart, 'harbor', { host: 'harbor.example.com', namespace: 'tools', secretName: 'harbor-secret', issuer });
+    expect(Testing.synth(chart).map((o) => o.kind)).toEqual(['Certificate']);
+  });
+
+  test('the endpoint\'s component is synced after the issuer\'s', () => {
+    const { issuer, issuers, chart } = setup();
+    new TlsEndpoint(chart, 'harbor', { host: 'harbor.example.com', namespace: 'tools', secretName: 'harbor-secret', issuer });
+    expect(chart.declaredDependencies).toEqual([issuers]);
+  });
+
+  test('an ingress class that cannot solve the issuer\'s challenge is refused', () => {
+    const { issuer, chart } = setup();
+    expect(() => new TlsEndpoint(chart, 'www', {
+      host: 'www.example.com', namespace: 'web', secretName: 'www', issuer,
+      ingress: { name: 'www', className: 'istio', backend: { service: 'web', port: 80 } },
+    })).toThrow(/ingress class "istio" differs from issuer "letsencrypt"'s HTTP-01 class "nginx"/);
+  });
+
+  test('an ingress-shim annotation, a second way to issue the secret, is refused', () => {
+    const { issuer, chart } = setup();
+    expect(() => new TlsEndpoint(chart, 'argocd', {
+      host: 'argocd.example.com', namespace: 'argocd', secretName: 'argocd-server-tls', issuer,
+      ingress: { name: 'argocd', className: 'nginx', backend: { service: 'argocd-server', port: 'https' }, annotations: { 'cert-manager.io/cluster-issuer': 'letsencrypt-prod' } },
+    })).toThrow(/cert-manager.io\/cluster-issuer would make cert-manager issue argocd-server-tls a second time/);
+  });
+});
