@@ -6,6 +6,7 @@ import { PlatformConfig } from '../lib/config';
 import { HelmComponent, ManifestComponent } from '../lib/component';
 import { HarborValues } from '../lib/helm-values';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
+import { SecretsChart } from './secrets';
 
 /** The Certificate for harbor.<domain>, in its own folder because Argo CD renders the chart. */
 export class HarborCertificateChart extends ManifestComponent {
@@ -23,8 +24,9 @@ export class HarborCertificateChart extends ManifestComponent {
 }
 
 export class HarborChart extends HelmComponent<HarborValues> {
-  constructor(scope: Construct, config: PlatformConfig, tls: HarborCertificateChart) {
+  constructor(scope: Construct, config: PlatformConfig, tls: HarborCertificateChart, secrets: SecretsChart) {
     const { host, secretName } = tls.endpoint;
+    const ns = config.harbor.namespace;
     super(scope, 'harbor', {
       namespace: config.harbor.namespace,
       dependsOn: [tls],
@@ -41,5 +43,23 @@ export class HarborChart extends HelmComponent<HarborValues> {
         externalURL: `https://${host}`,
       },
     });
+    // Every secret Harbor would otherwise take from values or generate anew on each render (so that
+    // Argo CD would see a diff forever) comes from the declared secrets instead.
+    const s = secrets.use(this, 'harbor-secrets', ns);
+    const token = secrets.use(this, 'harbor-core-token', ns);
+    this.addValues({
+      existingSecretAdminPassword: s.name,
+      existingSecretAdminPasswordKey: s.key('HARBOR_ADMIN_PASSWORD'),
+      existingSecretSecretKey: s.name,
+      core: { existingSecret: s.name, existingXsrfSecret: s.name, existingXsrfSecretKey: s.key('CSRF_KEY'), secretName: token.name },
+      jobservice: { existingSecret: s.name, existingSecretKey: s.key('JOBSERVICE_SECRET') },
+      registry: {
+        existingSecret: s.name,
+        existingSecretKey: s.key('REGISTRY_HTTP_SECRET'),
+        credentials: { existingSecret: s.name },
+      },
+    });
+    // The keys the chart reads by fixed name must exist too.
+    ['secretKey', 'secret', 'REGISTRY_PASSWD', 'REGISTRY_HTPASSWD'].forEach((k) => s.key(k));
   }
 }

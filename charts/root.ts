@@ -67,17 +67,18 @@ function sourceOf(config: PlatformConfig, c: Component): ApplicationSpecSource {
 
 /** The AppProject and the root Application: gitops/<environment>/bootstrap/, applied once with kubectl. */
 export class BootstrapChart extends Chart {
-  constructor(scope: Construct, config: PlatformConfig, components: readonly Component[]) {
+  /** `namespaces`: every namespace the platform writes into, besides the components' own. */
+  constructor(scope: Construct, config: PlatformConfig, components: readonly Component[], namespaces: readonly string[] = []) {
     super(scope, BOOTSTRAP_FOLDER, { disableResourceNameHashes: true });
     const helmRepos = components.filter(isHelmComponent).map((c) => c.source.repoURL);
-    const namespaces = [config.argocd.namespace, ...components.map((c) => c.targetNamespace)];
+    const allNamespaces = [config.argocd.namespace, ...components.map((c) => c.targetNamespace), ...namespaces];
 
     new AppProject(this, 'project', {
       metadata: { name: config.argocd.project, namespace: config.argocd.namespace },
       spec: {
         description: `The platform of environment ${config.environment}, synthesized by cdk8s`,
         sourceRepos: [...new Set([config.deployRepo.url, ...helmRepos])].sort(),
-        destinations: [...new Set(namespaces)].sort().map((namespace) => ({ server: IN_CLUSTER, namespace })),
+        destinations: [...new Set(allNamespaces)].sort().map((namespace) => ({ server: IN_CLUSTER, namespace })),
         // The charts install CRDs, ClusterRoles and webhooks, and the issuers are cluster-scoped; the
         // project's limit is where things go (destinations) and where they come from (sourceRepos).
         clusterResourceWhitelist: [{ group: '*', kind: '*' }],

@@ -120,15 +120,39 @@ export interface HelmComponentProps<V> extends ComponentProps {
 export class HelmComponent<V extends object> extends Component {
   public readonly kind = 'helm';
   public readonly source: HelmChartSource;
-  public readonly values: V;
   public readonly releaseName: string;
+  private _values: V;
 
   constructor(scope: Construct, name: string, props: HelmComponentProps<V>) {
     super(scope, name, props);
     this.source = props.source;
-    this.values = props.values;
+    this._values = props.values;
     this.releaseName = props.releaseName ?? name;
   }
+
+  /** The chart's values, as Argo CD passes them (`helm.valuesObject`). */
+  public get values(): V {
+    return this._values;
+  }
+
+  /**
+   * Merges more values in, for values that need `this` (a secret used by this component, say).
+   * Objects merge key by key; anything else replaces.
+   */
+  protected addValues(more: V): void {
+    this._values = deepMerge(this._values, more);
+  }
+}
+
+function deepMerge<T>(a: T, b: T): T {
+  if (!isPlainObject(a) || !isPlainObject(b)) return b;
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = k in out ? deepMerge(out[k], v) : v;
+  return out as T;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** A folder of manifests synthesized by this app: gitops/<environment>/<name>/. */

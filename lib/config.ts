@@ -38,6 +38,43 @@ export const ACME_SERVERS = {
   staging: 'https://acme-staging-v02.api.letsencrypt.org/directory',
 } as const;
 
+const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, {
+  error: 'must be a GUID such as 11111111-2222-3333-4444-555555555555 (lower-case hex)',
+});
+
+/**
+ * A kubeseal ciphertext. kubeseal's output is base64 of a blob that starts with a version byte, so it
+ * begins with "Ag" and is hundreds of characters long; anything else is refused as possible plaintext.
+ */
+const sealedCiphertext = z.string().regex(/^Ag[A-Za-z0-9+/]{200,}={0,2}$/, {
+  error: 'must be ciphertext made by `kubeseal --raw` (base64 starting with "Ag"); plaintext is refused',
+});
+
+const secretsBackend = z.discriminatedUnion('backend', [
+  z.strictObject({
+    /** External Secrets Operator reading Azure Key Vault through workload identity. */
+    backend: z.literal('external-secrets'),
+    namespace: dnsLabel,
+    chartVersion: exactVersion,
+    keyVault: z.strictObject({
+      url: z.string().regex(/^https:\/\/[a-z0-9-]{3,24}\.vault\.azure\.net\/?$/, {
+        error: 'must be a Key Vault URL such as https://kv-platform.vault.azure.net/',
+      }),
+      tenantId: uuid,
+      /** Client id of the managed identity federated with the operator's service account. */
+      clientId: uuid,
+    }),
+  }),
+  z.strictObject({
+    /** Bitnami Sealed Secrets: ciphertext made by kubeseal, committed in this file. */
+    backend: z.literal('sealed-secrets'),
+    namespace: dnsLabel,
+    chartVersion: exactVersion,
+    /** secret name -> namespace -> key -> ciphertext (`kubeseal --raw --namespace <ns> --name <secret>`). */
+    encryptedData: z.record(z.string(), z.record(z.string(), z.record(z.string(), sealedCiphertext))),
+  }),
+], { error: 'backend must be "external-secrets" or "sealed-secrets"' });
+
 const issuer = z.strictObject({
   /** The ClusterIssuer's name, as Certificates and Ingress annotations refer to it. */
   name: dnsLabel,
@@ -83,6 +120,16 @@ export const configSchema = z
     }),
     ingressNginx: component({}),
     harbor: component({}),
+    /** The deploy repo's workloads (nginx, login-js, register-js). */
+    apps: z.strictObject({ namespace: dnsLabel }),
+    jenkins: z.strictObject({ namespace: dnsLabel }),
+    istio: component({}),
+    kubePrometheusStack: component({}),
+    loki: component({}),
+    promtail: component({}),
+    tempo: component({}),
+    /** Where every secret of the platform comes from; no secret value is ever in this repo. */
+    secrets: secretsBackend,
   })
   .superRefine((c, ctx) => {
     const names = c.certManager.issuers.map((i) => i.name);
@@ -115,6 +162,7 @@ export type PlatformConfig = z.infer<typeof configSchema> & {
   readonly environment: string;
 };
 export type IssuerConfig = z.infer<typeof issuer>;
+export type SecretsConfig = z.infer<typeof secretsBackend>;
 
 /** A config file that cannot be used. The message names the file, the field and what is allowed. */
 export class ConfigError extends Error {

@@ -6,6 +6,10 @@ import { CertManagerChart } from '../charts/cert-manager';
 import { ClusterIssuersChart } from '../charts/cluster-issuers';
 import { HarborCertificateChart, HarborChart } from '../charts/harbor';
 import { IngressNginxChart } from '../charts/ingress-nginx';
+import { ExternalSecretsChart } from '../charts/external-secrets';
+import { NamespacesChart } from '../charts/namespaces';
+import { SealedSecretsChart } from '../charts/sealed-secrets';
+import { SecretsChart } from '../charts/secrets';
 import { APPS_FOLDER, BOOTSTRAP_FOLDER, BootstrapChart, RootChart } from '../charts/root';
 import { PlatformConfig } from './config';
 import { Component, isCustomResource, SKIP_DRY_RUN } from './component';
@@ -19,23 +23,34 @@ export interface Platform {
   readonly waves: ReadonlyMap<Component, number>;
   readonly root: RootChart;
   readonly bootstrap: BootstrapChart;
+  readonly secrets: SecretsChart;
 }
 
 /** Builds the construct tree of one environment. Nothing is written. */
 export function buildPlatform(config: PlatformConfig): Platform {
   const app = new App();
+  const s = config.secrets;
+  const secretsBackend = s.backend === 'external-secrets'
+    ? new ExternalSecretsChart(app, { ...config, secrets: s })
+    : new SealedSecretsChart(app, { ...config, secrets: s });
+  const secrets = new SecretsChart(app, config, secretsBackend);
   const certManager = new CertManagerChart(app, config);
   const issuers = new ClusterIssuersChart(app, config);
   const ingressNginx = new IngressNginxChart(app, config);
   const harborCertificate = new HarborCertificateChart(app, config, issuers.issuer(config.certManager.ingressIssuer));
-  const harbor = new HarborChart(app, config, harborCertificate);
+  const harbor = new HarborChart(app, config, harborCertificate, secrets);
 
-  const components: Component[] = [certManager, issuers, ingressNginx, harborCertificate, harbor];
+  const components: Component[] = [secretsBackend, secrets, certManager, issuers, ingressNginx, harborCertificate, harbor];
+  // Secrets land in namespaces that other components create: the namespaces exist first.
+  const usedNamespaces = [...components.map((c) => c.targetNamespace), ...secrets.declarations.flatMap((d) => d.namespaces)];
+  const namespaces = new NamespacesChart(app, usedNamespaces);
+  secrets.dependOn(namespaces);
+  components.unshift(namespaces);
   checkUniqueNames(components);
   const waves = syncWaves(components);
   const root = new RootChart(app, config, components, waves);
-  const bootstrap = new BootstrapChart(app, config, components);
-  return { config, app, components, waves, root, bootstrap };
+  const bootstrap = new BootstrapChart(app, config, components, usedNamespaces);
+  return { config, app, components, waves, root, bootstrap, secrets };
 }
 
 function checkUniqueNames(components: readonly Component[]): void {

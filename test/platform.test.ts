@@ -22,7 +22,9 @@ describe('the app of apps', () => {
   test('the apps folder holds one Application per component and nothing else', () => {
     const apps = lab.in('apps').map((f) => f.manifest);
     expect(apps.every((m) => m.kind === 'Application')).toBe(true);
-    expect(apps.map((m) => m.metadata.name).sort()).toEqual(['cert-manager', 'cluster-issuers', 'harbor', 'harbor-certificate', 'ingress-nginx']);
+    expect(apps.map((m) => m.metadata.name).sort()).toEqual([
+      'cert-manager', 'cluster-issuers', 'external-secrets', 'harbor', 'harbor-certificate', 'ingress-nginx', 'namespaces', 'secrets',
+    ]);
   });
 
   test('every directory Application points at a folder that holds manifests', () => {
@@ -55,12 +57,18 @@ describe('the app of apps', () => {
   test('the AppProject allows exactly the repos and namespaces the platform uses', () => {
     const project = lab.get('AppProject', 'platform');
     expect(project.spec.sourceRepos).toEqual([
+      'https://charts.external-secrets.io',
       'https://charts.jetstack.io',
       'https://github.com/kangbock/msa_deploy.git',
       'https://helm.goharbor.io',
       'https://kubernetes.github.io/ingress-nginx',
     ]);
-    expect(project.spec.destinations.map((d: any) => d.namespace)).toEqual(['argocd', 'cert-manager', 'devops-tools', 'ingress-nginx']);
+    const written = new Set(lab.files.map((f) => f.manifest.metadata.namespace).filter(Boolean));
+    const allowed = project.spec.destinations.map((d: any) => d.namespace);
+    expect(allowed).toEqual([...allowed].sort());
+    for (const ns of written) expect(allowed).toContain(ns);
+    for (const f of lab.in('apps')) expect(allowed).toContain((f.manifest as any).spec.destination.namespace);
+    expect(allowed).not.toContain('*');
     expect(JSON.stringify(project.spec.sourceRepos)).not.toContain('*');
   });
 
@@ -113,14 +121,22 @@ describe('a second environment', () => {
     r.harbor.namespace = 'registry';
     r.ingressNginx.namespace = 'edge';
     r.argocd = { namespace: 'gitops', project: 'infra' };
+    r.secrets.namespace = 'eso';
+    r.apps.namespace = 'web';
+    r.jenkins.namespace = 'ci';
+    r.istio.namespace = 'mesh';
+    r.kubePrometheusStack.namespace = 'metrics';
+    r.promtail.namespace = 'metrics';
+    r.tempo.namespace = 'traces';
+    r.loki.namespace = 'logs';
     r.deployRepo = { url: 'https://git.example.org/ops/deploy.git', revision: 'release', path: 'clusters' };
   }, 'config/staging.yaml'));
 
   test('takes every fact from its config: none of the lab defaults appear', () => {
     const text = JSON.stringify(other.files);
-    for (const fact of ['k-tech.cloud', 'kangbock', '"letsencrypt"', '"nginx"', 'devops-tools', '"cert-manager"/', '"argocd"', '"platform"', 'gitops/lab']) {
-      expect(text).not.toContain(fact);
-    }
+    const facts = ['k-tech.cloud', 'kangbock', '"letsencrypt"', '"nginx"', 'devops-tools', '"argocd"', '"platform"', 'gitops/lab',
+      '"monitoring"', '"observability"', '"istio-system"', '"external-secrets"/'];
+    expect(facts.filter((f) => text.includes(f))).toEqual([]);
     expect(other.get('Application', 'platform-staging').spec.source.path).toBe('clusters/staging/apps');
     expect(other.get('Certificate', 'harbor-secret', 'registry').spec.issuerRef.name).toBe('le-public');
   });

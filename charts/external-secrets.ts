@@ -1,0 +1,26 @@
+// External Secrets Operator: turns the platform's ExternalSecrets into Secrets, reading Azure Key Vault
+// as a managed identity through AKS workload identity (no credential of its own anywhere).
+import { Construct } from 'constructs';
+import { PlatformConfig } from '../lib/config';
+import { HelmComponent } from '../lib/component';
+import { ExternalSecretsValues } from '../lib/helm-values';
+import { EXTERNAL_SECRETS_SERVICE_ACCOUNT } from './secrets';
+
+export class ExternalSecretsChart extends HelmComponent<ExternalSecretsValues> {
+  constructor(scope: Construct, config: PlatformConfig & { secrets: { backend: 'external-secrets' } }) {
+    super(scope, 'external-secrets', {
+      namespace: config.secrets.namespace,
+      providesApiGroups: ['external-secrets.io', 'generators.external-secrets.io'],
+      source: { repoURL: 'https://charts.external-secrets.io', chart: 'external-secrets', version: config.secrets.chartVersion },
+      values: {
+        installCRDs: true,
+        serviceAccount: {
+          name: EXTERNAL_SECRETS_SERVICE_ACCOUNT,
+          // Workload identity: the token of this service account is exchanged for the managed identity's.
+          annotations: { 'azure.workload.identity/client-id': config.secrets.keyVault.clientId },
+        },
+        podLabels: { 'azure.workload.identity/use': 'true' },
+      },
+    });
+  }
+}

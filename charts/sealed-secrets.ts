@@ -1,0 +1,22 @@
+// Sealed Secrets controller: decrypts the SealedSecrets of the platform with a key that never leaves the
+// cluster. Chosen instead of External Secrets with `secrets.backend: sealed-secrets`.
+import { Construct } from 'constructs';
+import { PlatformConfig } from '../lib/config';
+import { HelmComponent } from '../lib/component';
+
+/** The few values of the sealed-secrets chart we set (no upstream defaults file is vendored for it). */
+export interface SealedSecretsValues {
+  /** kubeseal looks for a controller named sealed-secrets-controller by default. */
+  readonly fullnameOverride?: string;
+}
+
+export class SealedSecretsChart extends HelmComponent<SealedSecretsValues> {
+  constructor(scope: Construct, config: PlatformConfig & { secrets: { backend: 'sealed-secrets' } }) {
+    super(scope, 'sealed-secrets', {
+      namespace: config.secrets.namespace,
+      providesApiGroups: ['bitnami.com'],
+      source: { repoURL: 'https://bitnami-labs.github.io/sealed-secrets', chart: 'sealed-secrets', version: config.secrets.chartVersion },
+      values: { fullnameOverride: 'sealed-secrets-controller' },
+    });
+  }
+}

@@ -1,0 +1,131 @@
+// The secrets of the platform, as the configured backend delivers them: ExternalSecrets reading Azure Key
+// Vault through one ClusterSecretStore, or SealedSecrets carrying kubeseal ciphertext. Either way no value
+// is in git. Consumers call `use()`, which refuses undeclared secrets and orders the consumer after us.
+import { Construct } from 'constructs';
+import { PlatformConfig, SecretsConfig } from '../lib/config';
+import { Component, ManifestComponent } from '../lib/component';
+import { platformSecrets, SecretDeclaration } from '../lib/secrets';
+import {
+  ClusterSecretStore,
+  ClusterSecretStoreSpecProviderAzurekvAuthType,
+  ExternalSecret,
+  ExternalSecretSpecSecretStoreRefKind,
+  ExternalSecretSpecTargetCreationPolicy,
+} from '../imports/external-secrets.io';
+import { SealedSecret } from '../imports/bitnami.com';
+
+export const CLUSTER_SECRET_STORE = 'azure-key-vault';
+/** The operator's service account; the managed identity is federated with it. */
+export const EXTERNAL_SECRETS_SERVICE_ACCOUNT = 'external-secrets';
+
+/** A declared secret in one namespace, as a consumer refers to it. */
+export interface SecretRef {
+  readonly name: string;
+  readonly namespace: string;
+  readonly type: string;
+  /** The key's name, checked against the declaration. */
+  key(key: string): string;
+}
+
+/** Who uses which secret where; for the inventory. */
+export interface SecretUse {
+  readonly secret: string;
+  readonly namespace: string;
+  readonly consumer: string;
+}
+
+export class SecretsChart extends ManifestComponent {
+  public readonly declarations: readonly SecretDeclaration[];
+  public readonly backend: SecretsConfig['backend'];
+  private readonly uses: SecretUse[] = [];
+
+  constructor(scope: Construct, config: PlatformConfig, backendComponent: Component) {
+    super(scope, 'secrets', { namespace: config.secrets.namespace, dependsOn: [backendComponent] });
+    this.declarations = platformSecrets(config);
+    this.backend = config.secrets.backend;
+    const backend = config.secrets;
+    if (backend.backend === 'external-secrets') {
+      new ClusterSecretStore(this, 'store', {
+        metadata: { name: CLUSTER_SECRET_STORE },
+        spec: {
+          provider: {
+            azurekv: {
+              authType: ClusterSecretStoreSpecProviderAzurekvAuthType.WORKLOAD_IDENTITY,
+              vaultUrl: backend.keyVault.url,
+              tenantId: backend.keyVault.tenantId,
+              serviceAccountRef: { name: EXTERNAL_SECRETS_SERVICE_ACCOUNT, namespace: backend.namespace },
+            },
+          },
+        },
+      });
+      for (const d of this.declarations) for (const ns of d.namespaces) this.externalSecret(d, ns);
+    } else {
+      const missing: string[] = [];
+      for (const d of this.declarations) {
+        for (const ns of d.namespaces) {
+          const data = backend.encryptedData[d.name]?.[ns] ?? {};
+          const absent = Object.keys(d.keys).filter((k) => !data[k]);
+          const extra = Object.keys(data).filter((k) => !(k in d.keys));
+          absent.forEach((k) => missing.push(`secrets.encryptedData.${d.name}.${ns}.${k}: missing; seal it with \`kubeseal --raw --namespace ${ns} --name ${d.name}\``));
+          extra.forEach((k) => missing.push(`secrets.encryptedData.${d.name}.${ns}.${k}: ${d.name} has no key ${k}; declared keys: ${Object.keys(d.keys).join(', ')}`));
+          if (absent.length === 0 && extra.length === 0) this.sealedSecret(d, ns, data);
+        }
+      }
+      const declared = new Set(this.declarations.map((d) => d.name));
+      Object.keys(backend.encryptedData).filter((n) => !declared.has(n))
+        .forEach((n) => missing.push(`secrets.encryptedData.${n}: no such secret is declared; declared: ${[...declared].join(', ')}`));
+      if (missing.length > 0) throw new Error(`the sealed-secrets backend cannot deliver every secret:\n  - ${missing.join('\n  - ')}`);
+    }
+  }
+
+  /** A declared secret for `consumer` in `namespace`; the consumer is synced after the secrets. */
+  public use(consumer: Component, name: string, namespace: string): SecretRef {
+    const d = this.declarations.find((x) => x.name === name);
+    if (!d) throw new Error(`${consumer.name} uses secret "${name}", which is not declared in lib/secrets.ts; declared: ${this.declarations.map((x) => x.name).join(', ')}`);
+    if (!d.namespaces.includes(namespace)) {
+      throw new Error(`${consumer.name} uses secret "${name}" in namespace ${namespace}, but it is declared only in ${d.namespaces.join(', ')}; add the namespace to its declaration`);
+    }
+    if (consumer !== this) consumer.dependOn(this);
+    this.uses.push({ secret: name, namespace, consumer: consumer.name });
+    return {
+      name,
+      namespace,
+      type: d.type,
+      key: (key: string) => {
+        if (!(key in d.keys)) throw new Error(`${consumer.name} uses key "${key}" of secret ${name}, which has only ${Object.keys(d.keys).join(', ')}`);
+        return key;
+      },
+    };
+  }
+
+  /** Every recorded use, sorted. */
+  public get consumers(): readonly SecretUse[] {
+    return [...this.uses].sort((a, b) => `${a.secret}/${a.namespace}/${a.consumer}`.localeCompare(`${b.secret}/${b.namespace}/${b.consumer}`));
+  }
+
+  private externalSecret(d: SecretDeclaration, namespace: string): void {
+    new ExternalSecret(this, `${d.name}-${namespace}`, {
+      metadata: { name: d.name, namespace },
+      spec: {
+        refreshInterval: '1h',
+        secretStoreRef: { kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE, name: CLUSTER_SECRET_STORE },
+        target: {
+          name: d.name,
+          creationPolicy: ExternalSecretSpecTargetCreationPolicy.OWNER,
+          ...(d.type === 'Opaque' ? {} : { template: { type: d.type } }),
+        },
+        data: Object.entries(d.keys).map(([secretKey, remoteKey]) => ({ secretKey, remoteRef: { key: remoteKey } })),
+      },
+    });
+  }
+
+  private sealedSecret(d: SecretDeclaration, namespace: string, encryptedData: Record<string, string>): void {
+    new SealedSecret(this, `${d.name}-${namespace}`, {
+      metadata: { name: d.name, namespace },
+      spec: {
+        encryptedData: Object.fromEntries(Object.keys(d.keys).map((k) => [k, encryptedData[k]])),
+        template: { metadata: { name: d.name, namespace }, type: d.type },
+      },
+    });
+  }
+}

@@ -1,0 +1,89 @@
+// Every secret the platform needs, declared once: its name, namespaces, type, keys, and where each key
+// comes from. Values never pass through this repo: the External Secrets backend fetches them from Azure
+// Key Vault (the `remoteKey` of each key), the Sealed Secrets backend decrypts kubeseal ciphertext.
+// Consumers obtain a secret through `SecretsChart.use()`, so they cannot name a secret not declared here.
+import { PlatformConfig } from './config';
+
+export type SecretType = 'Opaque' | 'kubernetes.io/dockerconfigjson' | 'kubernetes.io/tls';
+
+export interface SecretDeclaration {
+  readonly name: string;
+  readonly namespaces: readonly string[];
+  readonly type: SecretType;
+  /** Key in the Kubernetes Secret -> name of the Key Vault secret that holds its value. */
+  readonly keys: Readonly<Record<string, string>>;
+  /** What the secret is for, for operators and the inventory. */
+  readonly purpose: string;
+}
+
+/** The secrets of the platform for one environment. */
+export function platformSecrets(config: PlatformConfig): SecretDeclaration[] {
+  const harbor = config.harbor.namespace;
+  return [
+    {
+      name: 'docker-config-secret',
+      namespaces: [...new Set([config.apps.namespace, config.jenkins.namespace, config.istio.namespace])],
+      type: 'kubernetes.io/dockerconfigjson',
+      keys: { '.dockerconfigjson': 'harbor-dockerconfigjson' },
+      purpose: 'pull from and push to Harbor (Kaniko builds, workload image pulls)',
+    },
+    {
+      name: 'jenkins-metrics-basic-auth',
+      namespaces: [config.kubePrometheusStack.namespace],
+      type: 'Opaque',
+      keys: { username: 'jenkins-metrics-username', password: 'jenkins-metrics-api-token' },
+      purpose: 'Prometheus scraping Jenkins /prometheus with a Jenkins API token',
+    },
+    {
+      name: 'tempo-azure-credentials',
+      namespaces: [config.tempo.namespace],
+      type: 'Opaque',
+      keys: { STORAGE_ACCOUNT_ACCESS_KEY: 'tempo-storage-account-key' },
+      purpose: 'Tempo writing traces to the Azure storage account',
+    },
+    {
+      name: 'argocd-notifications-secret',
+      namespaces: [config.argocd.namespace],
+      type: 'Opaque',
+      keys: { 'slack-token': 'argocd-notifications-slack-token' },
+      purpose: 'Argo CD notifications posting to Slack (bot token)',
+    },
+    {
+      name: 'alertmanager-slack',
+      namespaces: [config.kubePrometheusStack.namespace],
+      type: 'Opaque',
+      keys: { 'webhook-url': 'alertmanager-slack-webhook-url' },
+      purpose: 'Alertmanager posting to Slack (incoming webhook URL, mounted as a file)',
+    },
+    {
+      name: 'grafana-admin',
+      namespaces: [config.kubePrometheusStack.namespace],
+      type: 'Opaque',
+      keys: { 'admin-user': 'grafana-admin-user', 'admin-password': 'grafana-admin-password' },
+      purpose: 'Grafana admin login (the chart would otherwise generate one on every render)',
+    },
+    {
+      name: 'harbor-secrets',
+      namespaces: [harbor],
+      type: 'Opaque',
+      keys: {
+        HARBOR_ADMIN_PASSWORD: 'harbor-admin-password',
+        secretKey: 'harbor-secret-key',
+        secret: 'harbor-core-secret',
+        CSRF_KEY: 'harbor-csrf-key',
+        JOBSERVICE_SECRET: 'harbor-jobservice-secret',
+        REGISTRY_HTTP_SECRET: 'harbor-registry-http-secret',
+        REGISTRY_PASSWD: 'harbor-registry-password',
+        REGISTRY_HTPASSWD: 'harbor-registry-htpasswd',
+      },
+      purpose: 'Harbor admin password and the internal secrets the chart would otherwise generate on every render',
+    },
+    {
+      name: 'harbor-core-token',
+      namespaces: [harbor],
+      type: 'kubernetes.io/tls',
+      keys: { 'tls.crt': 'harbor-core-token-crt', 'tls.key': 'harbor-core-token-key' },
+      purpose: 'key pair Harbor core signs registry tokens with (otherwise regenerated on every render)',
+    },
+  ];
+}
