@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { ConfigError, configFiles, loadConfig, PlatformConfig } from './lib/config';
+import { assertNoLeaks } from './lib/leaks';
 import { replaceFolder } from './lib/output';
 import { buildPlatform, renderFiles, toYaml } from './lib/platform';
 
@@ -28,8 +29,10 @@ export interface SynthOptions {
 
 /** Renders one environment into its files (path relative to gitops/<environment>/ -> YAML text). */
 export function renderEnvironment(config: PlatformConfig): Map<string, string> {
+  const rendered = renderFiles(buildPlatform(config));
+  assertNoLeaks(rendered.map((f) => ({ ...f, path: `${config.environment}/${f.path}` })));
   const files = new Map<string, string>();
-  for (const f of renderFiles(buildPlatform(config))) files.set(f.path, toYaml(f.manifest));
+  for (const f of rendered) files.set(f.path, toYaml(f.manifest));
   return files;
 }
 
@@ -99,7 +102,9 @@ export function main(argv: string[]): number {
     return 0;
   } catch (e) {
     const err = e as Error;
-    process.stderr.write(`synth failed; gitops/ was left as it was.\n${err instanceof ConfigError ? err.message : err.stack ?? err.message}\n`);
+    // Every error here is about the input (config, code, a check); the stack helps only when debugging.
+    const detail = process.env.PLATFORM_DEBUG ? err.stack ?? err.message : err.message;
+    process.stderr.write(`synth failed; gitops/ was left as it was.\n${detail}\n`);
     return 1;
   }
 }

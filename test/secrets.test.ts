@@ -1,0 +1,222 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { App } from 'cdk8s';
+import { SecretsChart } from '../charts/secrets';
+import { ManifestComponent } from '../lib/component';
+import { ConfigError } from '../lib/config';
+import { findLeaks } from '../lib/leaks';
+import { platformSecrets } from '../lib/secrets';
+import { labConfig, render, tempDir } from './helpers';
+
+const ROOT = path.join(__dirname, '..');
+const lab = render();
+const config = labConfig();
+/** Obviously fake kubeseal-shaped ciphertext: "Ag" and a run of one letter. */
+const FAKE_SEALED = `Ag${'B'.repeat(300)}`;
+
+function sealedConfig(change?: (encrypted: any) => void) {
+  return labConfig((r) => {
+    const encryptedData: any = {};
+    for (const d of platformSecrets(labConfig())) {
+      encryptedData[d.name] = Object.fromEntries(d.namespaces.map((ns) => [ns, Object.fromEntries(Object.keys(d.keys).map((k) => [k, FAKE_SEALED]))]));
+    }
+    change?.(encryptedData);
+    r.secrets = { backend: 'sealed-secrets', namespace: 'kube-system', chartVersion: '2.18.0', encryptedData };
+  });
+}
+
+describe('declared secrets, External Secrets backend (default)', () => {
+  test('every secret of the guide is declared in the namespaces that use it', () => {
+    const byName = Object.fromEntries(platformSecrets(config).map((d) => [d.name, d]));
+    expect(byName['docker-config-secret'].namespaces).toEqual(['default', 'devops-tools', 'istio-system']);
+    expect(byName['docker-config-secret'].type).toBe('kubernetes.io/dockerconfigjson');
+    expect(byName['jenkins-metrics-basic-auth'].namespaces).toEqual(['monitoring']);
+    expect(byName['tempo-azure-credentials'].namespaces).toEqual(['observability']);
+    expect(byName['argocd-notifications-secret'].namespaces).toEqual(['argocd']);
+    expect(byName['alertmanager-slack'].namespaces).toEqual(['monitoring']);
+    expect(byName['grafana-admin'].namespaces).toEqual(['monitoring']);
+    expect(Object.keys(byName['harbor-secrets'].keys)).toContain('HARBOR_ADMIN_PASSWORD');
+  });
+
+  test('one ExternalSecret per secret and namespace, behind the Key Vault ClusterSecretStore', () => {
+    const expected = platformSecrets(config).flatMap((d) => d.namespaces.map((ns) => `${ns}/${d.name}`)).sort();
+    const actual = lab.all('ExternalSecret').map((m) => `${m.metadata.namespace}/${m.metadata.name}`).sort();
+    expect(actual).toEqual(expected);
+    for (const m of lab.all('ExternalSecret') as any[]) {
+      expect(m.apiVersion).toBe('external-secrets.io/v1');
+      expect(m.spec.secretStoreRef).toEqual({ kind: 'ClusterSecretStore', name: 'azure-key-vault' });
+      expect(m.spec.target.name).toBe(m.metadata.name);
+    }
+  });
+
+  test('the registry credential is a dockerconfigjson Secret', () => {
+    const es = lab.get('ExternalSecret', 'docker-config-secret', 'devops-tools');
+    expect(es.spec.target.template).toEqual({ type: 'kubernetes.io/dockerconfigjson' });
+    expect(es.spec.data).toEqual([{ secretKey: '.dockerconfigjson', remoteRef: { key: 'harbor-dockerconfigjson' } }]);
+  });
+
+  test('the store reads Key Vault with workload identity, as config says', () => {
+    const store = lab.get('ClusterSecretStore', 'azure-key-vault');
+    expect(store.spec.provider.azurekv).toEqual({
+      authType: 'WorkloadIdentity',
+      vaultUrl: 'https://kv-k-tech-platform.vault.azure.net/',
+      tenantId: '00000000-0000-0000-0000-000000000000',
+      serviceAccountRef: { name: 'external-secrets', namespace: 'external-secrets' },
+    });
+    const values = lab.app('external-secrets').spec.source.helm.valuesObject;
+    expect(values.serviceAccount).toEqual({ name: 'external-secrets', annotations: { 'azure.workload.identity/client-id': '00000000-0000-0000-0000-000000000000' } });
+    expect(values.podLabels).toEqual({ 'azure.workload.identity/use': 'true' });
+  });
+
+  test('the operator comes before the secrets, the secrets before their consumers', () => {
+    expect(lab.wave('secrets')).toBeGreaterThan(lab.wave('external-secrets'));
+    expect(lab.wave('secrets')).toBeGreaterThan(lab.wave('namespaces'));
+    expect(lab.wave('harbor')).toBeGreaterThan(lab.wave('secrets'));
+  });
+
+  test('Harbor reads its admin password and generated secrets from declared secrets', () => {
+    const v = lab.app('harbor').spec.source.helm.valuesObject;
+    expect(v.harborAdminPassword).toBeUndefined();
+    expect(v.existingSecretAdminPassword).toBe('harbor-secrets');
+    expect(v.core.secretName).toBe('harbor-core-token');
+    for (const name of [v.existingSecretAdminPassword, v.existingSecretSecretKey, v.core.existingSecret, v.jobservice.existingSecret, v.registry.existingSecret, v.registry.credentials.existingSecret, v.core.secretName]) {
+      expect(lab.get('ExternalSecret', name, 'devops-tools').spec.target.name).toBe(name);
+    }
+  });
+
+  test('no Secret object and no secret value is rendered', () => {
+    expect(lab.all('Secret')).toEqual([]);
+    expect(findLeaks(lab.files)).toEqual([]);
+  });
+});
+
+describe('Sealed Secrets backend', () => {
+  const sealed = render(sealedConfig());
+
+  test('switching the backend switches every secret', () => {
+    expect(sealed.all('ExternalSecret')).toEqual([]);
+    expect(sealed.all('ClusterSecretStore')).toEqual([]);
+    expect(sealed.all('SealedSecret').length).toBe(lab.all('ExternalSecret').length);
+    expect(() => sealed.app('external-secrets')).toThrow();
+    expect(sealed.app('sealed-secrets').spec.source).toMatchObject({ chart: 'sealed-secrets', targetRevision: '2.18.0' });
+    expect(sealed.wave('secrets')).toBeGreaterThan(sealed.wave('sealed-secrets'));
+  });
+
+  test('a SealedSecret carries ciphertext and the target type', () => {
+    const s = sealed.get('SealedSecret', 'docker-config-secret', 'istio-system');
+    expect(s.spec.encryptedData).toEqual({ '.dockerconfigjson': FAKE_SEALED });
+    expect(s.spec.template).toEqual({ metadata: { name: 'docker-config-secret', namespace: 'istio-system' }, type: 'kubernetes.io/dockerconfigjson' });
+  });
+
+  test('plaintext is refused', () => {
+    expect(() => sealedConfig((e) => { e['grafana-admin'].monitoring['admin-password'] = 'hunter2-hunter2'; }))
+      .toThrow(/secrets\.encryptedData\.grafana-admin\.monitoring\.admin-password: must be ciphertext made by `kubeseal --raw`/);
+  });
+
+  test('a missing ciphertext names the secret, namespace and key, and how to make it', () => {
+    const c = sealedConfig((e) => { delete e['tempo-azure-credentials']; });
+    expect(() => render(c)).toThrow(/secrets\.encryptedData\.tempo-azure-credentials\.observability\.STORAGE_ACCOUNT_ACCESS_KEY: missing; seal it with `kubeseal --raw --namespace observability --name tempo-azure-credentials`/);
+  });
+
+  test('ciphertext for an undeclared secret is refused', () => {
+    const c = sealedConfig((e) => { e.stray = { default: { x: FAKE_SEALED } }; });
+    expect(() => render(c)).toThrow(/secrets\.encryptedData\.stray: no such secret is declared/);
+  });
+});
+
+describe('consumers', () => {
+  function chart() {
+    const app = new App();
+    const backend = new ManifestComponent(app, 'backend', { namespace: 'external-secrets' });
+    return { app, secrets: new SecretsChart(app, config, backend) };
+  }
+
+  test('an undeclared secret cannot be used', () => {
+    const { app, secrets } = chart();
+    const consumer = new ManifestComponent(app, 'web', { namespace: 'default' });
+    expect(() => secrets.use(consumer, 'regcred', 'default')).toThrow(/web uses secret "regcred", which is not declared in lib\/secrets.ts/);
+  });
+
+  test('a secret cannot be used in a namespace it is not declared in', () => {
+    const { app, secrets } = chart();
+    const consumer = new ManifestComponent(app, 'web', { namespace: 'web' });
+    expect(() => secrets.use(consumer, 'docker-config-secret', 'web')).toThrow(/declared only in default, devops-tools, istio-system/);
+  });
+
+  test('an unknown key is refused; a use orders the consumer after the secrets', () => {
+    const { app, secrets } = chart();
+    const consumer = new ManifestComponent(app, 'grafana', { namespace: 'monitoring' });
+    const ref = secrets.use(consumer, 'grafana-admin', 'monitoring');
+    expect(ref.key('admin-password')).toBe('admin-password');
+    expect(() => ref.key('password')).toThrow(/has only admin-user, admin-password/);
+    expect(consumer.declaredDependencies).toContain(secrets);
+    expect(secrets.consumers).toEqual([{ secret: 'grafana-admin', namespace: 'monitoring', consumer: 'grafana' }]);
+  });
+});
+
+describe('synth refuses leaks', () => {
+  const app = (values: unknown) => ({ path: 'apps/application-x.yaml', manifest: { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'x', namespace: 'argocd' }, spec: { source: { helm: { valuesObject: values } } } } as any });
+
+  test('a Secret with data', () => {
+    const leaks = findLeaks([{ path: 'x/secret-db.yaml', manifest: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'x' }, data: { password: 'aHVudGVyMg==' } } as any }]);
+    expect(leaks).toEqual([{ object: 'Secret x/db (x/secret-db.yaml)', field: 'data', reason: expect.stringContaining('declare it in lib/secrets.ts') }]);
+  });
+
+  test('a Helm value under a credential key', () => {
+    const leaks = findLeaks([app({ harborAdminPassword: 'Harbor12345', core: { secret: 'abcdefghijklmnop' }, grafana: { adminPassword: 'prom-operator' } })]);
+    expect(leaks.map((l) => l.field)).toEqual([
+      'spec.source.helm.valuesObject.harborAdminPassword',
+      'spec.source.helm.valuesObject.core.secret',
+      'spec.source.helm.valuesObject.grafana.adminPassword',
+    ]);
+    expect(leaks[0].object).toBe('Application argocd/x (apps/application-x.yaml)');
+  });
+
+  test('a Slack webhook or token anywhere', () => {
+    const webhook = `https://hooks.slack.com/services/${'T0'.repeat(4)}/${'B0'.repeat(4)}/${'x'.repeat(24)}`;
+    const leaks = findLeaks([
+      app({ alertmanager: { config: { global: { slack_api_url: webhook } } } }),
+      { path: 'm/configmap-c.yaml', manifest: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { url: webhook } } as any },
+    ]);
+    expect(leaks.map((l) => l.reason)).toEqual(['holds a Slack webhook URL', 'holds a Slack webhook URL']);
+  });
+
+  test('references are not leaks', () => {
+    expect(findLeaks([app({
+      existingSecretAdminPassword: 'harbor-secrets',
+      existingSecretAdminPasswordKey: 'HARBOR_ADMIN_PASSWORD',
+      admin: { existingSecret: 'grafana-admin', userKey: 'admin-user', passwordKey: 'admin-password' },
+      slack_configs: [{ api_url_file: '/etc/alertmanager/secrets/alertmanager-slack/webhook-url' }],
+      storage: { accountKey: '${STORAGE_ACCOUNT_ACCESS_KEY}' },
+      notifications: { secret: { create: false, name: 'argocd-notifications-secret' } },
+    })])).toEqual([]);
+  });
+});
+
+describe('gitops/ scanned by secretlint', () => {
+  function secretlint(dir: string) {
+    return spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'secretlint', 'bin', 'secretlint.js'), '--secretlintrc', path.join(ROOT, '.secretlintrc.json'), `${dir}/**/*`], { cwd: ROOT, encoding: 'utf8' });
+  }
+
+  test('a fresh synth holds no secret', () => {
+    const out = tempDir();
+    expect(spawnSync(process.execPath, [path.join(ROOT, 'bin', 'synth.js'), '--outdir', out, '-q'], { cwd: ROOT }).status).toBe(0);
+    const r = secretlint(out);
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  test('the scan does find a planted credential', () => {
+    const out = tempDir();
+    // Assembled at run time so the repo itself holds no token-shaped string.
+    fs.writeFileSync(path.join(out, 'leak.yaml'), `token: ${['xoxb', '123456789012', '1234567890123', 'AbCdEfGhIjKlMnOpQrStUvWx'].join('-')}\n`);
+    const r = secretlint(out);
+    expect(r.status).not.toBe(0);
+    expect(r.stdout).toContain('SLACK_TOKEN');
+  });
+});
+
+test('ConfigError is what a bad sealed config raises', () => {
+  expect(() => sealedConfig((e) => { e['grafana-admin'].monitoring['admin-password'] = 'x'; })).toThrow(ConfigError);
+});
