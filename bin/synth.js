@@ -1,33 +1,56 @@
 #!/usr/bin/env node
-// The synth path: transpile the TypeScript app with esbuild (no type-checking: `npm run build` and the
-// tests do that) into dist/main.js, then run it in this process. Used by `npm run synth` and by the
-// `app` of cdk8s.yaml, so `npx cdk8s synth` takes the same path.
+// The synth path: transpile the TypeScript app with esbuild (no type-checking: `npm run typecheck` and the
+// tests do that) into dist/main.js, then run it in this process. Used by `npm run synth` and by the `app`
+// of cdk8s.yaml, so `npx cdk8s synth` takes the same path. The bundle is rebuilt only when a source file
+// is newer than it, which saves esbuild's ~0.2 s of parsing imports/ on every run.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
 const outfile = path.join(root, 'dist', 'main.js');
-let bundle;
-try {
-  bundle = require('esbuild').buildSync({
-    entryPoints: [path.join(root, 'main.ts')],
-    outfile,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    logLevel: 'error',
-    write: false,
-  }).outputFiles[0].contents;
-} catch (e) {
-  process.stderr.write('synth failed: the TypeScript app does not compile (see above); gitops/ was left as it was.\n');
-  process.exit(1);
+const SOURCES = ['main.ts', 'lib', 'charts', 'imports', 'package-lock.json', 'bin/synth.js'];
+
+function newestSource() {
+  let newest = 0;
+  const visit = (p) => {
+    const st = fs.statSync(p);
+    if (st.isDirectory()) for (const e of fs.readdirSync(p)) visit(path.join(p, e));
+    else newest = Math.max(newest, st.mtimeMs);
+  };
+  for (const s of SOURCES) if (fs.existsSync(path.join(root, s))) visit(path.join(root, s));
+  return newest;
 }
-// Written aside and renamed, so concurrent synths (tests, editors) never load a half-written file.
-fs.mkdirSync(path.dirname(outfile), { recursive: true });
-const staged = `${outfile}.${process.pid}`;
-fs.writeFileSync(staged, bundle);
-fs.renameSync(staged, outfile);
+
+function upToDate() {
+  try {
+    return fs.statSync(outfile).mtimeMs >= newestSource();
+  } catch {
+    return false;
+  }
+}
+
+if (!upToDate()) {
+  let bundle;
+  try {
+    bundle = require('esbuild').buildSync({
+      entryPoints: [path.join(root, 'main.ts')],
+      bundle: true,
+      packages: 'external',
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      logLevel: 'error',
+      write: false,
+    }).outputFiles[0].contents;
+  } catch (e) {
+    process.stderr.write('synth failed: the TypeScript app does not compile (see above); gitops/ was left as it was.\n');
+    process.exit(1);
+  }
+  // Written aside and renamed, so concurrent synths (tests, editors) never load a half-written file.
+  fs.mkdirSync(path.dirname(outfile), { recursive: true });
+  const staged = `${outfile}.${process.pid}`;
+  fs.writeFileSync(staged, bundle);
+  fs.renameSync(staged, outfile);
+}
 process.exitCode = require(outfile).main(process.argv.slice(2));

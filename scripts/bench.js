@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// `npm run bench`: wall time and peak memory of synth, for the default platform and for synthetic configs
+// with 10, 100 and 1,000 workload apps (each a Deployment, Service, Gateway, VirtualService and
+// Certificate), through the project's synth command and through `npx cdk8s synth`, next to the floor:
+// one node process that only parses the same gitops/ YAML and writes it back with js-yaml.
+//
+//   npm run bench                       all sizes, 5 runs each
+//   npm run bench -- --runs 3 --sizes default,100 --no-cdk8s
+'use strict';
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { parseArgs } = require('util');
+const yaml = require('js-yaml');
+
+const ROOT = path.join(__dirname, '..');
+const { values: opts } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '5' },
+    sizes: { type: 'string', default: 'default,10,100,1000' },
+    'no-cdk8s': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (opts.help) {
+  console.log(fs.readFileSync(__filename, 'utf8').split('\n').slice(1, 9).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  process.exit(0);
+}
+const runs = Number(opts.runs);
+const sizes = opts.sizes.split(',');
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'platform-bench-'));
+process.on('exit', () => fs.rmSync(work, { recursive: true, force: true }));
+
+/** The lab config with `n` extra workload apps. */
+function configFor(size) {
+  const raw = yaml.load(fs.readFileSync(path.join(ROOT, 'config', 'lab.yaml'), 'utf8'));
+  if (size !== 'default') {
+    const n = Number(size);
+    const workloads = raw.apps.workloads ?? {};
+    for (let i = 0; i < n; i++) {
+      const name = `bench-${String(i).padStart(4, '0')}`;
+      workloads[name] = { image: { repository: `harbor.${raw.domain}/msa/${name}`, tag: '1' }, host: `${name}.${raw.domain}`, port: 80 };
+    }
+    raw.apps.workloads = workloads;
+  }
+  const dir = path.join(work, `config-${size}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'lab.yaml');
+  fs.writeFileSync(file, yaml.dump(raw));
+  return file;
+}
+
+/** Runs a command under GNU time; returns wall ms and peak RSS MiB. */
+function measure(argv, env = {}) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', ...argv], {
+    cwd: ROOT, encoding: 'utf8', env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false', ...env }, maxBuffer: 1 << 26,
+  });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) {
+    process.stderr.write(`\ncommand failed: ${argv.join(' ')}\n${r.stdout}\n${r.stderr}\n`);
+    process.exit(1);
+  }
+  const kb = Number(r.stderr.trim().split('\n').pop());
+  return { ms, mib: kb / 1024 };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const countFiles = (dir) => fs.readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.yaml')).length;
+
+const floorScript = path.join(work, 'floor.js');
+fs.writeFileSync(floorScript, `
+const fs = require('fs'), path = require('path'), yaml = require(${JSON.stringify(require.resolve('js-yaml'))});
+const [src, dst] = process.argv.slice(2);
+for (const rel of fs.readdirSync(src, { recursive: true })) {
+  const from = path.join(src, rel);
+  if (!rel.endsWith('.yaml')) continue;
+  const to = path.join(dst, rel);
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  fs.writeFileSync(to, yaml.dump(yaml.load(fs.readFileSync(from, 'utf8')), { lineWidth: -1, noRefs: true }));
+}`);
+
+const rows = [];
+const modes = ['synth', ...(opts['no-cdk8s'] ? [] : ['cdk8s']), 'floor'];
+const total = sizes.length * modes.length * runs;
+let done = 0;
+for (const size of sizes) {
+  const file = configFor(size);
+  const out = path.join(work, `out-${size}`);
+  const synthArgs = ['node', 'bin/synth.js', '--config', file, '--outdir', out, '--quiet'];
+  for (const mode of modes) {
+    const samples = [];
+    for (let i = 0; i < runs; i++) {
+      process.stderr.write(`\r[${++done}/${total}] ${size === 'default' ? 'default platform' : `${size} apps`}: ${mode} run ${i + 1}/${runs}   `);
+      if (mode === 'synth') samples.push(measure(synthArgs));
+      else if (mode === 'cdk8s') samples.push(measure(['npx', 'cdk8s', 'synth', '--app', synthArgs.join(' '), '--output', path.join(work, 'cdk8s.out')]));
+      else samples.push(measure(['node', floorScript, out, path.join(work, `floor-${size}`)]));
+    }
+    rows.push({ size, mode, objects: countFiles(out), ms: median(samples.map((s) => s.ms)), mib: median(samples.map((s) => s.mib)) });
+  }
+}
+process.stderr.write('\n\n');
+
+const label = { synth: 'npm run synth (node bin/synth.js)', cdk8s: 'npx cdk8s synth', floor: 'floor: parse + dump YAML' };
+console.log(`median of ${runs} runs; node ${process.version}; ${os.cpus().length} cores\n`);
+console.log('| size | objects | command | wall (ms) | peak RSS (MiB) |');
+console.log('| --- | ---: | --- | ---: | ---: |');
+for (const r of rows) console.log(`| ${r.size} | ${r.objects} | ${label[r.mode]} | ${r.ms.toFixed(0)} | ${r.mib.toFixed(0)} |`);
+
+const synthRow = (s) => rows.find((r) => r.size === s && r.mode === 'synth');
+if (synthRow('100') && synthRow('1000')) {
+  const a = synthRow('100');
+  const b = synthRow('1000');
+  const perApp = (b.ms - a.ms) / 900;
+  console.log(`\ngrowth 100 -> 1000 apps: +${(b.ms - a.ms).toFixed(0)} ms (${perApp.toFixed(2)} ms per app), +${(b.mib - a.mib).toFixed(0)} MiB (${((b.mib - a.mib) / 900 * 1024).toFixed(0)} KiB per app)`);
+}
