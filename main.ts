@@ -3,8 +3,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { ConfigError, configFiles, loadConfig, PlatformConfig } from './lib/config';
+import { inventory } from './lib/inventory';
 import { assertNoLeaks } from './lib/leaks';
 import { replaceFolder } from './lib/output';
+import { formatPlan, parseTree, plan, treeAtRef, treeOnDisk } from './lib/plan';
 import { buildPlatform, renderFiles, toYaml } from './lib/platform';
 
 const HELP = `Usage: npm run synth -- [options]      (or: npx cdk8s synth)
@@ -29,10 +31,12 @@ export interface SynthOptions {
 
 /** Renders one environment into its files (path relative to gitops/<environment>/ -> YAML text). */
 export function renderEnvironment(config: PlatformConfig): Map<string, string> {
-  const rendered = renderFiles(buildPlatform(config));
+  const platform = buildPlatform(config);
+  const rendered = renderFiles(platform);
   assertNoLeaks(rendered.map((f) => ({ ...f, path: `${config.environment}/${f.path}` })));
   const files = new Map<string, string>();
   for (const f of rendered) files.set(f.path, toYaml(f.manifest));
+  files.set('README.md', inventory(platform, rendered));
   return files;
 }
 
@@ -64,7 +68,8 @@ export function synth(options: SynthOptions): void {
   if (cdk8sOut) {
     fs.mkdirSync(cdk8sOut, { recursive: true });
     for (const [env, envFiles] of rendered) {
-      fs.writeFileSync(path.join(cdk8sOut, `${env}.k8s.yaml`), [...envFiles.values()].join('---\n'));
+      const manifests = [...envFiles].filter(([rel]) => rel.endsWith('.yaml')).map(([, text]) => text);
+      fs.writeFileSync(path.join(cdk8sOut, `${env}.k8s.yaml`), manifests.join('---\n'));
     }
   }
   options.log(`wrote ${[...rendered.keys()].map((e) => path.join(options.outdir, e)).join(', ')} in ${Date.now() - started} ms`);
@@ -105,6 +110,66 @@ export function main(argv: string[]): number {
     // Every error here is about the input (config, code, a check); the stack helps only when debugging.
     const detail = process.env.PLATFORM_DEBUG ? err.stack ?? err.message : err.message;
     process.stderr.write(`synth failed; gitops/ was left as it was.\n${detail}\n`);
+    return 1;
+  }
+}
+
+const PLAN_HELP = `Usage: npm run plan -- [options]
+
+Synthesizes gitops/, then prints what it changes compared with gitops/ at a git ref, per Application:
+objects added (+), changed (~, with the fields) and removed (-). Exits 3 when a change removes a
+CustomResourceDefinition, PersistentVolumeClaim, StatefulSet volume claim template, Namespace, Secret
+or secret declaration that is not acknowledged.
+
+Options:
+  -r, --ref <ref>       compare with gitops/ at this git ref (default: HEAD, the last commit)
+  -a, --allow <key>     acknowledge one removal, e.g. Namespace/loki or PersistentVolumeClaim/ns/name
+                        (repeatable; or list it under allowRemovals in config/<environment>.yaml)
+      --no-synth        compare gitops/ as it is on disk, without synthesizing first
+  -o, --outdir <dir>    the gitops folder (default: gitops)
+      --color / --no-color   force colours on or off (default: on for a terminal, off in CI)
+  -h, --help            show this help
+`;
+
+export function planMain(argv: string[]): number {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        ref: { type: 'string', short: 'r', default: 'HEAD' },
+        allow: { type: 'string', short: 'a', multiple: true },
+        'no-synth': { type: 'boolean', default: false },
+        outdir: { type: 'string', short: 'o', default: 'gitops' },
+        color: { type: 'boolean' },
+        'no-color': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    });
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n\n${PLAN_HELP}`);
+    return 2;
+  }
+  const v = args.values;
+  if (v.help) {
+    process.stdout.write(PLAN_HELP);
+    return 0;
+  }
+  try {
+    if (!v['no-synth']) synth({ configs: [], outdir: v.outdir, log: () => undefined });
+    const allowed = new Set<string>(v.allow ?? []);
+    for (const file of configFiles('config')) {
+      const config = loadConfig(file);
+      for (const key of config.allowRemovals) allowed.add(`${config.environment}:${key}`);
+    }
+    const result = plan(parseTree(treeAtRef(v.ref, v.outdir)), parseTree(treeOnDisk(v.outdir)), allowed);
+    const color = v['no-color'] ? false : v.color ?? (process.stdout.isTTY === true && !process.env.CI && !process.env.NO_COLOR);
+    process.stdout.write(`Plan: ${v.outdir}/ compared with ${v.ref}\n\n${formatPlan(result, color)}\n`);
+    return result.blocked.length > 0 ? 3 : 0;
+  } catch (e) {
+    const err = e as Error;
+    process.stderr.write(`plan failed: ${process.env.PLATFORM_DEBUG ? err.stack : err.message}\n`);
     return 1;
   }
 }

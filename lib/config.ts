@@ -130,6 +130,13 @@ export const configSchema = z
     tempo: component({}),
     /** Where every secret of the platform comes from; no secret value is ever in this repo. */
     secrets: secretsBackend,
+    /**
+     * Removals `npm run plan` may let through although they destroy data: `Kind/namespace/name`, or
+     * `Kind/name` for cluster-scoped objects (e.g. `Namespace/loki`). Remove entries once merged.
+     */
+    allowRemovals: z
+      .array(z.string().regex(/^[A-Za-z]+\/[a-z0-9.-]+(\/[a-z0-9.-]+)?$/, { error: 'must be Kind/namespace/name or Kind/name, e.g. Namespace/loki' }))
+      .default([]),
   })
   .superRefine((c, ctx) => {
     const names = c.certManager.issuers.map((i) => i.name);

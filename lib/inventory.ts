@@ -1,0 +1,202 @@
+// gitops/<environment>/README.md: what this environment is, at a glance, for reviewers. Written with
+// every synth from the rendered objects themselves, so it cannot disagree with them: Applications with
+// their waves, public endpoints, secrets and their consumers, scrape targets, datasources, and Mermaid
+// diagrams of the app of apps and of the traffic paths.
+import * as yaml from 'js-yaml';
+import { dependencies } from './ordering';
+import { Platform, RenderedFile } from './platform';
+
+type Obj = any;
+
+/** A Mermaid node id: letters, digits and underscores only. */
+const id = (prefix: string, name: string) => `${prefix}_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
+/** A Mermaid label: quoted, with the characters Mermaid treats specially escaped as entities. */
+const label = (text: string) => `"${text.replace(/"/g, '#quot;').replace(/</g, '#lt;').replace(/>/g, '#gt;')}"`;
+const cell = (text: string | number | undefined) => String(text ?? '').replace(/\|/g, '\\|') || '–';
+const code = (text: string | undefined) => (text ? `\`${text}\`` : '–');
+
+function table(head: string[], rows: (string | number | undefined)[][]): string {
+  if (rows.length === 0) return '_none_\n';
+  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n') + '\n';
+}
+
+export interface Endpoint {
+  readonly host: string;
+  readonly via: string;
+  readonly tlsSecret?: string;
+  readonly issuer?: string;
+  readonly backend?: string;
+  readonly namespace: string;
+}
+
+function ns(o: Obj): string {
+  return o.metadata.namespace ?? '';
+}
+
+/** Every public host: Ingresses, Istio Gateways (with their VirtualServices), and chart-made Ingresses known only by their Certificate. */
+export function endpoints(objects: readonly Obj[]): Endpoint[] {
+  const certs = objects.filter((o) => o.kind === 'Certificate');
+  const issuerOf = (secret: string | undefined, namespace: string) =>
+    certs.find((c) => c.spec.secretName === secret && ns(c) === namespace)?.spec.issuerRef?.name;
+  const out: Endpoint[] = [];
+  const served = new Set<string>();
+  for (const ing of objects.filter((o) => o.kind === 'Ingress')) {
+    for (const rule of ing.spec.rules ?? []) {
+      const tls = (ing.spec.tls ?? []).find((t: Obj) => (t.hosts ?? []).includes(rule.host));
+      for (const p of rule.http?.paths ?? []) {
+        const svc = p.backend.service;
+        out.push({
+          host: `${rule.host}${p.path && p.path !== '/' ? p.path : ''}`,
+          via: `Ingress ${ns(ing)}/${ing.metadata.name}`,
+          tlsSecret: tls?.secretName,
+          issuer: issuerOf(tls?.secretName, ns(ing)) ?? ing.metadata.annotations?.['cert-manager.io/cluster-issuer'],
+          backend: svc ? `${svc.name}:${svc.port.number ?? svc.port.name}` : undefined,
+          namespace: ns(ing),
+        });
+      }
+      if (tls) served.add(`${ns(ing)}/${tls.secretName}`);
+    }
+  }
+  const services = objects.filter((o) => o.kind === 'VirtualService');
+  for (const gw of objects.filter((o) => o.kind === 'Gateway' && o.apiVersion.startsWith('networking.istio.io'))) {
+    const hosts = new Set<string>();
+    for (const server of gw.spec.servers ?? []) for (const h of server.hosts ?? []) hosts.add(h);
+    for (const host of [...hosts].sort()) {
+      const tls = (gw.spec.servers ?? []).find((s: Obj) => s.tls?.credentialName && (s.hosts ?? []).includes(host))?.tls?.credentialName;
+      const vs = services.find((v) => (v.spec.hosts ?? []).includes(host) && (v.spec.gateways ?? []).some((g: string) => g === gw.metadata.name || g.endsWith(`/${gw.metadata.name}`)));
+      const dest = vs?.spec.http?.[0]?.route?.[0]?.destination;
+      const cert = certs.find((c) => c.spec.secretName === tls);
+      out.push({
+        host,
+        via: `Gateway ${ns(gw) || '(default)'}/${gw.metadata.name}`,
+        tlsSecret: tls,
+        issuer: cert?.spec.issuerRef?.name,
+        backend: dest ? `${dest.host}${dest.port?.number ? `:${dest.port.number}` : ''}` : undefined,
+        namespace: ns(vs ?? gw),
+      });
+      if (tls && cert) served.add(`${ns(cert)}/${tls}`);
+    }
+  }
+  for (const c of certs) {
+    if (served.has(`${ns(c)}/${c.spec.secretName}`)) continue;
+    for (const host of c.spec.dnsNames ?? []) {
+      out.push({ host, via: 'Ingress made by a Helm chart', tlsSecret: c.spec.secretName, issuer: c.spec.issuerRef?.name, namespace: ns(c) });
+    }
+  }
+  return out.sort((a, b) => a.host.localeCompare(b.host));
+}
+
+function datasources(objects: readonly Obj[]): Obj[] {
+  const out: Obj[] = [];
+  for (const cm of objects.filter((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_datasource)) {
+    for (const text of Object.values(cm.data ?? {})) {
+      try {
+        const doc = yaml.load(String(text)) as Obj;
+        for (const d of doc?.datasources ?? []) out.push({ ...d, configMap: `${ns(cm)}/${cm.metadata.name}` });
+      } catch {
+        out.push({ name: '(unparsable)', configMap: `${ns(cm)}/${cm.metadata.name}` });
+      }
+    }
+  }
+  return out;
+}
+
+function selector(sel: Obj): string {
+  if (!sel) return '';
+  const labels = Object.entries(sel.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  const exprs = (sel.matchExpressions ?? []).map((e: Obj) => `${e.key} ${e.operator} (${(e.values ?? []).join(',')})`);
+  return [...labels, ...exprs].join(', ');
+}
+
+/** The Markdown inventory of one environment. */
+export function inventory(platform: Platform, files: readonly RenderedFile[]): string {
+  const { config } = platform;
+  const objects = files.map((f) => f.manifest as Obj);
+  const apps = files.filter((f) => f.path.startsWith('apps/')).map((f) => f.manifest as Obj);
+  const wave = (a: Obj) => Number(a.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
+  apps.sort((a, b) => wave(a) - wave(b) || a.metadata.name.localeCompare(b.metadata.name));
+  const counts = new Map<string, number>();
+  for (const f of files) {
+    const folder = f.path.split('/')[0];
+    counts.set(folder, (counts.get(folder) ?? 0) + 1);
+  }
+
+  const out: string[] = [];
+  out.push(`# Environment \`${config.environment}\``, '');
+  out.push(`Generated by \`npm run synth\` from \`config/${config.environment}.yaml\`; do not edit. ` +
+    `Domain \`${config.domain}\`; Argo CD syncs \`${config.deployRepo.url}\` at \`${config.deployRepo.revision}\`. ` +
+    `Apply \`bootstrap/\` once (\`kubectl apply -f ${config.deployRepo.path}/${config.environment}/bootstrap/\`); the root Application syncs the rest.`, '');
+
+  out.push('## Applications', '');
+  out.push(table(['wave', 'Application', 'source', 'namespace', 'objects'], apps.map((a) => {
+    const s = a.spec.source;
+    const source = s.chart ? `chart ${code(s.chart)} ${code(s.targetRevision)} from ${s.repoURL}` : `folder ${code(s.path)}`;
+    const folder = s.chart ? undefined : s.path.split('/').pop();
+    return [wave(a), code(a.metadata.name), source, code(a.spec.destination.namespace), folder ? counts.get(folder) ?? 0 : 'rendered by Argo CD'];
+  })));
+
+  out.push('```mermaid', 'flowchart LR');
+  out.push(`  root[${label(`platform-${config.environment} (root)`)}]`);
+  const waves = [...new Set(apps.map(wave))].sort((a, b) => a - b);
+  for (const w of waves) {
+    out.push(`  subgraph ${id('wave', String(w))}[${label(`wave ${w}`)}]`);
+    for (const a of apps.filter((x) => wave(x) === w)) {
+      const s = a.spec.source;
+      out.push(`    ${id('app', a.metadata.name)}[${label(s.chart ? `${a.metadata.name} (chart ${s.targetRevision})` : a.metadata.name)}]`);
+    }
+    out.push('  end');
+  }
+  if (waves.length > 0) out.push(`  root --> ${id('wave', String(waves[0]))}`);
+  const deps = dependencies(platform.components);
+  for (const [c, ds] of [...deps].sort((a, b) => a[0].name.localeCompare(b[0].name))) {
+    for (const d of ds) out.push(`  ${id('app', d.name)} --> ${id('app', c.name)}`);
+  }
+  out.push('```', '');
+  out.push('An arrow from A to B: B is synced after A (B uses A\'s CRDs, secrets or issuer, or declares the dependency).', '');
+
+  const eps = endpoints(objects);
+  out.push('## Public endpoints', '');
+  out.push(table(['host', 'served by', 'TLS secret', 'issuer', 'backend', 'namespace'],
+    eps.map((e) => [code(e.host), e.via, code(e.tlsSecret), code(e.issuer), code(e.backend), code(e.namespace)])));
+  if (eps.length > 0) {
+    out.push('```mermaid', 'flowchart LR');
+    const seen = new Set<string>();
+    eps.forEach((e, i) => {
+      const host = id('host', e.host);
+      const via = id('via', e.via);
+      for (const [n, l] of [[host, e.host], [via, e.via]] as const) {
+        if (!seen.has(n)) out.push(`  ${n}[${label(l)}]`);
+        seen.add(n);
+      }
+      out.push(`  ${host} --> ${via}`);
+      if (e.backend) {
+        const svc = id('svc', `${e.namespace}_${e.backend}`);
+        if (!seen.has(svc)) out.push(`  ${svc}[${label(`Service ${e.namespace}/${e.backend}`)}]`);
+        seen.add(svc);
+        out.push(`  ${via} --> ${svc}`);
+      }
+      void i;
+    });
+    out.push('```', '');
+  }
+
+  out.push('## Secrets', '');
+  out.push(`Backend: \`${platform.secrets.backend}\`. No value is in git; see "Secrets" in the repo README.`, '');
+  const uses = platform.secrets.consumers;
+  out.push(table(['secret', 'type', 'namespaces', 'keys', 'consumers'], platform.secrets.declarations.map((d) => [
+    code(d.name), d.type, d.namespaces.map(code).join(', '), Object.keys(d.keys).map(code).join(', '),
+    [...new Set(uses.filter((u) => u.secret === d.name).map((u) => `${u.consumer} (${u.namespace})`))].join(', ') || 'none yet',
+  ])));
+
+  out.push('## Scrape targets', '');
+  const monitors = objects.filter((o) => o.kind === 'PodMonitor' || o.kind === 'ServiceMonitor');
+  out.push(table(['monitor', 'namespace', 'selects', 'in namespaces', 'port', 'path', 'interval'], monitors.map((m) => {
+    const ep = (m.spec.podMetricsEndpoints ?? m.spec.endpoints ?? [])[0] ?? {};
+    const nsSel = m.spec.namespaceSelector?.matchNames?.join(', ') ?? (m.spec.namespaceSelector?.any ? 'any' : ns(m));
+    return [`${m.kind} ${code(m.metadata.name)}`, code(ns(m)), selector(m.spec.selector), nsSel, code(ep.port ?? ep.targetPort), code(ep.path ?? '/metrics'), ep.interval ?? 'default'];
+  })));
+
+  out.push('## Grafana datasources', '');
+  out.push(table(['name', 'type', 'uid', 'url', 'ConfigMap'], datasources(objects).map((d) => [d.name, d.type, code(d.uid), code(d.url), code(d.configMap)])));
+  return out.join('\n');
+}

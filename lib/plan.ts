@@ -1,0 +1,185 @@
+// `npm run plan`: what a change to gitops/ does to the cluster, per Application: objects added, changed
+// (with a short field-level diff) and removed, compared with gitops/ at a git ref. Removing objects that
+// hold data (CRDs, PersistentVolumeClaims, volume claim templates, Namespaces, Secrets and secret
+// declarations) is refused unless acknowledged in config (`allowRemovals`) or with --allow.
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as yaml from 'js-yaml';
+
+type Obj = Record<string, any>;
+
+export interface PlannedObject {
+  readonly env: string;
+  /** The Application that syncs the object: its folder's component, `root` for apps/, `bootstrap`. */
+  readonly app: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly file: string;
+  readonly object: Obj;
+}
+
+export interface FieldChange {
+  readonly path: string;
+  readonly before: unknown;
+  readonly after: unknown;
+}
+
+export interface Plan {
+  readonly added: PlannedObject[];
+  readonly removed: PlannedObject[];
+  readonly changed: { before: PlannedObject; after: PlannedObject; fields: FieldChange[] }[];
+  /** Removals that destroy data, with why. */
+  readonly dangerous: { object: PlannedObject; why: string; key: string }[];
+}
+
+/** Kinds whose removal destroys data or breaks what depends on them. */
+const DANGEROUS: Record<string, string> = {
+  CustomResourceDefinition: 'deleting a CRD deletes every object of that kind',
+  PersistentVolumeClaim: 'deleting a claim may delete its volume and data',
+  Namespace: 'deleting a namespace deletes everything in it',
+  Secret: 'deleting a Secret breaks every workload that mounts it',
+  ExternalSecret: 'removing a secret declaration deletes the Secret it owns',
+  SealedSecret: 'removing a secret declaration deletes the Secret it owns',
+};
+
+/** `Kind/namespace/name`, or `Kind/name` for cluster-scoped objects. */
+export const objectKey = (o: { kind: string; namespace?: string; name: string }) =>
+  o.namespace ? `${o.kind}/${o.namespace}/${o.name}` : `${o.kind}/${o.name}`;
+
+function ownerOf(rel: string): string {
+  const folder = rel.split('/')[0];
+  return folder === 'apps' ? 'root' : folder;
+}
+
+/** Parses a gitops tree given as env-relative path -> YAML text (`lab/apps/x.yaml`). */
+export function parseTree(files: ReadonlyMap<string, string>): Map<string, PlannedObject> {
+  const out = new Map<string, PlannedObject>();
+  for (const [file, text] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
+    if (!file.endsWith('.yaml')) continue;
+    const [env, ...rest] = file.split('/');
+    for (const doc of yaml.loadAll(text) as Obj[]) {
+      if (!doc || typeof doc !== 'object' || !doc.kind) continue;
+      const o: PlannedObject = {
+        env, app: ownerOf(rest.join('/')), kind: doc.kind, namespace: doc.metadata?.namespace, name: doc.metadata?.name, file, object: doc,
+      };
+      out.set(`${env}|${objectKey(o)}`, o);
+    }
+  }
+  return out;
+}
+
+/** Field-level differences, as dotted paths; lists are compared by index. */
+export function diffFields(a: unknown, b: unknown, at = ''): FieldChange[] {
+  if (JSON.stringify(a) === JSON.stringify(b)) return [];
+  const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null;
+  if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
+    const keys = Array.isArray(a)
+      ? [...Array(Math.max(a.length, (b as unknown[]).length)).keys()].map(String)
+      : [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    return keys.flatMap((k) => diffFields(a[k as any], (b as Obj)[k as any], Array.isArray(a) ? `${at}[${k}]` : at ? `${at}.${k}` : k));
+  }
+  return [{ path: at || '(whole object)', before: a, after: b }];
+}
+
+export function plan(before: Map<string, PlannedObject>, after: Map<string, PlannedObject>, allowed: ReadonlySet<string>): Plan & { blocked: Plan['dangerous'] } {
+  const added = [...after].filter(([k]) => !before.has(k)).map(([, o]) => o);
+  const removed = [...before].filter(([k]) => !after.has(k)).map(([, o]) => o);
+  const changed = [...after]
+    .filter(([k]) => before.has(k))
+    .map(([k, o]) => ({ before: before.get(k)!, after: o, fields: diffFields(before.get(k)!.object, o.object) }))
+    .filter((c) => c.fields.length > 0);
+  const dangerous: Plan['dangerous'] = [];
+  for (const o of removed) {
+    if (DANGEROUS[o.kind]) dangerous.push({ object: o, why: DANGEROUS[o.kind], key: objectKey(o) });
+  }
+  for (const c of changed) {
+    if (c.after.kind !== 'StatefulSet') continue;
+    const names = (o: Obj) => new Set<string>((o.spec?.volumeClaimTemplates ?? []).map((t: Obj) => t.metadata?.name));
+    const kept = names(c.after.object);
+    for (const n of names(c.before.object)) {
+      if (!kept.has(n)) {
+        dangerous.push({ object: c.after, why: `volume claim template ${n} is dropped; its claims and data are orphaned`, key: `${objectKey(c.after)}/volumeClaimTemplates/${n}` });
+      }
+    }
+  }
+  const blocked = dangerous.filter((d) => !allowed.has(d.key) && !allowed.has(`${d.object.env}:${d.key}`));
+  return { added, removed, changed, dangerous, blocked };
+}
+
+/** gitops/ as committed at `ref` (env-relative paths), read with git without touching the work tree. */
+export function treeAtRef(ref: string, gitopsDir: string, cwd = process.cwd()): Map<string, string> {
+  const prefix = path.relative(execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd, encoding: 'utf8' }).trim(), path.resolve(cwd, gitopsDir));
+  let listing: string;
+  try {
+    listing = execFileSync('git', ['ls-tree', '-r', '-z', '--name-only', ref, '--', prefix], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    throw new Error(`cannot read ${gitopsDir}/ at git ref "${ref}": ${String((e as any).stderr ?? e).trim()}; pass an existing ref with --ref`);
+  }
+  const names = listing.split('\0').filter((n) => n.endsWith('.yaml'));
+  const out = new Map<string, string>();
+  if (names.length === 0) return out;
+  // One git process for every blob: `cat-file --batch` answers "<sha> blob <size>\n<content>\n" per name.
+  const raw = execFileSync('git', ['cat-file', '--batch'], { cwd, input: names.map((n) => `${ref}:${n}`).join('\n') + '\n', maxBuffer: 1 << 30 });
+  let at = 0;
+  for (const n of names) {
+    const nl = raw.indexOf(10, at);
+    const size = Number(raw.subarray(at, nl).toString().split(' ')[2]);
+    out.set(path.relative(prefix, n), raw.subarray(nl + 1, nl + 1 + size).toString('utf8'));
+    at = nl + 1 + size + 1;
+  }
+  return out;
+}
+
+/** gitops/ in the work tree (env-relative paths). */
+export function treeOnDisk(gitopsDir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!fs.existsSync(gitopsDir)) return out;
+  for (const rel of fs.readdirSync(gitopsDir, { recursive: true }) as string[]) {
+    if (rel.endsWith('.yaml')) out.set(rel.split(path.sep).join('/'), fs.readFileSync(path.join(gitopsDir, rel), 'utf8'));
+  }
+  return out;
+}
+
+const show = (v: unknown) => {
+  if (v === undefined) return '(none)';
+  const t = JSON.stringify(v);
+  return t.length > 80 ? `${t.slice(0, 77)}...` : t;
+};
+
+/** The plan as text; `color` adds ANSI colours. */
+export function formatPlan(p: ReturnType<typeof plan>, color: boolean): string {
+  const c = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const green = (s: string) => c('32', s);
+  const red = (s: string) => c('31', s);
+  const yellow = (s: string) => c('33', s);
+  const bold = (s: string) => c('1', s);
+  const lines: string[] = [];
+  const groups = new Map<string, string[]>();
+  const add = (o: PlannedObject, line: string) => {
+    const g = `${o.env} / ${o.app}`;
+    groups.set(g, [...(groups.get(g) ?? []), line]);
+  };
+  const name = (o: PlannedObject) => `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
+  for (const o of p.added) add(o, green(`  + ${name(o)}`));
+  for (const ch of p.changed) {
+    const shown = ch.fields.slice(0, 12).map((f) => `      ${f.path}: ${show(f.before)} -> ${show(f.after)}`);
+    if (ch.fields.length > 12) shown.push(`      ... and ${ch.fields.length - 12} more fields`);
+    add(ch.after, `${yellow(`  ~ ${name(ch.after)}`)}\n${shown.join('\n')}`);
+  }
+  for (const o of p.removed) add(o, red(`  - ${name(o)}`));
+  for (const [g, ls] of [...groups].sort(([a], [b]) => a.localeCompare(b))) lines.push(bold(`Application ${g}`), ...ls.sort((a, b) => a.replace(/\x1b\[[0-9;]*m/g, '').slice(4).localeCompare(b.replace(/\x1b\[[0-9;]*m/g, '').slice(4))), '');
+  lines.push(`${p.added.length} to add, ${p.changed.length} to change, ${p.removed.length} to remove.`);
+  if (p.dangerous.length > 0) {
+    lines.push('', bold('Removals that destroy data:'));
+    for (const d of p.dangerous) {
+      const ok = !p.blocked.includes(d);
+      lines.push(`  ${ok ? yellow('acknowledged') : red('BLOCKED')} ${d.key} (${d.object.env}): ${d.why}`);
+    }
+    if (p.blocked.length > 0) {
+      lines.push('', `To go ahead, add each blocked key to allowRemovals in config/<environment>.yaml, or pass --allow <key>.`);
+    }
+  }
+  return lines.join('\n');
+}

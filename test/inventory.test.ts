@@ -1,0 +1,64 @@
+import { endpoints, inventory } from '../lib/inventory';
+import { buildPlatform, renderFiles } from '../lib/platform';
+import { labConfig } from './helpers';
+
+const platform = buildPlatform(labConfig());
+const files = renderFiles(platform);
+const md = inventory(platform, files);
+
+describe('inventory', () => {
+  test('lists every Application with its source, namespace and wave', () => {
+    for (const f of files.filter((x) => x.path.startsWith('apps/'))) {
+      const a = f.manifest as any;
+      const row = md.split('\n').find((l) => l.includes(`| \`${a.metadata.name}\` |`));
+      expect(row).toBeDefined();
+      expect(row).toContain(`| ${a.metadata.annotations['argocd.argoproj.io/sync-wave']} |`);
+      expect(row).toContain(a.spec.source.chart ? `\`${a.spec.source.targetRevision}\`` : `\`${a.spec.source.path}\``);
+    }
+  });
+
+  test('lists the public endpoints with TLS secret and issuer', () => {
+    expect(md).toMatch(/\| `harbor\.k-tech\.cloud` \| Ingress made by a Helm chart \| `harbor-secret` \| `letsencrypt` \|/);
+  });
+
+  test('an Ingress endpoint shows its backend; a Gateway shows its VirtualService destination', () => {
+    const objs = [
+      { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'p', namespace: 'm' }, spec: { secretName: 'p', dnsNames: ['p.x'], issuerRef: { name: 'le' } } },
+      { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'p', namespace: 'm' }, spec: { tls: [{ hosts: ['p.x'], secretName: 'p' }], rules: [{ host: 'p.x', http: { paths: [{ path: '/', backend: { service: { name: 'prom', port: { number: 9090 } } } }] } }] } },
+      { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'w', namespace: 'istio-system' }, spec: { secretName: 'w', dnsNames: ['w.x'], issuerRef: { name: 'le2' } } },
+      { apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'gw' }, spec: { servers: [{ hosts: ['w.x'], tls: { credentialName: 'w' } }] } },
+      { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'vs' }, spec: { hosts: ['w.x'], gateways: ['gw'], http: [{ route: [{ destination: { host: 'web', port: { number: 80 } } }] }] } },
+    ];
+    expect(endpoints(objs)).toEqual([
+      { host: 'p.x', via: 'Ingress m/p', tlsSecret: 'p', issuer: 'le', backend: 'prom:9090', namespace: 'm' },
+      { host: 'w.x', via: 'Gateway (default)/gw', tlsSecret: 'w', issuer: 'le2', backend: 'web:80', namespace: '' },
+    ]);
+  });
+
+  test('lists every declared secret with backend and consumers', () => {
+    expect(md).toContain('Backend: `external-secrets`.');
+    expect(md).toMatch(/\| `harbor-secrets` \| Opaque \| `devops-tools` \| .* \| harbor \(devops-tools\) \|/);
+    for (const d of platform.secrets.declarations) expect(md).toContain(`| \`${d.name}\` |`);
+  });
+
+  test('the diagrams are Mermaid flowcharts of plain statements', () => {
+    const blocks = [...md.matchAll(/```mermaid\n([\s\S]*?)```/g)].map((m) => m[1]);
+    expect(blocks.length).toBe(2);
+    const statement = /^(flowchart LR|  [A-Za-z0-9_]+\["[^"\n]*"\]|  subgraph [A-Za-z0-9_]+\["[^"\n]*"\]|    [A-Za-z0-9_]+\["[^"\n]*"\]|  end|  [A-Za-z0-9_]+ --> [A-Za-z0-9_]+)$/;
+    for (const b of blocks) {
+      const bad = b.trimEnd().split('\n').filter((l) => !statement.test(l));
+      expect(bad).toEqual([]);
+      // Every node an edge names is declared.
+      const declared = new Set([...b.matchAll(/^\s+(?:subgraph )?([A-Za-z0-9_]+)\[/gm)].map((m) => m[1]));
+      const used = [...b.matchAll(/^  ([A-Za-z0-9_]+) --> ([A-Za-z0-9_]+)$/gm)].flatMap((m) => [m[1], m[2]]);
+      expect(used.filter((u) => !declared.has(u))).toEqual([]);
+    }
+  });
+
+  test('every wave edge points forward: a dependency is in an earlier wave', () => {
+    const waveOf = new Map(files.filter((f) => f.path.startsWith('apps/')).map((f) => [f.manifest.metadata.name.replace(/-/g, '_'), Number((f.manifest.metadata as any).annotations['argocd.argoproj.io/sync-wave'])]));
+    for (const [, from, to] of md.matchAll(/^  app_([A-Za-z0-9_]+) --> app_([A-Za-z0-9_]+)$/gm)) {
+      expect(waveOf.get(from)!).toBeLessThan(waveOf.get(to)!);
+    }
+  });
+});

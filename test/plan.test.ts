@@ -1,0 +1,115 @@
+// The plan on a fixture repo: a git repository in a temp folder with a committed gitops/, then changed.
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { diffFields, formatPlan, parseTree, plan, treeAtRef, treeOnDisk } from '../lib/plan';
+import { tempDir } from './helpers';
+
+const ROOT = path.join(__dirname, '..');
+
+const yamlOf = (o: object) => JSON.stringify(o);
+const ns = (name: string) => yamlOf({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+const ingress = (host: string) => yamlOf({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'web', namespace: 'web' }, spec: { rules: [{ host }] } });
+const app = (name: string) => yamlOf({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name, namespace: 'argocd' }, spec: { source: { path: `gitops/lab/${name}` } } });
+const sts = (claims: string[]) => yamlOf({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'web' }, spec: { volumeClaimTemplates: claims.map((name) => ({ metadata: { name } })) } });
+
+function git(cwd: string, ...args: string[]) {
+  return execFileSync('git', ['-c', 'user.email=t@example.org', '-c', 'user.name=t', ...args], { cwd, encoding: 'utf8' });
+}
+
+function write(dir: string, files: Record<string, string>) {
+  fs.rmSync(path.join(dir, 'gitops'), { recursive: true, force: true });
+  for (const [rel, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, 'gitops', rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'gitops', rel), text);
+  }
+}
+
+/** A repo whose HEAD has `before`, and whose work tree has `after`. */
+function fixture(before: Record<string, string>, after: Record<string, string>) {
+  const dir = tempDir();
+  git(dir, 'init', '-q');
+  write(dir, before);
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'before');
+  write(dir, after);
+  const gitops = path.join(dir, 'gitops');
+  return { dir, before: parseTree(treeAtRef('HEAD', gitops, dir)), after: parseTree(treeOnDisk(gitops)) };
+}
+
+const BASE = {
+  'lab/apps/application-web.yaml': app('web'),
+  'lab/apps/application-shop.yaml': app('shop'),
+  'lab/namespaces/namespace-web.yaml': ns('web'),
+  'lab/namespaces/namespace-shop.yaml': ns('shop'),
+  'lab/web/ingress-web.yaml': ingress('www.example.org'),
+  'lab/web/statefulset-db.yaml': sts(['data']),
+  'lab/shop/ingress-web.yaml': yamlOf({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'shop', namespace: 'shop' }, spec: {} }),
+};
+
+describe('plan', () => {
+  test('lists exactly a changed host, a removed app and a removed namespace, per Application', () => {
+    const after: Record<string, string> = { ...BASE, 'lab/web/ingress-web.yaml': ingress('shop.example.org') };
+    delete after['lab/apps/application-shop.yaml'];
+    delete after['lab/shop/ingress-web.yaml'];
+    delete after['lab/namespaces/namespace-shop.yaml'];
+    const f = fixture(BASE, after);
+    const p = plan(f.before, f.after, new Set());
+    expect(p.added).toEqual([]);
+    expect(p.changed.map((c) => [c.after.app, c.after.kind, c.fields])).toEqual([
+      ['web', 'Ingress', [{ path: 'spec.rules[0].host', before: 'www.example.org', after: 'shop.example.org' }]],
+    ]);
+    expect(p.removed.map((o) => `${o.app}: ${o.kind}/${o.name}`).sort()).toEqual(['namespaces: Namespace/shop', 'root: Application/shop', 'shop: Ingress/shop']);
+    // The gate stops the namespace removal until it is acknowledged.
+    expect(p.blocked.map((d) => d.key)).toEqual(['Namespace/shop']);
+    expect(plan(f.before, f.after, new Set(['Namespace/shop'])).blocked).toEqual([]);
+    expect(plan(f.before, f.after, new Set(['lab:Namespace/shop'])).blocked).toEqual([]);
+    const text = formatPlan(p, false);
+    expect(text).toContain('Application lab / web\n  ~ Ingress web/web\n      spec.rules[0].host: "www.example.org" -> "shop.example.org"');
+    expect(text).toContain('Application lab / root\n  - Application argocd/shop');
+    expect(text).toContain('BLOCKED Namespace/shop (lab): deleting a namespace deletes everything in it');
+    expect(text).toContain('0 to add, 1 to change, 3 to remove.');
+    expect(text).not.toContain('\x1b[');
+    expect(formatPlan(p, true)).toContain('\x1b[31m');
+  });
+
+  test('a dropped volume claim template is dangerous; an added object is listed', () => {
+    const after = { ...BASE, 'lab/web/statefulset-db.yaml': sts([]), 'lab/web/service-web.yaml': yamlOf({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'web' } }) };
+    const f = fixture(BASE, after);
+    const p = plan(f.before, f.after, new Set());
+    expect(p.added.map((o) => o.kind)).toEqual(['Service']);
+    expect(p.blocked.map((d) => d.key)).toEqual(['StatefulSet/web/db/volumeClaimTemplates/data']);
+  });
+
+  test.each([
+    ['CustomResourceDefinition', { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'things.example.org' } }, 'CustomResourceDefinition/things.example.org'],
+    ['PersistentVolumeClaim', { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data', namespace: 'web' } }, 'PersistentVolumeClaim/web/data'],
+    ['Secret', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'web' } }, 'Secret/web/s'],
+    ['ExternalSecret', { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name: 's', namespace: 'web' } }, 'ExternalSecret/web/s'],
+  ])('removing a %s is blocked', (_kind, obj, key) => {
+    const f = fixture({ ...BASE, 'lab/web/x.yaml': yamlOf(obj) }, BASE);
+    expect(plan(f.before, f.after, new Set()).blocked.map((d) => d.key)).toEqual([key]);
+  });
+
+  test('field diffs name nested paths and list items', () => {
+    expect(diffFields({ a: { b: [1, 2] }, c: 1 }, { a: { b: [1, 3] }, d: 2 })).toEqual([
+      { path: 'a.b[1]', before: 2, after: 3 },
+      { path: 'c', before: 1, after: undefined },
+      { path: 'd', before: undefined, after: 2 },
+    ]);
+  });
+
+  test('an unknown ref is a clear error', () => {
+    const f = fixture(BASE, BASE);
+    expect(() => treeAtRef('no-such-branch', path.join(f.dir, 'gitops'), f.dir)).toThrow(/cannot read .*gitops\/ at git ref "no-such-branch"/);
+  });
+});
+
+describe('npm run plan', () => {
+  test('--help explains the gate', () => {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'plan.js'), '--help'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Exits 3 when a change removes');
+    expect(r.stdout).toContain('--allow <key>');
+  });
+});
