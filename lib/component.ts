@@ -105,8 +105,31 @@ export abstract class Component extends Chart {
   }
 }
 
+/** A Service a chart creates, declared so Ingresses and VirtualServices that point at it can be checked. */
+export interface ChartService {
+  readonly name: string;
+  /** Defaults to the component's namespace. */
+  readonly namespace?: string;
+  readonly ports: readonly { readonly name?: string; readonly port: number }[];
+}
+
 export interface HelmComponentProps<V> extends ComponentProps {
   readonly source: HelmChartSource;
+  /**
+   * The Services the chart creates that other objects of the platform point at.
+   * @default - none
+   */
+  readonly services?: readonly ChartService[];
+  /**
+   * Uids of the Grafana datasources the chart provisions itself, which our datasources may link to.
+   * @default - none
+   */
+  readonly datasourceUids?: readonly string[];
+  /**
+   * The labels the chart's Prometheus requires on PodMonitors and ServiceMonitors.
+   * @default - the chart runs no Prometheus
+   */
+  readonly monitorSelector?: Readonly<Record<string, string>>;
   /** The chart's values, typed by the chart's generated interface in lib/helm-values. */
   readonly values: V;
   /**
@@ -121,11 +144,17 @@ export class HelmComponent<V extends object> extends Component {
   public readonly kind = 'helm';
   public readonly source: HelmChartSource;
   public readonly releaseName: string;
+  public readonly services: readonly ChartService[];
+  public readonly datasourceUids: readonly string[];
+  public readonly monitorSelector?: Readonly<Record<string, string>>;
   private _values: V;
 
   constructor(scope: Construct, name: string, props: HelmComponentProps<V>) {
     super(scope, name, props);
     this.source = props.source;
+    this.services = (props.services ?? []).map((s) => ({ ...s, namespace: s.namespace ?? props.namespace }));
+    this.datasourceUids = props.datasourceUids ?? [];
+    this.monitorSelector = props.monitorSelector;
     this._values = props.values;
     this.releaseName = props.releaseName ?? name;
   }

@@ -1,0 +1,150 @@
+// Validates what we synthesize, before it is written: each object against its Kubernetes or CRD schema
+// (strict about unknown fields), and the references between objects (TLS secrets, issuers, Services,
+// secrets, datasource uids, monitor labels, Application paths) across the whole set. Pure: it reads
+// nothing but the committed schema bundle (schemas/) and writes nothing.
+import { Context, groupOf, isObject, Json, KObject, list, str } from './context';
+import { applicationPath } from './rules-argocd';
+import { datasourceUid, podMonitorSelector } from './rules-observability';
+import { ingressBackend, virtualServiceDestination } from './rules-routing';
+import { gatewayCredential, ingressTlsCertificate, issuerExists } from './rules-tls';
+import { imagePinned, noSecretData, secretReference } from './rules-workloads';
+import { defaultSchemaDir, kindKey, SchemaRegistry } from './schema';
+import { ManifestFile, RULES, RuleName, ValidationOptions, Violation } from './types';
+
+export * from './types';
+export { SchemaRegistry } from './schema';
+
+const registries = new Map<string, SchemaRegistry>();
+
+/** The schema registry of a bundle folder, loaded once per process: compiled schemas are reused across calls. */
+export function schemaRegistry(dir: string = defaultSchemaDir()): SchemaRegistry {
+  let r = registries.get(dir);
+  if (!r) registries.set(dir, (r = new SchemaRegistry(dir)));
+  return r;
+}
+
+const CROSS_RULES: [RuleName, (ctx: Context, files: readonly string[]) => void][] = [
+  ['ingress-tls-certificate', ingressTlsCertificate],
+  ['issuer-exists', issuerExists],
+  ['ingress-backend', ingressBackend],
+  ['gateway-credential', gatewayCredential],
+  ['virtualservice-destination', virtualServiceDestination],
+  ['secret-reference', secretReference],
+  ['datasource-uid', datasourceUid],
+  ['podmonitor-selector', podMonitorSelector],
+  ['application-path', applicationPath],
+  ['image-pinned', imagePinned],
+  ['no-secret-data', noSecretData],
+];
+
+/** Validates a set of manifests (e.g. lib/platform.ts's renderFiles output); returns every violation, [] if none. */
+export function validateManifests(files: readonly ManifestFile[], options: ValidationOptions = {}): Violation[] {
+  const disabled = new Set(options.disable ?? []);
+  const registry = schemaRegistry(options.schemaDir);
+  const defaultNamespace = (file: string) =>
+    (typeof options.defaultNamespace === 'function' ? options.defaultNamespace(file) : options.defaultNamespace) ?? 'default';
+
+  // Kinds that a CRD in the set declares cluster-scoped.
+  const setClusterKinds = new Set<string>();
+  for (const f of files) {
+    const m = f.manifest as Json;
+    if (isObject(m) && m.kind === 'CustomResourceDefinition' && m.spec?.scope === 'Cluster') setClusterKinds.add(`${m.spec.group}/${m.spec.names?.kind}`);
+  }
+  const clusterScoped = (apiVersion: string, kind: string) =>
+    setClusterKinds.has(`${groupOf(apiVersion)}/${kind}`) || registry.isClusterScoped(apiVersion, kind);
+
+  const ctxViolations: Violation[] = [];
+  const objects: KObject[] = [];
+  for (const f of files) {
+    const m = f.manifest as Json;
+    if (!isObject(m) || !str(m.apiVersion) || !str(m.kind)) {
+      if (disabled.has('schema')) continue;
+      ctxViolations.push({
+        rule: 'schema', file: f.path, object: '(not a Kubernetes object)', field: '',
+        message: 'has no apiVersion and kind, so it is not a Kubernetes object',
+        fix: 'give it apiVersion, kind and metadata.name, or remove it from the output',
+      });
+      continue;
+    }
+    const name = str(m.metadata?.name) ?? '';
+    const namespace = clusterScoped(m.apiVersion, m.kind) ? undefined : str(m.metadata?.namespace) ?? defaultNamespace(f.path);
+    objects.push({
+      file: f.path, manifest: m, apiVersion: m.apiVersion, kind: m.kind, group: groupOf(m.apiVersion), name, namespace,
+      label: `${m.kind} ${namespace === undefined ? '' : `${namespace}/`}${name || '(no name)'}`,
+    });
+  }
+  const ctx = new Context(objects, options);
+  ctx.violations.push(...ctxViolations);
+
+  if (!disabled.has('schema')) validateSchemas(ctx, registry);
+  const names = files.map((f) => f.path);
+  for (const [rule, run] of CROSS_RULES) if (!disabled.has(rule)) run(ctx, names);
+
+  // A stable order: by file as given, then by rule.
+  const fileOrder = new Map(files.map((f, i) => [f.path, i]));
+  const ruleOrder = new Map(RULES.map((r, i) => [r, i]));
+  return ctx.violations
+    .map((v, i) => ({ v, i }))
+    .sort((a, b) => (fileOrder.get(a.v.file)! - fileOrder.get(b.v.file)!) || (ruleOrder.get(a.v.rule)! - ruleOrder.get(b.v.rule)!) || a.i - b.i)
+    .map(({ v }) => v);
+}
+
+function validateSchemas(ctx: Context, registry: SchemaRegistry): void {
+  // CRDs in the set itself define (or redefine) their kinds: the cluster will use those.
+  const setCrds = new Map<string, Record<string, unknown>>();
+  for (const crd of ctx.of('apiextensions.k8s.io', 'CustomResourceDefinition')) {
+    const spec = crd.manifest.spec;
+    const group = str(spec?.group);
+    const kind = str(spec?.names?.kind);
+    if (!group || !kind) continue;
+    for (const v of list(spec.versions)) {
+      const schema = v?.schema?.openAPIV3Schema;
+      if (v?.served !== false && str(v?.name) && isObject(schema)) setCrds.set(kindKey(`${group}/${v.name}`, kind), schema);
+    }
+  }
+  for (const o of ctx.objects) {
+    const own = setCrds.get(kindKey(o.apiVersion, o.kind));
+    let problems;
+    try {
+      problems = own ? registry.checkAgainst(own, o.manifest) : registry.check(o.apiVersion, o.kind, o.manifest);
+    } catch (e) {
+      // e.g. a CRD in the set whose pattern JavaScript cannot compile (RE2's (?i)).
+      ctx.report('schema', o, '', `cannot be validated: its schema does not compile (${(e as Error).message.split('\n')[0]})`,
+        own ? 'fix the CustomResourceDefinition\'s openAPIV3Schema' : 'regenerate schemas/ with scripts/gen-schemas.js');
+      continue;
+    }
+    if (!problems) {
+      const versions = registry.apiVersionsOf(o.kind);
+      ctx.report('schema', o, 'apiVersion',
+        `no schema for apiVersion/kind "${o.apiVersion}" ${o.kind}: it is neither a Kubernetes 1.28 kind nor a kind of a bundled CRD`,
+        versions.length > 0
+          ? `use a served apiVersion of ${o.kind}: ${versions.join(', ')}`
+          : 'fix the apiVersion or kind; for a new CRD, add its YAML to the input of scripts/gen-schemas.js and rerun it (or ship the CustomResourceDefinition in the same set)');
+      continue;
+    }
+    if (!o.name) ctx.report('schema', o, 'metadata.name', 'has no metadata.name', 'give the object a name');
+    for (const p of problems) ctx.report('schema', o, p.field, p.message, p.fix);
+  }
+}
+
+/** One violation on one line: `file: Kind ns/name: field: message [rule] fix: ...`. */
+export function formatViolation(v: Violation): string {
+  return `${v.file}: ${v.object}: ${v.field || '(object)'}: ${v.message} [${v.rule}]. Fix: ${v.fix}`;
+}
+
+/** A report of the violations, grouped by file; '' when there are none. */
+export function formatViolations(violations: readonly Violation[]): string {
+  if (violations.length === 0) return '';
+  const byFile = new Map<string, Violation[]>();
+  for (const v of violations) byFile.set(v.file, [...(byFile.get(v.file) ?? []), v]);
+  const lines = [`${violations.length} violation${violations.length === 1 ? '' : 's'} in ${byFile.size} file${byFile.size === 1 ? '' : 's'}:`];
+  for (const [file, vs] of byFile) {
+    lines.push('', file);
+    for (const v of vs) {
+      lines.push(`  ${v.object}  ${v.field || '(object)'}  [${v.rule}]`);
+      lines.push(`    ${v.message}`);
+      lines.push(`    fix: ${v.fix}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,94 @@
+// Observability: Grafana datasources refer to each other by uid, and Prometheus selects monitors by label.
+import * as yaml from 'js-yaml';
+import { fieldPath } from './schema';
+import { Context, isObject, Json, KObject, list, Path, str } from './context';
+
+const DATASOURCE_LABEL = 'grafana_datasource';
+const DATASOURCE_LABEL_VALUE = '1';
+
+interface UidRef {
+  readonly object: KObject;
+  readonly uid: string;
+  readonly at: Path;
+}
+
+/** Every `datasourceUid` anywhere under a datasource's jsonData (tracesToLogsV2, serviceMap, derivedFields[], ...). */
+function uidRefs(node: Json, at: Path, out: { uid: string; at: Path }[]): void {
+  if (Array.isArray(node)) { node.forEach((n, i) => uidRefs(n, [...at, i], out)); return; }
+  if (!isObject(node)) return;
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'datasourceUid' && typeof v === 'string' && v !== '') out.push({ uid: v, at: [...at, k] });
+    else uidRefs(v, [...at, k], out);
+  }
+}
+
+/** datasource-uid */
+export function datasourceUid(ctx: Context): void {
+  const defined = new Map<string, { object: KObject; at: Path }>();
+  const refs: UidRef[] = [];
+  for (const cm of ctx.of('', 'ConfigMap')) {
+    if (cm.manifest.metadata?.labels?.[DATASOURCE_LABEL] !== DATASOURCE_LABEL_VALUE) continue;
+    const data = isObject(cm.manifest.data) ? cm.manifest.data : {};
+    for (const [file, text] of Object.entries(data)) {
+      const base: Path = ['data', file];
+      let doc: Json;
+      try {
+        doc = yaml.load(String(text));
+      } catch (e) {
+        ctx.report('datasource-uid', cm, base, `is not valid YAML: ${(e as Error).message.split('\n')[0]}`,
+          'fix the YAML; Grafana skips a provisioning file it cannot read');
+        continue;
+      }
+      list(doc?.datasources).forEach((ds, i) => {
+        if (!isObject(ds)) return;
+        const at: Path = [...base, 'datasources', i];
+        const uid = str(ds.uid);
+        if (uid) {
+          const first = defined.get(uid);
+          if (first) {
+            ctx.report('datasource-uid', cm, [...at, 'uid'],
+              `datasource uid "${uid}" is also defined by ${first.object.label} (${first.object.file})`,
+              'give each datasource a uid of its own');
+          } else {
+            defined.set(uid, { object: cm, at: [...at, 'uid'] });
+          }
+        }
+        if (ds.derivedFields !== undefined) {
+          ctx.report('datasource-uid', cm, [...at, 'derivedFields'],
+            'derivedFields is set on the datasource itself, where Grafana ignores it: it is a jsonData setting',
+            `move it to ${fieldPath([...at, 'jsonData', 'derivedFields'])}`);
+        }
+        const found: { uid: string; at: Path }[] = [];
+        uidRefs(ds.jsonData, [...at, 'jsonData'], found);
+        for (const f of found) refs.push({ object: cm, uid: f.uid, at: f.at });
+      });
+    }
+  }
+  const known = new Set([...defined.keys(), ...(ctx.options.knownDatasourceUids ?? [])]);
+  for (const ref of refs) {
+    if (known.has(ref.uid)) continue;
+    ctx.report('datasource-uid', ref.object, ref.at,
+      `refers to datasource uid "${ref.uid}", which no datasource ConfigMap (label ${DATASOURCE_LABEL}: "${DATASOURCE_LABEL_VALUE}") defines; ` +
+      `the known uids are: ${[...known].sort().join(', ') || 'none'}`,
+      `use the uid of a provisioned datasource, provision one with uid "${ref.uid}", or, if the chart provides it, list it in options.knownDatasourceUids`);
+  }
+}
+
+/** podmonitor-selector */
+export function podMonitorSelector(ctx: Context): void {
+  const selector = ctx.options.prometheusSelector;
+  if (!selector) return;
+  const wanted = Object.entries(selector).map(([k, v]) => `${k}: ${v}`).join(', ');
+  for (const kind of ['PodMonitor', 'ServiceMonitor']) {
+    for (const m of ctx.of('monitoring.coreos.com', kind)) {
+      const labels = isObject(m.manifest.metadata?.labels) ? m.manifest.metadata.labels : {};
+      for (const [k, v] of Object.entries(selector)) {
+        if (labels[k] === v) continue;
+        ctx.report('podmonitor-selector', m, ['metadata', 'labels', k],
+          `${labels[k] === undefined ? `label ${k} is missing` : `label ${k} is "${String(labels[k])}", not "${v}"`}; ` +
+          `Prometheus only selects ${kind}s labelled ${wanted}, so this one is never scraped`,
+          `set metadata.labels to include ${wanted}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,565 @@
+// Validation of each object against its schema: the Kubernetes 1.28 API definitions, or the
+// openAPIV3Schema of its CRD, from the bundle that scripts/gen-schemas.js writes into schemas/.
+//
+// Strict about unknown fields, as `kubectl apply --validate=strict` is: an object schema (type object,
+// or with properties) rejects fields it does not declare, unless it declares additionalProperties or
+// x-kubernetes-preserve-unknown-fields. Value-validation branches (anyOf/oneOf/allOf/not) are not made
+// strict: structural schemas repeat their properties outside them. Also:
+// - x-kubernetes-int-or-string (and format int-or-string): an integer or a string;
+// - x-kubernetes-embedded-resource: apiVersion, kind and metadata (an ObjectMeta) are allowed;
+// - nullable: null is allowed;
+// - a CRD object's metadata is validated as the Kubernetes ObjectMeta, as the API server does.
+// Not checked: CEL rules (x-kubernetes-validations) and list-map key uniqueness.
+//
+// Each schema is compiled once, on first use, and cached for the process; the bundle is read once.
+import * as fs from 'fs';
+import * as path from 'path';
+import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+
+type Schema = Record<string, unknown>;
+
+interface K8sBundle {
+  readonly kinds: Record<string, string>;
+  readonly definitions: Record<string, Schema>;
+}
+
+interface CrdEntry {
+  readonly crd: string;
+  readonly scope: 'Namespaced' | 'Cluster';
+  readonly source: string;
+  readonly schema?: Schema;
+  readonly sameAs?: string;
+}
+
+interface CrdBundle {
+  readonly kinds: Record<string, CrdEntry>;
+}
+
+/** One schema error, ready to be turned into a Violation. */
+export interface SchemaProblem {
+  readonly field: string;
+  readonly message: string;
+  readonly fix: string;
+}
+
+const K8S_ID = 'k8s';
+const OBJECT_META = `${K8S_ID}#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta`;
+const K8S_FILE = 'k8s-1.28.json';
+const CRD_FILE = 'crds.json';
+/** At most this many schema problems are reported per object; the rest are summarized. */
+const MAX_PROBLEMS = 25;
+
+/** Kubernetes 1.28 kinds that are cluster-scoped (the definitions do not say). */
+const CLUSTER_SCOPED_K8S = new Set([
+  'Namespace', 'Node', 'PersistentVolume', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition',
+  'StorageClass', 'PriorityClass', 'IngressClass', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration',
+  'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'APIService', 'CSIDriver', 'CSINode',
+  'VolumeAttachment', 'RuntimeClass', 'FlowSchema', 'PriorityLevelConfiguration', 'CertificateSigningRequest',
+  'ComponentStatus', 'StorageVersion', 'ClusterCIDR', 'IPAddress', 'ClusterTrustBundle', 'SelfSubjectReview',
+  'TokenReview', 'SelfSubjectAccessReview', 'SelfSubjectRulesReview', 'SubjectAccessReview',
+]);
+
+/** Finds schemas/ from this file, whether run from lib/validation/ (ts-jest, tsc) or bundled into dist/. */
+export function defaultSchemaDir(): string {
+  const starts = [__dirname, process.cwd()];
+  for (const start of starts) {
+    for (let dir = start, i = 0; i < 5; i++, dir = path.dirname(dir)) {
+      const candidate = path.join(dir, 'schemas');
+      if (fs.existsSync(path.join(candidate, K8S_FILE))) return candidate;
+    }
+  }
+  throw new Error(`schema bundle not found: no schemas/${K8S_FILE} above ${starts.join(' or ')}; run node scripts/gen-schemas.js`);
+}
+
+/**
+ * How strictify treats subtrees, for the lean validators: `ref` replaces a $ref node; `split` may
+ * replace the schema of a property (returning undefined keeps it inline).
+ */
+interface Hooks {
+  readonly ref: (ref: string) => unknown;
+  readonly split: (sub: unknown, inBranch: boolean, at: string) => unknown;
+}
+
+/** Makes an object schema reject undeclared fields, recursively; see the header comment. */
+export function strictify(node: unknown, inBranch: boolean, hooks?: Hooks, at = ''): unknown {
+  if (Array.isArray(node)) return node.map((n, i) => strictify(n, inBranch, hooks, `${at}/${i}`));
+  if (node === null || typeof node !== 'object') return node;
+  const src = node as Schema;
+  if (hooks && typeof src.$ref === 'string') return hooks.ref(src.$ref);
+  const out: Schema = {};
+  for (const [key, value] of Object.entries(src)) {
+    switch (key) {
+      case 'properties': {
+        const props: Schema = {};
+        for (const [name, sub] of Object.entries(value as Schema)) {
+          const where = `${at}/${name}`;
+          props[name] = hooks?.split(sub, inBranch, where) ?? strictify(sub, inBranch, hooks, where);
+        }
+        out.properties = props;
+        break;
+      }
+      case 'items': case 'additionalProperties':
+        out[key] = typeof value === 'object' ? strictify(value, inBranch, hooks, `${at}/${key}`) : value;
+        break;
+      case 'anyOf': case 'oneOf': case 'allOf': case 'not':
+        out[key] = strictify(value, true, hooks, `${at}/${key}`);
+        break;
+      case 'definitions': {
+        // Shared subtrees of a CRD schema (see scripts/gen-schemas.js): all from structural positions.
+        // (The lean validators take them as units of their own instead.)
+        if (hooks) break;
+        const defs: Schema = {};
+        for (const [name, sub] of Object.entries(value as Schema)) defs[name] = strictify(sub, false);
+        out.definitions = defs;
+        break;
+      }
+      case 'nullable':
+        break;
+      default:
+        out[key] = value;
+    }
+  }
+  if ((src['x-kubernetes-int-or-string'] === true || src.format === 'int-or-string') && !out.anyOf && !out.oneOf) {
+    out.anyOf = [{ type: 'integer' }, { type: 'string' }];
+    delete out.type;
+    delete out.format;
+  }
+  if (src['x-kubernetes-embedded-resource'] === true) {
+    // As at a CRD's root, the API server validates an embedded object's metadata as an ObjectMeta.
+    const meta = { $ref: OBJECT_META };
+    out.properties = {
+      apiVersion: { type: 'string' },
+      kind: { type: 'string' },
+      ...(out.properties as Schema | undefined),
+      metadata: hooks ? hooks.ref(meta.$ref) : meta,
+    };
+  }
+  if (src.nullable === true) {
+    if (typeof out.type === 'string') out.type = [out.type, 'null'];
+    if (Array.isArray(out.enum)) out.enum = [...out.enum, null];
+    if (Array.isArray(out.anyOf)) out.anyOf = [...out.anyOf, { type: 'null' }];
+  }
+  const isObject = out.type === 'object' || (out.type === undefined && out.properties !== undefined);
+  if (!inBranch && isObject && out.additionalProperties === undefined && src['x-kubernetes-preserve-unknown-fields'] !== true) {
+    out.additionalProperties = false;
+  }
+  return out;
+}
+
+/** Whether a schema has more than `limit` nodes; stops counting there. */
+function hasMoreNodes(node: unknown, limit: number): boolean {
+  let count = 0;
+  const walk = (n: unknown): boolean => {
+    if (Array.isArray(n)) return n.some(walk);
+    if (n === null || typeof n !== 'object') return false;
+    if (++count > limit) return true;
+    const s = n as Schema;
+    if (s.properties && Object.values(s.properties as Schema).some(walk)) return true;
+    return ['items', 'additionalProperties', 'anyOf', 'oneOf', 'allOf', 'not'].some((k) => typeof s[k] === 'object' && walk(s[k]));
+  };
+  return walk(node);
+}
+
+/** The key of a kind in the bundle: `apps/v1/Deployment`, `v1/Service`. */
+export function kindKey(apiVersion: string, kind: string): string {
+  return `${apiVersion}/${kind}`;
+}
+
+/**
+ * The keyword of a lazy compile unit in the lean validators: `{ "x-lazy-unit": id }` validates the data
+ * against unit `id`, compiling it on first use. The lean schemas have no $ref: each $ref, and each
+ * property schema with more than UNIT_MIN_NODES nodes, becomes a unit; so only the parts of a schema
+ * that objects actually use are made strict and compiled (a ClusterSecretStore compiles the one
+ * provider it configures, not all thirty; a Deployment, the pod fields it sets).
+ */
+const LAZY = 'x-lazy-unit';
+const UNIT_MIN_NODES = 3;
+
+/** A unit: a schema in the bundle's form, made strict and compiled on first use. */
+interface Unit {
+  readonly raw: unknown;
+  readonly inBranch: boolean;
+  /** Where its `#/definitions/x` refs point: K8S_ID, or the key of a CRD version. */
+  readonly scope: string;
+}
+
+/** A kind's validators: a lean one for the common case, a detailed one compiled only for objects that fail. */
+interface Compiled {
+  /** The kind's schema in the bundle's form (with $refs), for the detailed validator. */
+  readonly raw: Schema;
+  readonly fast: ValidateFunction;
+  detailed?: ValidateFunction;
+}
+
+function newAjv(detailed: boolean): Ajv {
+  const ajv = new Ajv({
+    strict: false,
+    // The lean validator stops at the first error; the detailed one collects them all, with the
+    // failing schema and data, for the messages.
+    allErrors: detailed,
+    verbose: detailed,
+    messages: false,
+    logger: false,
+    validateSchema: false,
+    addUsedSchema: false,
+    // The optimizer makes compiling big schemas several times slower and validation barely faster.
+    code: { optimize: false },
+    // Shared subtrees are compiled once each, not inlined at every use.
+    inlineRefs: false,
+  });
+  addFormats(ajv, ['date-time', 'int32', 'int64', 'float', 'double', 'byte', 'binary']);
+  return ajv;
+}
+
+export class SchemaRegistry {
+  private readonly k8s: K8sBundle;
+  private readonly crds: CrdBundle;
+  private readonly fastAjv = newAjv(false);
+  private detailedAjv?: Ajv;
+  private readonly cache = new Map<string, Compiled | undefined>();
+  private readonly adHoc = new WeakMap<object, Compiled>();
+  private readonly units = new Map<string, Unit>();
+  private readonly unitFns = new Map<string, ValidateFunction>();
+  private adHocCount = 0;
+
+  constructor(dir: string = defaultSchemaDir()) {
+    this.k8s = JSON.parse(fs.readFileSync(path.join(dir, K8S_FILE), 'utf8')) as K8sBundle;
+    this.crds = JSON.parse(fs.readFileSync(path.join(dir, CRD_FILE), 'utf8')) as CrdBundle;
+    this.fastAjv.addKeyword({
+      keyword: LAZY,
+      schemaType: 'string',
+      errors: false,
+      compile: (id: string) => {
+        let fn: ValidateFunction | undefined;
+        return (data: unknown) => (fn ??= this.unit(id))(data) as boolean;
+      },
+    });
+  }
+
+  /** Whether a schema for this apiVersion/kind is bundled. */
+  public has(apiVersion: string, kind: string): boolean {
+    const key = kindKey(apiVersion, kind);
+    return key in this.k8s.kinds || key in this.crds.kinds;
+  }
+
+  /** Whether the kind is cluster-scoped (CRD scope, or the list of Kubernetes cluster-scoped kinds). */
+  public isClusterScoped(apiVersion: string, kind: string): boolean {
+    const crd = this.crds.kinds[kindKey(apiVersion, kind)];
+    if (crd) return crd.scope === 'Cluster';
+    return CLUSTER_SCOPED_K8S.has(kind);
+  }
+
+  /** The bundled apiVersions of a kind, e.g. for `Gateway`: networking.istio.io/v1, ... */
+  public apiVersionsOf(kind: string): string[] {
+    const out: string[] = [];
+    for (const key of [...Object.keys(this.k8s.kinds), ...Object.keys(this.crds.kinds)]) {
+      const i = key.lastIndexOf('/');
+      if (key.slice(i + 1) === kind) out.push(key.slice(0, i));
+    }
+    return out.sort();
+  }
+
+  /**
+   * Validates an object against the bundled schema of its apiVersion/kind: [] when it is valid,
+   * undefined when no schema is bundled.
+   */
+  public check(apiVersion: string, kind: string, manifest: unknown): SchemaProblem[] | undefined {
+    const key = kindKey(apiVersion, kind);
+    if (!this.cache.has(key)) this.cache.set(key, this.compileKind(key));
+    const compiled = this.cache.get(key);
+    return compiled ? this.run(compiled, manifest) : undefined;
+  }
+
+  /** Validates an object against a CRD version's openAPIV3Schema (e.g. of a CRD in the object set). */
+  public checkAgainst(openAPIV3Schema: Schema, manifest: unknown): SchemaProblem[] {
+    let compiled = this.adHoc.get(openAPIV3Schema);
+    if (!compiled) this.adHoc.set(openAPIV3Schema, (compiled = this.compileCrd(openAPIV3Schema, `adhoc${++this.adHocCount}`)));
+    return this.run(compiled, manifest);
+  }
+
+  private run(compiled: Compiled, manifest: unknown): SchemaProblem[] {
+    if (compiled.fast(manifest)) return [];
+    compiled.detailed ??= this.detailed().compile(strictify(compiled.raw, false) as Schema);
+    const problems = compiled.detailed(manifest) ? [] : problemsOf(compiled.detailed.errors ?? [], manifest);
+    // The two validators come from one schema; should they ever disagree, the object still fails.
+    return problems.length > 0 ? problems : [{ field: '', message: 'fails its schema', fix: 'compare the object with its schema' }];
+  }
+
+  private compileKind(key: string): Compiled | undefined {
+    const def = this.k8s.kinds[key];
+    if (def) return { raw: { $ref: `${K8S_ID}#/definitions/${def}` }, fast: this.unit(`${K8S_ID}:${def}`) };
+    let entry = this.crds.kinds[key];
+    if (entry?.sameAs) entry = this.crds.kinds[entry.sameAs];
+    return entry?.schema ? this.compileCrd(entry.schema, key) : undefined;
+  }
+
+  /** A CRD version's validators; its units are named after `prefix`. */
+  private compileCrd(openAPIV3Schema: Schema, prefix: string): Compiled {
+    const raw = crdRoot(openAPIV3Schema);
+    const { definitions, ...rest } = raw;
+    for (const [name, def] of Object.entries((definitions ?? {}) as Schema)) {
+      this.units.set(`${prefix}#${name}`, { raw: def, inBranch: false, scope: prefix });
+    }
+    this.units.set(prefix, { raw: rest, inBranch: false, scope: prefix });
+    return { raw, fast: this.unit(prefix) };
+  }
+
+  /** The lean validator of a unit, compiled on first use. */
+  private unit(id: string): ValidateFunction {
+    let fn = this.unitFns.get(id);
+    if (fn) return fn;
+    let unit = this.units.get(id);
+    if (!unit && id.startsWith(`${K8S_ID}:`)) {
+      const raw = this.k8s.definitions[id.slice(K8S_ID.length + 1)];
+      if (raw) this.units.set(id, (unit = { raw, inBranch: false, scope: K8S_ID }));
+    }
+    if (!unit) throw new Error(`schema bundle: no schema unit ${id}`);
+    const { scope } = unit;
+    const hooks: Hooks = {
+      ref: (ref) => {
+        const k8sRef = `${K8S_ID}#/definitions/`;
+        const localRef = '#/definitions/';
+        if (ref.startsWith(k8sRef)) return { [LAZY]: `${K8S_ID}:${ref.slice(k8sRef.length)}` };
+        if (ref.startsWith(localRef)) return { [LAZY]: `${scope}${scope === K8S_ID ? ':' : '#'}${ref.slice(localRef.length)}` };
+        throw new Error(`schema bundle: unsupported $ref ${ref}`);
+      },
+      split: (sub, inBranch, at) => {
+        if (!hasMoreNodes(sub, UNIT_MIN_NODES)) return undefined;
+        const subId = `${id}${at}`;
+        this.units.set(subId, { raw: sub, inBranch, scope });
+        return { [LAZY]: subId };
+      },
+    };
+    fn = this.fastAjv.compile(strictify(unit.raw, unit.inBranch, hooks) as Schema);
+    this.unitFns.set(id, fn);
+    return fn;
+  }
+
+  private detailed(): Ajv {
+    if (!this.detailedAjv) {
+      // Every schema may refer to the Kubernetes definitions (a CRD's metadata is an ObjectMeta).
+      this.detailedAjv = newAjv(true);
+      const definitions: Schema = {};
+      for (const [name, def] of Object.entries(this.k8s.definitions)) definitions[name] = strictify(def, false);
+      this.detailedAjv.addSchema({ $id: K8S_ID, definitions });
+    }
+    return this.detailedAjv;
+  }
+}
+
+/** The schema of a CRD object in the bundle's form: with the API server's apiVersion, kind and metadata. */
+function crdRoot(openAPIV3Schema: Schema): Schema {
+  return {
+    ...openAPIV3Schema,
+    type: 'object',
+    properties: {
+      ...(openAPIV3Schema.properties as Schema | undefined),
+      apiVersion: { type: 'string' },
+      kind: { type: 'string' },
+      metadata: { $ref: OBJECT_META },
+      // The bundle drops the status schema: the controller writes status, and the API server ignores it
+      // on apply; so it is not checked.
+      status: {},
+    },
+  };
+}
+
+// ---- From ajv errors to readable problems ----
+
+/** `/spec/rules/0/http` -> `spec.rules[0].http`; keys that are not identifiers are quoted: `data["a.yaml"]`. */
+export function fieldPath(parts: readonly (string | number)[]): string {
+  let out = '';
+  for (const p of parts) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(p)) out += out === '' ? p : `.${p}`;
+    else out += `[${JSON.stringify(p)}]`;
+  }
+  return out;
+}
+
+function pointerParts(pointer: string, data: unknown): (string | number)[] {
+  if (pointer === '') return [];
+  const parts: (string | number)[] = [];
+  let cur: unknown = data;
+  for (const raw of pointer.slice(1).split('/')) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(cur) && /^\d+$/.test(key)) {
+      parts.push(Number(key));
+      cur = cur[Number(key)];
+    } else {
+      parts.push(key);
+      cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[key] : undefined;
+    }
+  }
+  return parts;
+}
+
+function levenshtein(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length];
+}
+
+/** The declared name closest to `name`, if close enough to be a likely misspelling. */
+export function closest(name: string, candidates: readonly string[]): string | undefined {
+  const lower = name.toLowerCase();
+  const exactCase = candidates.find((c) => c.toLowerCase() === lower);
+  if (exactCase) return exactCase;
+  // One contains the other: `agents` for `http-agents`.
+  const containing = candidates
+    .filter((c) => Math.min(c.length, name.length) >= 3 && (c.toLowerCase().includes(lower) || lower.includes(c.toLowerCase())))
+    .sort((a, b) => Math.abs(a.length - name.length) - Math.abs(b.length - name.length));
+  if (containing.length > 0) return containing[0];
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = levenshtein(lower, c.toLowerCase());
+    if (d < bestDistance) { best = c; bestDistance = d; }
+  }
+  return best;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  object: 'a mapping', array: 'a list', string: 'a string', integer: 'an integer', number: 'a number', boolean: 'a boolean', null: 'null',
+};
+
+function describeType(schema: Schema | undefined): string {
+  if (!schema) return 'a valid value';
+  if (schema.type === undefined && Array.isArray(schema.enum)) return `one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}`;
+  const types = (Array.isArray(schema.type) ? schema.type : [schema.type]).filter((t): t is string => typeof t === 'string');
+  return types.length > 0 ? types.map((t) => TYPE_NAMES[t] ?? t).join(' or ') : 'a valid value';
+}
+
+function showValue(v: unknown): string {
+  const s = JSON.stringify(v);
+  if (s === undefined) return String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** The message of a length, size or range keyword (ajv's own messages are turned off: they cost compile time). */
+function limitMessage(e: ErrorObject): string {
+  const n = e.params.limit as number | undefined;
+  switch (e.keyword) {
+    case 'minLength': return `is shorter than ${n} characters`;
+    case 'maxLength': return `is longer than ${n} characters`;
+    case 'minItems': return `has fewer than ${n} items`;
+    case 'maxItems': return `has more than ${n} items`;
+    case 'minProperties': return `has fewer than ${n} fields`;
+    case 'maxProperties': return `has more than ${n} fields`;
+    case 'minimum': case 'exclusiveMinimum': case 'maximum': case 'exclusiveMaximum':
+      return `must be ${String(e.params.comparison)} ${n}`;
+    case 'multipleOf': return `must be a multiple of ${String(e.params.multipleOf)}`;
+    case 'uniqueItems': return `has duplicate items (${String(e.params.j)} and ${String(e.params.i)})`;
+    case 'not': return 'has a form that is not allowed here';
+    default: return `fails the schema's "${e.keyword}" rule`;
+  }
+}
+
+/** The branches of a failed anyOf/oneOf, described for a person. */
+function describeBranches(branches: Schema[]): string {
+  const parts = branches.map((b) => {
+    if (Array.isArray(b.required) && b.required.length > 0) return `with ${(b.required as string[]).join(' + ')}`;
+    if (b.not && typeof b.not === 'object') return 'without the fields of the other forms';
+    return describeType(b);
+  });
+  return [...new Set(parts)].join(' or ');
+}
+
+/**
+ * Turns ajv's errors into problems. The errors a failed anyOf/oneOf collects from its branches are
+ * folded into one problem for the anyOf/oneOf.
+ */
+export function problemsOf(errors: readonly ErrorObject[], data: unknown): SchemaProblem[] {
+  // Branch errors come right before their anyOf/oneOf error, at or under its instancePath, and their
+  // schemaPath extends its schemaPath.
+  const kept: ErrorObject[] = [];
+  for (const e of errors) {
+    if (e.keyword === 'anyOf' || e.keyword === 'oneOf') {
+      const prefix = `${e.schemaPath}/`;
+      while (kept.length > 0) {
+        const last = kept[kept.length - 1];
+        const under = last.instancePath === e.instancePath || last.instancePath.startsWith(`${e.instancePath}/`);
+        if (under && last.schemaPath.startsWith(prefix)) kept.pop();
+        else break;
+      }
+    }
+    kept.push(e);
+  }
+
+  const seen = new Set<string>();
+  const problems: SchemaProblem[] = [];
+  for (const e of kept) {
+    const parts = pointerParts(e.instancePath, data);
+    const at = fieldPath(parts);
+    let p: SchemaProblem;
+    switch (e.keyword) {
+      case 'additionalProperties': {
+        const name = String(e.params.additionalProperty);
+        const parent = e.parentSchema as Schema | undefined;
+        const allowed = Object.keys((parent?.properties as Schema | undefined) ?? {});
+        const guess = closest(name, allowed);
+        const list = allowed.length === 0 ? 'this field takes no sub-fields' :
+          `the fields allowed here are: ${allowed.slice(0, 20).join(', ')}${allowed.length > 20 ? ', ...' : ''}`;
+        p = {
+          field: fieldPath([...parts, name]),
+          message: `unknown field "${name}"${at ? ` in ${at}` : ''}; the API server would drop it or reject the object`,
+          fix: guess ? `rename it to "${guess}" if that is what you meant, or remove it (${list})` : `remove it or move it to where it belongs (${list})`,
+        };
+        break;
+      }
+      case 'required': {
+        const name = String(e.params.missingProperty);
+        p = { field: fieldPath([...parts, name]), message: `required field "${name}" is missing`, fix: `set ${fieldPath([...parts, name])}` };
+        break;
+      }
+      case 'type':
+        p = {
+          field: at,
+          message: `must be ${describeType(e.parentSchema as Schema)}, not ${showValue(e.data)}`,
+          fix: `change the value to ${describeType(e.parentSchema as Schema)}`,
+        };
+        break;
+      case 'enum': {
+        const allowed = (e.params.allowedValues as unknown[]).map(showValue).join(', ');
+        p = { field: at, message: `${showValue(e.data)} is not an allowed value`, fix: `use one of: ${allowed}` };
+        break;
+      }
+      case 'const':
+        p = { field: at, message: `${showValue(e.data)} is not the allowed value`, fix: `use ${showValue(e.params.allowedValue)}` };
+        break;
+      case 'pattern':
+        p = { field: at, message: `${showValue(e.data)} does not match the pattern ${String(e.params.pattern)}`, fix: 'change the value so that it matches the pattern' };
+        break;
+      case 'format':
+        p = { field: at, message: `${showValue(e.data)} is not a valid ${String(e.params.format)}`, fix: `give a valid ${String(e.params.format)} value` };
+        break;
+      case 'anyOf': case 'oneOf': {
+        const branches = (e.schema as Schema[]) ?? [];
+        const what = describeBranches(branches);
+        p = e.keyword === 'oneOf' && branches.some((b) => b.not || b.required)
+          ? { field: at, message: `sets fields that exclude each other, or none of the required ones (must be exactly one form: ${what})`, fix: 'keep exactly one of the alternative fields' }
+          : { field: at, message: `${showValue(e.data)} must be ${what}`, fix: `change the value to ${what}` };
+        break;
+      }
+      default:
+        p = { field: at, message: `${showValue(e.data)} ${limitMessage(e)}`, fix: 'change the value to satisfy the schema' };
+    }
+    const key = `${p.field}\n${p.message}`;
+    if (!seen.has(key)) { seen.add(key); problems.push(p); }
+  }
+  if (problems.length > MAX_PROBLEMS) {
+    const rest = problems.length - MAX_PROBLEMS;
+    problems.length = MAX_PROBLEMS;
+    problems.push({ field: '', message: `and ${rest} more schema problems`, fix: 'fix the ones above and validate again' });
+  }
+  return problems;
+}

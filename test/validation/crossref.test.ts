@@ -1,0 +1,433 @@
+// Each cross-reference rule: a minimal good set passes, and one defect is caught where it is.
+import { validateManifests } from '../../lib/validation';
+import { floatingReason } from '../../lib/validation/rules-workloads';
+import { resolveServiceHost } from '../../lib/validation/rules-routing';
+import {
+  brief, certificate, clusterIssuer, deployment, externalSecret, file, ingress, M, only, service,
+} from './helpers';
+
+describe('ingress-tls-certificate', () => {
+  const ing = (secretName: string, annotations?: Record<string, string>) =>
+    file('web/ingress.yaml', ingress('apps', 'web', { secretName, annotations, paths: [{ path: '/', service: 'web', port: 80 }] }));
+
+  test('a TLS secret filled by a Certificate in the same namespace passes', () => {
+    expect(only('ingress-tls-certificate', [file('web/cert.yaml', certificate('apps', 'web-tls')), ing('web-tls')])).toEqual([]);
+  });
+
+  test('a TLS secret no Certificate fills is caught', () => {
+    const v = only('ingress-tls-certificate', [file('web/cert.yaml', certificate('apps', 'other-tls')), ing('web-tls')]);
+    expect(v).toEqual([expect.objectContaining({
+      object: 'Ingress apps/web', field: 'spec.tls[0].secretName',
+      message: 'TLS secret "web-tls" is not the spec.secretName of any cert-manager Certificate in namespace apps',
+    })]);
+  });
+
+  test('a Certificate in another namespace does not count, and the message says so', () => {
+    const v = only('ingress-tls-certificate', [file('cert.yaml', certificate('istio-system', 'web-tls')), ing('web-tls')]);
+    expect(v).toHaveLength(1);
+    expect(v[0].message).toContain('Certificate istio-system/web-tls fills a secret of that name in another namespace');
+  });
+
+  test('a secret listed in declaredSecrets passes', () => {
+    expect(only('ingress-tls-certificate', [ing('web-tls')], { declaredSecrets: [{ namespace: 'apps', name: 'web-tls' }] })).toEqual([]);
+  });
+
+  test('an ingress-shim annotation next to a Certificate for the same secret is caught', () => {
+    const v = only('ingress-tls-certificate', [
+      file('web/cert.yaml', certificate('apps', 'web-tls')),
+      ing('web-tls', { 'cert-manager.io/cluster-issuer': 'letsencrypt' }),
+    ]);
+    expect(brief(v)).toEqual(['ingress-tls-certificate Ingress apps/web metadata.annotations["cert-manager.io/cluster-issuer"]']);
+  });
+});
+
+describe('issuer-exists', () => {
+  const issuers = [file('ci/le.yaml', clusterIssuer('letsencrypt'))];
+
+  test('a Certificate naming an existing ClusterIssuer passes', () => {
+    expect(only('issuer-exists', [...issuers, file('c.yaml', certificate('apps', 'web-tls', 'letsencrypt'))])).toEqual([]);
+  });
+
+  test('a Certificate naming a missing ClusterIssuer is caught', () => {
+    const v = only('issuer-exists', [...issuers, file('c.yaml', certificate('apps', 'web-tls', 'letsencrypt-prod'))]);
+    expect(v).toEqual([expect.objectContaining({ object: 'Certificate apps/web-tls', field: 'spec.issuerRef.name', message: expect.stringContaining('ClusterIssuer "letsencrypt-prod" does not exist') })]);
+  });
+
+  test('an issuer listed in knownIssuers passes', () => {
+    expect(only('issuer-exists', [file('c.yaml', certificate('apps', 'web-tls', 'vault'))], { knownIssuers: [{ kind: 'ClusterIssuer', name: 'vault' }] })).toEqual([]);
+  });
+
+  test('an Issuer (the default kind) must be in the Certificate\'s namespace', () => {
+    const c = certificate('apps', 'web-tls', 'ca');
+    delete c.spec.issuerRef.kind;
+    const issuer = (ns: string): M => ({ apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: { name: 'ca', namespace: ns }, spec: { selfSigned: {} } });
+    expect(only('issuer-exists', [file('i.yaml', issuer('apps')), file('c.yaml', c)])).toEqual([]);
+    expect(brief(only('issuer-exists', [file('i.yaml', issuer('other')), file('c.yaml', c)]))).toEqual(['issuer-exists Certificate apps/web-tls spec.issuerRef.name']);
+  });
+
+  test('an external issuer group is not checked', () => {
+    const c = certificate('apps', 'web-tls', 'pca');
+    c.spec.issuerRef = { name: 'pca', kind: 'AWSPCAClusterIssuer', group: 'awspca.cert-manager.io' };
+    expect(only('issuer-exists', [file('c.yaml', c)])).toEqual([]);
+  });
+
+  test('an Ingress cert-manager.io/issuer annotation needs an Issuer in its namespace', () => {
+    const ing = ingress('apps', 'web', { annotations: { 'cert-manager.io/issuer': 'ca' } });
+    expect(brief(only('issuer-exists', [file('i.yaml', ing)]))).toEqual(['issuer-exists Ingress apps/web metadata.annotations["cert-manager.io/issuer"]']);
+  });
+});
+
+describe('ingress-backend', () => {
+  const svc = file('web/svc.yaml', service('apps', 'web', [{ name: 'http', port: 80 }]));
+
+  test('a backend by port number or by port name of a Service in the set passes', () => {
+    expect(only('ingress-backend', [svc, file('i.yaml', ingress('apps', 'web', { paths: [{ path: '/', service: 'web', port: 80 }, { path: '/x', service: 'web', port: 'http' }] }))])).toEqual([]);
+  });
+
+  test('a missing Service, a wrong port number and a wrong port name are each caught', () => {
+    const v = only('ingress-backend', [svc, file('i.yaml', ingress('apps', 'web', {
+      paths: [{ path: '/', service: 'webb', port: 80 }, { path: '/a', service: 'web', port: 8080 }, { path: '/b', service: 'web', port: 'https' }],
+    }))]);
+    expect(v.map((x) => x.field)).toEqual([
+      'spec.rules[0].http.paths[0].backend.service.name',
+      'spec.rules[0].http.paths[1].backend.service.port.number',
+      'spec.rules[0].http.paths[2].backend.service.port.name',
+    ]);
+    expect(v[0].fix).toContain('use Service "web"');
+  });
+
+  test('a Service in another namespace does not count', () => {
+    const v = only('ingress-backend', [svc, file('i.yaml', ingress('other', 'web', { paths: [{ path: '/', service: 'web', port: 80 }] }))]);
+    expect(v).toHaveLength(1);
+  });
+
+  test('a chart-created Service declared in externalServices passes, port checked', () => {
+    const externalServices = [{ namespace: 'argocd', name: 'argocd-server', ports: [{ name: 'https', port: 443 }] }];
+    const ok = file('i.yaml', ingress('argocd', 'argocd', { paths: [{ path: '/', service: 'argocd-server', port: 'https' }] }));
+    expect(only('ingress-backend', [ok], { externalServices })).toEqual([]);
+    const bad = file('i.yaml', ingress('argocd', 'argocd', { paths: [{ path: '/', service: 'argocd-server', port: 'grpc' }] }));
+    expect(brief(only('ingress-backend', [bad], { externalServices }))).toEqual(['ingress-backend Ingress argocd/argocd spec.rules[0].http.paths[0].backend.service.port.name']);
+  });
+
+  test('objects without a namespace take defaultNamespace', () => {
+    const ing = ingress('x', 'web', { paths: [{ path: '/', service: 'web', port: 80 }] });
+    delete ing.metadata.namespace;
+    const s = service('x', 'web', [{ port: 80 }]);
+    delete s.metadata.namespace;
+    expect(only('ingress-backend', [file('web/i.yaml', ing), file('web/s.yaml', s)], { defaultNamespace: (f) => f.split('/')[0] })).toEqual([]);
+  });
+});
+
+describe('gateway-credential', () => {
+  const gateway = (credentialName: string): M => ({
+    apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'nginx-gateway', namespace: 'apps' },
+    spec: {
+      selector: { istio: 'ingressgateway' },
+      servers: [
+        { port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['www.example.com'] },
+        { port: { number: 443, name: 'https', protocol: 'HTTPS' }, hosts: ['www.example.com'], tls: { mode: 'SIMPLE', credentialName } },
+      ],
+    },
+  });
+
+  test('a credentialName filled by a Certificate in istio-system passes', () => {
+    expect(only('gateway-credential', [file('c.yaml', certificate('istio-system', 'nginx-secret', 'letsencrypt2')), file('g.yaml', gateway('nginx-secret'))])).toEqual([]);
+  });
+
+  test('a Certificate in the Gateway\'s own namespace does not count: the gateway workload reads istio-system', () => {
+    const v = only('gateway-credential', [file('c.yaml', certificate('apps', 'nginx-secret')), file('g.yaml', gateway('nginx-secret'))]);
+    expect(v).toEqual([expect.objectContaining({
+      object: 'Gateway apps/nginx-gateway', field: 'spec.servers[1].tls.credentialName',
+      message: expect.stringContaining('declared in apps, but the gateway workload only reads istio-system'),
+    })]);
+  });
+
+  test('gatewayCredentialNamespace moves the lookup; declaredSecrets count', () => {
+    const files = [file('c.yaml', certificate('apps', 'nginx-secret')), file('g.yaml', gateway('nginx-secret'))];
+    expect(only('gateway-credential', files, { gatewayCredentialNamespace: 'apps' })).toEqual([]);
+    expect(only('gateway-credential', [file('g.yaml', gateway('x'))], { declaredSecrets: [{ namespace: 'istio-system', name: 'x' }] })).toEqual([]);
+  });
+});
+
+describe('virtualservice-destination', () => {
+  const vs = (host: string, port?: number): M => ({
+    apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'web', namespace: 'apps' },
+    spec: { hosts: ['www.example.com'], gateways: ['web'], http: [{ route: [{ destination: { host, ...(port ? { port: { number: port } } : {}) } }] }] },
+  });
+  const svc = file('s.yaml', service('apps', 'nginx-service', [{ name: 'http-nginx', port: 80 }]));
+
+  test('short, name.namespace and FQDN hosts of an existing Service pass', () => {
+    for (const host of ['nginx-service', 'nginx-service.apps', 'nginx-service.apps.svc', 'nginx-service.apps.svc.cluster.local']) {
+      expect(only('virtualservice-destination', [svc, file('vs.yaml', vs(host, 80))])).toEqual([]);
+    }
+    expect(only('virtualservice-destination', [svc, file('vs.yaml', vs('nginx-service'))])).toEqual([]);
+  });
+
+  test('a missing Service and a wrong port are caught', () => {
+    expect(brief(only('virtualservice-destination', [svc, file('vs.yaml', vs('nginx', 80))]))).toEqual(['virtualservice-destination VirtualService apps/web spec.http[0].route[0].destination.host']);
+    expect(brief(only('virtualservice-destination', [svc, file('vs.yaml', vs('nginx-service.other.svc.cluster.local', 80))]))).toHaveLength(1);
+    expect(brief(only('virtualservice-destination', [svc, file('vs.yaml', vs('nginx-service', 8080))]))).toEqual(['virtualservice-destination VirtualService apps/web spec.http[0].route[0].destination.port.number']);
+  });
+
+  test('a Service with several ports needs the destination port', () => {
+    const two = file('s.yaml', service('apps', 'nginx-service', [{ name: 'http', port: 80 }, { name: 'metrics', port: 9090 }]));
+    expect(brief(only('virtualservice-destination', [two, file('vs.yaml', vs('nginx-service'))]))).toEqual(['virtualservice-destination VirtualService apps/web spec.http[0].route[0].destination.port']);
+  });
+
+  test('an external host needs a ServiceEntry', () => {
+    expect(only('virtualservice-destination', [file('vs.yaml', vs('api.example.com'))])).toHaveLength(1);
+    const se: M = { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'api', namespace: 'apps' }, spec: { hosts: ['api.example.com'], ports: [{ number: 443, name: 'https', protocol: 'TLS' }], resolution: 'DNS' } };
+    expect(only('virtualservice-destination', [file('se.yaml', se), file('vs.yaml', vs('api.example.com'))])).toEqual([]);
+  });
+
+  test('resolveServiceHost', () => {
+    expect(resolveServiceHost('a', 'ns')).toEqual({ name: 'a', namespace: 'ns' });
+    expect(resolveServiceHost('a.b.svc.cluster.local', 'ns')).toEqual({ name: 'a', namespace: 'b' });
+    expect(resolveServiceHost('a.example.com', 'ns')).toBeUndefined();
+  });
+});
+
+describe('secret-reference', () => {
+  const pod = (refs: M) => deployment('apps', 'web', { containers: [{ name: 'web', image: 'web:1.0.0', ...refs.container }], ...refs.pod });
+  const all = {
+    pod: { imagePullSecrets: [{ name: 'regcred' }], volumes: [{ name: 'certs', secret: { secretName: 'web-tls' } }] },
+    container: { env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }], envFrom: [{ secretRef: { name: 'env' } }] },
+  };
+  const declared = [
+    file('es/db.yaml', externalSecret('apps', 'db')),
+    file('es/env.yaml', externalSecret('apps', 'env-source', 'env')),
+    file('ss/regcred.yaml', { apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', metadata: { name: 'regcred', namespace: 'apps' }, spec: { encryptedData: { '.dockerconfigjson': 'AgB...' } } }),
+    file('cert.yaml', certificate('apps', 'web-tls')),
+  ];
+
+  test('secrets declared by an ExternalSecret (name or target), a SealedSecret and a Certificate pass', () => {
+    expect(only('secret-reference', [...declared, file('d.yaml', pod(all))])).toEqual([]);
+  });
+
+  test('every undeclared reference is caught at its field', () => {
+    const v = only('secret-reference', [file('d.yaml', pod(all))]);
+    expect(v.map((x) => x.field)).toEqual([
+      'spec.template.spec.imagePullSecrets[0].name',
+      'spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.name',
+      'spec.template.spec.containers[0].envFrom[0].secretRef.name',
+      'spec.template.spec.volumes[0].secret.secretName',
+    ]);
+    expect(v[0].fix).toContain('ExternalSecret');
+  });
+
+  test('declaredSecrets count; optional references are skipped', () => {
+    const p = pod({ pod: { imagePullSecrets: [{ name: 'regcred' }] }, container: { envFrom: [{ secretRef: { name: 'opt', optional: true } }] } });
+    expect(only('secret-reference', [file('d.yaml', p)], { declaredSecrets: [{ namespace: 'apps', name: 'regcred' }] })).toEqual([]);
+  });
+
+  test('CronJob templates and PodMonitor basicAuth are checked', () => {
+    const cron: M = {
+      apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'c', namespace: 'apps' },
+      spec: { schedule: '0 * * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', imagePullSecrets: [{ name: 'regcred' }], containers: [{ name: 'c', image: 'c:1.0.0' }] } } } } },
+    };
+    const pm: M = {
+      apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', metadata: { name: 'jenkins', namespace: 'monitoring' },
+      spec: { selector: { matchLabels: { app: 'jenkins-server' } }, podMetricsEndpoints: [{ port: 'http', basicAuth: { username: { name: 'jenkins-metrics-basic-auth', key: 'username' }, password: { name: 'jenkins-metrics-basic-auth', key: 'password' } } }] },
+    };
+    expect(brief(only('secret-reference', [file('c.yaml', cron), file('pm.yaml', pm)]))).toEqual([
+      'secret-reference CronJob apps/c spec.jobTemplate.spec.template.spec.imagePullSecrets[0].name',
+      'secret-reference PodMonitor monitoring/jenkins spec.podMetricsEndpoints[0].basicAuth.username.name',
+      'secret-reference PodMonitor monitoring/jenkins spec.podMetricsEndpoints[0].basicAuth.password.name',
+    ]);
+    expect(only('secret-reference', [file('pm.yaml', pm), file('es.yaml', externalSecret('monitoring', 'jenkins-metrics-basic-auth'))])).toEqual([]);
+  });
+});
+
+describe('datasource-uid', () => {
+  const datasources = (name: string, text: string): M => ({
+    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'monitoring', labels: { grafana_datasource: '1' } }, data: { [`${name}.yaml`]: text },
+  });
+  const loki = datasources('loki-datasource', `apiVersion: 1
+datasources:
+  - name: Loki
+    uid: loki
+    type: loki
+    url: http://loki-gateway.loki.svc.cluster.local
+    jsonData:
+      derivedFields:
+        - name: traceID
+          matcherRegex: "traceID=(\\\\w+)"
+          datasourceUid: tempo
+`);
+  const tempo = (metricsUid: string) => datasources('tempo-datasource', `apiVersion: 1
+datasources:
+  - name: Tempo
+    type: tempo
+    uid: tempo
+    url: http://tempo-query-frontend.observability.svc.cluster.local:3200
+    jsonData:
+      serviceMap:
+        datasourceUid: ${metricsUid}
+      tracesToLogsV2:
+        datasourceUid: loki
+      tracesToMetrics:
+        datasourceUid: ${metricsUid}
+`);
+
+  test('uids defined across ConfigMaps, or known, pass', () => {
+    expect(only('datasource-uid', [file('l.yaml', loki), file('t.yaml', tempo('prometheus'))], { knownDatasourceUids: ['prometheus'] })).toEqual([]);
+  });
+
+  test('an unknown uid is caught at its path inside the data value', () => {
+    const v = only('datasource-uid', [file('l.yaml', loki), file('t.yaml', tempo('prom'))], { knownDatasourceUids: ['prometheus'] });
+    expect(v.map((x) => x.field)).toEqual([
+      'data["tempo-datasource.yaml"].datasources[0].jsonData.serviceMap.datasourceUid',
+      'data["tempo-datasource.yaml"].datasources[0].jsonData.tracesToMetrics.datasourceUid',
+    ]);
+    expect(v[0].message).toContain('datasource uid "prom"');
+  });
+
+  test('derivedFields outside jsonData (as in the guide\'s loki-datasource.yaml) is caught', () => {
+    const misplaced = datasources('loki-datasource', 'apiVersion: 1\ndatasources:\n  - name: Loki\n    uid: loki\n    type: loki\n    derivedFields:\n      - name: traceID\n        datasourceUid: tempo\n');
+    expect(brief(only('datasource-uid', [file('l.yaml', misplaced)]))).toEqual(['datasource-uid ConfigMap monitoring/loki-datasource data["loki-datasource.yaml"].datasources[0].derivedFields']);
+  });
+
+  test('invalid YAML and duplicate uids are caught; unlabelled ConfigMaps are ignored', () => {
+    expect(only('datasource-uid', [file('x.yaml', datasources('x', 'datasources: [\n'))])).toHaveLength(1);
+    expect(only('datasource-uid', [file('a.yaml', datasources('a', 'datasources: [{uid: x}]')), file('b.yaml', datasources('b', 'datasources: [{uid: x}]'))])).toHaveLength(1);
+    expect(only('datasource-uid', [file('c.yaml', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'm' }, data: { a: 'datasources: [{jsonData: {datasourceUid: nope}}]' } })])).toEqual([]);
+  });
+});
+
+describe('podmonitor-selector', () => {
+  const monitor = (labels?: Record<string, string>): M => ({
+    apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'argocd', namespace: 'monitoring', ...(labels ? { labels } : {}) },
+    spec: { selector: { matchLabels: { app: 'argocd' } }, endpoints: [{ port: 'metrics' }] },
+  });
+  const prometheusSelector = { release: 'kube-prometheus-stack' };
+
+  test('a monitor with the selected labels passes; without a selector the rule does nothing', () => {
+    expect(only('podmonitor-selector', [file('m.yaml', monitor({ release: 'kube-prometheus-stack' }))], { prometheusSelector })).toEqual([]);
+    expect(only('podmonitor-selector', [file('m.yaml', monitor())])).toEqual([]);
+  });
+
+  test('a missing or different label is caught', () => {
+    expect(brief(only('podmonitor-selector', [file('m.yaml', monitor())], { prometheusSelector }))).toEqual(['podmonitor-selector ServiceMonitor monitoring/argocd metadata.labels.release']);
+    const v = only('podmonitor-selector', [file('m.yaml', monitor({ release: 'kps' }))], { prometheusSelector });
+    expect(v[0].message).toContain('label release is "kps", not "kube-prometheus-stack"');
+  });
+});
+
+describe('application-path', () => {
+  const app = (source: M): M => ({
+    apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'a', namespace: 'argocd' },
+    spec: { project: 'platform', destination: { server: 'https://kubernetes.default.svc', namespace: 'x' }, source },
+  });
+  const repoURL = 'https://github.com/example/deploy.git';
+  const cert = file('harbor-certificate/certificate-harbor-secret.yaml', certificate('harbor', 'harbor-secret'));
+  const options = { repoPathPrefix: 'gitops/lab/', repoURL };
+
+  test('a path that holds manifests passes', () => {
+    expect(only('application-path', [cert, file('apps/a.yaml', app({ repoURL, targetRevision: 'main', path: 'gitops/lab/harbor-certificate' }))], options)).toEqual([]);
+  });
+
+  test('a path to an empty or missing folder is caught', () => {
+    const v = only('application-path', [cert, file('apps/a.yaml', app({ repoURL, targetRevision: 'main', path: 'gitops/lab/harbor-certs' }))], options);
+    expect(v).toEqual([expect.objectContaining({ field: 'spec.source.path', message: expect.stringContaining('holds no manifest') })]);
+  });
+
+  test('a path outside the prefix is caught; another repo is not checked', () => {
+    expect(brief(only('application-path', [cert, file('apps/a.yaml', app({ repoURL, path: 'gitops/prod/harbor-certificate' }))], options))).toEqual(['application-path Application argocd/a spec.source.path']);
+    expect(only('application-path', [file('apps/a.yaml', app({ repoURL: 'https://github.com/other/repo', path: 'anything' }))], options)).toEqual([]);
+  });
+
+  test('subfolders only count with directory.recurse', () => {
+    const nested = file('workloads/web/deployment.yaml', deployment('apps', 'web', { containers: [{ name: 'w', image: 'w:1.0.0' }] }));
+    expect(only('application-path', [nested, file('apps/a.yaml', app({ repoURL, path: 'gitops/lab/workloads' }))], options)).toHaveLength(1);
+    expect(only('application-path', [nested, file('apps/a.yaml', app({ repoURL, path: 'gitops/lab/workloads', directory: { recurse: true } }))], options)).toEqual([]);
+  });
+
+  test('resolveApplicationPath maps a source to a folder (or skips it)', () => {
+    const resolveApplicationPath = (s: { path: string }) => (s.path.startsWith('deploy/') ? s.path.slice('deploy/'.length) : undefined);
+    expect(only('application-path', [cert, file('apps/a.yaml', app({ repoURL, path: 'deploy/harbor-certificate' }))], { resolveApplicationPath })).toEqual([]);
+    expect(only('application-path', [cert, file('apps/a.yaml', app({ repoURL, path: 'deploy/nothing' }))], { resolveApplicationPath })).toHaveLength(1);
+  });
+
+  test('a chart source needs an exact targetRevision', () => {
+    const chart = (targetRevision?: string) => file('apps/a.yaml', app({ repoURL: 'https://charts.jetstack.io', chart: 'cert-manager', ...(targetRevision ? { targetRevision } : {}) }));
+    for (const ok of ['v1.21.1', '1.19.1', '2.0.0-rc.1']) expect(only('application-path', [chart(ok)])).toEqual([]);
+    for (const bad of ['^1.2.0', '1.x', '*', 'latest', '>=1.0.0', '1.2', undefined]) {
+      expect(brief(only('application-path', [chart(bad)]))).toEqual(['application-path Application argocd/a spec.source.targetRevision']);
+    }
+  });
+
+  test('multi-source Applications are checked per source', () => {
+    const multi = app({ repoURL, path: 'gitops/lab/harbor-certificate' });
+    delete multi.spec.source;
+    multi.spec.sources = [{ repoURL, path: 'gitops/lab/harbor-certificate' }, { repoURL: 'https://helm.goharbor.io', chart: 'harbor', targetRevision: '1.x' }];
+    expect(brief(only('application-path', [cert, file('apps/a.yaml', multi)], options))).toEqual(['application-path Application argocd/a spec.sources[1].targetRevision']);
+  });
+});
+
+describe('image-pinned', () => {
+  const withImages = (...images: string[]) => file('d.yaml', deployment('apps', 'web', {
+    initContainers: [{ name: 'init', image: images[0] }],
+    containers: images.slice(1).map((image, i) => ({ name: `c${i}`, image })),
+  }));
+
+  test('exact tags, digests and registry ports pass', () => {
+    expect(only('image-pinned', [withImages('alpine/git:2.45.2', 'harbor.k-tech.cloud/msa/nginx:2', 'registry:5000/app@sha256:0123abcd', 'jenkins/jenkins:2.479.1-lts-jdk17')])).toEqual([]);
+  });
+
+  test('latest, no tag and floating tags are caught, init containers included', () => {
+    const v = only('image-pinned', [withImages('alpine/git:latest', 'jenkins/jenkins:lts', 'nginx', 'registry:5000/app')]);
+    expect(v.map((x) => x.field)).toEqual([
+      'spec.template.spec.initContainers[0].image',
+      'spec.template.spec.containers[0].image',
+      'spec.template.spec.containers[1].image',
+      'spec.template.spec.containers[2].image',
+    ]);
+    expect(v[0].fix).toContain('alpine/git:<version>');
+    expect(v[3].fix).toContain('registry:5000/app:<version>');
+  });
+
+  test('floatingReason', () => {
+    expect(floatingReason('nginx:1.27')).toBeUndefined();
+    expect(floatingReason('jenkins/jenkins:lts-jdk17')).toContain('follows "lts"');
+    expect(floatingReason('busybox:stable')).toContain('moves');
+    expect(floatingReason('node:alpine')).toContain('names no version');
+  });
+});
+
+describe('no-secret-data', () => {
+  const secret = (extra: M): M => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'monitoring' }, type: 'Opaque', ...extra });
+
+  test('a Secret without data passes (and declares its name for secret-reference)', () => {
+    expect(only('no-secret-data', [file('s.yaml', secret({}))])).toEqual([]);
+  });
+
+  test('data and stringData are caught (the guide\'s jenkins-metrics-basic-auth)', () => {
+    const v = only('no-secret-data', [file('s.yaml', secret({ stringData: { username: 'kangbock', password: '<token>' }, data: { x: 'eA==' } }))]);
+    expect(v.map((x) => [x.field, x.message])).toEqual([
+      ['data', 'Secret carries secret material in git (data keys: x)'],
+      ['stringData', 'Secret carries secret material in git (stringData keys: password, username)'],
+    ]);
+  });
+});
+
+describe('all rules together', () => {
+  test('a small, consistent platform has no violations', () => {
+    const files = [
+      file('cluster-issuers/le.yaml', clusterIssuer('letsencrypt')),
+      file('web/certificate.yaml', certificate('apps', 'web-tls')),
+      file('web/service.yaml', service('apps', 'web', [{ name: 'http', port: 80 }])),
+      file('web/ingress.yaml', ingress('apps', 'web', { secretName: 'web-tls', paths: [{ path: '/', service: 'web', port: 'http' }] })),
+      file('web/externalsecret.yaml', externalSecret('apps', 'db')),
+      file('web/deployment.yaml', deployment('apps', 'web', {
+        containers: [{ name: 'web', image: 'nginx:1.27.0', env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }] }],
+      })),
+    ];
+    expect(validateManifests(files)).toEqual([]);
+  });
+
+  test('disable turns rules off', () => {
+    const files = [file('d.yaml', deployment('apps', 'web', { containers: [{ name: 'web', image: 'nginx' }] }))];
+    expect(brief(validateManifests(files))).toEqual(['image-pinned Deployment apps/web spec.template.spec.containers[0].image']);
+    expect(validateManifests(files, { disable: ['image-pinned'] })).toEqual([]);
+  });
+});
