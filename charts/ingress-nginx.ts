@@ -18,6 +18,9 @@ export class IngressNginxChart extends HelmComponent<IngressNginxValues> {
             annotations: { 'service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path': '/healthz' },
           },
           ingressClassResource: { name: config.ingressClass },
+          // Argo CD's Ingress passes TLS through to argocd-server (charts/argo-cd.ts); the controller
+          // ignores the ssl-passthrough annotation unless started with this flag.
+          extraArgs: { 'enable-ssl-passthrough': 'true' },
         },
       },
     });

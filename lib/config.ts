@@ -38,6 +38,22 @@ export const ACME_SERVERS = {
   staging: 'https://acme-staging-v02.api.letsencrypt.org/directory',
 } as const;
 
+/** An IANA time zone such as Asia/Seoul, as Alertmanager's `tz` template function loads it. */
+const ianaTimeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return /^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(tz);
+  } catch {
+    return false;
+  }
+}, { error: 'must be an IANA time zone such as Asia/Seoul or UTC' });
+
+/** An Azure storage account name: 3 to 24 lower-case letters and digits. */
+const azureStorageAccount = z.string().regex(/^[a-z0-9]{3,24}$/, { error: 'must be an Azure storage account name: 3-24 lower-case letters and digits' });
+
+/** An Azure Blob container name: 3 to 63 lower-case letters, digits and single hyphens. */
+const azureContainer = z.string().regex(/^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/, { error: 'must be an Azure Blob container name such as loki-chunks' });
+
 const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, {
   error: 'must be a GUID such as 11111111-2222-3333-4444-555555555555 (lower-case hex)',
 });
@@ -84,6 +100,43 @@ const issuer = z.strictObject({
   http01IngressClass: dnsLabel,
 });
 
+/** Docker's tag grammar. */
+export const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** Tags that name whatever was pushed last, so the same config would run different code tomorrow. */
+export const FLOATING_TAG = /^(latest|lts|stable|edge|main|master|dev)(-|$)/;
+const imageTag = z
+  .string()
+  .regex(IMAGE_TAG, { error: 'must be a docker tag: letters, digits, "_", "." and "-", at most 128 characters, not starting with "." or "-"' })
+  .refine((t) => !FLOATING_TAG.test(t), { error: 'must be an exact tag such as 2.528.2-lts-jdk21 or 42; floating tags (latest, lts, stable, ...) are refused' });
+/** An image without its tag: [registry[:port]/]path. */
+const imageRepository = z.string().regex(/^([a-z0-9.-]+(:[0-9]+)?\/)?[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, {
+  error: 'must be an image repository without a tag, such as harbor.example.com/msa/nginx',
+});
+const image = z.strictObject({ repository: imageRepository, tag: imageTag });
+
+/** One workload of the deploy repo (nginx, login-js, register-js). */
+const workload = z.strictObject({
+  image,
+  /** The container and Service port. Its name tells Istio the protocol: http-*, grpc-*, tcp-*. */
+  port: z.number().int().min(1).max(65535),
+  portName: z.string().regex(/^(http|http2|https|grpc|tcp|tls)(-[a-z0-9]+)*$/, {
+    error: 'must start with the protocol Istio should assume: http-, http2-, https-, grpc-, tcp- or tls- (e.g. http-nginx)',
+  }).max(15, { error: 'must be at most 15 characters (a container port name)' }),
+  /** A port serving Prometheus metrics, exposed as http-metrics. */
+  metricsPort: z.number().int().min(1).max(65535).optional(),
+  /** The `version` label Istio and Kiali group the workload's traffic by. */
+  version: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/, { error: 'must be a label value such as v1 or v1.76.0' }),
+  /** Public host <subdomain>.<domain>, served through the Istio ingress gateway; none: reachable only inside the mesh. */
+  subdomain: dnsLabel.optional(),
+  /** KEDA scaling on the Istio request rate (requests per second per replica). */
+  autoscaling: z.strictObject({
+    minReplicas: z.number().int().min(0),
+    maxReplicas: z.number().int().min(1),
+    requestsPerSecond: z.number().positive(),
+    activationRequestsPerSecond: z.number().nonnegative(),
+  }).refine((a) => a.minReplicas <= a.maxReplicas, { error: 'minReplicas must not exceed maxReplicas', path: ['minReplicas'] }).optional(),
+}).refine((w) => w.metricsPort === undefined || w.metricsPort !== w.port, { error: 'metricsPort must differ from port', path: ['metricsPort'] });
+
 export const configSchema = z
   .strictObject({
     /** The public DNS zone every host lives under: harbor.<domain>, argocd.<domain>, ... */
@@ -110,6 +163,15 @@ export const configSchema = z
       namespace: dnsLabel,
       /** The AppProject every platform Application belongs to. */
       project: dnsLabel,
+      /** The argo-cd chart that manages Argo CD itself once the root Application is applied. */
+      chartVersion: exactVersion,
+      /** The Slack channel (without "#") every Application's sync and health notifications go to. */
+      slackChannel: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,79}$/, { error: 'must be a Slack channel name without "#", such as devops' }),
+      /** Argo CD RBAC (argocd-rbac-cm): the role of users no policy line names, and the policy lines. */
+      rbac: z.strictObject({
+        defaultPolicy: z.enum(['role:readonly', 'role:admin', '']),
+        policyCsv: z.array(z.string().regex(/^(p|g), *[^,]+(, *[^,]+)+$/, { error: 'must be a policy line such as "p, role:org-admin, applications, *, */*, allow" or "g, my-org:devops, role:admin"' })),
+      }).optional(),
     }),
     certManager: component({
       /** Contact address Let's Encrypt writes to about expiring certificates. */
@@ -121,13 +183,59 @@ export const configSchema = z
     ingressNginx: component({}),
     harbor: component({}),
     /** The deploy repo's workloads (nginx, login-js, register-js). */
-    apps: z.strictObject({ namespace: dnsLabel }),
-    jenkins: z.strictObject({ namespace: dnsLabel }),
-    istio: component({}),
-    kubePrometheusStack: component({}),
-    loki: component({}),
+    apps: z.strictObject({
+      namespace: dnsLabel,
+      /** The issuer of the Istio gateway hosts' Certificates; it must solve HTTP-01 through the istio class. */
+      gatewayIssuer: dnsLabel,
+      /** Workload name -> how it runs. `npm run set-image -- <name> <tag>` changes image.tag. */
+      workloads: z.record(dnsLabel, workload).refine((w) => Object.keys(w).length > 0, { error: 'must declare at least one workload' }),
+    }),
+    jenkins: z.strictObject({
+      namespace: dnsLabel,
+      /** The controller image, pinned: the guide's jenkins/jenkins:lts would upgrade Jenkins on any restart. */
+      image,
+      /** Size of the volume holding /var/jenkins_home. */
+      storage: z.string().regex(/^[1-9][0-9]*(Mi|Gi|Ti)$/, { error: 'must be a quantity such as 5Gi' }),
+    }),
+    istio: component({
+      /** Namespaces whose pods get the Envoy sidecar (label istio-injection=enabled). */
+      injectionNamespaces: z.array(dnsLabel).default(['default']),
+      /** Percentage of requests traced to Tempo (Telemetry mesh-default). The guide starts at 100 and lowers it later. */
+      tracingSamplingPercentage: z.number().min(0).max(100),
+    }),
+    kiali: component({
+      /** Hosts outside the cluster that the mesh talks to, shown in Kiali's graph (ServiceEntry, MESH_EXTERNAL). */
+      externalServices: z.array(z.strictObject({
+        name: dnsLabel,
+        host: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, { error: 'must be a fully qualified host name' }),
+        port: z.number().int().min(1).max(65535),
+        protocol: z.enum(['TCP', 'HTTP', 'HTTPS', 'TLS', 'GRPC', 'MONGO']),
+      })).default([]),
+    }),
+    keda: component({}),
+    kubePrometheusStack: component({
+      /** The Slack channel Alertmanager posts every alert to (the webhook comes from the alertmanager-slack secret). */
+      slackChannel: z.string().regex(/^#[a-z0-9][a-z0-9_-]{0,79}$/, { error: 'must be a Slack channel such as #devops' }),
+      /** IANA time zone the Slack messages show start and end times in. */
+      alertTimeZone: ianaTimeZone.default('Asia/Seoul'),
+    }),
+    loki: component({
+      /** The tenant (X-Scope-OrgID) Promtail pushes as and Grafana reads as; Loki runs with auth_enabled. */
+      tenant: z.string().regex(/^[A-Za-z0-9!._*'()-]{1,150}$/, { error: 'must be a Loki tenant id such as self-monitoring' }),
+      /** Client id of the managed identity federated with Loki's service account (not a secret). */
+      clientId: uuid,
+      /** The Azure storage account holding Loki's chunks and rules, reached through workload identity. */
+      storageAccount: azureStorageAccount,
+      /** Blob containers in that account; they must exist before Loki starts. */
+      containers: z.strictObject({ chunks: azureContainer, ruler: azureContainer }),
+    }),
     promtail: component({}),
-    tempo: component({}),
+    tempo: component({
+      /** The Azure storage account Tempo writes trace blocks to (its key is the tempo-azure-credentials secret). */
+      storageAccount: azureStorageAccount,
+      /** The Blob container for trace blocks; it must exist before Tempo starts. */
+      container: azureContainer,
+    }),
     /** Where every secret of the platform comes from; no secret value is ever in this repo. */
     secrets: secretsBackend,
     /**
@@ -159,6 +267,17 @@ export const configSchema = z
         code: 'custom',
         path: ['certManager', 'ingressIssuer'],
         message: `issuer "${chosen.name}" solves HTTP-01 through ingress class "${chosen.http01IngressClass}", but Ingresses use "${c.ingressClass}"; choose an issuer whose http01IngressClass is "${c.ingressClass}"`,
+      });
+    }
+    // The apps' hosts are served by the Istio ingress gateway, so their issuer must solve through it.
+    const meshIssuers = c.certManager.issuers.filter((i) => i.http01IngressClass === 'istio').map((i) => i.name);
+    const gatewayIssuer = c.certManager.issuers.find((i) => i.name === c.apps.gatewayIssuer);
+    if (!gatewayIssuer || gatewayIssuer.http01IngressClass !== 'istio') {
+      const what = gatewayIssuer ? `solves HTTP-01 through class "${gatewayIssuer.http01IngressClass}", not "istio"` : 'is not declared';
+      ctx.addIssue({
+        code: 'custom',
+        path: ['apps', 'gatewayIssuer'],
+        message: `issuer "${c.apps.gatewayIssuer}" ${what}; allowed: ${meshIssuers.join(', ') || 'none (declare an issuer with http01IngressClass: istio)'}`,
       });
     }
   });
@@ -195,6 +314,7 @@ function shapeKeys(schema: z.ZodType, p: readonly PropertyKey[]): string[] {
     while (s?.def?.innerType || s?.def?.in) s = s.def.innerType ?? s.def.in;
     if (s?.def?.type === 'object') s = s.def.shape[k as string];
     else if (s?.def?.type === 'array') s = s.def.element;
+    else if (s?.def?.type === 'record') s = s.def.valueType;
     else return [];
   }
   while (s?.def?.innerType || s?.def?.in) s = s.def.innerType ?? s.def.in;

@@ -48,9 +48,12 @@ const DANGEROUS: Record<string, string> = {
 export const objectKey = (o: { kind: string; namespace?: string; name: string }) =>
   o.namespace ? `${o.kind}/${o.namespace}/${o.name}` : `${o.kind}/${o.name}`;
 
+/** Folders no Application syncs: applied by hand. */
+const BY_HAND: Record<string, string> = { bootstrap: 'bootstrap (kubectl apply)', istioctl: 'istioctl (istioctl install -f)' };
+
 function ownerOf(rel: string): string {
   const folder = rel.split('/')[0];
-  return folder === 'apps' ? 'root' : folder;
+  return folder === 'apps' ? 'root' : BY_HAND[folder] ?? folder;
 }
 
 /** Parses a gitops tree given as env-relative path -> YAML text (`lab/apps/x.yaml`). */

@@ -11,6 +11,17 @@ import { NamespacesChart } from '../charts/namespaces';
 import { SealedSecretsChart } from '../charts/sealed-secrets';
 import { SecretsChart } from '../charts/secrets';
 import { APPS_FOLDER, BOOTSTRAP_FOLDER, BootstrapChart, RootChart } from '../charts/root';
+import { AppsChart } from '../charts/apps';
+import { ArgoCdChart, ArgoCdEndpointChart } from '../charts/argo-cd';
+import { injectionLabels, IstioBaseChart, IstioctlChart, IstioGatewayChart, IstiodChart, IstioTelemetryChart } from '../charts/istio';
+import { JenkinsChart } from '../charts/jenkins';
+import { KedaChart } from '../charts/keda';
+import { KialiChart, KialiDashboardChart } from '../charts/kiali';
+import { KubePrometheusStackChart } from '../charts/kube-prometheus-stack';
+import { LokiChart } from '../charts/loki';
+import { MonitoringChart } from '../charts/monitoring';
+import { PromtailChart } from '../charts/promtail';
+import { TempoChart } from '../charts/tempo';
 import { PlatformConfig } from './config';
 import { Component, isCustomResource, SKIP_DRY_RUN } from './component';
 import { syncWaves } from './ordering';
@@ -24,6 +35,11 @@ export interface Platform {
   readonly root: RootChart;
   readonly bootstrap: BootstrapChart;
   readonly secrets: SecretsChart;
+  /**
+   * Charts rendered to gitops/<environment>/<chart id>/ that no Application syncs: files for a human to
+   * apply with another tool (the IstioOperator for `istioctl install -f`).
+   */
+  readonly unsynced: readonly Chart[];
 }
 
 /** Builds the construct tree of one environment. Nothing is written. */
@@ -39,22 +55,46 @@ export function buildPlatform(config: PlatformConfig): Platform {
   const ingressNginx = new IngressNginxChart(app, config);
   const harborCertificate = new HarborCertificateChart(app, config, issuers.issuer(config.certManager.ingressIssuer));
   const harbor = new HarborChart(app, config, harborCertificate, secrets);
+  const ingressIssuer = issuers.issuer(config.certManager.ingressIssuer);
+  const jenkins = new JenkinsChart(app, config, ingressIssuer, secrets);
+  const argoCd = new ArgoCdChart(app, config, secrets);
+  const argoCdEndpoint = new ArgoCdEndpointChart(app, config, ingressIssuer, argoCd);
+  const kubePrometheusStack = new KubePrometheusStackChart(app, config, secrets);
+  const loki = new LokiChart(app, config, kubePrometheusStack.alertmanager.url);
+  const promtail = new PromtailChart(app, config, loki);
+  const tempo = new TempoChart(app, config, secrets, kubePrometheusStack.prometheus.url);
+  const monitoring = new MonitoringChart(app, config, { stack: kubePrometheusStack, issuer: ingressIssuer, secrets, loki, tempo });
+  const istioBase = new IstioBaseChart(app, config);
+  const istiod = new IstiodChart(app, config, istioBase, tempo.otlpGrpc);
+  const istioGateway = new IstioGatewayChart(app, config, istiod);
+  const istioTelemetry = new IstioTelemetryChart(app, config, istiod);
+  const kiali = new KialiChart(app, config, istiod, { prometheusUrl: kubePrometheusStack.prometheus.url, grafanaUrl: kubePrometheusStack.grafana.url }, secrets);
+  const kialiDashboard = new KialiDashboardChart(app, config, ingressIssuer, kiali);
+  const keda = new KedaChart(app, config);
+  const workloads = new AppsChart(app, config, {
+    gatewayIssuer: issuers.issuer(config.apps.gatewayIssuer), gateway: istioGateway, istiod, secrets,
+    prometheusUrl: kubePrometheusStack.prometheus.url,
+  });
+  const unsynced: Chart[] = [new IstioctlChart(app, config, tempo.otlpGrpc)];
 
-  const components: Component[] = [secretsBackend, secrets, certManager, issuers, ingressNginx, harborCertificate, harbor];
+  const components: Component[] = [secretsBackend, secrets, certManager, issuers, ingressNginx, harborCertificate, harbor,
+    jenkins, argoCd, argoCdEndpoint, istioBase, istiod, istioGateway, istioTelemetry, kiali, kialiDashboard, keda, workloads,
+    kubePrometheusStack, loki, promtail, tempo, monitoring];
   // Secrets land in namespaces that other components create: the namespaces exist first.
-  const usedNamespaces = [...components.map((c) => c.targetNamespace), ...secrets.declarations.flatMap((d) => d.namespaces)];
-  const namespaces = new NamespacesChart(app, usedNamespaces);
+  const usedNamespaces = [...components.map((c) => c.targetNamespace), ...secrets.declarations.flatMap((d) => d.namespaces),
+    ...config.istio.injectionNamespaces];
+  const namespaces = new NamespacesChart(app, usedNamespaces, injectionLabels(config));
   secrets.dependOn(namespaces);
   components.unshift(namespaces);
-  checkUniqueNames(components);
+  checkUniqueNames(components, unsynced.map((c) => c.node.id));
   const waves = syncWaves(components);
   const root = new RootChart(app, config, components, waves);
   const bootstrap = new BootstrapChart(app, config, components, usedNamespaces);
-  return { config, app, components, waves, root, bootstrap, secrets };
+  return { config, app, components, waves, root, bootstrap, secrets, unsynced };
 }
 
-function checkUniqueNames(components: readonly Component[]): void {
-  const reserved = new Set([APPS_FOLDER, BOOTSTRAP_FOLDER]);
+function checkUniqueNames(components: readonly Component[], unsyncedFolders: readonly string[] = []): void {
+  const reserved = new Set([APPS_FOLDER, BOOTSTRAP_FOLDER, ...unsyncedFolders]);
   const seen = new Set<string>();
   for (const c of components) {
     if (reserved.has(c.name)) throw new Error(`component name "${c.name}" is reserved for a gitops folder`);
@@ -115,6 +155,7 @@ export function renderFiles(platform: Platform): RenderedFile[] {
       files.push(...own);
     }
   }
+  for (const c of platform.unsynced) files.push(...renderChart(c, c.node.id, false));
   return files;
 }
 

@@ -79,6 +79,13 @@ export function platformSecrets(config: PlatformConfig): SecretDeclaration[] {
       purpose: 'Harbor admin password and the internal secrets the chart would otherwise generate on every render',
     },
     {
+      name: 'kiali-login-signing-key',
+      namespaces: [config.kiali.namespace],
+      type: 'Opaque',
+      keys: { key: 'kiali-signing-key' },
+      purpose: 'key Kiali signs login sessions with (32 characters; otherwise regenerated on every render)',
+    },
+    {
       name: 'harbor-core-token',
       namespaces: [harbor],
       type: 'kubernetes.io/tls',

@@ -35,7 +35,7 @@ describe('cluster issuers', () => {
   });
 
   test('issuers come only from config', () => {
-    const one = render(labConfig((r) => { r.certManager.issuers = [r.certManager.issuers[0]]; }));
-    expect(one.all('ClusterIssuer').map((m) => m.metadata.name)).toEqual(['letsencrypt']);
+    const two = render(labConfig((r) => { r.certManager.issuers = r.certManager.issuers.slice(0, 2); }));
+    expect(two.all('ClusterIssuer').map((m) => m.metadata.name)).toEqual(['letsencrypt', 'letsencrypt2']);
   });
 });

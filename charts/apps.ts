@@ -1,0 +1,160 @@
+// The deploy repo's workloads (nginx, login-js, register-js): per workload a Deployment and its Service,
+// and, for a workload with a public host, the Istio Gateway and VirtualService that serve it through the
+// ingress gateway with the Certificate the Gateway's credentialName reads. Images, tags, ports and hosts
+// come from config (`apps.workloads`); CI changes a tag with `npm run set-image`, never with sed.
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { PlatformConfig } from '../lib/config';
+import { ManifestComponent } from '../lib/component';
+import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
+import { Gateway, GatewaySpecServersTlsMode, VirtualService } from '../imports/networking.istio.io';
+import { IstioGatewayChart, IstiodChart } from './istio';
+import { IstioRequestRateScaling } from './keda';
+import { SecretRef, SecretsChart } from './secrets';
+
+type WorkloadConfig = PlatformConfig['apps']['workloads'][string];
+
+export interface AppsChartProps {
+  /** Issues the gateway hosts' certificates; must answer HTTP-01 through the Istio ingress gateway. */
+  readonly gatewayIssuer: ClusterIssuerRef;
+  readonly gateway: IstioGatewayChart;
+  /** Pods created before istiod's injection webhook exists run without a sidecar until restarted. */
+  readonly istiod: IstiodChart;
+  readonly secrets: SecretsChart;
+  /** The Prometheus KEDA reads the Istio request rate from. */
+  readonly prometheusUrl: string;
+}
+
+export class AppsChart extends ManifestComponent {
+  public readonly workloads: ReadonlyMap<string, Workload>;
+
+  constructor(scope: Construct, config: PlatformConfig, props: AppsChartProps) {
+    const ns = config.apps.namespace;
+    // Not "apps": that folder holds the child Applications.
+    super(scope, 'workloads', { namespace: ns, dependsOn: [props.istiod, props.gateway] });
+    // Also checked in lib/config.ts, with the file's name; this guards callers that build their own ref.
+    if (props.gatewayIssuer.http01IngressClass !== 'istio') {
+      throw new Error(`apps.gatewayIssuer: issuer "${props.gatewayIssuer.name}" solves HTTP-01 through class "${props.gatewayIssuer.http01IngressClass}", ` +
+        'but the apps\' hosts are served by the Istio ingress gateway; choose an issuer whose http01IngressClass is "istio"');
+    }
+    const pullSecret = props.secrets.use(this, 'docker-config-secret', ns);
+    const workloads = new Map<string, Workload>();
+    for (const [name, w] of Object.entries(config.apps.workloads).sort(([a], [b]) => a.localeCompare(b))) {
+      workloads.set(name, new Workload(this, name, { config, name, workload: w, namespace: ns, pullSecret, ...props }));
+    }
+    this.workloads = workloads;
+  }
+}
+
+interface WorkloadProps extends AppsChartProps {
+  readonly config: PlatformConfig;
+  readonly name: string;
+  readonly workload: WorkloadConfig;
+  readonly namespace: string;
+  readonly pullSecret: SecretRef;
+}
+
+/** One workload: Deployment, Service, and its public route when it has a host. */
+export class Workload extends Construct {
+  public readonly deployment: k8s.KubeDeployment;
+  public readonly service: k8s.KubeService;
+  public readonly image: string;
+
+  constructor(scope: Construct, id: string, props: WorkloadProps) {
+    super(scope, id);
+    const { name, workload: w, namespace: ns } = props;
+    this.image = `${w.image.repository}:${w.image.tag}`;
+    // Istio's telemetry and Kiali's graph identify a workload by app and version (canonical-name and
+    // canonical-revision when set); the app.kubernetes.io and Backstage labels are the guide's.
+    const selector = { app: name };
+    const identity = {
+      'app.kubernetes.io/name': name,
+      'app.kubernetes.io/version': w.version,
+      'backstage.io/kubernetes-id': name,
+    };
+    const podLabels = {
+      ...selector,
+      version: w.version,
+      ...identity,
+      'service.istio.io/canonical-name': name,
+      'service.istio.io/canonical-revision': w.version,
+      // A label rather than the guide's annotation: the injector's object selector matches the label, so
+      // the pod keeps its sidecar even in a namespace without istio-injection=enabled.
+      'sidecar.istio.io/inject': 'true',
+    };
+    const containerPorts: k8s.ContainerPort[] = [{ name: w.portName, containerPort: w.port }];
+    const servicePorts: k8s.ServicePort[] = [{ name: w.portName, port: w.port, targetPort: k8s.IntOrString.fromNumber(w.port) }];
+    if (w.metricsPort !== undefined) {
+      containerPorts.push({ name: 'http-metrics', containerPort: w.metricsPort });
+      servicePorts.push({ name: 'http-metrics', port: w.metricsPort, targetPort: k8s.IntOrString.fromNumber(w.metricsPort) });
+    }
+
+    this.deployment = new k8s.KubeDeployment(this, 'deployment', {
+      metadata: { name, namespace: ns, labels: identity },
+      spec: {
+        // No replicas: KEDA's HPA owns the count where autoscaling is on, and Argo CD would reset it.
+        revisionHistoryLimit: 0,
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels: podLabels },
+          spec: {
+            containers: [{ name, image: this.image, ports: containerPorts }],
+            imagePullSecrets: [{ name: props.pullSecret.name }],
+          },
+        },
+      },
+    });
+    this.service = new k8s.KubeService(this, 'service', {
+      metadata: { name: `${name}-service`, namespace: ns, labels: { ...selector, 'backstage.io/kubernetes-id': name } },
+      spec: { selector, ports: servicePorts },
+    });
+
+    if (w.subdomain) this.expose(props, `${w.subdomain}.${props.config.domain}`, w.port);
+
+    if (w.autoscaling) {
+      new IstioRequestRateScaling(this, 'autoscaling', {
+        deployment: this.deployment.name,
+        namespace: ns,
+        prometheusUrl: props.prometheusUrl,
+        ...w.autoscaling,
+      });
+    }
+  }
+
+  private expose(props: WorkloadProps, host: string, port: number): void {
+    const { name, namespace: ns, gateway } = props;
+    // The gateway pod reads credentialName secrets from its own namespace, not the Gateway's.
+    const tls = new TlsEndpoint(this, 'endpoint', {
+      host,
+      namespace: gateway.gatewayNamespace,
+      secretName: `${name}-secret`,
+      issuer: props.gatewayIssuer,
+    });
+    const gw = new Gateway(this, 'gateway', {
+      metadata: { name: `${name}-gateway`, namespace: ns },
+      spec: {
+        selector: { ...gateway.selector },
+        servers: [
+          // Port 80 stays open: cert-manager's HTTP-01 challenges for this host arrive there.
+          { port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: [host] },
+          {
+            port: { number: 443, name: 'https', protocol: 'HTTPS' },
+            hosts: [host],
+            tls: { mode: GatewaySpecServersTlsMode.SIMPLE, credentialName: tls.secretName },
+          },
+        ],
+      },
+    });
+    new VirtualService(this, 'virtual-service', {
+      metadata: { name: `${name}-virtualservice`, namespace: ns },
+      spec: {
+        gateways: [gw.name],
+        hosts: [host],
+        http: [{
+          match: [{ uri: { prefix: '/' } }],
+          route: [{ destination: { host: this.service.name, port: { number: port } } }],
+        }],
+      },
+    });
+  }
+}

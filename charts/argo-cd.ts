@@ -1,0 +1,199 @@
+// Argo CD managing itself: the argo-cd chart, with the guide's Slack notifications (the token comes from
+// the declared argocd-notifications-secret, never from values), the Application health check that makes
+// the app of apps wait wave by wave, and the Certificate and Ingress of argocd.<domain>.
+import { Construct } from 'constructs';
+import { PlatformConfig } from '../lib/config';
+import { HelmComponent, ManifestComponent } from '../lib/component';
+import { ArgoCdValues } from '../lib/helm-values';
+import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
+import { SecretsChart } from './secrets';
+
+/** The guide's release name: the chart then names its objects argocd-server, argocd-cm, ... */
+export const ARGOCD_RELEASE = 'argocd';
+export const ARGOCD_SERVER_SERVICE = 'argocd-server';
+/** argocd-server serves TLS with the certificate in this secret when it exists. */
+export const ARGOCD_SERVER_TLS = 'argocd-server-tls';
+
+/**
+ * Argo CD's own health check for Application resources was removed in 1.8, so a parent Application is
+ * Healthy as soon as its children exist. With this check a child counts as healthy only when its own
+ * resources are, and the root Application waits for each sync wave to be healthy before the next.
+ * (Argo CD docs, "Argo CD App of Apps health".)
+ */
+export const APPLICATION_HEALTH_LUA = `hs = {}
+hs.status = "Progressing"
+hs.message = ""
+if obj.status ~= nil then
+  if obj.status.health ~= nil then
+    hs.status = obj.status.health.status
+    if obj.status.health.message ~= nil then
+      hs.message = obj.status.health.message
+    end
+  end
+end
+return hs
+`;
+
+/**
+ * istiod writes the webhooks' caBundle and turns the validating webhook's failurePolicy to Fail once it
+ * serves, and cert-manager's cainjector fills caBundles too; without this Argo CD reports those objects
+ * OutOfSync forever and self-heal would undo the controllers' work. Only webhook configurations have
+ * `.webhooks`, so the `all` key is as narrow as per-kind keys (whose names the leak check would take for
+ * webhook URLs).
+ */
+const WEBHOOK_IGNORE_DIFFERENCES = "jqPathExpressions:\n- '.webhooks[]?.clientConfig.caBundle'\n- '.webhooks[]?.failurePolicy'\n";
+
+/**
+ * argocd-cm keys the chart's values.yaml does not list; the chart copies `configs.cm` into argocd-cm as
+ * is, and these are documented argocd-cm settings.
+ */
+type ArgoCdCm = NonNullable<NonNullable<ArgoCdValues['configs']>['cm']> & {
+  readonly [key: `resource.customizations.${string}`]: string;
+};
+
+interface SlackField {
+  readonly title: string;
+  /** A Go template, as the notifications controller renders it. */
+  readonly value: string;
+  readonly short: boolean;
+}
+
+/**
+ * A Slack notification template: one attachment with a headline and fields. Built as text, not with
+ * JSON.stringify: the Go templates inside hold double quotes (`default "Unknown"`) that must reach the
+ * template engine unescaped; the attachment is valid JSON only after rendering.
+ */
+function slackTemplate(color: string, headline: string, fields: readonly SlackField[]): string {
+  const rendered = fields.map((f) => `  { "title": "${f.title}", "value": "${f.value}", "short": ${f.short} }`).join(',\n');
+  return [
+    'slack:',
+    '  attachments: |-',
+    '    [{',
+    `      "color": "${color}",`,
+    `      "text": "${headline}",`,
+    '      "fields": [',
+    ...rendered.split('\n').map((l) => `      ${l}`),
+    '      ]',
+    '    }]',
+    '',
+  ].join('\n');
+}
+
+const APP = '*{{ .app.metadata.name }}*';
+const LINK: SlackField = { title: 'Argo CD', value: '<{{ .context.argocdUrl }}/applications/{{ .app.metadata.name }}?operation=true>', short: false };
+const REPO: SlackField = { title: 'Repository', value: '{{ .app.spec.source.repoURL }}', short: false };
+const HEALTH: SlackField = { title: 'Health', value: '{{ .app.status.health.status | default "Unknown" }}', short: true };
+
+/** The guide's four templates, under its names, with messages of our own carrying the same fields. */
+export const NOTIFICATION_TEMPLATES: Readonly<Record<string, string>> = {
+  'template.app-health-degraded': slackTemplate('danger', `<!channel> :rotating_light: ${APP} is Degraded.`, [
+    { title: 'Sync Status', value: '{{ .app.status.sync.status | default "Unknown" }}', short: true },
+    HEALTH, REPO, LINK,
+  ]),
+  'template.app-sync-running': slackTemplate('#439FE0', `:hourglass_flowing_sand: ${APP} is syncing (started {{ .app.status.operationState.startedAt }}).`, [
+    { title: 'Sync Status', value: '{{ .app.status.sync.status | default "Unknown" }}', short: true },
+    { ...REPO, short: true }, LINK,
+  ]),
+  'template.app-sync-succeeded': slackTemplate('good', `:white_check_mark: ${APP} synced (finished {{ .app.status.operationState.finishedAt }}).`, [
+    { title: 'Sync Status', value: '{{ .app.status.sync.status | default "Synced" }}', short: true },
+    HEALTH, REPO,
+    { title: 'Revision', value: '{{ .app.status.sync.revision | default "-" }}', short: false },
+    LINK,
+  ]),
+  'template.app-sync-failed': slackTemplate('danger', `<!channel> :x: ${APP} failed to sync (finished {{ .app.status.operationState.finishedAt }}).`, [
+    { title: 'Phase', value: '{{ .app.status.operationState.phase | default "Error" }}', short: true },
+    HEALTH, REPO,
+    { title: 'Message', value: '{{ .app.status.operationState.message | default "N/A" }}', short: false },
+    LINK,
+  ]),
+};
+
+/** The guide's triggers: trigger name -> condition and template. */
+const TRIGGERS: Readonly<Record<string, { when: string; send: string }>> = {
+  'on-health-degraded': { when: "app.status.health.status == 'Degraded'", send: 'app-health-degraded' },
+  'on-sync-running': { when: "app.status.operationState.phase == 'Running'", send: 'app-sync-running' },
+  'on-sync-succeeded': { when: "app.status.operationState.phase == 'Succeeded' && app.status.health.status == 'Healthy'", send: 'app-sync-succeeded' },
+  'on-sync-failed': { when: "app.status.operationState.phase in ['Error','Failed']", send: 'app-sync-failed' },
+};
+
+export class ArgoCdChart extends HelmComponent<ArgoCdValues> {
+  public readonly host: string;
+
+  constructor(scope: Construct, config: PlatformConfig, secrets: SecretsChart) {
+    const host = `argocd.${config.domain}`;
+    const cm: ArgoCdCm = {
+      'resource.customizations.health.argoproj.io_Application': APPLICATION_HEALTH_LUA,
+      'resource.customizations.ignoreDifferences.all': WEBHOOK_IGNORE_DIFFERENCES,
+    };
+    const rbac = config.argocd.rbac;
+    super(scope, 'argo-cd', {
+      namespace: config.argocd.namespace,
+      // No providesApiGroups ['argoproj.io']: Argo CD (and so its CRDs) runs before bootstrap/ is applied,
+      // the child Applications live in apps/ rather than in a component, and a component writing
+      // argoproj.io objects (an AppProject, or Argo Rollouts, which shares the group) must not wait for
+      // Argo CD to upgrade itself.
+      // The chart's CRDs (ApplicationSet above all) exceed client-side apply's annotation size limit.
+      syncOptions: ['ServerSideApply=true'],
+      source: { repoURL: 'https://argoproj.github.io/argo-helm', chart: 'argo-cd', version: config.argocd.chartVersion },
+      // The release name of the installation bootstrap/ presupposes (`helm install argocd ...` in the
+      // guide), so the Application adopts the running Argo CD's objects instead of creating a second set.
+      releaseName: ARGOCD_RELEASE,
+      services: [{ name: ARGOCD_SERVER_SERVICE, ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }] }],
+      values: {
+        global: { domain: host },
+        configs: {
+          cm,
+          ...(rbac ? { rbac: { 'policy.default': rbac.defaultPolicy, 'policy.csv': `${rbac.policyCsv.join('\n')}\n` } } : {}),
+        },
+      },
+    });
+    this.host = host;
+
+    const slack = secrets.use(this, 'argocd-notifications-secret', config.argocd.namespace);
+    const triggerNames = Object.keys(TRIGGERS);
+    this.addValues({
+      notifications: {
+        enabled: true,
+        argocdUrl: `https://${host}`,
+        // The secret comes from the secrets component; the chart must neither create it nor hold its value.
+        secret: { create: false, name: slack.name },
+        notifiers: { 'service.slack': `token: $${slack.key('slack-token')}\n` },
+        templates: { ...NOTIFICATION_TEMPLATES },
+        triggers: Object.fromEntries(Object.entries(TRIGGERS).map(([name, t]) =>
+          [`trigger.${name}`, `- when: ${t.when}\n  send: [${t.send}]\n`])),
+        subscriptions: [{ recipients: [`slack:${config.argocd.slackChannel}`], triggers: triggerNames }],
+      },
+    });
+  }
+}
+
+/** argocd.<domain>: the Certificate argocd-server serves itself, and an Ingress that passes TLS through. */
+export class ArgoCdEndpointChart extends ManifestComponent {
+  public readonly endpoint: TlsEndpoint;
+
+  constructor(scope: Construct, config: PlatformConfig, issuer: ClusterIssuerRef, argocd: ArgoCdChart) {
+    const ns = config.argocd.namespace;
+    super(scope, 'argo-cd-endpoint', { namespace: ns });
+    // The guide's Ingress also names ClusterIssuer letsencrypt-prod, which does not exist; the
+    // Certificate below (issuer from config) fills argocd-server-tls instead. With ssl-passthrough the
+    // controller hands the TLS stream to argocd-server, which presents that certificate itself (the
+    // Ingress's tls section then only documents the host), and which needs the controller's
+    // --enable-ssl-passthrough (charts/ingress-nginx.ts).
+    this.endpoint = new TlsEndpoint(this, 'endpoint', {
+      host: argocd.host,
+      namespace: ns,
+      secretName: ARGOCD_SERVER_TLS,
+      issuer,
+      ingress: {
+        name: 'argocd',
+        className: config.ingressClass,
+        backend: { service: ARGOCD_SERVER_SERVICE, port: 'https' },
+        annotations: {
+          'nginx.ingress.kubernetes.io/ssl-passthrough': 'true',
+          // Without it nginx talks HTTP to argocd-server, which redirects to HTTPS: a redirect loop.
+          'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS',
+        },
+      },
+    });
+  }
+}

@@ -1,0 +1,173 @@
+// Istio, two ways from one set of facts (lib/config.ts `istio`, Tempo's OTLP endpoint):
+// - for GitOps, the base (CRDs), istiod and ingress gateway Helm charts as Argo CD Applications, plus the
+//   mesh-wide Telemetry that sends traces to Tempo;
+// - for the guide's `istioctl install -f`, an IstioOperator under gitops/<environment>/istioctl/ that no
+//   Application syncs: use one or the other on a cluster, never both.
+import { ApiObject, Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import { PlatformConfig } from '../lib/config';
+import { HelmComponent, ManifestComponent } from '../lib/component';
+import { IstioBaseValues, IstiodValues, IstioGatewayValues } from '../lib/helm-values';
+import { IstioOperator } from '../imports/install.istio.io';
+import { Telemetry } from '../imports/telemetry.istio.io';
+
+export const ISTIO_CHARTS = 'https://istio-release.storage.googleapis.com/charts';
+/** The folder of the IstioOperator, beside the component folders; no Application points at it. */
+export const ISTIOCTL_FOLDER = 'istioctl';
+/** The ingress gateway's name; Istio's Ingress support (cert-manager's HTTP-01 solver) expects it. */
+export const INGRESS_GATEWAY = 'istio-ingressgateway';
+/** The labels the apps' Gateways select, as istioctl's demo profile sets them. */
+export const INGRESS_GATEWAY_LABELS: Readonly<Record<string, string>> = { istio: 'ingressgateway', app: INGRESS_GATEWAY };
+/** The tracing provider Envoy sends spans to, by name (Telemetry refers to it). */
+export const TRACING_PROVIDER = 'otlp';
+
+/**
+ * Istio 1.24 charts keep their defaults under `_internal_defaults_do_not_set` and tell users to set the
+ * same keys at the top level instead, so the values we pass are the inner type.
+ */
+type Flattened<V extends { readonly _internal_defaults_do_not_set?: object }> = NonNullable<V['_internal_defaults_do_not_set']>;
+
+/**
+ * The MeshConfig fields we set. istiod's values.yaml lists only `enablePrometheusMerge`, but the chart
+ * writes `meshConfig` as is into the mesh ConfigMap, so any MeshConfig field is accepted.
+ */
+interface MeshConfig {
+  readonly enablePrometheusMerge?: boolean;
+  readonly accessLogFile?: string;
+  readonly defaultProviders?: { readonly metrics?: string[]; readonly tracing?: string[]; readonly accessLogging?: string[] };
+  readonly extensionProviders?: { readonly name: string; readonly opentelemetry: { readonly service: string; readonly port: number } }[];
+}
+type IstiodChartValues = Omit<Flattened<IstiodValues>, 'meshConfig'> & { readonly meshConfig?: MeshConfig };
+
+/** Where Envoy sends spans: Tempo's distributor, OTLP over gRPC (charts/tempo.ts `otlpGrpc`). */
+export interface OtlpEndpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The mesh settings of the guide's IstioOperator, shared by the istiod chart and the IstioOperator. */
+export function meshConfig(tracing: OtlpEndpoint): MeshConfig {
+  return {
+    // The demo profile's access log, which Kiali and Loki show.
+    accessLogFile: '/dev/stdout',
+    defaultProviders: { metrics: ['prometheus'], tracing: [TRACING_PROVIDER] },
+    extensionProviders: [{
+      name: TRACING_PROVIDER,
+      opentelemetry: { service: tracing.host, port: tracing.port },
+    }],
+  };
+}
+
+/** Istio's CRDs and the validating webhook's base. */
+export class IstioBaseChart extends HelmComponent<Flattened<IstioBaseValues>> {
+  constructor(scope: Construct, config: PlatformConfig) {
+    super(scope, 'istio-base', {
+      namespace: config.istio.namespace,
+      providesApiGroups: ['networking.istio.io', 'security.istio.io', 'telemetry.istio.io'],
+      // istiod turns the webhook's failurePolicy from Ignore to Fail once it serves; Argo CD is told to
+      // ignore that field (charts/argo-cd.ts) and must not put it back when it syncs for another reason.
+      syncOptions: ['RespectIgnoreDifferences=true'],
+      source: { repoURL: ISTIO_CHARTS, chart: 'base', version: config.istio.chartVersion },
+      releaseName: 'istio-base',
+      values: { global: { istioNamespace: config.istio.namespace } },
+    });
+  }
+}
+
+/** The control plane, with the demo profile's relevant settings and the guide's mesh config. */
+export class IstiodChart extends HelmComponent<IstiodChartValues> {
+  constructor(scope: Construct, config: PlatformConfig, base: IstioBaseChart, tracing: OtlpEndpoint) {
+    super(scope, 'istiod', {
+      namespace: config.istio.namespace,
+      dependsOn: [base],
+      // istiod fills in the webhooks' caBundle at run time (see charts/argo-cd.ts).
+      syncOptions: ['RespectIgnoreDifferences=true'],
+      source: { repoURL: ISTIO_CHARTS, chart: 'istiod', version: config.istio.chartVersion },
+      releaseName: 'istiod',
+      values: {
+        // From istioctl's demo profile: one replica, small requests, every request traced (the Telemetry's
+        // sampling percentage takes precedence over traceSampling once it exists).
+        autoscaleEnabled: false,
+        traceSampling: 100,
+        resources: { requests: { cpu: '10m', memory: '100Mi' } },
+        global: {
+          istioNamespace: config.istio.namespace,
+          proxy: { resources: { requests: { cpu: '10m', memory: '40Mi' } } },
+        },
+        meshConfig: { enablePrometheusMerge: true, ...meshConfig(tracing) },
+      },
+    });
+  }
+}
+
+/** The ingress gateway the apps' Gateways bind to, on an Azure load balancer. */
+export class IstioGatewayChart extends HelmComponent<Flattened<IstioGatewayValues>> {
+  public readonly selector: Readonly<Record<string, string>> = INGRESS_GATEWAY_LABELS;
+  /** Where the gateway runs; a Gateway's credentialName secret must live here. */
+  public readonly gatewayNamespace: string;
+
+  constructor(scope: Construct, config: PlatformConfig, istiod: IstiodChart) {
+    super(scope, INGRESS_GATEWAY, {
+      namespace: config.istio.namespace,
+      // The gateway's pod is a proxy injected by istiod's webhook (inject.istio.io/templates: gateway).
+      dependsOn: [istiod],
+      source: { repoURL: ISTIO_CHARTS, chart: 'gateway', version: config.istio.chartVersion },
+      releaseName: INGRESS_GATEWAY,
+      services: [{ name: INGRESS_GATEWAY, ports: [{ name: 'status-port', port: 15021 }, { name: 'http2', port: 80 }, { name: 'https', port: 443 }] }],
+      values: {
+        labels: { ...INGRESS_GATEWAY_LABELS },
+        resources: { requests: { cpu: '10m', memory: '40Mi' } },
+        autoscaling: { enabled: false },
+      },
+    });
+    this.gatewayNamespace = config.istio.namespace;
+  }
+}
+
+/** The mesh-wide tracing policy: every proxy sends spans to Tempo through the otlp provider. */
+export class IstioTelemetryChart extends ManifestComponent {
+  constructor(scope: Construct, config: PlatformConfig, istiod: IstiodChart) {
+    // The provider is defined in istiod's mesh config; a Telemetry naming it before istiod knows it is
+    // rejected by the validating webhook.
+    super(scope, 'istio-telemetry', { namespace: config.istio.namespace, dependsOn: [istiod] });
+    new Telemetry(this, 'mesh-default', {
+      metadata: { name: 'mesh-default', namespace: config.istio.namespace },
+      spec: {
+        tracing: [{
+          providers: [{ name: TRACING_PROVIDER }],
+          randomSamplingPercentage: config.istio.tracingSamplingPercentage,
+        }],
+      },
+    });
+  }
+}
+
+/**
+ * The guide's IstioOperator for `istioctl install -f gitops/<environment>/istioctl/istiooperator-istio.yaml`,
+ * for clusters installed by hand. Not a component: Argo CD must never apply it (there is no operator to
+ * act on it, and it would describe a second control plane next to the charts above).
+ */
+export class IstioctlChart extends Chart {
+  constructor(scope: Construct, config: PlatformConfig, tracing: OtlpEndpoint) {
+    super(scope, ISTIOCTL_FOLDER, { disableResourceNameHashes: true });
+    // The imported IstioOperator class has no typed spec (the CRD preserves unknown fields) and drops it
+    // when rendering, so the object is built from its GVK with a spec typed here.
+    const spec: { profile: string; tag: string; meshConfig: MeshConfig } = {
+      // The guide installs with --set profile=demo first; `-f` alone would fall back to the default
+      // profile and remove the demo profile's egress gateway.
+      profile: 'demo',
+      tag: config.istio.chartVersion,
+      meshConfig: meshConfig(tracing),
+    };
+    new ApiObject(this, 'istio', {
+      ...IstioOperator.GVK,
+      metadata: { name: 'istio', namespace: config.istio.namespace },
+      spec,
+    });
+  }
+}
+
+/** The labels that turn on sidecar injection, per namespace, for the Namespace objects. */
+export function injectionLabels(config: PlatformConfig): Record<string, Record<string, string>> {
+  return Object.fromEntries(config.istio.injectionNamespaces.map((ns) => [ns, { 'istio-injection': 'enabled' }]));
+}

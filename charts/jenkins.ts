@@ -1,0 +1,141 @@
+// Jenkins, the CI server at jenkins.<domain>: a StatefulSet with its home on a volume, the Service, the
+// Certificate and Ingress, and the least RBAC the Kubernetes plugin needs to run build agents as pods in
+// Jenkins's own namespace. Kaniko builds run in those agent pods and push to Harbor with the declared
+// docker-config-secret; nothing Kaniko-specific is rendered beyond that secret.
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { PlatformConfig } from '../lib/config';
+import { ManifestComponent } from '../lib/component';
+import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
+import { SecretRef, SecretsChart } from './secrets';
+
+/** The pods' label; the Service, and the Prometheus PodMonitor of the guide, select it. */
+export const JENKINS_SELECTOR = { app: 'jenkins-server' } as const;
+export const JENKINS_SERVICE = 'jenkins-service';
+export const JENKINS_HTTP_PORT = 8080;
+/** Inbound TCP agents; WebSocket agents use the HTTP port instead. */
+export const JENKINS_AGENT_PORT = 50000;
+/** The service account agent pods run as: it pulls images from Harbor, and has no API rights. */
+export const JENKINS_AGENT_SERVICE_ACCOUNT = 'jenkins-agent';
+
+export class JenkinsChart extends ManifestComponent {
+  public readonly endpoint: TlsEndpoint;
+  /** The registry credentials Kaniko mounts at /kaniko/.docker and agent pods pull with. */
+  public readonly registryCredentials: SecretRef;
+  public readonly image: string;
+
+  constructor(scope: Construct, config: PlatformConfig, issuer: ClusterIssuerRef, secrets: SecretsChart) {
+    const ns = config.jenkins.namespace;
+    super(scope, 'jenkins', { namespace: ns });
+    this.image = `${config.jenkins.image.repository}:${config.jenkins.image.tag}`;
+    this.registryCredentials = secrets.use(this, 'docker-config-secret', ns);
+
+    // The guide's jenkins-admin ClusterRole grants every verb on every core resource in every namespace
+    // (secrets of the whole cluster included), bound cluster-wide. The Kubernetes plugin only starts,
+    // watches, execs into and deletes agent pods in this namespace, and reads their logs and events.
+    // It needs no secrets: the kubelet mounts an agent's secret volumes, not Jenkins. No PVC rights
+    // either: the guide's agents use emptyDir workspaces.
+    const controllerAccount = new k8s.KubeServiceAccount(this, 'controller-sa', {
+      metadata: { name: 'jenkins', namespace: ns },
+    });
+    const role = new k8s.KubeRole(this, 'agents-role', {
+      metadata: { name: 'jenkins-agents', namespace: ns },
+      rules: [
+        { apiGroups: [''], resources: ['pods'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
+        // Exec is how `container('kaniko') { sh ... }` runs steps inside the agent pod's other containers.
+        { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
+        { apiGroups: [''], resources: ['pods/log'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [''], resources: ['events'], verbs: ['get', 'list', 'watch'] },
+      ],
+    });
+    new k8s.KubeRoleBinding(this, 'agents-binding', {
+      metadata: { name: 'jenkins-agents', namespace: ns },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.name },
+      subjects: [{ kind: 'ServiceAccount', name: controllerAccount.name, namespace: ns }],
+    });
+    // Agent pods name this account (serviceAccountName in the pod template) so that images from Harbor
+    // pull without every pipeline repeating imagePullSecrets; its token is not mounted: a build step
+    // has no business calling the Kubernetes API.
+    new k8s.KubeServiceAccount(this, 'agent-sa', {
+      metadata: { name: JENKINS_AGENT_SERVICE_ACCOUNT, namespace: ns },
+      imagePullSecrets: [{ name: this.registryCredentials.name }],
+      automountServiceAccountToken: false,
+    });
+
+    const service = new k8s.KubeService(this, 'service', {
+      metadata: { name: JENKINS_SERVICE, namespace: ns },
+      spec: {
+        selector: { ...JENKINS_SELECTOR },
+        type: 'ClusterIP',
+        ports: [
+          { name: 'http', protocol: 'TCP', port: JENKINS_HTTP_PORT, targetPort: k8s.IntOrString.fromNumber(JENKINS_HTTP_PORT) },
+          { name: 'http-agents', protocol: 'TCP', port: JENKINS_AGENT_PORT, targetPort: k8s.IntOrString.fromNumber(JENKINS_AGENT_PORT) },
+        ],
+      },
+    });
+
+    const probe = (initialDelaySeconds: number, failureThreshold: number): k8s.Probe => ({
+      httpGet: { path: '/login', port: k8s.IntOrString.fromNumber(JENKINS_HTTP_PORT) },
+      initialDelaySeconds,
+      periodSeconds: 10,
+      timeoutSeconds: 5,
+      failureThreshold,
+    });
+    new k8s.KubeStatefulSet(this, 'statefulset', {
+      metadata: { name: 'jenkins', namespace: ns, annotations: { 'prometheus.io/scrape': 'false' } },
+      spec: {
+        // The guide names a Service "jenkins" that does not exist; the StatefulSet's governing Service is
+        // the one it is reached through.
+        serviceName: service.name,
+        replicas: 1,
+        selector: { matchLabels: { ...JENKINS_SELECTOR } },
+        template: {
+          metadata: { labels: { ...JENKINS_SELECTOR } },
+          spec: {
+            // The image runs as uid 1000; fsGroup makes the fresh volume writable for it.
+            securityContext: { fsGroup: 1000, runAsUser: 1000 },
+            serviceAccountName: controllerAccount.name,
+            containers: [{
+              name: 'jenkins',
+              image: this.image,
+              resources: {
+                limits: { memory: k8s.Quantity.fromString('2Gi'), cpu: k8s.Quantity.fromString('1000m') },
+                requests: { memory: k8s.Quantity.fromString('500Mi'), cpu: k8s.Quantity.fromString('500m') },
+              },
+              ports: [
+                { name: 'httpport', containerPort: JENKINS_HTTP_PORT },
+                { name: 'jnlpport', containerPort: JENKINS_AGENT_PORT },
+              ],
+              livenessProbe: probe(90, 5),
+              readinessProbe: probe(60, 3),
+              volumeMounts: [{ name: 'jenkins-data', mountPath: '/var/jenkins_home' }],
+            }],
+          },
+        },
+        volumeClaimTemplates: [{
+          metadata: { name: 'jenkins-data' },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            resources: { requests: { storage: k8s.Quantity.fromString(config.jenkins.storage) } },
+          },
+        }],
+      },
+    });
+
+    // One route only. The guide also sends /agents to service jenkins-svc port "agents", neither of
+    // which exists. The guide's cloud uses WebSocket agents, which connect through this same HTTPS host
+    // (under /wsagents/); inbound TCP agents use port 50000 of the Service inside the cluster, which an
+    // HTTP Ingress cannot carry anyway.
+    this.endpoint = new TlsEndpoint(this, 'endpoint', {
+      host: `jenkins.${config.domain}`,
+      namespace: ns,
+      secretName: 'jenkins-secret',
+      issuer,
+      ingress: {
+        name: 'jenkins',
+        className: config.ingressClass,
+        backend: { service: service.name, port: JENKINS_HTTP_PORT },
+      },
+    });
+  }
+}

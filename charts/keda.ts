@@ -1,0 +1,75 @@
+// KEDA: the operator (chart) that turns ScaledObjects into HPAs fed by external metrics, and the one kind
+// of ScaledObject the platform uses, scaling a mesh workload on its Istio request rate (the guide's
+// nginx-istio-rps). The ScaledObjects live with the workloads they scale (charts/apps.ts), so the target
+// name comes from the Deployment itself.
+import { Construct } from 'constructs';
+import { PlatformConfig } from '../lib/config';
+import { HelmComponent } from '../lib/component';
+import { KedaValues } from '../lib/helm-values';
+import { ScaledObject } from '../imports/keda.sh';
+
+export class KedaChart extends HelmComponent<KedaValues> {
+  constructor(scope: Construct, config: PlatformConfig) {
+    super(scope, 'keda', {
+      namespace: config.keda.namespace,
+      providesApiGroups: ['keda.sh'],
+      // KEDA's CRDs (ScaledJob above all) exceed the 256 KiB last-applied annotation of client-side apply.
+      syncOptions: ['ServerSideApply=true'],
+      source: { repoURL: 'https://kedacore.github.io/charts', chart: 'keda', version: config.keda.chartVersion },
+      values: {},
+    });
+  }
+}
+
+export interface IstioRequestRateScalingProps {
+  /** The Deployment to scale; also the Istio `destination_workload` the rate is measured for. */
+  readonly deployment: string;
+  readonly namespace: string;
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  /** Target requests per second per replica. */
+  readonly requestsPerSecond: number;
+  /** Below this rate the workload may scale to minReplicas (and to zero when that is 0). */
+  readonly activationRequestsPerSecond: number;
+  /** The Prometheus that scrapes the sidecars' istio_requests_total. */
+  readonly prometheusUrl: string;
+}
+
+/** A ScaledObject `<deployment>-istio-rps`: replicas follow the rate Istio's sidecars report for the workload. */
+export class IstioRequestRateScaling extends Construct {
+  public readonly scaledObject: ScaledObject;
+
+  constructor(scope: Construct, id: string, props: IstioRequestRateScalingProps) {
+    super(scope, id);
+    if (props.minReplicas > props.maxReplicas) {
+      throw new Error(`${props.deployment}: autoscaling.minReplicas (${props.minReplicas}) exceeds maxReplicas (${props.maxReplicas})`);
+    }
+    // reporter="destination": counted once, by the receiving sidecar, whoever the caller is (gateway or mesh).
+    const query = [
+      'sum(rate(istio_requests_total{',
+      '  reporter="destination",',
+      `  destination_workload="${props.deployment}",`,
+      `  destination_workload_namespace="${props.namespace}"`,
+      '}[2m]))',
+    ].join('\n');
+    this.scaledObject = new ScaledObject(this, 'scaled-object', {
+      metadata: { name: `${props.deployment}-istio-rps`, namespace: props.namespace },
+      spec: {
+        scaleTargetRef: { name: props.deployment },
+        minReplicaCount: props.minReplicas,
+        maxReplicaCount: props.maxReplicas,
+        pollingInterval: 15,
+        cooldownPeriod: 60,
+        triggers: [{
+          type: 'prometheus',
+          metadata: {
+            serverAddress: props.prometheusUrl,
+            query,
+            threshold: String(props.requestsPerSecond),
+            activationThreshold: String(props.activationRequestsPerSecond),
+          },
+        }],
+      },
+    });
+  }
+}

@@ -1,0 +1,98 @@
+// Kiali, the mesh console at dashboard.<domain>: the kiali-server chart (the guide applies Istio's
+// samples/addons/kiali.yaml, which is that chart rendered) reading the kube-prometheus-stack Prometheus
+// and Grafana, the Certificate and Ingress of the guide, and the ServiceEntries that make external hosts
+// (the Azure MySQL server) appear in Kiali's graph instead of as PassthroughCluster.
+import { Construct } from 'constructs';
+import { PlatformConfig } from '../lib/config';
+import { HelmComponent, ManifestComponent } from '../lib/component';
+import { KialiServerValues } from '../lib/helm-values';
+import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
+import { ServiceEntry, ServiceEntrySpecLocation, ServiceEntrySpecResolution } from '../imports/networking.istio.io';
+import { IstiodChart } from './istio';
+import { SecretsChart } from './secrets';
+
+export const KIALI_SERVICE = 'kiali';
+export const KIALI_PORT = 20001;
+
+/** The in-cluster URLs Kiali reads metrics and links dashboards from (charts/kube-prometheus-stack.ts). */
+export interface KialiBackends {
+  readonly prometheusUrl: string;
+  readonly grafanaUrl: string;
+}
+
+/**
+ * The external_services fields we set. The chart's values.yaml lists only `enabled` flags, but it
+ * copies external_services into Kiali's config as is, so every field of Kiali's config is accepted.
+ */
+type KialiChartValues = Omit<KialiServerValues, 'external_services'> & {
+  readonly istio_namespace?: string;
+  readonly external_services?: NonNullable<KialiServerValues['external_services']> & {
+    readonly prometheus?: { readonly url?: string };
+    readonly grafana?: { readonly enabled?: boolean; readonly internal_url?: string; readonly external_url?: string };
+    readonly tracing?: { readonly enabled?: boolean };
+  };
+};
+
+export class KialiChart extends HelmComponent<KialiChartValues> {
+  constructor(scope: Construct, config: PlatformConfig, istiod: IstiodChart, backends: KialiBackends, secrets: SecretsChart) {
+    super(scope, 'kiali', {
+      namespace: config.kiali.namespace,
+      dependsOn: [istiod],
+      source: { repoURL: 'https://kiali.org/helm-charts', chart: 'kiali-server', version: config.kiali.chartVersion },
+      releaseName: 'kiali',
+      services: [{ name: KIALI_SERVICE, ports: [{ name: 'http', port: KIALI_PORT }] }],
+      values: {
+        istio_namespace: config.istio.namespace,
+        // The samples addon logs everyone in anonymously; behind a public Ingress that would show the
+        // mesh's topology and config to the internet. Log in with a service account token instead
+        // (`kubectl -n <namespace> create token kiali`).
+        auth: { strategy: 'token' },
+        deployment: { instance_name: KIALI_SERVICE },
+        server: { port: KIALI_PORT },
+        external_services: {
+          prometheus: { url: backends.prometheusUrl },
+          // The guide gives the in-cluster address as the external one too, so Kiali's Grafana links only
+          // work from inside the cluster; kept, since Grafana's public host belongs to another component.
+          grafana: { enabled: true, internal_url: backends.grafanaUrl, external_url: backends.grafanaUrl },
+          // The guide has no Jaeger; Kiali would report an error on every page looking for one.
+          tracing: { enabled: false },
+        },
+      },
+    });
+    // Left empty, the chart renders a random signing key on every render: Argo CD would see a diff
+    // forever and each sync would log everyone out. The chart mounts a `secret:<name>:<key>` reference
+    // itself; the name differs from the chart's own kiali-signing-key Secret, which then holds only
+    // this reference.
+    const signingKey = secrets.use(this, 'kiali-login-signing-key', config.kiali.namespace);
+    this.addValues({ login_token: { signing_key: `secret:${signingKey.name}:${signingKey.key('key')}` } });
+  }
+}
+
+/** dashboard.<domain> (Certificate and Ingress), and the mesh's external services. */
+export class KialiDashboardChart extends ManifestComponent {
+  public readonly endpoint: TlsEndpoint;
+
+  constructor(scope: Construct, config: PlatformConfig, issuer: ClusterIssuerRef, kiali: KialiChart) {
+    const ns = config.kiali.namespace;
+    super(scope, 'kiali-dashboard', { namespace: ns, dependsOn: [kiali] });
+    this.endpoint = new TlsEndpoint(this, 'endpoint', {
+      host: `dashboard.${config.domain}`,
+      namespace: ns,
+      secretName: 'dashboard-secret',
+      issuer,
+      ingress: { name: 'dashboard', className: config.ingressClass, backend: { service: KIALI_SERVICE, port: KIALI_PORT } },
+    });
+    for (const e of config.kiali.externalServices) {
+      new ServiceEntry(this, `service-entry-${e.name}`, {
+        // The root namespace makes the entry visible to every namespace of the mesh.
+        metadata: { name: e.name, namespace: config.istio.namespace },
+        spec: {
+          hosts: [e.host],
+          ports: [{ number: e.port, name: `${e.protocol.toLowerCase()}-${e.port}`, protocol: e.protocol }],
+          resolution: ServiceEntrySpecResolution.DNS,
+          location: ServiceEntrySpecLocation.MESH_UNDERSCORE_EXTERNAL,
+        },
+      });
+    }
+  }
+}

@@ -1,0 +1,219 @@
+// kube-prometheus-stack: Prometheus, Alertmanager, Grafana and the prometheus-operator CRDs that the
+// monitoring component's PodMonitors need. The guide's `helm install` plus its two `helm upgrade -f`
+// (alertmanager-notification-values.yaml, and enableRemoteWriteReceiver for Tempo's metrics generator)
+// are one set of values here. No credential is in the values: the Slack webhook is a file mounted from
+// the alertmanager-slack secret, and Grafana's admin login is the grafana-admin secret.
+import { Construct } from 'constructs';
+import { PlatformConfig } from '../lib/config';
+import { HelmComponent } from '../lib/component';
+import { GrafanaValues, KubePrometheusStackValues } from '../lib/helm-values';
+import { SecretsChart } from './secrets';
+
+/**
+ * The chart's values with the Grafana subchart typed by its own chart's values: `grafana:` is passed
+ * through to grafana 12.x, whose keys (folderAnnotation, provider.foldersFromFilesStructure, ...) the
+ * umbrella chart's values.yaml does not repeat.
+ */
+export type KubePrometheusStackChartValues = KubePrometheusStackValues & { readonly grafana?: GrafanaValues };
+
+/** A Service in front of one of the stack's servers. */
+export interface StackService {
+  readonly name: string;
+  readonly port: number;
+  /** In-cluster URL, e.g. http://kube-prometheus-stack-prometheus.monitoring.svc.cluster.local:9090. */
+  readonly url: string;
+}
+
+/** The public hosts of the stack's UIs; the monitoring component serves them, Slack messages link to them. */
+export interface StackHosts {
+  readonly prometheus: string;
+  readonly alertmanager: string;
+  readonly grafana: string;
+}
+
+/** The Slack receiver every alert goes to, as the guide names it. */
+export const SLACK_RECEIVER = 'slack-notifications';
+/** Where prometheus-operator mounts `alertmanagerSpec.secrets` (one folder per secret, one file per key). */
+const ALERTMANAGER_SECRETS_DIR = '/etc/alertmanager/secrets';
+const ALERTMANAGER_TEMPLATE_FILE = 'slack.tmpl';
+
+export class KubePrometheusStackChart extends HelmComponent<KubePrometheusStackChartValues> {
+  public readonly hosts: StackHosts;
+  public readonly prometheus: StackService;
+  public readonly alertmanager: StackService;
+  public readonly grafana: StackService;
+  /** Labels a PodMonitor or ServiceMonitor needs for this Prometheus to select it. */
+  public readonly monitorLabels: Readonly<Record<string, string>>;
+  /** Labels the Grafana sidecars discover provisioning ConfigMaps by. */
+  public readonly grafanaDatasourceLabels: Readonly<Record<string, string>> = { grafana_datasource: '1' };
+  public readonly grafanaDashboardLabels: Readonly<Record<string, string>> = { grafana_dashboard: '1' };
+  /** The annotation that puts a dashboard ConfigMap into a Grafana folder of that name. */
+  public readonly grafanaFolderAnnotation = 'k8s-sidecar-target-directory';
+  /** The uids of the datasources the chart itself provisions, for other datasources and dashboards to link to. */
+  public readonly datasourceUid = { prometheus: 'prometheus', alertmanager: 'alertmanager' } as const;
+
+  constructor(scope: Construct, config: PlatformConfig, secrets: SecretsChart) {
+    const kps = config.kubePrometheusStack;
+    const ns = kps.namespace;
+    // The release name is the component's name; the chart names its Services <release>-<component>.
+    const release = 'kube-prometheus-stack';
+    super(scope, release, {
+      namespace: ns,
+      providesApiGroups: ['monitoring.coreos.com'],
+      services: [
+        { name: `${release}-prometheus`, ports: [{ name: 'http-web', port: 9090 }] },
+        { name: `${release}-alertmanager`, ports: [{ name: 'http-web', port: 9093 }] },
+        { name: `${release}-grafana`, ports: [{ name: 'http-web', port: 80 }] },
+      ],
+      datasourceUids: ['prometheus', 'alertmanager'],
+      // prometheusSpec.podMonitorSelectorNilUsesHelmValues (default true): only monitors with this label.
+      monitorSelector: { release },
+      // The prometheus-operator CRDs exceed the 256 KiB annotation client-side apply writes.
+      syncOptions: ['ServerSideApply=true'],
+      source: { repoURL: 'https://prometheus-community.github.io/helm-charts', chart: 'kube-prometheus-stack', version: kps.chartVersion },
+      values: {},
+    });
+    const service = (suffix: string, port: number): StackService => {
+      const name = `${release}-${suffix}`;
+      return { name, port, url: `http://${name}.${ns}.svc.cluster.local:${port}` };
+    };
+    // The chart names its Services <release>-<component> (the release name contains the chart name).
+    this.prometheus = service('prometheus', 9090);
+    this.alertmanager = service('alertmanager', 9093);
+    this.grafana = service('grafana', 80);
+    this.hosts = {
+      prometheus: `prometheus.${config.domain}`,
+      alertmanager: `alertmanager.${config.domain}`,
+      grafana: `grafana.${config.domain}`,
+    };
+    // prometheusSpec.podMonitorSelectorNilUsesHelmValues (default true) makes Prometheus select only
+    // monitors carrying the release label.
+    this.monitorLabels = { release };
+
+    const slack = secrets.use(this, 'alertmanager-slack', ns);
+    const grafanaAdmin = secrets.use(this, 'grafana-admin', ns);
+
+    this.addValues({
+      prometheus: {
+        prometheusSpec: {
+          // Tempo's metrics generator remote-writes service-graph and span metrics here.
+          enableRemoteWriteReceiver: true,
+          // Alerts' "source" links (GeneratorURL) then open the public Prometheus, not a pod name.
+          externalUrl: `https://${this.hosts.prometheus}`,
+        },
+      },
+      alertmanager: {
+        alertmanagerSpec: {
+          // .ExternalURL in the Slack templates; links to the public Alertmanager.
+          externalUrl: `https://${this.hosts.alertmanager}`,
+          secrets: [slack.name],
+        },
+        templateFiles: { [ALERTMANAGER_TEMPLATE_FILE]: slackTemplates(kps.alertTimeZone, this.hosts) },
+        config: {
+          // The guide also sets global.slack_api_url and receivers[].api_url to the webhook URL in plain
+          // text; here the receiver reads it from the mounted secret (api_url_file) and nothing else holds it.
+          // Its global.http_config.follow_redirects: true is Alertmanager's default and is left out.
+          global: { resolve_timeout: '5m' },
+          inhibit_rules: [
+            { source_matchers: ['severity = critical'], target_matchers: ['severity =~ warning|info'], equal: ['namespace', 'alertname'] },
+            { source_matchers: ['severity = warning'], target_matchers: ['severity = info'], equal: ['namespace', 'alertname'] },
+            { source_matchers: ['alertname = InfoInhibitor'], target_matchers: ['severity = info'], equal: ['namespace'] },
+          ],
+          route: {
+            group_by: ['alertname', 'namespace', 'pod'],
+            group_wait: '30s',
+            group_interval: '5m',
+            repeat_interval: '12h',
+            receiver: SLACK_RECEIVER,
+            // As the guide: Watchdog and InfoInhibitor reach Slack too (the chart's default silences
+            // them), so a Watchdog message every 12h shows the whole alert path works.
+            routes: [{ receiver: SLACK_RECEIVER, matchers: ['alertname =~ "InfoInhibitor|Watchdog"'] }],
+          },
+          receivers: [{
+            name: SLACK_RECEIVER,
+            slack_configs: [{
+              channel: kps.slackChannel,
+              api_url_file: `${ALERTMANAGER_SECRETS_DIR}/${slack.name}/${slack.key('webhook-url')}`,
+              username: 'alertmanager',
+              title: '{{ template "platform.slack.title" . }}',
+              title_link: '{{ template "platform.slack.titlelink" . }}',
+              text: '{{ template "platform.slack.text" . }}',
+              send_resolved: true,
+            }],
+          }],
+          // Helm replaces lists: restate the chart's default so templateFiles are loaded.
+          templates: ['/etc/alertmanager/config/*.tmpl'],
+        },
+      },
+      grafana: {
+        // With an existing secret the chart renders no Secret of its own, so there is no random
+        // password that changes on every render for Argo CD to see as a diff.
+        admin: {
+          existingSecret: grafanaAdmin.name,
+          userKey: grafanaAdmin.key('admin-user'),
+          passwordKey: grafanaAdmin.key('admin-password'),
+        },
+        sidecar: {
+          datasources: {
+            enabled: true,
+            label: 'grafana_datasource',
+            labelValue: this.grafanaDatasourceLabels.grafana_datasource,
+            // The chart's own Prometheus (and Alertmanager) datasource stays, under a pinned uid that the
+            // Tempo datasource and the dashboards link to.
+            defaultDatasourceEnabled: true,
+            uid: this.datasourceUid.prometheus,
+            alertmanager: { enabled: true, uid: this.datasourceUid.alertmanager },
+          },
+          dashboards: {
+            enabled: true,
+            label: 'grafana_dashboard',
+            labelValue: this.grafanaDashboardLabels.grafana_dashboard,
+            searchNamespace: 'ALL',
+            // The guide annotates its Tempo dashboard with a target folder; the sidecar only honours that
+            // with these two settings, which the guide never sets.
+            folderAnnotation: this.grafanaFolderAnnotation,
+            provider: { foldersFromFilesStructure: true },
+          },
+        },
+      },
+    });
+  }
+}
+
+/**
+ * Alertmanager templates for Slack. One message per notification group: a headline, then each alert
+ * with what, where, when (in `timeZone`) and links.
+ */
+function slackTemplates(timeZone: string, hosts: StackHosts): string {
+  const at = (field: string) => `${field} | tz "${timeZone}" | date "2006-01-02 15:04:05 MST"`;
+  return `{{/* Generated by this repo's charts/kube-prometheus-stack.ts. */}}
+{{ define "platform.slack.title" -}}
+{{ if eq .Status "firing" }}:rotating_light: FIRING ({{ .Alerts.Firing | len }}){{ else }}:white_check_mark: RESOLVED{{ end }} {{ .CommonLabels.alertname }}{{ with .CommonLabels.severity }} [{{ . }}]{{ end }}
+{{- end }}
+
+{{ define "platform.slack.titlelink" }}{{ .ExternalURL }}/#/alerts?receiver={{ .Receiver }}{{ end }}
+
+{{ define "platform.slack.alert" -}}
+*{{ .Labels.alertname }}* is *{{ .Status }}*, severity *{{ or .Labels.severity "none" }}*
+{{ with .Annotations.summary }}> {{ . }}{{ else }}{{ with .Annotations.message }}> {{ . }}{{ end }}{{ end }}
+{{ with .Annotations.description }}{{ . }}
+{{ end -}}
+Where: namespace \`{{ or .Labels.namespace "-" }}\` | pod \`{{ or .Labels.pod "-" }}\` | instance \`{{ or .Labels.instance "-" }}\` | job \`{{ or .Labels.job "-" }}\`
+Started: {{ ${at('.StartsAt')} }}
+{{ if eq .Status "resolved" -}}
+Ended: {{ ${at('.EndsAt')} }} (lasted {{ .EndsAt.Sub .StartsAt | humanizeDuration }})
+{{- else -}}
+Firing for {{ since .StartsAt | humanizeDuration }}
+{{- end }}
+Links: <{{ .GeneratorURL }}|query>{{ with .Annotations.runbook_url }} | <{{ . }}|runbook>{{ end }}{{ with .Annotations.dashboard_url }} | <{{ . }}|dashboard>{{ end }}
+{{- end }}
+
+{{ define "platform.slack.text" -}}
+{{ if and (eq .Status "firing") (eq .CommonLabels.severity "critical") }}<!channel> {{ end -}}
+{{ range .Alerts }}{{ template "platform.slack.alert" . }}
+
+{{ end -}}
+<{{ .ExternalURL }}|Alertmanager> | <https://${hosts.prometheus}/alerts|Prometheus alerts> | <https://${hosts.grafana}|Grafana>
+{{- end }}
+`;
+}

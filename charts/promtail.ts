@@ -1,0 +1,33 @@
+// Promtail: a DaemonSet that tails every pod's logs and pushes them to the Loki gateway as Loki's tenant.
+// The guide's promtail-values.yaml.
+import { Construct } from 'constructs';
+import { PlatformConfig } from '../lib/config';
+import { HelmComponent } from '../lib/component';
+import { PromtailValues } from '../lib/helm-values';
+import { LokiChart } from './loki';
+
+export class PromtailChart extends HelmComponent<PromtailValues> {
+  constructor(scope: Construct, config: PlatformConfig, loki: LokiChart) {
+    super(scope, 'promtail', {
+      namespace: config.promtail.namespace,
+      source: { repoURL: 'https://grafana.github.io/helm-charts', chart: 'promtail', version: config.promtail.chartVersion },
+      values: {
+        config: {
+          clients: [{ url: `${loki.gatewayUrl}/loki/api/v1/push`, tenant_id: loki.tenant }],
+          snippets: {
+            // The guide writes its own kubernetes-pods job under a top-level `scrape_configs:`, which the
+            // chart never reads. The chart's kubernetes-pods job already has the guide's CRI parsing and its
+            // namespace, pod and container labels; the guide's additions are appended to that job here.
+            extraRelabelConfigs: [
+              // `service` is what Tempo's traces-to-logs link matches (span attribute service.name).
+              { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], target_label: 'service' },
+              { source_labels: ['__meta_kubernetes_pod_label_app'], target_label: 'service_name' },
+              // The canary's synthetic lines would only add noise to every query.
+              { action: 'drop', source_labels: ['__meta_kubernetes_pod_name'], regex: 'loki-canary-.*' },
+            ],
+          },
+        },
+      },
+    });
+  }
+}

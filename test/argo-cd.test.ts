@@ -1,0 +1,101 @@
+import * as yaml from 'js-yaml';
+import { buildPlatform, renderFiles } from '../lib/platform';
+import { validateManifests } from '../lib/validation';
+import { labConfig, render } from './helpers';
+
+const lab = render();
+
+describe('argo-cd', () => {
+  const app = lab.app('argo-cd');
+  const values = app.spec.source.helm.valuesObject;
+
+  test('Argo CD manages itself from the argo-helm chart, under the guide\'s release name', () => {
+    expect(app.spec.source).toMatchObject({ repoURL: 'https://argoproj.github.io/argo-helm', chart: 'argo-cd', targetRevision: '10.1.1' });
+    expect(app.spec.source.helm.releaseName).toBe('argocd');
+    expect(app.spec.destination.namespace).toBe('argocd');
+    expect(values.global.domain).toBe('argocd.k-tech.cloud');
+    expect(app.spec.syncPolicy.syncOptions).toContain('ServerSideApply=true');
+  });
+
+  test('the Application health check makes waves of child Applications wait for health', () => {
+    const lua = values.configs.cm['resource.customizations.health.argoproj.io_Application'];
+    expect(lua).toContain('hs.status = obj.status.health.status');
+    expect(lua).toContain('return hs');
+  });
+
+  test('webhook caBundle and failurePolicy written by istiod are not drift', () => {
+    const ignore: any = yaml.load(values.configs.cm['resource.customizations.ignoreDifferences.all']);
+    expect(ignore.jqPathExpressions).toEqual(['.webhooks[]?.clientConfig.caBundle', '.webhooks[]?.failurePolicy']);
+    for (const name of ['istio-base', 'istiod']) expect(lab.app(name).spec.syncPolicy.syncOptions).toContain('RespectIgnoreDifferences=true');
+  });
+
+  test('notifications: the guide\'s URL, templates, triggers and subscription; the token only by reference', () => {
+    const n = values.notifications;
+    expect(n.enabled).toBe(true);
+    expect(n.argocdUrl).toBe('https://argocd.k-tech.cloud');
+    expect(n.secret).toEqual({ create: false, name: 'argocd-notifications-secret' });
+    expect(n.secret.items).toBeUndefined();
+    expect(n.notifiers['service.slack']).toBe('token: $slack-token\n');
+    expect(lab.get('ExternalSecret', 'argocd-notifications-secret', 'argocd').spec.data).toEqual([{ secretKey: 'slack-token', remoteRef: { key: 'argocd-notifications-slack-token' } }]);
+    expect(lab.wave('argo-cd')).toBeGreaterThan(lab.wave('secrets'));
+
+    expect(Object.keys(n.templates).sort()).toEqual(['template.app-health-degraded', 'template.app-sync-failed', 'template.app-sync-running', 'template.app-sync-succeeded']);
+    expect(Object.keys(n.triggers).sort()).toEqual(['trigger.on-health-degraded', 'trigger.on-sync-failed', 'trigger.on-sync-running', 'trigger.on-sync-succeeded']);
+    expect(yaml.load(n.triggers['trigger.on-sync-failed'])).toEqual([{ when: "app.status.operationState.phase in ['Error','Failed']", send: ['app-sync-failed'] }]);
+    expect(yaml.load(n.triggers['trigger.on-sync-succeeded'])).toEqual([{ when: "app.status.operationState.phase == 'Succeeded' && app.status.health.status == 'Healthy'", send: ['app-sync-succeeded'] }]);
+    // Every trigger sends a template that exists.
+    for (const t of Object.values<string>(n.triggers)) {
+      for (const rule of yaml.load(t) as any[]) for (const s of rule.send) expect(n.templates[`template.${s}`]).toBeDefined();
+    }
+    expect(n.subscriptions).toEqual([{ recipients: ['slack:devops'], triggers: ['on-health-degraded', 'on-sync-running', 'on-sync-succeeded', 'on-sync-failed'] }]);
+  });
+
+  test('each template carries the guide\'s fields and is a Slack attachment once rendered', () => {
+    const fields = (name: string) => {
+      const t: any = yaml.load(values.notifications.templates[`template.${name}`]);
+      // The notifications controller renders Go templates first; emulate with a placeholder per action.
+      const rendered = t.slack.attachments.replace(/\{\{[^}]*\}\}/g, 'x');
+      return JSON.parse(rendered)[0].fields.map((f: any) => f.title);
+    };
+    expect(fields('app-health-degraded')).toEqual(['Sync Status', 'Health', 'Repository', 'Argo CD']);
+    expect(fields('app-sync-running')).toEqual(['Sync Status', 'Repository', 'Argo CD']);
+    expect(fields('app-sync-succeeded')).toEqual(['Sync Status', 'Health', 'Repository', 'Revision', 'Argo CD']);
+    expect(fields('app-sync-failed')).toEqual(['Phase', 'Health', 'Repository', 'Message', 'Argo CD']);
+    expect(values.notifications.templates['template.app-sync-failed']).toContain('{{ .app.status.operationState.message | default "N/A" }}');
+  });
+
+  test('argocd.<domain>: TLS passes through to argocd-server, which serves the Certificate\'s secret', () => {
+    const ing = lab.get('Ingress', 'argocd', 'argocd');
+    expect(ing.metadata.annotations).toEqual({
+      'nginx.ingress.kubernetes.io/ssl-passthrough': 'true',
+      'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS',
+    });
+    expect(JSON.stringify(ing)).not.toContain('letsencrypt-prod');
+    expect(ing.spec.tls).toEqual([{ hosts: ['argocd.k-tech.cloud'], secretName: 'argocd-server-tls' }]);
+    expect(ing.spec.rules[0].http.paths).toEqual([{ path: '/', pathType: 'Prefix', backend: { service: { name: 'argocd-server', port: { name: 'https' } } } }]);
+    const cert = lab.get('Certificate', 'argocd-server-tls', 'argocd');
+    expect(cert.spec).toMatchObject({ secretName: 'argocd-server-tls', dnsNames: ['argocd.k-tech.cloud'], issuerRef: { name: 'letsencrypt', kind: 'ClusterIssuer' } });
+    expect(lab.wave('argo-cd-endpoint')).toBeGreaterThan(lab.wave('cluster-issuers'));
+    // ingress-nginx ignores ssl-passthrough unless started with the flag.
+    expect(lab.app('ingress-nginx').spec.source.helm.valuesObject.controller.extraArgs).toEqual({ 'enable-ssl-passthrough': 'true' });
+    const files = lab.files.filter((f) => /^(argo-cd-endpoint|cluster-issuers)\//.test(f.path));
+    expect(validateManifests(files, { externalServices: [{ namespace: 'argocd', name: 'argocd-server', ports: [{ name: 'https', port: 443 }] }] })).toEqual([]);
+  });
+
+  test('no component waits for Argo CD by accident: it provides no API group', () => {
+    const platform = buildPlatform(labConfig());
+    const argo = platform.components.find((c) => c.name === 'argo-cd')!;
+    expect(argo.providesApiGroups).toEqual([]);
+    expect(platform.components.filter((c) => c.declaredDependencies.includes(argo)).map((c) => c.name)).toEqual([]);
+  });
+
+  test('RBAC from config lands in argocd-rbac-cm values; none by default', () => {
+    expect(values.configs.rbac).toBeUndefined();
+    const files = renderFiles(buildPlatform(labConfig((raw) => {
+      raw.argocd.rbac = { defaultPolicy: 'role:readonly', policyCsv: ['p, role:org-admin, applications, *, */*, allow'] };
+    })));
+    const v: any = files.find((f) => f.path === 'apps/application-argo-cd.yaml')!.manifest;
+    expect(v.spec.source.helm.valuesObject.configs.rbac).toEqual({ 'policy.default': 'role:readonly', 'policy.csv': 'p, role:org-admin, applications, *, */*, allow\n' });
+    expect(() => labConfig((raw) => { raw.argocd.rbac = { defaultPolicy: 'role:readonly', policyCsv: ['allow everything'] }; })).toThrow(/argocd\.rbac\.policyCsv\.0/);
+  });
+});

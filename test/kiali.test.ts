@@ -1,0 +1,60 @@
+import { validateManifests } from '../lib/validation';
+import { render } from './helpers';
+
+const lab = render();
+const NS = 'istio-system';
+
+describe('kiali', () => {
+  const app = lab.app('kiali');
+  const values = app.spec.source.helm.valuesObject;
+
+  test('the kiali-server chart, pinned, in the istio namespace', () => {
+    expect(app.spec.source).toMatchObject({ repoURL: 'https://kiali.org/helm-charts', chart: 'kiali-server', targetRevision: '2.29.0' });
+    expect(app.spec.destination.namespace).toBe(NS);
+    expect(values.istio_namespace).toBe(NS);
+  });
+
+  test('reads the guide\'s Prometheus and Grafana', () => {
+    expect(values.external_services.prometheus.url).toBe('http://kube-prometheus-stack-prometheus.monitoring.svc.cluster.local:9090');
+    expect(values.external_services.grafana).toMatchObject({
+      enabled: true,
+      internal_url: 'http://kube-prometheus-stack-grafana.monitoring.svc.cluster.local:80',
+      external_url: 'http://kube-prometheus-stack-grafana.monitoring.svc.cluster.local:80',
+    });
+  });
+
+  test('a public dashboard is not anonymous', () => {
+    expect(values.auth.strategy).toBe('token');
+  });
+
+  test('dashboard.<domain> goes to service kiali port 20001 with the guide\'s secret', () => {
+    const ing = lab.get('Ingress', 'dashboard', NS);
+    expect(ing.spec.tls).toEqual([{ hosts: ['dashboard.k-tech.cloud'], secretName: 'dashboard-secret' }]);
+    expect(ing.spec.rules).toEqual([{
+      host: 'dashboard.k-tech.cloud',
+      http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'kiali', port: { number: 20001 } } } }] },
+    }]);
+    expect(values.server.port).toBe(20001);
+    expect(values.deployment.instance_name).toBe('kiali');
+    const cert = lab.get('Certificate', 'dashboard-secret', NS);
+    expect(cert.spec).toMatchObject({ secretName: 'dashboard-secret', dnsNames: ['dashboard.k-tech.cloud'], issuerRef: { name: 'letsencrypt', kind: 'ClusterIssuer' } });
+    const files = lab.files.filter((f) => /^(kiali-dashboard|cluster-issuers)\//.test(f.path));
+    expect(validateManifests(files, { externalServices: [{ namespace: NS, name: 'kiali', ports: [{ port: 20001 }] }] })).toEqual([]);
+  });
+
+  test('the Azure MySQL server is a mesh-external ServiceEntry', () => {
+    const se = lab.get('ServiceEntry', 'azure-mysql', NS);
+    expect(se.spec).toEqual({
+      hosts: ['prod-kb97-mysql.mysql.database.azure.com'],
+      ports: [{ number: 3306, name: 'tcp-3306', protocol: 'TCP' }],
+      resolution: 'DNS',
+      location: 'MESH_EXTERNAL',
+    });
+  });
+
+  test('waves: after istiod; the endpoint after the chart and the issuers', () => {
+    expect(lab.wave('kiali')).toBeGreaterThan(lab.wave('istiod'));
+    expect(lab.wave('kiali-dashboard')).toBeGreaterThan(lab.wave('kiali'));
+    expect(lab.wave('kiali-dashboard')).toBeGreaterThan(lab.wave('istio-base'));
+  });
+});
