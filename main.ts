@@ -11,7 +11,7 @@ import { replaceFolder } from './lib/output';
 import { validatePlatform, ValidationError } from './lib/validate-platform';
 import { ManifestFile, Violation } from './lib/validation';
 import { formatPlan, parseTree, plan, treeAtRef, treeOnDisk } from './lib/plan';
-import { buildPlatform, renderFiles, toYaml } from './lib/platform';
+import { buildPlatform, Platform, renderFiles, toYaml } from './lib/platform';
 
 const HELP = `Usage: npm run synth -- [options]      (or: npx cdk8s synth)
 
@@ -35,11 +35,16 @@ export interface SynthOptions {
 
 /** Renders one environment into its files (path relative to gitops/<environment>/ -> YAML text). */
 export function renderEnvironment(config: PlatformConfig): Map<string, string> {
-  const platform = buildPlatform(config);
+  return renderPlatformFiles(buildPlatform(config));
+}
+
+/** Renders a built platform, refusing leaks and anything the validation finds. Nothing is written. */
+export function renderPlatformFiles(platform: Platform): Map<string, string> {
+  const env = platform.config.environment;
   const rendered = renderFiles(platform);
-  assertNoLeaks(rendered.map((f) => ({ ...f, path: `${config.environment}/${f.path}` })));
+  assertNoLeaks(rendered.map((f) => ({ ...f, path: `${env}/${f.path}` })));
   const violations = validatePlatform(platform, rendered);
-  if (violations.length > 0) throw new ValidationError(config.environment, violations);
+  if (violations.length > 0) throw new ValidationError(env, violations);
   const files = new Map<string, string>();
   for (const f of rendered) files.set(f.path, toYaml(f.manifest));
   files.set('README.md', inventory(platform, rendered));

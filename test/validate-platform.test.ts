@@ -1,0 +1,111 @@
+// The validation as the synth, the cdk8s plugin and `npm run validate` run it on the platform.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { k8s } from 'cdk8s-plus-28';
+import { renderPlatformFiles, validateCdk8sManifests } from '../main';
+import { buildPlatform, renderFiles } from '../lib/platform';
+import { validatePlatform, ValidationError } from '../lib/validate-platform';
+import { labConfig, tempDir } from './helpers';
+
+const ROOT = path.join(__dirname, '..');
+
+describe('validation of the platform', () => {
+  test('the lab environment is valid: schemas and every reference', () => {
+    const platform = buildPlatform(labConfig());
+    expect(validatePlatform(platform, renderFiles(platform))).toEqual([]);
+  });
+
+  test('synth refuses the guide\'s two broken references, naming each', () => {
+    const platform = buildPlatform(labConfig());
+    const jenkins = platform.components.find((c) => c.name === 'jenkins')!;
+    // The guide's jenkins-ingress.yaml with argocd-ingress.yaml's issuer annotation.
+    new k8s.KubeIngress(jenkins, 'guide-ingress', {
+      metadata: { name: 'jenkins-guide', namespace: 'devops-tools', annotations: { 'cert-manager.io/cluster-issuer': 'letsencrypt-prod' } },
+      spec: {
+        ingressClassName: 'nginx',
+        tls: [{ hosts: ['jenkins.k-tech.cloud'], secretName: 'jenkins-secret' }],
+        rules: [{ host: 'jenkins.k-tech.cloud', http: { paths: [
+          { path: '/', pathType: 'Prefix', backend: { service: { name: 'jenkins-service', port: { number: 8080 } } } },
+          { path: '/agents', pathType: 'Prefix', backend: { service: { name: 'jenkins-svc', port: { name: 'agents' } } } },
+        ] } }],
+      },
+    });
+    let error: ValidationError | undefined;
+    try {
+      renderPlatformFiles(platform);
+    } catch (e) {
+      error = e as ValidationError;
+    }
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error!.violations.map((v) => `${v.rule} ${v.object} ${v.field}`).sort()).toEqual([
+      'ingress-backend Ingress devops-tools/jenkins-guide spec.rules[0].http.paths[1].backend.service.name',
+      // The annotation would also make cert-manager issue jenkins-secret a second time, next to its Certificate.
+      'ingress-tls-certificate Ingress devops-tools/jenkins-guide metadata.annotations["cert-manager.io/cluster-issuer"]',
+      'issuer-exists Ingress devops-tools/jenkins-guide metadata.annotations["cert-manager.io/cluster-issuer"]',
+    ]);
+    expect(error!.message).toContain('jenkins/ingress-jenkins-guide.yaml');
+    expect(error!.message).toContain('letsencrypt-prod');
+    expect(error!.message).toContain('jenkins-svc');
+  });
+});
+
+describe('the cdk8s plugin\'s check', () => {
+  function synthUnderCdk8s() {
+    const out = tempDir();
+    const cdk8sOut = path.join(out, 'cdk8s.out');
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'synth.js'), '--outdir', path.join(out, 'gitops'), '-q'], {
+      cwd: ROOT, env: { ...process.env, CDK8S_OUTDIR: cdk8sOut }, encoding: 'utf8',
+    });
+    expect(r.status).toBe(0);
+    return path.join(cdk8sOut, 'lab.k8s.yaml');
+  }
+
+  test('manifests the synth validated are not validated twice', () => {
+    const file = synthUnderCdk8s();
+    const r = validateCdk8sManifests([file]);
+    expect(r.objects).toBeGreaterThan(90);
+    expect(r.revalidated).toBe(0);
+    expect(r.violations).toEqual([]);
+  });
+
+  test('a manifest changed after the synth is validated in full, and its defect reported', () => {
+    const file = synthUnderCdk8s();
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/image: jenkins\/jenkins:[^\n]+/, 'image: jenkins/jenkins:lts'));
+    const cwd = process.cwd();
+    process.chdir(ROOT);
+    try {
+      const r = validateCdk8sManifests([file]);
+      expect(r.revalidated).toBe(r.objects);
+      expect(r.violations.map((v) => [v.rule, v.file, v.object])).toEqual([['image-pinned', 'lab/jenkins/statefulset-jenkins.yaml', 'StatefulSet devops-tools/jenkins']]);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+});
+
+describe('npm run validate', () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin', 'validate.js'), ...args], { cwd: ROOT, encoding: 'utf8' });
+
+  test('passes on a fresh synth and fails on an edited one, naming object, field and fix', () => {
+    const out = path.join(tempDir(), 'gitops');
+    expect(spawnSync(process.execPath, [path.join(ROOT, 'bin', 'synth.js'), '--outdir', out, '-q'], { cwd: ROOT }).status).toBe(0);
+    const ok = run('--outdir', out);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/lab: \d+ objects valid/);
+
+    const cert = path.join(out, 'lab', 'harbor-certificate', 'certificate-harbor-secret.yaml');
+    fs.writeFileSync(cert, fs.readFileSync(cert, 'utf8').replace('secretName: harbor-secret', 'secretName: harbor-secret\n  renewBeforePercent: 200\n  colour: blue'));
+    const bad = run('--outdir', out);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toContain('harbor-certificate/certificate-harbor-secret.yaml');
+    expect(bad.stdout).toContain('Certificate devops-tools/harbor-secret');
+    expect(bad.stdout).toMatch(/spec\.colour/);
+  });
+
+  test('--help says what is checked', () => {
+    const r = run('--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Kubernetes 1.28');
+  });
+});
