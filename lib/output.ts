@@ -3,8 +3,22 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-/** Replaces `target` with a folder holding exactly `files` (relative path -> content). */
+/** Whether `dir` holds exactly `files`, byte for byte (reading is far cheaper than rewriting). */
+function holdsExactly(dir: string, files: ReadonlyMap<string, string>): boolean {
+  if (!fs.existsSync(dir)) return false;
+  const present = (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[])
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath ?? (e as any).path, e.name)).split(path.sep).join('/'));
+  if (present.length !== files.size) return false;
+  return present.every((rel) => files.get(rel) === fs.readFileSync(path.join(dir, rel), 'utf8'));
+}
+
+/**
+ * Replaces `target` with a folder holding exactly `files` (relative path -> content). A folder that
+ * already holds exactly those files is left alone, so an unchanged synth writes nothing.
+ */
 export function replaceFolder(target: string, files: ReadonlyMap<string, string>): void {
+  if (holdsExactly(target, files)) return;
   const parent = path.dirname(path.resolve(target));
   fs.mkdirSync(parent, { recursive: true });
   const base = path.basename(target);

@@ -8,7 +8,7 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import { isScalar, parse, parseDocument, Scalar } from 'yaml';
 import { ConfigError, FLOATING_TAG, IMAGE_TAG, parseConfig } from './config';
-import { synth } from '../main';
+import { synth } from './synth';
 
 export const SET_IMAGE_HELP = `Usage: npm run set-image -- <workload> <tag> [options]
 
@@ -126,7 +126,7 @@ function writeAtomically(file: string, text: string): void {
   fs.renameSync(staged, file);
 }
 
-export function main(argv: string[]): number {
+export function setImageMain(argv: string[]): number {
   let args;
   try {
     args = parseArgs({

@@ -1,9 +1,11 @@
 // The validation of one environment: lib/validation's checks, told what only the platform knows (the
 // Services and datasources that Helm charts create, the labels the chart's Prometheus selects, where the
 // environment's folders sit in the deploy repo).
+import * as fs from 'fs';
+import * as path from 'path';
 import { isHelmComponent } from './component';
 import { Platform } from './platform';
-import { formatViolations, ManifestFile, validateManifests, ValidationOptions, Violation } from './validation';
+import { formatViolations, ManifestFile, SchemaCache, validateManifests, ValidationOptions, Violation } from './validation';
 
 export function validationOptions(platform: Platform): ValidationOptions {
   const { config } = platform;
@@ -20,8 +22,46 @@ export function validationOptions(platform: Platform): ValidationOptions {
 }
 
 /** Every violation in the files of one environment (paths relative to gitops/<environment>/). */
-export function validatePlatform(platform: Platform, files: readonly ManifestFile[]): Violation[] {
-  return validateManifests(files, validationOptions(platform));
+export function validatePlatform(platform: Platform, files: readonly ManifestFile[], schemaCache?: SchemaCache): Violation[] {
+  return validateManifests(files, { ...validationOptions(platform), schemaCache });
+}
+
+/**
+ * A schema cache kept in a file between synths (dist/schema-cache.json): an unchanged object is not
+ * checked against its schema again, which is most of the validation's cost on a warm run. It holds only
+ * digests of objects that passed, from the last synth; the cross-reference checks always run.
+ */
+export class FileSchemaCache implements SchemaCache {
+  private readonly known: Set<string>;
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly file: string) {
+    let keys: string[] = [];
+    try {
+      keys = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch {
+      // No cache yet, or an unreadable one: validate everything.
+    }
+    this.known = new Set(Array.isArray(keys) ? keys : []);
+  }
+
+  has(key: string): boolean {
+    if (!this.known.has(key)) return false;
+    this.seen.add(key);
+    return true;
+  }
+
+  add(key: string): void {
+    this.seen.add(key);
+  }
+
+  /** Keeps what this run validated or reused; written aside and renamed, so readers never see half a file. */
+  save(): void {
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    const staged = `${this.file}.${process.pid}`;
+    fs.writeFileSync(staged, JSON.stringify([...this.seen].sort()));
+    fs.renameSync(staged, this.file);
+  }
 }
 
 export class ValidationError extends Error {

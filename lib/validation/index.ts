@@ -9,7 +9,8 @@ import { ingressBackend, virtualServiceDestination } from './rules-routing';
 import { gatewayCredential, ingressTlsCertificate, issuerExists } from './rules-tls';
 import { imagePinned, noSecretData, secretReference } from './rules-workloads';
 import { defaultSchemaDir, kindKey, SchemaRegistry } from './schema';
-import { ManifestFile, RULES, RuleName, ValidationOptions, Violation } from './types';
+import { ManifestFile, RULES, RuleName, SchemaCache, ValidationOptions, Violation } from './types';
+import { createHash } from 'crypto';
 
 export * from './types';
 export { SchemaRegistry } from './schema';
@@ -76,7 +77,7 @@ export function validateManifests(files: readonly ManifestFile[], options: Valid
   const ctx = new Context(objects, options);
   ctx.violations.push(...ctxViolations);
 
-  if (!disabled.has('schema')) validateSchemas(ctx, registry);
+  if (!disabled.has('schema')) validateSchemas(ctx, registry, options.schemaCache);
   const names = files.map((f) => f.path);
   for (const [rule, run] of CROSS_RULES) if (!disabled.has(rule)) run(ctx, names);
 
@@ -89,7 +90,12 @@ export function validateManifests(files: readonly ManifestFile[], options: Valid
     .map(({ v }) => v);
 }
 
-function validateSchemas(ctx: Context, registry: SchemaRegistry): void {
+/** The key of an object in a SchemaCache: a digest of the bundle's content and of the object. */
+export function schemaCacheKey(registry: SchemaRegistry, manifest: unknown): string {
+  return createHash('sha1').update(registry.fingerprint).update(JSON.stringify(manifest)).digest('base64url');
+}
+
+function validateSchemas(ctx: Context, registry: SchemaRegistry, cache?: SchemaCache): void {
   // CRDs in the set itself define (or redefine) their kinds: the cluster will use those.
   const setCrds = new Map<string, Record<string, unknown>>();
   for (const crd of ctx.of('apiextensions.k8s.io', 'CustomResourceDefinition')) {
@@ -104,6 +110,8 @@ function validateSchemas(ctx: Context, registry: SchemaRegistry): void {
   }
   for (const o of ctx.objects) {
     const own = setCrds.get(kindKey(o.apiVersion, o.kind));
+    const key = cache && !own ? schemaCacheKey(registry, o.manifest) : undefined;
+    if (key && cache!.has(key)) continue;
     let problems;
     try {
       problems = own ? registry.checkAgainst(own, o.manifest) : registry.check(o.apiVersion, o.kind, o.manifest);
@@ -124,6 +132,7 @@ function validateSchemas(ctx: Context, registry: SchemaRegistry): void {
     }
     if (!o.name) ctx.report('schema', o, 'metadata.name', 'has no metadata.name', 'give the object a name');
     for (const p of problems) ctx.report('schema', o, p.field, p.message, p.fix);
+    if (key && o.name && problems.length === 0) cache!.add(key);
   }
 }
 

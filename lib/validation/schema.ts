@@ -12,6 +12,7 @@
 // Not checked: CEL rules (x-kubernetes-validations) and list-map key uniqueness.
 //
 // Each schema is compiled once, on first use, and cached for the process; the bundle is read once.
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
@@ -222,10 +223,15 @@ export class SchemaRegistry {
   private readonly units = new Map<string, Unit>();
   private readonly unitFns = new Map<string, ValidateFunction>();
   private adHocCount = 0;
+  /** A digest of the bundle's content: a schema cache is valid only for the bundle it was made with. */
+  public readonly fingerprint: string;
 
   constructor(dir: string = defaultSchemaDir()) {
-    this.k8s = JSON.parse(fs.readFileSync(path.join(dir, K8S_FILE), 'utf8')) as K8sBundle;
-    this.crds = JSON.parse(fs.readFileSync(path.join(dir, CRD_FILE), 'utf8')) as CrdBundle;
+    const k8sText = fs.readFileSync(path.join(dir, K8S_FILE), 'utf8');
+    const crdText = fs.readFileSync(path.join(dir, CRD_FILE), 'utf8');
+    this.fingerprint = createHash('sha1').update(k8sText).update('\0').update(crdText).digest('base64url');
+    this.k8s = JSON.parse(k8sText) as K8sBundle;
+    this.crds = JSON.parse(crdText) as CrdBundle;
     this.fastAjv.addKeyword({
       keyword: LAZY,
       schemaType: 'string',

@@ -135,8 +135,20 @@ export interface ValidationOptions {
 
   // ---- schema ----
   /**
+   * Objects already found valid against this schema bundle, by `schemaCacheKey`: they are not checked
+   * against their schema again. Only valid objects are ever added.
+   * @default - every object is checked
+   */
+  readonly schemaCache?: SchemaCache;
+  /**
    * Where scripts/gen-schemas.js wrote the schema bundle.
    * @default - the schemas/ folder of this repo
    */
   readonly schemaDir?: string;
+}
+
+/** A set of keys of objects that passed the schema check; see `ValidationOptions.schemaCache`. */
+export interface SchemaCache {
+  has(key: string): boolean;
+  add(key: string): void;
 }

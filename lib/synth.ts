@@ -1,0 +1,143 @@
+// The synth and validation commands' work: config files -> rendered, checked environments -> gitops/,
+// written atomically. main.ts parses the command lines; this file does what they ask.
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as yaml from 'js-yaml';
+import { ConfigError, configFiles, loadConfig, PlatformConfig } from './config';
+import { inventory } from './inventory';
+import { assertNoLeaks } from './leaks';
+import { replaceFolder } from './output';
+import { treeOnDisk } from './plan';
+import { buildPlatform, Platform, renderFiles, toYaml } from './platform';
+import { FileSchemaCache, validatePlatform, ValidationError } from './validate-platform';
+import { ManifestFile, SchemaCache, Violation } from './validation';
+
+const FILE_MARK = '# gitops file: ';
+/** Next to the bundle (dist/), which is build output: deleting it only costs one slower synth. */
+export const SCHEMA_CACHE = path.basename(__dirname) === 'dist' ? path.join(__dirname, 'schema-cache.json') : undefined;
+const VALIDATED_STAMP = 'validated.json';
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** Files of one environment as written to gitops/<environment>/ (or to a cdk8s manifest), parsed. */
+function parseEnvironmentText(files: ReadonlyMap<string, string>): ManifestFile[] {
+  const out: ManifestFile[] = [];
+  for (const [rel, text] of files) {
+    if (!rel.endsWith('.yaml')) continue;
+    for (const doc of yaml.loadAll(text)) if (doc) out.push({ path: rel, manifest: doc });
+  }
+  return out;
+}
+
+/** Validates gitops/<environment>/ as it is on disk, for every config (or the given ones). */
+export function validateTree(configs: readonly string[], outdir: string): { environment: string; objects: number; violations: Violation[] }[] {
+  const files = configs.length === 0 ? configFiles('config') : [...configs];
+  return files.map((file) => {
+    const config = loadConfig(file);
+    const dir = path.join(outdir, config.environment);
+    if (!fs.existsSync(dir)) throw new Error(`${dir}/ does not exist; run \`npm run synth\` first`);
+    const manifests = parseEnvironmentText(treeOnDisk(dir));
+    return { environment: config.environment, objects: manifests.length, violations: validatePlatform(buildPlatform(config), manifests) };
+  });
+}
+
+/**
+ * For the cdk8s validation plugin: validates the manifest files `cdk8s synth` collected. A file whose
+ * sha256 matches the stamp written by the synth that produced it was validated in that process, before
+ * anything was written; any other file is parsed and validated in full.
+ */
+export function validateCdk8sManifests(manifestPaths: readonly string[]): { objects: number; revalidated: number; violations: Violation[] } {
+  let objects = 0;
+  let revalidated = 0;
+  const violations: Violation[] = [];
+  for (const p of manifestPaths) {
+    const text = fs.readFileSync(p, 'utf8');
+    const stampFile = path.join(path.dirname(p), VALIDATED_STAMP);
+    const stamp = fs.existsSync(stampFile) ? JSON.parse(fs.readFileSync(stampFile, 'utf8')) : {};
+    const env = path.basename(p).replace(/\.k8s\.yaml$/, '');
+    const docs = new Map<string, string>();
+    for (const part of text.split(/^---\n/m)) {
+      const rel = part.startsWith(FILE_MARK) ? part.slice(FILE_MARK.length, part.indexOf('\n')) : `${path.basename(p)}#${docs.size}`;
+      docs.set(rel, part);
+    }
+    const manifests = parseEnvironmentText(docs);
+    objects += manifests.length;
+    if (stamp[path.basename(p)] === sha256(text)) continue;
+    revalidated += manifests.length;
+    const config = loadConfig(path.join('config', `${env}.yaml`));
+    violations.push(...validatePlatform(buildPlatform(config), manifests).map((v) => ({ ...v, file: `${env}/${v.file}` })));
+  }
+  return { objects, revalidated, violations };
+}
+
+export interface SynthOptions {
+  /** Config files to render; all of config/*.yaml when empty. */
+  readonly configs: readonly string[];
+  readonly outdir: string;
+  readonly log: (line: string) => void;
+  /**
+   * Where to keep digests of objects that passed the schema check, so the next synth skips them.
+   * @default - no cache: every object is checked
+   */
+  readonly schemaCacheFile?: string;
+}
+
+/** Renders one environment into its files (path relative to gitops/<environment>/ -> YAML text). */
+export function renderEnvironment(config: PlatformConfig, schemaCache?: SchemaCache): Map<string, string> {
+  return renderPlatformFiles(buildPlatform(config), schemaCache);
+}
+
+/** Renders a built platform, refusing leaks and anything the validation finds. Nothing is written. */
+export function renderPlatformFiles(platform: Platform, schemaCache?: SchemaCache): Map<string, string> {
+  const env = platform.config.environment;
+  const rendered = renderFiles(platform);
+  assertNoLeaks(rendered.map((f) => ({ ...f, path: `${env}/${f.path}` })));
+  const violations = validatePlatform(platform, rendered, schemaCache);
+  if (violations.length > 0) throw new ValidationError(env, violations);
+  const files = new Map<string, string>();
+  for (const f of rendered) files.set(f.path, toYaml(f.manifest));
+  files.set('README.md', inventory(platform, rendered));
+  return files;
+}
+
+export function synth(options: SynthOptions): void {
+  const started = Date.now();
+  const all = options.configs.length === 0;
+  const files = all ? configFiles('config') : [...options.configs];
+  if (files.length === 0) throw new ConfigError('config/', ['no config files found; add config/<environment>.yaml (see README.md)']);
+
+  // Load and render everything before writing anything.
+  const rendered = new Map<string, Map<string, string>>();
+  const cache = options.schemaCacheFile ? new FileSchemaCache(options.schemaCacheFile) : undefined;
+  for (const file of files) {
+    const config = loadConfig(file);
+    if (rendered.has(config.environment)) throw new ConfigError(file, [`environment "${config.environment}" is given twice`]);
+    rendered.set(config.environment, renderEnvironment(config, cache));
+    options.log(`rendered ${config.environment} from ${file}: ${rendered.get(config.environment)!.size} files`);
+  }
+
+  if (all) {
+    const tree = new Map<string, string>();
+    for (const [env, envFiles] of rendered) for (const [rel, text] of envFiles) tree.set(`${env}/${rel}`, text);
+    replaceFolder(options.outdir, tree);
+  } else {
+    for (const [env, envFiles] of rendered) replaceFolder(path.join(options.outdir, env), envFiles);
+  }
+
+  // Under `cdk8s synth`, also hand the CLI one manifest file per environment for its validation plugin,
+  // with a stamp of what this process has already validated.
+  const cdk8sOut = process.env.CDK8S_OUTDIR;
+  if (cdk8sOut) {
+    fs.mkdirSync(cdk8sOut, { recursive: true });
+    const stamp: Record<string, string> = {};
+    for (const [env, envFiles] of rendered) {
+      const text = [...envFiles].filter(([rel]) => rel.endsWith('.yaml')).map(([rel, t]) => `${FILE_MARK}${rel}\n${t}`).join('---\n');
+      fs.writeFileSync(path.join(cdk8sOut, `${env}.k8s.yaml`), text);
+      stamp[`${env}.k8s.yaml`] = sha256(text);
+    }
+    fs.writeFileSync(path.join(cdk8sOut, VALIDATED_STAMP), JSON.stringify(stamp, null, 2));
+  }
+  cache?.save();
+  options.log(`wrote ${[...rendered.keys()].map((e) => path.join(options.outdir, e)).join(', ')} in ${Date.now() - started} ms`);
+}
+
