@@ -78,10 +78,11 @@ export class Workload extends Construct {
       ...identity,
       'service.istio.io/canonical-name': name,
       'service.istio.io/canonical-revision': w.version,
-      // A label rather than the guide's annotation: the injector's object selector matches the label, so
+      // The label as well as the guide's annotation: the injector's object selector matches the label, so
       // the pod keeps its sidecar even in a namespace without istio-injection=enabled.
       'sidecar.istio.io/inject': 'true',
     };
+    const podAnnotations = { 'sidecar.istio.io/inject': 'true', ...w.podAnnotations };
     const containerPorts: k8s.ContainerPort[] = [{ name: w.portName, containerPort: w.port }];
     const servicePorts: k8s.ServicePort[] = [{ name: w.portName, port: w.port, targetPort: k8s.IntOrString.fromNumber(w.port) }];
     if (w.metricsPort !== undefined) {
@@ -96,7 +97,7 @@ export class Workload extends Construct {
         revisionHistoryLimit: 0,
         selector: { matchLabels: selector },
         template: {
-          metadata: { labels: podLabels },
+          metadata: { labels: podLabels, annotations: podAnnotations },
           spec: {
             containers: [{ name, image: this.image, ports: containerPorts }],
             imagePullSecrets: [{ name: props.pullSecret.name }],
@@ -105,7 +106,12 @@ export class Workload extends Construct {
       },
     });
     this.service = new k8s.KubeService(this, 'service', {
-      metadata: { name: `${name}-service`, namespace: ns, labels: { ...selector, 'backstage.io/kubernetes-id': name } },
+      metadata: {
+        name: `${name}-service`,
+        namespace: ns,
+        labels: { ...selector, 'backstage.io/kubernetes-id': name },
+        ...(w.serviceAnnotations ? { annotations: { ...w.serviceAnnotations } } : {}),
+      },
       spec: { selector, ports: servicePorts },
     });
 

@@ -12,8 +12,10 @@ export class CertManagerChart extends HelmComponent<CertManagerValues> {
       providesApiGroups: ['cert-manager.io', 'acme.cert-manager.io'],
       source: { repoURL: 'https://charts.jetstack.io', chart: 'cert-manager', version: config.certManager.chartVersion },
       values: {
-        // The guide's `--set installCRDs=true`; the chart has deprecated that key in favour of crds.enabled.
+        // The guide's `--set installCRDs=true`. The chart deprecated that key for crds.enabled and installs
+        // the CRDs when either is on; both are set so the guide's value stays visible next to its successor.
         // keep=true: removing the Application must not delete the CRDs and with them every certificate.
+        installCRDs: true,
         crds: { enabled: true, keep: true },
         nodeSelector: { ...config.nodeSelector },
       },

@@ -35,11 +35,12 @@ export class JenkinsChart extends ManifestComponent {
     // watches, execs into and deletes agent pods in this namespace, and reads their logs and events.
     // It needs no secrets: the kubelet mounts an agent's secret volumes, not Jenkins. No PVC rights
     // either: the guide's agents use emptyDir workspaces.
+    // The guide's names are kept (jenkins-admin); only the grant shrinks, from a ClusterRole to a Role.
     const controllerAccount = new k8s.KubeServiceAccount(this, 'controller-sa', {
-      metadata: { name: 'jenkins', namespace: ns },
+      metadata: { name: 'jenkins-admin', namespace: ns },
     });
     const role = new k8s.KubeRole(this, 'agents-role', {
-      metadata: { name: 'jenkins-agents', namespace: ns },
+      metadata: { name: 'jenkins-admin', namespace: ns },
       rules: [
         { apiGroups: [''], resources: ['pods'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
         // Exec is how `container('kaniko') { sh ... }` runs steps inside the agent pod's other containers.
@@ -49,7 +50,7 @@ export class JenkinsChart extends ManifestComponent {
       ],
     });
     new k8s.KubeRoleBinding(this, 'agents-binding', {
-      metadata: { name: 'jenkins-agents', namespace: ns },
+      metadata: { name: 'jenkins-admin', namespace: ns },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.name },
       subjects: [{ kind: 'ServiceAccount', name: controllerAccount.name, namespace: ns }],
     });

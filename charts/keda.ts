@@ -51,6 +51,7 @@ export class IstioRequestRateScaling extends Construct {
       `  destination_workload="${props.deployment}",`,
       `  destination_workload_namespace="${props.namespace}"`,
       '}[2m]))',
+      '',
     ].join('\n');
     this.scaledObject = new ScaledObject(this, 'scaled-object', {
       metadata: { name: `${props.deployment}-istio-rps`, namespace: props.namespace },

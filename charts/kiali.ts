@@ -88,7 +88,7 @@ export class KialiDashboardChart extends ManifestComponent {
         metadata: { name: e.name, namespace: config.istio.namespace },
         spec: {
           hosts: [e.host],
-          ports: [{ number: e.port, name: `${e.protocol.toLowerCase()}-${e.port}`, protocol: e.protocol }],
+          ports: [{ number: e.port, name: e.portName ?? `${e.protocol.toLowerCase()}-${e.port}`, protocol: e.protocol }],
           resolution: ServiceEntrySpecResolution.DNS,
           location: ServiceEntrySpecLocation.MESH_UNDERSCORE_EXTERNAL,
         },

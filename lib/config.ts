@@ -122,6 +122,10 @@ const workload = z.strictObject({
   portName: z.string().regex(/^(http|http2|https|grpc|tcp|tls)(-[a-z0-9]+)*$/, {
     error: 'must start with the protocol Istio should assume: http-, http2-, https-, grpc-, tcp- or tls- (e.g. http-nginx)',
   }).max(15, { error: 'must be at most 15 characters (a container port name)' }),
+  /** Annotations of the pods (e.g. Istio's rewriteAppHTTPProbers), besides sidecar injection. */
+  podAnnotations: z.record(z.string(), z.string()).optional(),
+  /** Annotations of the Service. */
+  serviceAnnotations: z.record(z.string(), z.string()).optional(),
   /** A port serving Prometheus metrics, exposed as http-metrics. */
   metricsPort: z.number().int().min(1).max(65535).optional(),
   /** The `version` label Istio and Kiali group the workload's traffic by. */
@@ -210,6 +214,8 @@ export const configSchema = z
         host: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, { error: 'must be a fully qualified host name' }),
         port: z.number().int().min(1).max(65535),
         protocol: z.enum(['TCP', 'HTTP', 'HTTPS', 'TLS', 'GRPC', 'MONGO']),
+        /** The port's name in the ServiceEntry. @default <protocol>-<port>, e.g. tcp-3306 */
+        portName: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: 'must be a port name such as tcp-mysql' }).optional(),
       })).default([]),
     }),
     keda: component({}),

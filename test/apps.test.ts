@@ -88,7 +88,7 @@ describe('the deploy repo\'s workloads', () => {
     expect(() => labConfig((raw) => { raw.apps.workloads.nginx.portName = 'web'; })).toThrow(/apps\.workloads\.nginx\.portName/);
     expect(() => labConfig((raw) => { raw.apps.workloads.nginx.autoscaling.minReplicas = 20; })).toThrow(/minReplicas must not exceed maxReplicas/);
     expect(() => labConfig((raw) => { raw.apps.workloads['login-js'].metricsPort = 3000; })).toThrow(/apps\.workloads\.login-js\.metricsPort: metricsPort must differ from port/);
-    expect(() => labConfig((raw) => { raw.apps.workloads.nginx.hostname = 'www'; })).toThrow(/apps\.workloads\.nginx: unknown field "hostname"; allowed here: image, port, portName, metricsPort, version, subdomain, autoscaling/);
+    expect(() => labConfig((raw) => { raw.apps.workloads.nginx.hostname = 'www'; })).toThrow(/apps\.workloads\.nginx: unknown field "hostname"; allowed here: image, port, portName, podAnnotations, serviceAnnotations, metricsPort, version, subdomain, autoscaling/);
     expect(() => labConfig((raw) => { raw.apps.gatewayIssuer = 'letsencrypt'; })).toThrow(/apps\.gatewayIssuer: issuer "letsencrypt" solves HTTP-01 through class "nginx", not "istio"; allowed: letsencrypt2/);
     expect(() => labConfig((raw) => { raw.apps.gatewayIssuer = 'nope'; })).toThrow(/apps\.gatewayIssuer: issuer "nope" is not declared/);
   });
@@ -100,5 +100,17 @@ describe('the deploy repo\'s workloads', () => {
     const names = files.filter((f) => f.path.startsWith('workloads/')).map((f) => `${f.manifest.kind}/${f.manifest.metadata.name}`);
     expect(names).toEqual(expect.arrayContaining(['Deployment/api', 'Service/api-service', 'Gateway/api-gateway', 'VirtualService/api-virtualservice', 'Certificate/api-secret']));
     expect(names.filter((n) => n.includes('login-js'))).toEqual(['Deployment/login-js', 'Service/login-js-service']);
+  });
+});
+
+describe('the guide\'s pod and Service annotations', () => {
+  const lab = render();
+  test('sidecar injection is annotated as in the deploy repo, and per-workload annotations come from config', () => {
+    const nginx = lab.get('Deployment', 'nginx', 'default');
+    expect(nginx.spec.template.metadata.annotations).toEqual({ 'sidecar.istio.io/inject': 'true' });
+    const login = lab.get('Deployment', 'login-js', 'default');
+    expect(login.spec.template.metadata.annotations['sidecar.istio.io/rewriteAppHTTPProbers']).toBe('true');
+    expect(lab.get('Service', 'register-js-service', 'default').metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true' });
+    expect(lab.get('Service', 'nginx-service', 'default').metadata.annotations).toBeUndefined();
   });
 });

@@ -9,6 +9,7 @@ describe('cert-manager', () => {
     expect(app.spec.destination.namespace).toBe('cert-manager');
     expect(app.spec.source).toMatchObject({ repoURL: 'https://charts.jetstack.io', chart: 'cert-manager', targetRevision: 'v1.21.1' });
     expect(app.spec.source.helm.valuesObject).toEqual({
+      installCRDs: true,
       crds: { enabled: true, keep: true },
       nodeSelector: { 'kubernetes.io/os': 'linux' },
     });

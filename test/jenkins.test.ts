@@ -34,15 +34,15 @@ describe('jenkins', () => {
 
   test('RBAC: a namespaced Role for agent pods, no wildcard, no secrets, nothing cluster-wide', () => {
     expect(lab.in('jenkins').filter((f) => /^Cluster/.test(f.manifest.kind))).toEqual([]);
-    const role = lab.get('Role', 'jenkins-agents', NS);
+    const role = lab.get('Role', 'jenkins-admin', NS);
     for (const rule of role.rules) {
       expect(rule.apiGroups).toEqual(['']);
       expect(rule.resources).not.toContain('*');
       expect(rule.verbs).not.toContain('*');
     }
     expect(role.rules.flatMap((r: any) => r.resources).sort()).toEqual(['events', 'pods', 'pods/exec', 'pods/log']);
-    const binding = lab.get('RoleBinding', 'jenkins-agents', NS);
-    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'jenkins-agents' });
+    const binding = lab.get('RoleBinding', 'jenkins-admin', NS);
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'jenkins-admin' });
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: NS }]);
   });
 

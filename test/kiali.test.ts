@@ -46,7 +46,7 @@ describe('kiali', () => {
     const se = lab.get('ServiceEntry', 'azure-mysql', NS);
     expect(se.spec).toEqual({
       hosts: ['prod-kb97-mysql.mysql.database.azure.com'],
-      ports: [{ number: 3306, name: 'tcp-3306', protocol: 'TCP' }],
+      ports: [{ number: 3306, name: 'tcp-mysql', protocol: 'TCP' }],
       resolution: 'DNS',
       location: 'MESH_EXTERNAL',
     });
