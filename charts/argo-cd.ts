@@ -157,10 +157,10 @@ export class ArgoCdChart extends HelmComponent<ArgoCdValues> {
         argocdUrl: `https://${host}`,
         // The secret comes from the secrets component; the chart must neither create it nor hold its value.
         secret: { create: false, name: slack.name },
-        notifiers: { 'service.slack': `token: $${slack.key('slack-token')}\n` },
+        notifiers: { 'service.slack': `token: $${slack.key('slack-token')}` },
         templates: { ...NOTIFICATION_TEMPLATES },
         triggers: Object.fromEntries(Object.entries(TRIGGERS).map(([name, t]) =>
-          [`trigger.${name}`, `- when: ${t.when}\n  send: [${t.send}]\n`])),
+          [`trigger.${name}`, `- when: ${t.when}\n  send: [${t.send}]`])),
         subscriptions: [{ recipients: [`slack:${config.argocd.slackChannel}`], triggers: triggerNames }],
       },
     });

@@ -14,7 +14,11 @@ import { SecretsChart } from './secrets';
  * through to grafana 12.x, whose keys (folderAnnotation, provider.foldersFromFilesStructure, ...) the
  * umbrella chart's values.yaml does not repeat.
  */
-export type KubePrometheusStackChartValues = KubePrometheusStackValues & { readonly grafana?: GrafanaValues };
+export type KubePrometheusStackChartValues = KubePrometheusStackValues & {
+  readonly grafana?: GrafanaValues;
+  /** alertmanager.config is Alertmanager's own config file; values.yaml shows only part of `global`. */
+  readonly alertmanager?: { readonly config?: { readonly global?: { readonly http_config?: { readonly follow_redirects?: boolean } } } };
+};
 
 /** A Service in front of one of the stack's servers. */
 export interface StackService {
@@ -112,8 +116,7 @@ export class KubePrometheusStackChart extends HelmComponent<KubePrometheusStackC
         config: {
           // The guide also sets global.slack_api_url and receivers[].api_url to the webhook URL in plain
           // text; here the receiver reads it from the mounted secret (api_url_file) and nothing else holds it.
-          // Its global.http_config.follow_redirects: true is Alertmanager's default and is left out.
-          global: { resolve_timeout: '5m' },
+          global: { resolve_timeout: '5m', http_config: { follow_redirects: true } },
           inhibit_rules: [
             { source_matchers: ['severity = critical'], target_matchers: ['severity =~ warning|info'], equal: ['namespace', 'alertname'] },
             { source_matchers: ['severity = warning'], target_matchers: ['severity = info'], equal: ['namespace', 'alertname'] },

@@ -12,7 +12,13 @@ import { LokiValues } from '../lib/helm-values';
  * the generated type lacks it.
  */
 export type LokiChartValues = LokiValues & {
-  readonly loki?: { readonly storage?: { readonly bucketNames?: { readonly chunks: string; readonly ruler: string } } };
+  readonly loki?: {
+    readonly storage?: { readonly bucketNames?: { readonly chunks: string; readonly ruler: string } };
+    /** Copied into Loki's limits_config as is; values.yaml lists only some of Loki's keys. */
+    readonly limits_config?: { readonly allow_structured_metadata?: boolean; readonly retention_period?: string };
+    /** Copied into Loki's storage_config as is. */
+    readonly storage_config?: { readonly azure?: { readonly account_name: string; readonly container_name: string; readonly use_federated_token: boolean } };
+  };
 };
 
 /** The service account the identity is federated with: system:serviceaccount:<namespace>:loki. */
@@ -34,9 +40,9 @@ export class LokiChart extends HelmComponent<LokiChartValues> {
         deploymentMode: 'Distributed',
         serviceAccount: {
           name: LOKI_SERVICE_ACCOUNT,
-          // The guide also labels the service account azure.workload.identity/use; the webhook reads
-          // that label on pods only (loki.podLabels below), so it is left out.
           annotations: { 'azure.workload.identity/client-id': loki.clientId },
+          // As the guide; the webhook itself acts on the pods' label (loki.podLabels below).
+          labels: { ...WORKLOAD_IDENTITY_USE },
         },
         loki: {
           // Every Loki pod asks the webhook for the federated token.
@@ -55,17 +61,17 @@ export class LokiChart extends HelmComponent<LokiChartValues> {
               index: { prefix: 'loki_index_', period: '24h' },
             }],
           },
-          // The guide repeats the account and container under loki.storage_config.azure and a top-level
-          // ruler.storage; the chart already writes both from loki.storage above (common storage and
-          // ruler storage), so they are not repeated.
-          limits_config: { volume_enabled: true },
+          // The chart copies loki.storage_config and loki.limits_config into Loki's config as they are.
+          // (The guide's top-level ruler.storage is not repeated: the chart ignores it there and writes
+          // the ruler's storage from loki.storage above.)
+          storage_config: { azure: { account_name: loki.storageAccount, container_name: loki.containers.chunks, use_federated_token: true } },
+          limits_config: { allow_structured_metadata: true, volume_enabled: true, retention_period: '672h' },
           compactor: { retention_enabled: true, delete_request_store: 'azure' },
           // The guide sets this on the querier component (querier.query_ingesters_within), where the
           // chart ignores it; it is Loki's querier config.
           querier: { query_ingesters_within: '3h' },
           // Loki config keys the chart has no value of its own for: merged over the generated config.
           structuredConfig: {
-            limits_config: { allow_structured_metadata: true, retention_period: '672h' },
             // The guide puts these under the top-level ruler (the ruler component), where the chart
             // ignores them.
             ruler: { enable_api: true, alertmanager_url: alertmanagerUrl },

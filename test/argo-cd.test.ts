@@ -35,7 +35,7 @@ describe('argo-cd', () => {
     expect(n.argocdUrl).toBe('https://argocd.k-tech.cloud');
     expect(n.secret).toEqual({ create: false, name: 'argocd-notifications-secret' });
     expect(n.secret.items).toBeUndefined();
-    expect(n.notifiers['service.slack']).toBe('token: $slack-token\n');
+    expect(n.notifiers['service.slack']).toBe('token: $slack-token');
     expect(lab.get('ExternalSecret', 'argocd-notifications-secret', 'argocd').spec.data).toEqual([{ secretKey: 'slack-token', remoteRef: { key: 'argocd-notifications-slack-token' } }]);
     expect(lab.wave('argo-cd')).toBeGreaterThan(lab.wave('secrets'));
 

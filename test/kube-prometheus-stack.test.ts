@@ -52,7 +52,7 @@ describe('kube-prometheus-stack: Alertmanager to Slack', () => {
       { source_matchers: ['severity = warning'], target_matchers: ['severity = info'], equal: ['namespace', 'alertname'] },
       { source_matchers: ['alertname = InfoInhibitor'], target_matchers: ['severity = info'], equal: ['namespace'] },
     ]);
-    expect(alertmanager.config.global).toEqual({ resolve_timeout: '5m' });
+    expect(alertmanager.config.global).toEqual({ resolve_timeout: '5m', http_config: { follow_redirects: true } });
   });
 
   test('one Slack receiver posts to the configured channel as alertmanager, resolved alerts too', () => {

@@ -26,7 +26,11 @@ describe('loki', () => {
   });
 
   test('Azure Blob through workload identity: identity and storage from config, no key anywhere', () => {
-    expect(values.serviceAccount).toEqual({ name: 'loki', annotations: { 'azure.workload.identity/client-id': '00000000-0000-0000-0000-000000000000' } });
+    expect(values.serviceAccount).toEqual({
+      name: 'loki',
+      annotations: { 'azure.workload.identity/client-id': '00000000-0000-0000-0000-000000000000' },
+      labels: { 'azure.workload.identity/use': 'true' },
+    });
     expect(values.loki.podLabels).toEqual({ 'azure.workload.identity/use': 'true' });
     expect(values.loki.storage).toEqual({
       type: 'azure',
@@ -59,15 +63,14 @@ describe('loki', () => {
       configs: [{ from: '2024-04-01', store: 'tsdb', object_store: 'azure', schema: 'v13', index: { prefix: 'loki_index_', period: '24h' } }],
     });
     expect(values.loki.compactor).toEqual({ retention_enabled: true, delete_request_store: 'azure' });
-    expect(values.loki.structuredConfig.limits_config).toEqual({ allow_structured_metadata: true, retention_period: '672h' });
-    expect(values.loki.limits_config).toEqual({ volume_enabled: true });
+    expect(values.loki.limits_config).toEqual({ allow_structured_metadata: true, volume_enabled: true, retention_period: '672h' });
   });
 
   test('settings the guide puts where the chart ignores them are where Loki reads them', () => {
     expect(values.loki.querier).toEqual({ query_ingesters_within: '3h' });
     expect(values.querier.query_ingesters_within).toBeUndefined();
     expect(values.ruler).toBeUndefined();
-    expect(values.loki.storage_config).toBeUndefined();
+    expect(values.loki.storage_config).toEqual({ azure: { account_name: 'kbleestorageaccount', container_name: 'loki-chunks', use_federated_token: true } });
     expect(values.loki.structuredConfig.ruler).toEqual({
       enable_api: true,
       alertmanager_url: 'http://kube-prometheus-stack-alertmanager.monitoring.svc.cluster.local:9093',
