@@ -1,6 +1,6 @@
 // Entry point of the command-line tools: `npm run synth` (also the `app` of cdk8s.yaml), `npm run validate`,
 // `npm run plan` and `npm run set-image`. Each parses its arguments here and calls lib/.
-import { parseArgs } from 'util';
+import { runCommand } from './lib/cli';
 import { configFiles, loadConfig } from './lib/config';
 import { formatPlan, parseTree, plan, treeAtRef, treeOnDisk } from './lib/plan';
 import { SCHEMA_CACHE, synth, validateTree } from './lib/synth';
@@ -23,43 +23,24 @@ Options:
 `;
 
 export function main(argv: string[]): number {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string', short: 'c', multiple: true },
-        outdir: { type: 'string', short: 'o', default: 'gitops' },
-        quiet: { type: 'boolean', short: 'q', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      allowPositionals: false,
-      strict: true,
-    });
-  } catch (e) {
-    process.stderr.write(`error: ${(e as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (args.values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const quiet = args.values.quiet;
-  try {
-    synth({
-      configs: args.values.config ?? [],
-      outdir: args.values.outdir,
-      log: (line) => { if (!quiet) process.stdout.write(`${line}\n`); },
-      schemaCacheFile: SCHEMA_CACHE,
-    });
-    return 0;
-  } catch (e) {
-    const err = e as Error;
-    // Every error here is about the input (config, code, a check); the stack helps only when debugging.
-    const detail = process.env.PLATFORM_DEBUG ? err.stack ?? err.message : err.message;
-    process.stderr.write(`synth failed; gitops/ was left as it was.\n${detail}\n`);
-    return 1;
-  }
+  return runCommand(argv, {
+    help: HELP,
+    options: {
+      config: { type: 'string', short: 'c', multiple: true },
+      outdir: { type: 'string', short: 'o', default: 'gitops' },
+      quiet: { type: 'boolean', short: 'q', default: false },
+    },
+    failure: 'synth failed; gitops/ was left as it was.',
+    run: (v) => {
+      synth({
+        configs: v.config ?? [],
+        outdir: v.outdir!,
+        log: (line) => { if (!v.quiet) process.stdout.write(`${line}\n`); },
+        schemaCacheFile: SCHEMA_CACHE,
+      });
+      return 0;
+    },
+  });
 }
 
 const VALIDATE_HELP = `Usage: npm run validate -- [options]
@@ -75,41 +56,26 @@ Options:
 `;
 
 export function validateMain(argv: string[]): number {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string', short: 'c', multiple: true },
-        outdir: { type: 'string', short: 'o', default: 'gitops' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    });
-  } catch (e) {
-    process.stderr.write(`error: ${(e as Error).message}\n\n${VALIDATE_HELP}`);
-    return 2;
-  }
-  if (args.values.help) {
-    process.stdout.write(VALIDATE_HELP);
-    return 0;
-  }
-  try {
-    let failed = false;
-    for (const r of validateTree(args.values.config ?? [], args.values.outdir)) {
-      if (r.violations.length === 0) {
-        process.stdout.write(`${args.values.outdir}/${r.environment}: ${r.objects} objects valid\n`);
-      } else {
-        failed = true;
-        process.stdout.write(`${new ValidationError(r.environment, r.violations).message}\n`);
+  return runCommand(argv, {
+    help: VALIDATE_HELP,
+    options: {
+      config: { type: 'string', short: 'c', multiple: true },
+      outdir: { type: 'string', short: 'o', default: 'gitops' },
+    },
+    failure: 'validate failed.',
+    run: (v) => {
+      let failed = false;
+      for (const r of validateTree(v.config ?? [], v.outdir!)) {
+        if (r.violations.length === 0) {
+          process.stdout.write(`${v.outdir}/${r.environment}: ${r.objects} objects valid\n`);
+        } else {
+          failed = true;
+          process.stdout.write(`${new ValidationError(r.environment, r.violations).message}\n`);
+        }
       }
-    }
-    return failed ? 1 : 0;
-  } catch (e) {
-    const err = e as Error;
-    process.stderr.write(`validate failed: ${process.env.PLATFORM_DEBUG ? err.stack : err.message}\n`);
-    return 1;
-  }
+      return failed ? 1 : 0;
+    },
+  });
 }
 
 const PLAN_HELP = `Usage: npm run plan -- [options]
@@ -130,46 +96,30 @@ Options:
 `;
 
 export function planMain(argv: string[]): number {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        ref: { type: 'string', short: 'r', default: 'HEAD' },
-        allow: { type: 'string', short: 'a', multiple: true },
-        'no-synth': { type: 'boolean', default: false },
-        outdir: { type: 'string', short: 'o', default: 'gitops' },
-        color: { type: 'boolean' },
-        'no-color': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    });
-  } catch (e) {
-    process.stderr.write(`error: ${(e as Error).message}\n\n${PLAN_HELP}`);
-    return 2;
-  }
-  const v = args.values;
-  if (v.help) {
-    process.stdout.write(PLAN_HELP);
-    return 0;
-  }
-  try {
-    if (!v['no-synth']) synth({ configs: [], outdir: v.outdir, log: () => undefined });
-    const allowed = new Set<string>(v.allow ?? []);
-    for (const file of configFiles('config')) {
-      const config = loadConfig(file);
-      for (const key of config.allowRemovals) allowed.add(`${config.environment}:${key}`);
-    }
-    const result = plan(parseTree(treeAtRef(v.ref, v.outdir)), parseTree(treeOnDisk(v.outdir)), allowed);
-    const color = v['no-color'] ? false : v.color ?? (process.stdout.isTTY === true && !process.env.CI && !process.env.NO_COLOR);
-    process.stdout.write(`Plan: ${v.outdir}/ compared with ${v.ref}\n\n${formatPlan(result, color)}\n`);
-    return result.blocked.length > 0 ? 3 : 0;
-  } catch (e) {
-    const err = e as Error;
-    process.stderr.write(`plan failed: ${process.env.PLATFORM_DEBUG ? err.stack : err.message}\n`);
-    return 1;
-  }
+  return runCommand(argv, {
+    help: PLAN_HELP,
+    options: {
+      ref: { type: 'string', short: 'r', default: 'HEAD' },
+      allow: { type: 'string', short: 'a', multiple: true },
+      'no-synth': { type: 'boolean', default: false },
+      outdir: { type: 'string', short: 'o', default: 'gitops' },
+      color: { type: 'boolean' },
+      'no-color': { type: 'boolean' },
+    },
+    failure: 'plan failed.',
+    run: (v) => {
+      if (!v['no-synth']) synth({ configs: [], outdir: v.outdir!, log: () => undefined, schemaCacheFile: SCHEMA_CACHE });
+      const allowed = new Set<string>(v.allow ?? []);
+      for (const file of configFiles('config')) {
+        const config = loadConfig(file);
+        for (const key of config.allowRemovals) allowed.add(`${config.environment}:${key}`);
+      }
+      const result = plan(parseTree(treeAtRef(v.ref!, v.outdir!)), parseTree(treeOnDisk(v.outdir!)), allowed);
+      const color = v['no-color'] ? false : v.color ?? (process.stdout.isTTY === true && !process.env.CI && !process.env.NO_COLOR);
+      process.stdout.write(`Plan: ${v.outdir}/ compared with ${v.ref}\n\n${formatPlan(result, color)}\n`);
+      return result.blocked.length > 0 ? 3 : 0;
+    },
+  });
 }
 
 if (require.main === module) process.exitCode = main(process.argv.slice(2));

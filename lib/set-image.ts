@@ -5,7 +5,7 @@
 // A bad workload or tag changes nothing.
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseArgs } from 'util';
+import { runCommand } from './cli';
 import { isScalar, parse, parseDocument, Scalar } from 'yaml';
 import { ConfigError, FLOATING_TAG, IMAGE_TAG, parseConfig } from './config';
 import { synth } from './synth';
@@ -127,46 +127,24 @@ function writeAtomically(file: string, text: string): void {
 }
 
 export function setImageMain(argv: string[]): number {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string', short: 'c', default: 'config/lab.yaml' },
-        outdir: { type: 'string', short: 'o', default: 'gitops' },
-        quiet: { type: 'boolean', short: 'q', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (e) {
-    process.stderr.write(`error: ${(e as Error).message}\n\n${SET_IMAGE_HELP}`);
-    return 2;
-  }
-  if (args.values.help) {
-    process.stdout.write(SET_IMAGE_HELP);
-    return 0;
-  }
-  if (args.positionals.length !== 2) {
-    process.stderr.write(`error: expected <workload> <tag>, got ${args.positionals.length} argument(s)\n\n${SET_IMAGE_HELP}`);
-    return 2;
-  }
-  const [workload, tag] = args.positionals;
-  const quiet = args.values.quiet;
-  try {
-    setImage({
-      configFile: args.values.config,
-      workload,
-      tag,
-      outdir: args.values.outdir,
-      log: (line) => { if (!quiet) process.stdout.write(`${line}\n`); },
-    });
-    return 0;
-  } catch (e) {
-    const err = e as Error;
-    const detail = process.env.PLATFORM_DEBUG ? err.stack ?? err.message : err.message;
-    process.stderr.write(`set-image failed; nothing was changed.\n${detail}\n`);
-    return 1;
-  }
+  return runCommand(argv, {
+    help: SET_IMAGE_HELP,
+    options: {
+      config: { type: 'string', short: 'c', default: 'config/lab.yaml' },
+      outdir: { type: 'string', short: 'o', default: 'gitops' },
+      quiet: { type: 'boolean', short: 'q', default: false },
+    },
+    positionals: ['workload', 'tag'],
+    failure: 'set-image failed; nothing was changed.',
+    run: (v, [workload, tag]) => {
+      setImage({
+        configFile: v.config!,
+        workload,
+        tag,
+        outdir: v.outdir!,
+        log: (line) => { if (!v.quiet) process.stdout.write(`${line}\n`); },
+      });
+      return 0;
+    },
+  });
 }
