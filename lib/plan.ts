@@ -73,15 +73,31 @@ export function parseTree(files: ReadonlyMap<string, string>): Map<string, Plann
   return out;
 }
 
-/** Field-level differences, as dotted paths; lists are compared by index. */
+/**
+ * Field-level differences, as dotted paths. A list whose items stay in place is compared item by item
+ * (`hosts[0]: a -> b`); a list whose items moved (one inserted in a sorted list, say) is compared by value,
+ * as items removed (`list[]: x -> (none)`) and added (`list[]: (none) -> y`).
+ */
 export function diffFields(a: unknown, b: unknown, at = ''): FieldChange[] {
   if (JSON.stringify(a) === JSON.stringify(b)) return [];
   const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null;
-  if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
-    const keys = Array.isArray(a)
-      ? [...Array(Math.max(a.length, (b as unknown[]).length)).keys()].map(String)
-      : [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-    return keys.flatMap((k) => diffFields(a[k as any], (b as Obj)[k as any], Array.isArray(a) ? `${at}[${k}]` : at ? `${at}.${k}` : k));
+  if (Array.isArray(a) && Array.isArray(b)) {
+    const aj = a.map((x) => JSON.stringify(x));
+    const bj = b.map((x) => JSON.stringify(x));
+    const removed = a.filter((_, i) => !bj.includes(aj[i]));
+    const added = b.filter((_, i) => !aj.includes(bj[i]));
+    const inPlace = a.length === b.length && aj.filter((x, i) => x !== bj[i]).length <= removed.length;
+    if (!inPlace) {
+      return [
+        ...removed.map((x) => ({ path: `${at}[]`, before: x, after: undefined })),
+        ...added.map((x) => ({ path: `${at}[]`, before: undefined, after: x })),
+      ];
+    }
+    return a.flatMap((x, i) => diffFields(x, b[i], `${at}[${i}]`));
+  }
+  if (isObj(a) && isObj(b) && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    return keys.flatMap((k) => diffFields(a[k], b[k], at ? `${at}.${k}` : k));
   }
   return [{ path: at || '(whole object)', before: a, after: b }];
 }
@@ -174,6 +190,10 @@ export function formatPlan(p: ReturnType<typeof plan>, color: boolean): string {
   for (const o of p.removed) add(o, red(`  - ${name(o)}`));
   for (const [g, ls] of [...groups].sort(([a], [b]) => a.localeCompare(b))) lines.push(bold(`Application ${g}`), ...ls.sort((a, b) => a.replace(/\x1b\[[0-9;]*m/g, '').slice(4).localeCompare(b.replace(/\x1b\[[0-9;]*m/g, '').slice(4))), '');
   lines.push(`${p.added.length} to add, ${p.changed.length} to change, ${p.removed.length} to remove.`);
+  const touched = [...p.added, ...p.removed, ...p.changed.map((c) => c.after)];
+  for (const env of [...new Set(touched.filter((o) => o.app.startsWith('bootstrap')).map((o) => o.env))].sort()) {
+    lines.push(`Note: no Application syncs bootstrap/; after merging, run \`kubectl apply -f <gitops>/${env}/bootstrap/\`.`);
+  }
   if (p.dangerous.length > 0) {
     lines.push('', bold('Removals that destroy data:'));
     for (const d of p.dangerous) {

@@ -113,3 +113,18 @@ describe('npm run plan', () => {
     expect(r.stdout).toContain('--allow <key>');
   });
 });
+
+describe('list diffs', () => {
+  test('an item inserted into a sorted list is one addition, not a shift of every item', () => {
+    const before = { d: [{ ns: 'a' }, { ns: 'c' }, { ns: 'keda' }] };
+    const after = { d: [{ ns: 'a' }, { ns: 'autoscaling' }, { ns: 'c' }] };
+    expect(diffFields(before, after)).toEqual([
+      { path: 'd[]', before: { ns: 'keda' }, after: undefined },
+      { path: 'd[]', before: undefined, after: { ns: 'autoscaling' } },
+    ]);
+  });
+
+  test('an item changed in place keeps its index and the nested path', () => {
+    expect(diffFields({ hosts: ['a', 'b'] }, { hosts: ['a', 'c'] })).toEqual([{ path: 'hosts[1]', before: 'b', after: 'c' }]);
+  });
+});
