@@ -1,6 +1,7 @@
 // Argo CD managing itself: the argo-cd chart, with the guide's Slack notifications (the token comes from
 // the declared argocd-notifications-secret, never from values), the Application health check that makes
 // the app of apps wait wave by wave, and the Certificate and Ingress of argocd.<domain>.
+import * as yaml from 'js-yaml';
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config';
 import { HelmComponent, ManifestComponent } from '../lib/component';
@@ -49,6 +50,8 @@ const WEBHOOK_IGNORE_DIFFERENCES = "jqPathExpressions:\n- '.webhooks[]?.clientCo
  */
 type ArgoCdCm = NonNullable<NonNullable<ArgoCdValues['configs']>['cm']> & {
   readonly [key: `resource.customizations.${string}`]: string;
+  /** Dex's connectors, as YAML text (argocd-cm's dex.config). */
+  readonly 'dex.config'?: string;
 };
 
 interface SlackField {
@@ -164,6 +167,22 @@ export class ArgoCdChart extends HelmComponent<ArgoCdValues> {
         subscriptions: [{ recipients: [`slack:${config.argocd.slackChannel}`], triggers: triggerNames }],
       },
     });
+
+    const sso = config.argocd.githubSso;
+    if (sso) {
+      // Dex reads `$<secret>:<key>` from a Secret labelled part-of argocd (the declaration carries the label).
+      const github = secrets.use(this, 'argocd-dex-github', config.argocd.namespace);
+      const dex = {
+        connectors: [{
+          type: 'github',
+          id: 'github',
+          name: 'GitHub',
+          config: { clientID: sso.clientId, clientSecret: `$${github.name}:${github.key('clientSecret')}`, orgs: sso.orgs.map((name) => ({ name })) },
+        }],
+      };
+      const cm: ArgoCdCm = { 'dex.config': yaml.dump(dex, { lineWidth: -1 }) };
+      this.addValues({ configs: { cm } });
+    }
   }
 }
 

@@ -112,7 +112,12 @@ export class SecretsChart extends ManifestComponent {
         target: {
           name: d.name,
           creationPolicy: ExternalSecretSpecTargetCreationPolicy.OWNER,
-          ...(d.type === 'Opaque' ? {} : { template: { type: d.type } }),
+          ...(d.type === 'Opaque' && !d.labels ? {} : {
+            template: {
+              ...(d.type === 'Opaque' ? {} : { type: d.type }),
+              ...(d.labels ? { metadata: { labels: { ...d.labels } } } : {}),
+            },
+          }),
         },
         data: Object.entries(d.keys).map(([secretKey, remoteKey]) => ({ secretKey, remoteRef: { key: remoteKey } })),
       },
@@ -124,7 +129,7 @@ export class SecretsChart extends ManifestComponent {
       metadata: { name: d.name, namespace },
       spec: {
         encryptedData: Object.fromEntries(Object.keys(d.keys).map((k) => [k, encryptedData[k]])),
-        template: { metadata: { name: d.name, namespace }, type: d.type },
+        template: { metadata: { name: d.name, namespace, ...(d.labels ? { labels: { ...d.labels } } : {}) }, type: d.type },
       },
     });
   }

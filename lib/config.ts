@@ -176,6 +176,14 @@ export const configSchema = z
         defaultPolicy: z.enum(['role:readonly', 'role:admin', '']),
         policyCsv: z.array(z.string().regex(/^(p|g), *[^,]+(, *[^,]+)+$/, { error: 'must be a policy line such as "p, role:org-admin, applications, *, */*, allow" or "g, my-org:devops, role:admin"' })),
       }).optional(),
+      /**
+       * Log in with GitHub (Dex): the OAuth app's client id (public) and the organizations whose members
+       * may log in. The client secret comes from the declared secret argocd-dex-github, never from here.
+       */
+      githubSso: z.strictObject({
+        clientId: z.string().regex(/^[A-Za-z0-9.]{8,64}$/, { error: 'must be the GitHub OAuth app\'s client id, such as Ov23liAbCdEfGh123456' }),
+        orgs: z.array(z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]{0,38})$/, { error: 'must be a GitHub organization name' })).min(1, { error: 'must name at least one GitHub organization' }),
+      }).optional(),
     }),
     certManager: component({
       /** Contact address Let's Encrypt writes to about expiring certificates. */

@@ -14,11 +14,28 @@ export interface SecretDeclaration {
   readonly keys: Readonly<Record<string, string>>;
   /** What the secret is for, for operators and the inventory. */
   readonly purpose: string;
+  /**
+   * Labels of the Secret itself (e.g. Argo CD resolves `$secret:key` references only in Secrets labelled
+   * app.kubernetes.io/part-of: argocd).
+   * @default - none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** The secrets of the platform for one environment. */
 export function platformSecrets(config: PlatformConfig): SecretDeclaration[] {
   const harbor = config.harbor.namespace;
+  const optional: SecretDeclaration[] = [];
+  if (config.argocd.githubSso) {
+    optional.push({
+      name: 'argocd-dex-github',
+      namespaces: [config.argocd.namespace],
+      type: 'Opaque',
+      keys: { clientSecret: 'argocd-github-oauth-client-secret' },
+      purpose: 'the GitHub OAuth app\'s client secret Dex logs Argo CD users in with',
+      labels: { 'app.kubernetes.io/part-of': 'argocd' },
+    });
+  }
   return [
     {
       name: 'docker-config-secret',
@@ -92,5 +109,6 @@ export function platformSecrets(config: PlatformConfig): SecretDeclaration[] {
       keys: { 'tls.crt': 'harbor-core-token-crt', 'tls.key': 'harbor-core-token-key' },
       purpose: 'key pair Harbor core signs registry tokens with (otherwise regenerated on every render)',
     },
+    ...optional,
   ];
 }

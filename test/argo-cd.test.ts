@@ -99,3 +99,27 @@ describe('argo-cd', () => {
     expect(() => labConfig((raw) => { raw.argocd.rbac = { defaultPolicy: 'role:readonly', policyCsv: ['allow everything'] }; })).toThrow(/argocd\.rbac\.policyCsv\.0/);
   });
 });
+
+describe('GitHub SSO (optional)', () => {
+  const sso = render(labConfig((r) => { r.argocd.githubSso = { clientId: 'Ov23liExampleClient', orgs: ['k-tech'] }; }));
+
+  test('off by default: no Dex connector and no client secret', () => {
+    const cm = render().app('argo-cd').spec.source.helm.valuesObject.configs.cm;
+    expect(cm['dex.config']).toBeUndefined();
+    expect(() => render().get('ExternalSecret', 'argocd-dex-github', 'argocd')).toThrow();
+  });
+
+  test('Dex logs in members of the configured organizations; the client secret is only a reference', () => {
+    const cm = sso.app('argo-cd').spec.source.helm.valuesObject.configs.cm;
+    expect(yaml.load(cm['dex.config'])).toEqual({
+      connectors: [{
+        type: 'github', id: 'github', name: 'GitHub',
+        config: { clientID: 'Ov23liExampleClient', clientSecret: '$argocd-dex-github:clientSecret', orgs: [{ name: 'k-tech' }] },
+      }],
+    });
+    // Argo CD resolves $secret:key only in Secrets labelled part-of argocd.
+    const es = sso.get('ExternalSecret', 'argocd-dex-github', 'argocd');
+    expect(es.spec.target.template).toEqual({ metadata: { labels: { 'app.kubernetes.io/part-of': 'argocd' } } });
+    expect(es.spec.data).toEqual([{ secretKey: 'clientSecret', remoteRef: { key: 'argocd-github-oauth-client-secret' } }]);
+  });
+});
