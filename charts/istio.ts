@@ -22,12 +22,6 @@ export const INGRESS_GATEWAY_LABELS: Readonly<Record<string, string>> = { istio:
 export const TRACING_PROVIDER = 'otlp';
 
 /**
- * Istio 1.24 charts keep their defaults under `_internal_defaults_do_not_set` and tell users to set the
- * same keys at the top level instead, so the values we pass are the inner type.
- */
-type Flattened<V extends { readonly _internal_defaults_do_not_set?: object }> = NonNullable<V['_internal_defaults_do_not_set']>;
-
-/**
  * The MeshConfig fields we set. istiod's values.yaml lists only `enablePrometheusMerge`, but the chart
  * writes `meshConfig` as is into the mesh ConfigMap, so any MeshConfig field is accepted.
  */
@@ -37,7 +31,7 @@ interface MeshConfig {
   readonly defaultProviders?: { readonly metrics?: string[]; readonly tracing?: string[]; readonly accessLogging?: string[] };
   readonly extensionProviders?: { readonly name: string; readonly opentelemetry: { readonly service: string; readonly port: number } }[];
 }
-type IstiodChartValues = Omit<Flattened<IstiodValues>, 'meshConfig'> & { readonly meshConfig?: MeshConfig };
+type IstiodChartValues = Omit<IstiodValues, 'meshConfig'> & { readonly meshConfig?: MeshConfig };
 
 /** Where Envoy sends spans: Tempo's distributor, OTLP over gRPC (charts/tempo.ts `otlpGrpc`). */
 export interface OtlpEndpoint {
@@ -59,7 +53,7 @@ export function meshConfig(tracing: OtlpEndpoint): MeshConfig {
 }
 
 /** Istio's CRDs and the validating webhook's base. */
-export class IstioBaseChart extends HelmComponent<Flattened<IstioBaseValues>> {
+export class IstioBaseChart extends HelmComponent<IstioBaseValues> {
   constructor(scope: Construct, config: PlatformConfig) {
     super(scope, 'istio-base', {
       namespace: config.istio.namespace,
@@ -101,7 +95,7 @@ export class IstiodChart extends HelmComponent<IstiodChartValues> {
 }
 
 /** The ingress gateway the apps' Gateways bind to, on an Azure load balancer. */
-export class IstioGatewayChart extends HelmComponent<Flattened<IstioGatewayValues>> {
+export class IstioGatewayChart extends HelmComponent<IstioGatewayValues> {
   public readonly selector: Readonly<Record<string, string>> = INGRESS_GATEWAY_LABELS;
   /** Where the gateway runs; a Gateway's credentialName secret must live here. */
   public readonly gatewayNamespace: string;

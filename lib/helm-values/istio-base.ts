@@ -2,22 +2,20 @@
 // Do not edit: run `npm run gen:helm-values` instead.
 /* eslint-disable */
 export interface IstioBaseValues {
-  readonly _internal_defaults_do_not_set?: {
-    readonly base?: {
-      readonly enableCRDTemplates?: boolean;
-      readonly enableIstioConfigCRDs?: boolean;
-      readonly excludedCRDs?: unknown[];
-      readonly validationCABundle?: string;
-      readonly validationURL?: string;
-    };
-    readonly defaultRevision?: string;
-    readonly experimental?: {
-      readonly stableValidationPolicy?: boolean;
-    };
-    readonly global?: {
-      readonly imagePullSecrets?: unknown[];
-      readonly istioNamespace?: string;
-      readonly platform?: string;
-    };
+  readonly base?: {
+    readonly enableCRDTemplates?: boolean;
+    readonly enableIstioConfigCRDs?: boolean;
+    readonly excludedCRDs?: unknown[];
+    readonly validationCABundle?: string;
+    readonly validationURL?: string;
+  };
+  readonly defaultRevision?: string;
+  readonly experimental?: {
+    readonly stableValidationPolicy?: boolean;
+  };
+  readonly global?: {
+    readonly imagePullSecrets?: unknown[];
+    readonly istioNamespace?: string;
+    readonly platform?: string;
   };
 }

@@ -2,68 +2,66 @@
 // Do not edit: run `npm run gen:helm-values` instead.
 /* eslint-disable */
 export interface IstioGatewayValues {
-  readonly _internal_defaults_do_not_set?: {
-    readonly affinity?: { [key: string]: unknown };
-    readonly annotations?: { [key: string]: unknown };
-    readonly autoscaling?: {
-      readonly autoscaleBehavior?: { [key: string]: unknown };
-      readonly enabled?: boolean;
-      readonly maxReplicas?: number;
-      readonly minReplicas?: number;
-      readonly targetCPUUtilizationPercentage?: number;
-      readonly targetMemoryUtilizationPercentage?: { [key: string]: unknown };
-    };
-    readonly containerSecurityContext?: { [key: string]: unknown };
-    readonly env?: { [key: string]: unknown };
-    readonly imagePullPolicy?: string;
-    readonly imagePullSecrets?: unknown[];
-    readonly kind?: string;
-    readonly labels?: { [key: string]: unknown };
-    readonly minReadySeconds?: unknown;
-    readonly name?: string;
-    readonly networkGateway?: string;
-    readonly nodeSelector?: { [key: string]: unknown };
-    readonly podAnnotations?: { [key: string]: unknown };
-    readonly podDisruptionBudget?: { [key: string]: unknown };
-    readonly priorityClassName?: string;
-    readonly rbac?: {
-      readonly enabled?: boolean;
-    };
-    readonly readinessProbe?: { [key: string]: unknown };
-    readonly replicaCount?: unknown;
-    readonly resources?: {
-      readonly limits?: {
-        readonly cpu?: string;
-        readonly memory?: string;
-      };
-      readonly requests?: {
-        readonly cpu?: string;
-        readonly memory?: string;
-      };
-    };
-    readonly revision?: string;
-    readonly securityContext?: { [key: string]: unknown };
-    readonly service?: {
-      readonly annotations?: { [key: string]: unknown };
-      readonly externalIPs?: unknown[];
-      readonly externalTrafficPolicy?: string;
-      readonly ipFamilies?: unknown[];
-      readonly ipFamilyPolicy?: string;
-      readonly loadBalancerIP?: string;
-      readonly loadBalancerSourceRanges?: unknown[];
-      readonly ports?: unknown[];
-      readonly type?: string;
-    };
-    readonly serviceAccount?: {
-      readonly annotations?: { [key: string]: unknown };
-      readonly create?: boolean;
-      readonly name?: string;
-    };
-    readonly strategy?: { [key: string]: unknown };
-    readonly terminationGracePeriodSeconds?: number;
-    readonly tolerations?: unknown[];
-    readonly topologySpreadConstraints?: unknown[];
-    readonly volumeMounts?: unknown[];
-    readonly volumes?: unknown[];
+  readonly affinity?: { [key: string]: unknown };
+  readonly annotations?: { [key: string]: unknown };
+  readonly autoscaling?: {
+    readonly autoscaleBehavior?: { [key: string]: unknown };
+    readonly enabled?: boolean;
+    readonly maxReplicas?: number;
+    readonly minReplicas?: number;
+    readonly targetCPUUtilizationPercentage?: number;
+    readonly targetMemoryUtilizationPercentage?: { [key: string]: unknown };
   };
+  readonly containerSecurityContext?: { [key: string]: unknown };
+  readonly env?: { [key: string]: unknown };
+  readonly imagePullPolicy?: string;
+  readonly imagePullSecrets?: unknown[];
+  readonly kind?: string;
+  readonly labels?: { [key: string]: unknown };
+  readonly minReadySeconds?: unknown;
+  readonly name?: string;
+  readonly networkGateway?: string;
+  readonly nodeSelector?: { [key: string]: unknown };
+  readonly podAnnotations?: { [key: string]: unknown };
+  readonly podDisruptionBudget?: { [key: string]: unknown };
+  readonly priorityClassName?: string;
+  readonly rbac?: {
+    readonly enabled?: boolean;
+  };
+  readonly readinessProbe?: { [key: string]: unknown };
+  readonly replicaCount?: unknown;
+  readonly resources?: {
+    readonly limits?: {
+      readonly cpu?: string;
+      readonly memory?: string;
+    };
+    readonly requests?: {
+      readonly cpu?: string;
+      readonly memory?: string;
+    };
+  };
+  readonly revision?: string;
+  readonly securityContext?: { [key: string]: unknown };
+  readonly service?: {
+    readonly annotations?: { [key: string]: unknown };
+    readonly externalIPs?: unknown[];
+    readonly externalTrafficPolicy?: string;
+    readonly ipFamilies?: unknown[];
+    readonly ipFamilyPolicy?: string;
+    readonly loadBalancerIP?: string;
+    readonly loadBalancerSourceRanges?: unknown[];
+    readonly ports?: unknown[];
+    readonly type?: string;
+  };
+  readonly serviceAccount?: {
+    readonly annotations?: { [key: string]: unknown };
+    readonly create?: boolean;
+    readonly name?: string;
+  };
+  readonly strategy?: { [key: string]: unknown };
+  readonly terminationGracePeriodSeconds?: number;
+  readonly tolerations?: unknown[];
+  readonly topologySpreadConstraints?: unknown[];
+  readonly volumeMounts?: unknown[];
+  readonly volumes?: unknown[];
 }

@@ -2,206 +2,204 @@
 // Do not edit: run `npm run gen:helm-values` instead.
 /* eslint-disable */
 export interface IstiodValues {
-  readonly _internal_defaults_do_not_set?: {
-    readonly affinity?: { [key: string]: unknown };
-    readonly autoscaleBehavior?: { [key: string]: unknown };
-    readonly autoscaleEnabled?: boolean;
-    readonly autoscaleMax?: number;
-    readonly autoscaleMin?: number;
-    readonly base?: {
-      readonly enableIstioConfigCRDs?: boolean;
-    };
-    readonly cni?: {
+  readonly affinity?: { [key: string]: unknown };
+  readonly autoscaleBehavior?: { [key: string]: unknown };
+  readonly autoscaleEnabled?: boolean;
+  readonly autoscaleMax?: number;
+  readonly autoscaleMin?: number;
+  readonly base?: {
+    readonly enableIstioConfigCRDs?: boolean;
+  };
+  readonly cni?: {
+    readonly enabled?: boolean;
+    readonly provider?: string;
+  };
+  readonly configMap?: boolean;
+  readonly cpu?: {
+    readonly targetAverageUtilization?: number;
+  };
+  readonly deploymentLabels?: { [key: string]: unknown };
+  readonly env?: { [key: string]: unknown };
+  readonly experimental?: {
+    readonly stableValidationPolicy?: boolean;
+  };
+  readonly extraContainerArgs?: unknown[];
+  readonly gateways?: {
+    readonly seccompProfile?: { [key: string]: unknown };
+    readonly securityContext?: { [key: string]: unknown };
+  };
+  readonly global?: {
+    readonly caAddress?: string;
+    readonly caName?: string;
+    readonly certSigners?: unknown[];
+    readonly configCluster?: boolean;
+    readonly configValidation?: boolean;
+    readonly defaultPodDisruptionBudget?: {
       readonly enabled?: boolean;
-      readonly provider?: string;
     };
-    readonly configMap?: boolean;
-    readonly cpu?: {
-      readonly targetAverageUtilization?: number;
-    };
-    readonly deploymentLabels?: { [key: string]: unknown };
-    readonly env?: { [key: string]: unknown };
-    readonly experimental?: {
-      readonly stableValidationPolicy?: boolean;
-    };
-    readonly extraContainerArgs?: unknown[];
-    readonly gateways?: {
-      readonly seccompProfile?: { [key: string]: unknown };
-      readonly securityContext?: { [key: string]: unknown };
-    };
-    readonly global?: {
-      readonly caAddress?: string;
-      readonly caName?: string;
-      readonly certSigners?: unknown[];
-      readonly configCluster?: boolean;
-      readonly configValidation?: boolean;
-      readonly defaultPodDisruptionBudget?: {
-        readonly enabled?: boolean;
-      };
-      readonly defaultResources?: {
-        readonly requests?: {
-          readonly cpu?: string;
-        };
-      };
-      readonly externalIstiod?: boolean;
-      readonly hub?: string;
-      readonly imagePullPolicy?: string;
-      readonly imagePullSecrets?: unknown[];
-      readonly istioNamespace?: string;
-      readonly istiod?: {
-        readonly enableAnalysis?: boolean;
-      };
-      readonly logAsJson?: boolean;
-      readonly logging?: {
-        readonly level?: string;
-      };
-      readonly meshID?: string;
-      readonly meshNetworks?: { [key: string]: unknown };
-      readonly mountMtlsCerts?: boolean;
-      readonly multiCluster?: {
-        readonly clusterName?: string;
-        readonly enabled?: boolean;
-      };
-      readonly network?: string;
-      readonly omitSidecarInjectorConfigMap?: boolean;
-      readonly operatorManageWebhooks?: boolean;
-      readonly pilotCertProvider?: string;
-      readonly priorityClassName?: string;
-      readonly proxy?: {
-        readonly autoInject?: string;
-        readonly clusterDomain?: string;
-        readonly componentLogLevel?: string;
-        readonly excludeIPRanges?: string;
-        readonly excludeInboundPorts?: string;
-        readonly excludeOutboundPorts?: string;
-        readonly image?: string;
-        readonly includeIPRanges?: string;
-        readonly includeInboundPorts?: string;
-        readonly includeOutboundPorts?: string;
-        readonly logLevel?: string;
-        readonly outlierLogPath?: string;
-        readonly privileged?: boolean;
-        readonly readinessFailureThreshold?: number;
-        readonly readinessInitialDelaySeconds?: number;
-        readonly readinessPeriodSeconds?: number;
-        readonly resources?: {
-          readonly limits?: {
-            readonly cpu?: string;
-            readonly memory?: string;
-          };
-          readonly requests?: {
-            readonly cpu?: string;
-            readonly memory?: string;
-          };
-        };
-        readonly startupProbe?: {
-          readonly enabled?: boolean;
-          readonly failureThreshold?: number;
-        };
-        readonly statusPort?: number;
-        readonly tracer?: string;
-      };
-      readonly proxy_init?: {
-        readonly forceApplyIptables?: boolean;
-        readonly image?: string;
-      };
-      readonly remotePilotAddress?: string;
-      readonly sds?: {
-        readonly token?: {
-          readonly aud?: string;
-        };
-      };
-      readonly sts?: {
-        readonly servicePort?: number;
-      };
-      readonly tag?: string;
-      readonly variant?: string;
-      readonly waypoint?: {
-        readonly affinity?: { [key: string]: unknown };
-        readonly nodeSelector?: { [key: string]: unknown };
-        readonly resources?: {
-          readonly limits?: {
-            readonly cpu?: string;
-            readonly memory?: string;
-          };
-          readonly requests?: {
-            readonly cpu?: string;
-            readonly memory?: string;
-          };
-        };
-        readonly tolerations?: unknown[];
-        readonly topologySpreadConstraints?: unknown[];
-      };
-    };
-    readonly hub?: string;
-    readonly image?: string;
-    readonly initContainers?: unknown[];
-    readonly ipFamilies?: unknown[];
-    readonly ipFamilyPolicy?: string;
-    readonly istiodRemote?: {
-      readonly enabled?: boolean;
-      readonly injectionCABundle?: string;
-      readonly injectionPath?: string;
-      readonly injectionURL?: string;
-    };
-    readonly jwksResolverExtraRootCA?: string;
-    readonly keepaliveMaxServerConnectionAge?: string;
-    readonly memory?: { [key: string]: unknown };
-    readonly meshConfig?: {
-      readonly enablePrometheusMerge?: boolean;
-    };
-    readonly nodeSelector?: { [key: string]: unknown };
-    readonly ownerName?: string;
-    readonly podAnnotations?: { [key: string]: unknown };
-    readonly podLabels?: { [key: string]: unknown };
-    readonly replicaCount?: number;
-    readonly resources?: {
+    readonly defaultResources?: {
       readonly requests?: {
         readonly cpu?: string;
-        readonly memory?: string;
       };
     };
-    readonly revision?: string;
-    readonly revisionTags?: unknown[];
-    readonly rollingMaxSurge?: string;
-    readonly rollingMaxUnavailable?: string;
-    readonly seccompProfile?: { [key: string]: unknown };
-    readonly serviceAccountAnnotations?: { [key: string]: unknown };
-    readonly serviceAnnotations?: { [key: string]: unknown };
-    readonly sidecarInjectorWebhook?: {
-      readonly alwaysInjectSelector?: unknown[];
-      readonly defaultTemplates?: unknown[];
-      readonly enableNamespacesByDefault?: boolean;
-      readonly injectedAnnotations?: { [key: string]: unknown };
-      readonly neverInjectSelector?: unknown[];
-      readonly reinvocationPolicy?: string;
-      readonly rewriteAppHTTPProbe?: boolean;
-      readonly templates?: { [key: string]: unknown };
+    readonly externalIstiod?: boolean;
+    readonly hub?: string;
+    readonly imagePullPolicy?: string;
+    readonly imagePullSecrets?: unknown[];
+    readonly istioNamespace?: string;
+    readonly istiod?: {
+      readonly enableAnalysis?: boolean;
     };
-    readonly sidecarInjectorWebhookAnnotations?: { [key: string]: unknown };
-    readonly tag?: string;
-    readonly taint?: {
-      readonly enabled?: boolean;
-      readonly namespace?: string;
+    readonly logAsJson?: boolean;
+    readonly logging?: {
+      readonly level?: string;
     };
-    readonly telemetry?: {
+    readonly meshID?: string;
+    readonly meshNetworks?: { [key: string]: unknown };
+    readonly mountMtlsCerts?: boolean;
+    readonly multiCluster?: {
+      readonly clusterName?: string;
       readonly enabled?: boolean;
-      readonly v2?: {
+    };
+    readonly network?: string;
+    readonly omitSidecarInjectorConfigMap?: boolean;
+    readonly operatorManageWebhooks?: boolean;
+    readonly pilotCertProvider?: string;
+    readonly priorityClassName?: string;
+    readonly proxy?: {
+      readonly autoInject?: string;
+      readonly clusterDomain?: string;
+      readonly componentLogLevel?: string;
+      readonly excludeIPRanges?: string;
+      readonly excludeInboundPorts?: string;
+      readonly excludeOutboundPorts?: string;
+      readonly image?: string;
+      readonly includeIPRanges?: string;
+      readonly includeInboundPorts?: string;
+      readonly includeOutboundPorts?: string;
+      readonly logLevel?: string;
+      readonly outlierLogPath?: string;
+      readonly privileged?: boolean;
+      readonly readinessFailureThreshold?: number;
+      readonly readinessInitialDelaySeconds?: number;
+      readonly readinessPeriodSeconds?: number;
+      readonly resources?: {
+        readonly limits?: {
+          readonly cpu?: string;
+          readonly memory?: string;
+        };
+        readonly requests?: {
+          readonly cpu?: string;
+          readonly memory?: string;
+        };
+      };
+      readonly startupProbe?: {
         readonly enabled?: boolean;
-        readonly prometheus?: {
-          readonly enabled?: boolean;
-        };
-        readonly stackdriver?: {
-          readonly enabled?: boolean;
-        };
+        readonly failureThreshold?: number;
+      };
+      readonly statusPort?: number;
+      readonly tracer?: string;
+    };
+    readonly proxy_init?: {
+      readonly forceApplyIptables?: boolean;
+      readonly image?: string;
+    };
+    readonly remotePilotAddress?: string;
+    readonly sds?: {
+      readonly token?: {
+        readonly aud?: string;
       };
     };
-    readonly tolerations?: unknown[];
-    readonly topologySpreadConstraints?: unknown[];
-    readonly traceSampling?: number;
-    readonly trustedZtunnelNamespace?: string;
+    readonly sts?: {
+      readonly servicePort?: number;
+    };
+    readonly tag?: string;
     readonly variant?: string;
-    readonly volumeMounts?: unknown[];
-    readonly volumes?: unknown[];
+    readonly waypoint?: {
+      readonly affinity?: { [key: string]: unknown };
+      readonly nodeSelector?: { [key: string]: unknown };
+      readonly resources?: {
+        readonly limits?: {
+          readonly cpu?: string;
+          readonly memory?: string;
+        };
+        readonly requests?: {
+          readonly cpu?: string;
+          readonly memory?: string;
+        };
+      };
+      readonly tolerations?: unknown[];
+      readonly topologySpreadConstraints?: unknown[];
+    };
   };
+  readonly hub?: string;
+  readonly image?: string;
+  readonly initContainers?: unknown[];
+  readonly ipFamilies?: unknown[];
+  readonly ipFamilyPolicy?: string;
+  readonly istiodRemote?: {
+    readonly enabled?: boolean;
+    readonly injectionCABundle?: string;
+    readonly injectionPath?: string;
+    readonly injectionURL?: string;
+  };
+  readonly jwksResolverExtraRootCA?: string;
+  readonly keepaliveMaxServerConnectionAge?: string;
+  readonly memory?: { [key: string]: unknown };
+  readonly meshConfig?: {
+    readonly enablePrometheusMerge?: boolean;
+  };
+  readonly nodeSelector?: { [key: string]: unknown };
+  readonly ownerName?: string;
+  readonly podAnnotations?: { [key: string]: unknown };
+  readonly podLabels?: { [key: string]: unknown };
+  readonly replicaCount?: number;
+  readonly resources?: {
+    readonly requests?: {
+      readonly cpu?: string;
+      readonly memory?: string;
+    };
+  };
+  readonly revision?: string;
+  readonly revisionTags?: unknown[];
+  readonly rollingMaxSurge?: string;
+  readonly rollingMaxUnavailable?: string;
+  readonly seccompProfile?: { [key: string]: unknown };
+  readonly serviceAccountAnnotations?: { [key: string]: unknown };
+  readonly serviceAnnotations?: { [key: string]: unknown };
+  readonly sidecarInjectorWebhook?: {
+    readonly alwaysInjectSelector?: unknown[];
+    readonly defaultTemplates?: unknown[];
+    readonly enableNamespacesByDefault?: boolean;
+    readonly injectedAnnotations?: { [key: string]: unknown };
+    readonly neverInjectSelector?: unknown[];
+    readonly reinvocationPolicy?: string;
+    readonly rewriteAppHTTPProbe?: boolean;
+    readonly templates?: { [key: string]: unknown };
+  };
+  readonly sidecarInjectorWebhookAnnotations?: { [key: string]: unknown };
+  readonly tag?: string;
+  readonly taint?: {
+    readonly enabled?: boolean;
+    readonly namespace?: string;
+  };
+  readonly telemetry?: {
+    readonly enabled?: boolean;
+    readonly v2?: {
+      readonly enabled?: boolean;
+      readonly prometheus?: {
+        readonly enabled?: boolean;
+      };
+      readonly stackdriver?: {
+        readonly enabled?: boolean;
+      };
+    };
+  };
+  readonly tolerations?: unknown[];
+  readonly topologySpreadConstraints?: unknown[];
+  readonly traceSampling?: number;
+  readonly trustedZtunnelNamespace?: string;
+  readonly variant?: string;
+  readonly volumeMounts?: unknown[];
+  readonly volumes?: unknown[];
 }
