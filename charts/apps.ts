@@ -2,7 +2,7 @@
 // and, for a workload with a public host, the Istio Gateway and VirtualService that serve it through the
 // ingress gateway with the Certificate the Gateway's credentialName reads. Images, tags, ports and hosts
 // come from config (`apps.workloads`); CI changes a tag with `npm run set-image`, never with sed.
-import { k8s } from 'cdk8s-plus-28';
+import * as k8s from '../imports/k8s';
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config';
 import { ManifestComponent } from '../lib/component';

@@ -2,7 +2,7 @@
 // Certificate and Ingress, and the least RBAC the Kubernetes plugin needs to run build agents as pods in
 // Jenkins's own namespace. Kaniko builds run in those agent pods and push to Harbor with the declared
 // docker-config-secret; nothing Kaniko-specific is rendered beyond that secret.
-import { k8s } from 'cdk8s-plus-28';
+import * as k8s from '../imports/k8s';
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config';
 import { ManifestComponent } from '../lib/component';

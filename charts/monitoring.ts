@@ -4,7 +4,7 @@
 // Every datasource uid a datasource or dashboard refers to is checked at synth against the uids provisioned
 // here and by the chart, so a renamed datasource fails the synth rather than a dashboard.
 import { ApiObject } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import * as k8s from '../imports/k8s';
 import { Construct } from 'constructs';
 import * as yaml from 'js-yaml';
 import { PlatformConfig } from '../lib/config';

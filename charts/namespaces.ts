@@ -1,7 +1,7 @@
 // The namespaces the platform writes into, as objects, so that secrets can land in a namespace before the
 // component that lives there creates it. A namespace is never pruned or deleted by Argo CD: removing one
 // here must not delete everything in it.
-import { k8s } from 'cdk8s-plus-28';
+import * as k8s from '../imports/k8s';
 import { Construct } from 'constructs';
 import { ManifestComponent } from '../lib/component';
 

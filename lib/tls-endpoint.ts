@@ -2,7 +2,7 @@
 // and the Ingress that serves it, built from one set of facts so they cannot disagree on host, secret,
 // issuer or class. The Ingress may instead come from a Helm chart: then the chart's values are built
 // from this endpoint's `host` and `secretName`.
-import { k8s } from 'cdk8s-plus-28';
+import * as k8s from '../imports/k8s';
 import { Construct } from 'constructs';
 import { Component, componentOf } from './component';
 import {
