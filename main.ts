@@ -70,7 +70,7 @@ export function validateMain(argv: string[]): number {
           process.stdout.write(`${v.outdir}/${r.environment}: ${r.objects} objects valid\n`);
         } else {
           failed = true;
-          process.stdout.write(`${new ValidationError(r.environment, r.violations).message}\n`);
+          process.stdout.write(`${new ValidationError(r.environment, r.violations, `${v.outdir}/${r.environment}/`).message.replace(' would be invalid', ' is invalid')}\n`);
         }
       }
       return failed ? 1 : 0;

@@ -65,8 +65,9 @@ export class FileSchemaCache implements SchemaCache {
 }
 
 export class ValidationError extends Error {
-  constructor(readonly environment: string, readonly violations: readonly Violation[]) {
-    super(`gitops/${environment}/ would be invalid: ${violations.length} problem${violations.length === 1 ? '' : 's'}\n${formatViolations(violations)}`);
+  /** `folder`: where the environment's files are, or would be written. */
+  constructor(readonly environment: string, readonly violations: readonly Violation[], folder = `gitops/${environment}/`) {
+    super(`${folder} would be invalid: ${violations.length} problem${violations.length === 1 ? '' : 's'}\n${formatViolations(violations)}`);
     this.name = 'ValidationError';
   }
 }
