@@ -20,6 +20,8 @@ function table(head: string[], rows: (string | number | undefined)[][]): string 
   return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n') + '\n';
 }
 
+const CHART_INGRESS = 'Ingress made by a Helm chart';
+
 export interface Endpoint {
   readonly host: string;
   readonly via: string;
@@ -80,7 +82,7 @@ export function endpoints(objects: readonly Obj[]): Endpoint[] {
   for (const c of certs) {
     if (served.has(`${ns(c)}/${c.spec.secretName}`)) continue;
     for (const host of c.spec.dnsNames ?? []) {
-      out.push({ host, via: 'Ingress made by a Helm chart', tlsSecret: c.spec.secretName, issuer: c.spec.issuerRef?.name, namespace: ns(c) });
+      out.push({ host, via: CHART_INGRESS, tlsSecret: c.spec.secretName, issuer: c.spec.issuerRef?.name, namespace: ns(c) });
     }
   }
   return out.sort((a, b) => a.host.localeCompare(b.host));
@@ -154,7 +156,13 @@ export function inventory(platform: Platform, files: readonly RenderedFile[]): s
   out.push('```', '');
   out.push('An arrow from A to B: B is synced after A (B uses A\'s CRDs, secrets or issuer, or declares the dependency).', '');
 
-  const eps = endpoints(objects);
+  // A host that only a Certificate names is served by an Ingress a Helm chart makes: name the chart whose
+  // values carry the host.
+  const eps = endpoints(objects).map((e) => {
+    if (e.via !== CHART_INGRESS) return e;
+    const owner = apps.find((a) => a.spec.source.chart && JSON.stringify(a.spec.source.helm?.valuesObject ?? {}).includes(`"${e.host}"`));
+    return owner ? { ...e, via: `Ingress of chart ${owner.spec.source.chart} (Application ${owner.metadata.name})` } : e;
+  });
   out.push('## Public endpoints', '');
   out.push(table(['host', 'served by', 'TLS secret', 'issuer', 'backend', 'namespace'],
     eps.map((e) => [code(e.host), e.via, code(e.tlsSecret), code(e.issuer), code(e.backend), code(e.namespace)])));

@@ -18,7 +18,7 @@ describe('inventory', () => {
   });
 
   test('lists the public endpoints with TLS secret and issuer', () => {
-    expect(md).toMatch(/\| `harbor\.k-tech\.cloud` \| Ingress made by a Helm chart \| `harbor-secret` \| `letsencrypt` \|/);
+    expect(md).toMatch(/\| `harbor\.k-tech\.cloud` \| Ingress of chart harbor \(Application harbor\) \| `harbor-secret` \| `letsencrypt` \|/);
   });
 
   test('an Ingress endpoint shows its backend; a Gateway shows its VirtualService destination', () => {
