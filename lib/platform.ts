@@ -1,5 +1,5 @@
 // Platform config -> components -> rendered files. `buildPlatform` makes the construct tree of one
-// environment; `renderPlatform` turns it into the files of gitops/<environment>/, in memory.
+// environment; `renderFiles` turns it into the files of gitops/<environment>/, in memory.
 import { ApiObject, App, Chart } from 'cdk8s';
 import * as yaml from 'js-yaml';
 import { CertManagerChart } from '../charts/cert-manager';
@@ -52,10 +52,10 @@ export function buildPlatform(config: PlatformConfig): Platform {
   const secrets = new SecretsChart(app, config, secretsBackend);
   const certManager = new CertManagerChart(app, config);
   const issuers = new ClusterIssuersChart(app, config);
-  const ingressNginx = new IngressNginxChart(app, config);
-  const harborCertificate = new HarborCertificateChart(app, config, issuers.issuer(config.certManager.ingressIssuer));
-  const harbor = new HarborChart(app, config, harborCertificate, secrets);
   const ingressIssuer = issuers.issuer(config.certManager.ingressIssuer);
+  const ingressNginx = new IngressNginxChart(app, config);
+  const harborCertificate = new HarborCertificateChart(app, config, ingressIssuer);
+  const harbor = new HarborChart(app, config, harborCertificate, secrets);
   const jenkins = new JenkinsChart(app, config, ingressIssuer, secrets);
   const argoCd = new ArgoCdChart(app, config, secrets);
   const argoCdEndpoint = new ArgoCdEndpointChart(app, config, ingressIssuer, argoCd);
