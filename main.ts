@@ -17,7 +17,8 @@ Nothing is written unless every environment renders: a failed synth leaves gitop
 Options:
   -c, --config <file>   synthesize only this environment's config file (repeatable);
                         its gitops/<environment>/ folder is replaced, the others are kept
-  -o, --outdir <dir>    where the environment folders go (default: gitops)
+  -o, --outdir <dir>    where the environment folders go (default: gitops); only the folders of
+                        environments are replaced, anything else in <dir> is left alone
   -q, --quiet           print nothing but errors
   -h, --help            show this help
 `;
@@ -30,7 +31,7 @@ export function main(argv: string[]): number {
       outdir: { type: 'string', short: 'o', default: 'gitops' },
       quiet: { type: 'boolean', short: 'q', default: false },
     },
-    failure: 'synth failed; gitops/ was left as it was.',
+    failure: (v) => `synth failed; ${v.outdir}/ was left as it was.`,
     run: (v) => {
       synth({
         configs: v.config ?? [],

@@ -11,6 +11,7 @@ import { Gateway, GatewaySpecServersTlsMode, VirtualService } from '../imports/n
 import { IstioGatewayChart, IstiodChart } from './istio';
 import { IstioRequestRateScaling } from './keda';
 import { SecretRef, SecretsChart } from './secrets';
+import { compareText } from '../lib/text';
 
 type WorkloadConfig = PlatformConfig['apps']['workloads'][string];
 
@@ -39,7 +40,7 @@ export class AppsChart extends ManifestComponent {
     }
     const pullSecret = props.secrets.use(this, 'docker-config-secret', ns);
     const workloads = new Map<string, Workload>();
-    for (const [name, w] of Object.entries(config.apps.workloads).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [name, w] of Object.entries(config.apps.workloads).sort(([a], [b]) => compareText(a, b))) {
       workloads.set(name, new Workload(this, name, { config, name, workload: w, namespace: ns, pullSecret, ...props }));
     }
     this.workloads = workloads;

@@ -12,10 +12,9 @@ export class CertManagerChart extends HelmComponent<CertManagerValues> {
       providesApiGroups: ['cert-manager.io', 'acme.cert-manager.io'],
       source: { repoURL: 'https://charts.jetstack.io', chart: 'cert-manager', version: config.certManager.chartVersion },
       values: {
-        // The guide's `--set installCRDs=true`. The chart deprecated that key for crds.enabled and installs
-        // the CRDs when either is on; both are set so the guide's value stays visible next to its successor.
+        // The guide's `--set installCRDs=true`, under its current name: the chart deprecated installCRDs
+        // for crds.enabled and refuses to render when both are on (its cert-manager.crd-check).
         // keep=true: removing the Application must not delete the CRDs and with them every certificate.
-        installCRDs: true,
         crds: { enabled: true, keep: true },
         nodeSelector: { ...config.nodeSelector },
       },

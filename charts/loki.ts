@@ -83,6 +83,9 @@ export class LokiChart extends HelmComponent<LokiChartValues> {
         queryScheduler: { replicas: 2 },
         distributor: { replicas: 3, maxUnavailable: 2 },
         compactor: { replicas: 1 },
+        // The guide configures rule storage and an Alertmanager for the ruler but never runs one: the chart's
+        // ruler has 0 replicas in distributed mode. One replica makes those settings take effect.
+        ruler: { replicas: 1 },
         indexGateway: { replicas: 2, maxUnavailable: 1 },
         bloomPlanner: { replicas: 0 },
         bloomBuilder: { replicas: 0 },

@@ -27,6 +27,9 @@ function syncPolicy(options: readonly string[], namespaceLabels?: Readonly<Recor
   return {
     automated: { prune: true, selfHeal: true },
     syncOptions: ['CreateNamespace=true', ...options],
+    // On a new cluster a wave can start while the previous one's controllers and webhooks are still coming
+    // up; automated sync does not retry a failed sync of the same revision unless told to.
+    retry: { limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } },
     ...(labels ? { managedNamespaceMetadata: { labels } } : {}),
   };
 }

@@ -13,6 +13,7 @@ import {
   ExternalSecretSpecTargetCreationPolicy,
 } from '../imports/external-secrets.io';
 import { SealedSecret } from '../imports/bitnami.com';
+import { compareText } from '../lib/text';
 
 export const CLUSTER_SECRET_STORE = 'azure-key-vault';
 /** The operator's service account; the managed identity is federated with it. */
@@ -100,7 +101,7 @@ export class SecretsChart extends ManifestComponent {
 
   /** Every recorded use, sorted. */
   public get consumers(): readonly SecretUse[] {
-    return [...this.uses].sort((a, b) => `${a.secret}/${a.namespace}/${a.consumer}`.localeCompare(`${b.secret}/${b.namespace}/${b.consumer}`));
+    return [...this.uses].sort((a, b) => compareText(`${a.secret}/${a.namespace}/${a.consumer}`, `${b.secret}/${b.namespace}/${b.consumer}`));
   }
 
   private externalSecret(d: SecretDeclaration, namespace: string): void {

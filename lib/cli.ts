@@ -13,7 +13,7 @@ export interface Command<O extends Options> {
   /** How many positional arguments the command takes. @default 0 */
   readonly positionals?: readonly string[];
   /** The first line printed when `run` throws, e.g. "synth failed; gitops/ was left as it was." */
-  readonly failure: string;
+  readonly failure: string | ((values: Parsed<O>['values']) => string);
   /** Does the work; returns the exit code. */
   run(values: Parsed<O>['values'], positionals: string[]): number;
 }
@@ -45,7 +45,8 @@ export function runCommand<O extends Options>(argv: string[], command: Command<O
     return command.run(args.values, args.positionals);
   } catch (e) {
     const err = e as Error;
-    process.stderr.write(`${command.failure}\n${process.env.PLATFORM_DEBUG ? err.stack ?? err.message : err.message}\n`);
+    const failure = typeof command.failure === 'function' ? command.failure(args.values) : command.failure;
+    process.stderr.write(`${failure}\n${process.env.PLATFORM_DEBUG ? err.stack ?? err.message : err.message}\n`);
     return 1;
   }
 }

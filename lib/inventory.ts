@@ -5,6 +5,7 @@
 import * as yaml from 'js-yaml';
 import { dependencies } from './ordering';
 import { Platform, RenderedFile } from './platform';
+import { compareText } from './text';
 
 type Obj = any;
 
@@ -85,7 +86,7 @@ export function endpoints(objects: readonly Obj[]): Endpoint[] {
       out.push({ host, via: CHART_INGRESS, tlsSecret: c.spec.secretName, issuer: c.spec.issuerRef?.name, namespace: ns(c) });
     }
   }
-  return out.sort((a, b) => a.host.localeCompare(b.host));
+  return out.sort((a, b) => compareText(a.host, b.host));
 }
 
 function datasources(objects: readonly Obj[]): Obj[] {
@@ -116,7 +117,7 @@ export function inventory(platform: Platform, files: readonly RenderedFile[]): s
   const objects = files.map((f) => f.manifest as Obj);
   const apps = files.filter((f) => f.path.startsWith('apps/')).map((f) => f.manifest as Obj);
   const wave = (a: Obj) => Number(a.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
-  apps.sort((a, b) => wave(a) - wave(b) || a.metadata.name.localeCompare(b.metadata.name));
+  apps.sort((a, b) => wave(a) - wave(b) || compareText(a.metadata.name, b.metadata.name));
   const counts = new Map<string, number>();
   for (const f of files) {
     const folder = f.path.split('/')[0];
@@ -150,7 +151,7 @@ export function inventory(platform: Platform, files: readonly RenderedFile[]): s
   }
   if (waves.length > 0) out.push(`  root --> ${id('wave', String(waves[0]))}`);
   const deps = dependencies(platform.components);
-  for (const [c, ds] of [...deps].sort((a, b) => a[0].name.localeCompare(b[0].name))) {
+  for (const [c, ds] of [...deps].sort((a, b) => compareText(a[0].name, b[0].name))) {
     for (const d of ds) out.push(`  ${id('app', d.name)} --> ${id('app', c.name)}`);
   }
   out.push('```', '');

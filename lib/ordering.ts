@@ -2,6 +2,7 @@
 // every component that provides the CRDs of the custom resources it writes. Its wave is one more than
 // the highest wave among its dependencies; a component with none is in wave 0.
 import { Component } from './component';
+import { compareText } from './text';
 
 export class OrderingError extends Error {
   constructor(message: string) {
@@ -35,7 +36,7 @@ export function dependencies(components: readonly Component[]): Map<Component, C
     for (const d of deps) {
       if (!components.includes(d)) throw new OrderingError(`${c.name} depends on ${d.name}, which is not part of this platform`);
     }
-    result.set(c, [...deps].sort((a, b) => a.name.localeCompare(b.name)));
+    result.set(c, [...deps].sort((a, b) => compareText(a.name, b.name)));
   }
   return result;
 }

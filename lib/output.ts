@@ -23,6 +23,8 @@ export function replaceFolder(target: string, files: ReadonlyMap<string, string>
   fs.mkdirSync(parent, { recursive: true });
   const base = path.basename(target);
   const staging = fs.mkdtempSync(path.join(parent, `.${base}.new-`));
+  // mkdtemp makes the folder private (0700); the folder it replaces is an ordinary one.
+  fs.chmodSync(staging, 0o755);
   try {
     const dirs = new Set<string>();
     for (const rel of files.keys()) dirs.add(path.dirname(path.join(staging, rel)));

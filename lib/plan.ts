@@ -6,6 +6,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
+import { compareText } from './text';
 
 type Obj = Record<string, any>;
 
@@ -59,7 +60,7 @@ function ownerOf(rel: string): string {
 /** Parses a gitops tree given as env-relative path -> YAML text (`lab/apps/x.yaml`). */
 export function parseTree(files: ReadonlyMap<string, string>): Map<string, PlannedObject> {
   const out = new Map<string, PlannedObject>();
-  for (const [file, text] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [file, text] of [...files].sort(([a], [b]) => compareText(a, b))) {
     if (!file.endsWith('.yaml')) continue;
     const [env, ...rest] = file.split('/');
     for (const doc of yaml.loadAll(text) as Obj[]) {
@@ -188,7 +189,7 @@ export function formatPlan(p: ReturnType<typeof plan>, color: boolean): string {
     add(ch.after, `${yellow(`  ~ ${name(ch.after)}`)}\n${shown.join('\n')}`);
   }
   for (const o of p.removed) add(o, red(`  - ${name(o)}`));
-  for (const [g, ls] of [...groups].sort(([a], [b]) => a.localeCompare(b))) lines.push(bold(`Application ${g}`), ...ls.sort((a, b) => a.replace(/\x1b\[[0-9;]*m/g, '').slice(4).localeCompare(b.replace(/\x1b\[[0-9;]*m/g, '').slice(4))), '');
+  for (const [g, ls] of [...groups].sort(([a], [b]) => compareText(a, b))) lines.push(bold(`Application ${g}`), ...ls.sort((a, b) => compareText(a.replace(/\x1b\[[0-9;]*m/g, '').slice(4), b.replace(/\x1b\[[0-9;]*m/g, '').slice(4))), '');
   lines.push(`${p.added.length} to add, ${p.changed.length} to change, ${p.removed.length} to remove.`);
   const touched = [...p.added, ...p.removed, ...p.changed.map((c) => c.after)];
   for (const env of [...new Set(touched.filter((o) => o.app.startsWith('bootstrap')).map((o) => o.env))].sort()) {

@@ -25,6 +25,7 @@ import { TempoChart } from '../charts/tempo';
 import { PlatformConfig } from './config';
 import { Component, isCustomResource, SKIP_DRY_RUN } from './component';
 import { syncWaves } from './ordering';
+import { compareText } from './text';
 
 export interface Platform {
   readonly config: PlatformConfig;
@@ -139,7 +140,7 @@ function renderChart(chart: Chart, folder: string, annotateCustomResources: bool
     if (paths.has(f.path)) throw new Error(`two objects would be written to ${f.path}: ${f.manifest.kind} ${f.manifest.metadata.name} is declared twice`);
     paths.add(f.path);
   }
-  return files.sort((a, b) => a.path.localeCompare(b.path));
+  return files.sort((a, b) => compareText(a.path, b.path));
 }
 
 /** Every file of gitops/<environment>/, in a stable order. */

@@ -100,6 +100,20 @@ export function renderPlatformFiles(platform: Platform, schemaCache?: SchemaCach
   return files;
 }
 
+/** Folders under `outdir` that synth wrote (bootstrap/ and its inventory) for an environment not in `current`. */
+function staleEnvironments(outdir: string, current: ReadonlySet<string>): string[] {
+  if (!fs.existsSync(outdir)) return [];
+  return fs.readdirSync(outdir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !current.has(e.name))
+    .map((e) => e.name)
+    .filter((name) => {
+      const readme = path.join(outdir, name, 'README.md');
+      return fs.existsSync(path.join(outdir, name, 'bootstrap')) && fs.existsSync(readme) &&
+        fs.readFileSync(readme, 'utf8').startsWith(`# Environment \`${name}\``);
+    })
+    .sort();
+}
+
 export function synth(options: SynthOptions): void {
   const started = Date.now();
   const all = options.configs.length === 0;
@@ -116,12 +130,14 @@ export function synth(options: SynthOptions): void {
     options.log(`rendered ${config.environment} from ${file}: ${rendered.get(config.environment)!.size} files`);
   }
 
+  // Only environment folders are replaced: --outdir may hold other things, which stay.
+  for (const [env, envFiles] of rendered) replaceFolder(path.join(options.outdir, env), envFiles);
   if (all) {
-    const tree = new Map<string, string>();
-    for (const [env, envFiles] of rendered) for (const [rel, text] of envFiles) tree.set(`${env}/${rel}`, text);
-    replaceFolder(options.outdir, tree);
-  } else {
-    for (const [env, envFiles] of rendered) replaceFolder(path.join(options.outdir, env), envFiles);
+    // An environment whose config file is gone: its folder goes too, but only a folder synth wrote.
+    for (const stale of staleEnvironments(options.outdir, new Set(rendered.keys()))) {
+      fs.rmSync(path.join(options.outdir, stale), { recursive: true, force: true });
+      options.log(`removed ${path.join(options.outdir, stale)}: no config/${stale}.yaml any more`);
+    }
   }
 
   // Under `cdk8s synth`, also hand the CLI one manifest file per environment for its validation plugin,

@@ -9,11 +9,17 @@ describe('cert-manager', () => {
     expect(app.spec.destination.namespace).toBe('cert-manager');
     expect(app.spec.source).toMatchObject({ repoURL: 'https://charts.jetstack.io', chart: 'cert-manager', targetRevision: 'v1.21.1' });
     expect(app.spec.source.helm.valuesObject).toEqual({
-      installCRDs: true,
       crds: { enabled: true, keep: true },
       nodeSelector: { 'kubernetes.io/os': 'linux' },
     });
   });
+});
+
+test('the chart renders: it fails when the deprecated installCRDs is on together with crds.enabled', () => {
+  const values = render().app('cert-manager').spec.source.helm.valuesObject;
+  expect(values.installCRDs && values.crds?.enabled).toBeFalsy();
+  // crds.keep without crds.enabled is refused by the chart too.
+  expect(values.crds).toEqual({ enabled: true, keep: true });
 });
 
 describe('cluster issuers', () => {

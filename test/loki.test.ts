@@ -69,7 +69,8 @@ describe('loki', () => {
   test('settings the guide puts where the chart ignores them are where Loki reads them', () => {
     expect(values.loki.querier).toEqual({ query_ingesters_within: '3h' });
     expect(values.querier.query_ingesters_within).toBeUndefined();
-    expect(values.ruler).toBeUndefined();
+    // The top-level ruler is the component: only its replica count, so the settings above take effect.
+    expect(values.ruler).toEqual({ replicas: 1 });
     expect(values.loki.storage_config).toEqual({ azure: { account_name: 'kbleestorageaccount', container_name: 'loki-chunks', use_federated_token: true } });
     expect(values.loki.structuredConfig.ruler).toEqual({
       enable_api: true,

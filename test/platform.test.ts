@@ -52,6 +52,8 @@ describe('the app of apps', () => {
       const spec = (f.manifest as any).spec;
       expect(spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
       expect(spec.syncPolicy.syncOptions).toContain('CreateNamespace=true');
+      // A sync that fails while an earlier wave's webhooks start is tried again, with backoff.
+      expect(spec.syncPolicy.retry).toEqual({ limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } });
       expect(spec.destination.server).toBe('https://kubernetes.default.svc');
     }
   });

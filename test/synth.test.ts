@@ -55,7 +55,7 @@ describe('synth', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(bad);
     expect(r.stderr).toMatch(message);
-    expect(r.stderr).toContain('gitops/ was left as it was');
+    expect(r.stderr).toContain(`${out}/ was left as it was`);
     expect(snapshotTree(out)).toEqual(before);
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('.gitops'))).toEqual([]);
   });
@@ -86,4 +86,36 @@ describe('synth', () => {
     expect(r.stdout).toContain('--config <file>');
     expect(r.stdout).toContain('gitops/');
   });
+});
+
+describe('what synth may touch in --outdir', () => {
+  test('only environment folders: other files stay; a generated folder without its config goes', () => {
+    const out = path.join(tempDir(), 'out');
+    fs.mkdirSync(path.join(out, 'notes'), { recursive: true });
+    fs.writeFileSync(path.join(out, 'notes', 'keep.txt'), 'mine');
+    // A folder an earlier synth wrote for an environment whose config has since been deleted.
+    fs.mkdirSync(path.join(out, 'old', 'bootstrap'), { recursive: true });
+    fs.writeFileSync(path.join(out, 'old', 'README.md'), '# Environment `old`\n');
+    const r = synth('--outdir', out);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('no config/old.yaml any more');
+    expect(fs.readdirSync(out).sort()).toEqual(['lab', 'notes']);
+    expect(fs.readFileSync(path.join(out, 'notes', 'keep.txt'), 'utf8')).toBe('mine');
+    expect(fs.statSync(path.join(out, 'lab')).mode & 0o777).toBe(0o755);
+  });
+});
+
+test('the output does not depend on the locale (Czech sorts "ch" after "h")', () => {
+  const dir = tempDir();
+  const file = writeConfig(dir, 'lab', (r) => {
+    r.apps.workloads.chat = { ...r.apps.workloads.nginx, subdomain: 'chat' };
+    r.apps.workloads.hub = { ...r.apps.workloads.nginx, subdomain: 'hub' };
+    delete r.apps.workloads.chat.autoscaling;
+    delete r.apps.workloads.hub.autoscaling;
+  });
+  const run = (locale: string, out: string) => spawnSync(process.execPath, [path.join(ROOT, 'bin', 'synth.js'), '--config', file, '--outdir', out, '-q'],
+    { cwd: ROOT, env: { ...process.env, LC_ALL: locale, LANG: locale } }).status;
+  expect(run('C', path.join(dir, 'c'))).toBe(0);
+  expect(run('cs_CZ.UTF-8', path.join(dir, 'cs'))).toBe(0);
+  expect(snapshotTree(path.join(dir, 'cs'))).toEqual(snapshotTree(path.join(dir, 'c')));
 });
