@@ -47,18 +47,28 @@ export class MonitoringChart extends ManifestComponent {
     super(scope, 'monitoring-config', { namespace: ns });
     const { stack } = props;
 
-    const endpoint = (id: string, host: string, secretName: string, ingressName: string, backend: StackService) =>
+    // Prometheus and Alertmanager have no login of their own, and the guide publishes both: anyone could
+    // query every metric, write series (Prometheus accepts remote write for Tempo) and silence alerts.
+    // ingress-nginx asks for a password from the htpasswd in a declared secret. Grafana has its own login.
+    const auth = props.secrets.use(this, 'monitoring-basic-auth', ns);
+    const basicAuth = (realm: string) => ({
+      'nginx.ingress.kubernetes.io/auth-type': 'basic',
+      'nginx.ingress.kubernetes.io/auth-secret': auth.name,
+      'nginx.ingress.kubernetes.io/auth-realm': realm,
+    });
+    auth.key('auth');
+    const endpoint = (id: string, host: string, secretName: string, ingressName: string, backend: StackService, annotations?: Record<string, string>) =>
       new TlsEndpoint(this, id, {
         host,
         namespace: ns,
         secretName,
         issuer: props.issuer,
-        ingress: { name: ingressName, className: config.ingressClass, backend: { service: backend.name, port: backend.port } },
+        ingress: { name: ingressName, className: config.ingressClass, backend: { service: backend.name, port: backend.port }, annotations },
       });
     // Names as the guide's *-certificate.yaml and *-ingress.yaml have them.
     this.endpoints = {
-      prometheus: endpoint('prometheus', stack.hosts.prometheus, 'prometheus-secret', 'prometheus-ingress', stack.prometheus),
-      alertmanager: endpoint('alertmanager', stack.hosts.alertmanager, 'alertmanager-secret', 'alertmanager-ingress', stack.alertmanager),
+      prometheus: endpoint('prometheus', stack.hosts.prometheus, 'prometheus-secret', 'prometheus-ingress', stack.prometheus, basicAuth('Prometheus')),
+      alertmanager: endpoint('alertmanager', stack.hosts.alertmanager, 'alertmanager-secret', 'alertmanager-ingress', stack.alertmanager, basicAuth('Alertmanager')),
       grafana: endpoint('grafana', stack.hosts.grafana, 'grafana-secret', 'grafana', stack.grafana),
     };
 

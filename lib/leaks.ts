@@ -2,8 +2,11 @@
 // data, and a Helm value that holds a credential instead of naming where one is. This check runs on every
 // rendered object before anything is written; the test suite also scans gitops/ with secretlint.
 import { Manifest } from './platform';
+import { Violation } from './validation';
 
 export interface Leak {
+  /** The file the object is in. */
+  readonly file: string;
   /** `Kind namespace/name (file)`. */
   readonly object: string;
   /** Dotted path of the field, e.g. spec.source.helm.valuesObject.core.secret. */
@@ -59,28 +62,41 @@ export function findLeaks(files: readonly { path: string; manifest: Manifest }[]
   const leaks: Leak[] = [];
   for (const { path, manifest: m } of files) {
     const object = describeObject(m, path);
+    const file = path;
     if (m.kind === 'Secret' && m.apiVersion === 'v1') {
       for (const field of ['data', 'stringData']) {
         const v = (m as any)[field];
-        if (v && Object.keys(v).length > 0) leaks.push({ object, field, reason: 'a Secret in git carries its data; declare it in lib/secrets.ts instead' });
+        if (v && Object.keys(v).length > 0) leaks.push({ file, object, field, reason: 'a Secret in git carries its data; declare it in lib/secrets.ts instead' });
       }
     }
     if (m.kind === 'Application') {
       const helm = (m as any).spec?.source?.helm;
       if (helm?.valuesObject) {
-        walkValues(helm.valuesObject, 'spec.source.helm.valuesObject', undefined, '', (field, reason) => leaks.push({ object, field, reason }));
+        walkValues(helm.valuesObject, 'spec.source.helm.valuesObject', undefined, '', (field, reason) => leaks.push({ file, object, field, reason }));
       }
       for (const [i, p] of (helm?.parameters ?? []).entries()) {
-        if (SECRET_KEY.test(p.name) && !REFERENCE_KEY.test(p.name.split('.').pop())) leaks.push({ object, field: `spec.source.helm.parameters[${i}]`, reason: `parameter ${p.name} holds a literal` });
+        if (SECRET_KEY.test(p.name) && !REFERENCE_KEY.test(p.name.split('.').pop())) leaks.push({ file, object, field: `spec.source.helm.parameters[${i}]`, reason: `parameter ${p.name} holds a literal` });
       }
       continue;
     }
     // Any other object: value-based detectors only (a ConfigMap is no place for a token either).
     walkValues({ ...m, metadata: undefined }, '', undefined, '', (field, reason) => {
-      if (!reason.startsWith('"')) leaks.push({ object, field, reason });
+      if (!reason.startsWith('"')) leaks.push({ file, object, field, reason });
     });
   }
   return leaks;
+}
+
+/** Leaks as validation violations (rule no-secret-data), for `npm run validate` and the cdk8s plugin. */
+export function leakViolations(files: readonly { path: string; manifest: Manifest }[]): Violation[] {
+  return findLeaks(files).map((l) => ({
+    rule: 'no-secret-data' as const,
+    file: l.file,
+    object: l.object.replace(/ \([^)]*\)$/, ''),
+    field: l.field,
+    message: l.reason,
+    fix: 'declare the secret in lib/secrets.ts and refer to it (existingSecret, secretKeyRef, a mounted file); never put the value in gitops/',
+  }));
 }
 
 export class LeakError extends Error {

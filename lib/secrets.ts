@@ -73,6 +73,13 @@ export function platformSecrets(config: PlatformConfig): SecretDeclaration[] {
       purpose: 'Alertmanager posting to Slack (incoming webhook URL, mounted as a file)',
     },
     {
+      name: 'monitoring-basic-auth',
+      namespaces: [config.kubePrometheusStack.namespace],
+      type: 'Opaque',
+      keys: { auth: 'monitoring-htpasswd' },
+      purpose: 'htpasswd lines (bcrypt) of who may open prometheus.<domain> and alertmanager.<domain>',
+    },
+    {
       name: 'grafana-admin',
       namespaces: [config.kubePrometheusStack.namespace],
       type: 'Opaque',

@@ -6,10 +6,10 @@ import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { ConfigError, configFiles, loadConfig, PlatformConfig } from './config';
 import { inventory } from './inventory';
-import { assertNoLeaks } from './leaks';
+import { assertNoLeaks, leakViolations } from './leaks';
 import { replaceFolder } from './output';
 import { treeOnDisk } from './plan';
-import { buildPlatform, Platform, renderFiles, toYaml } from './platform';
+import { buildPlatform, Manifest, Platform, renderFiles, toYaml } from './platform';
 import { FileSchemaCache, validatePlatform, ValidationError } from './validate-platform';
 import { ManifestFile, SchemaCache, Violation } from './validation';
 
@@ -37,7 +37,8 @@ export function validateTree(configs: readonly string[], outdir: string): { envi
     const dir = path.join(outdir, config.environment);
     if (!fs.existsSync(dir)) throw new Error(`${dir}/ does not exist; run \`npm run synth\` first`);
     const manifests = parseEnvironmentText(treeOnDisk(dir));
-    return { environment: config.environment, objects: manifests.length, violations: validatePlatform(buildPlatform(config), manifests) };
+    const violations = [...validatePlatform(buildPlatform(config), manifests), ...leakViolations(manifests as { path: string; manifest: Manifest }[])];
+    return { environment: config.environment, objects: manifests.length, violations };
   });
 }
 
@@ -65,7 +66,8 @@ export function validateCdk8sManifests(manifestPaths: readonly string[]): { obje
     if (stamp[path.basename(p)] === sha256(text)) continue;
     revalidated += manifests.length;
     const config = loadConfig(path.join('config', `${env}.yaml`));
-    violations.push(...validatePlatform(buildPlatform(config), manifests).map((v) => ({ ...v, file: `${env}/${v.file}` })));
+    const found = [...validatePlatform(buildPlatform(config), manifests), ...leakViolations(manifests as { path: string; manifest: Manifest }[])];
+    violations.push(...found.map((v) => ({ ...v, file: `${env}/${v.file}` })));
   }
   return { objects, revalidated, violations };
 }

@@ -59,7 +59,14 @@ describe('monitoring-config: HTTPS endpoints as the guide names them', () => {
       host,
       http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: service, port: { number: port } } } }] },
     }]);
-    expect(ing.metadata.annotations ?? {}).toEqual({});
+    // No cert-manager annotation (the Certificate fills the secret); a password where the UI has no login.
+    const expected = ingressName === 'grafana' ? {} : {
+      'nginx.ingress.kubernetes.io/auth-type': 'basic',
+      'nginx.ingress.kubernetes.io/auth-secret': 'monitoring-basic-auth',
+      'nginx.ingress.kubernetes.io/auth-realm': host.startsWith('prometheus') ? 'Prometheus' : 'Alertmanager',
+    };
+    expect(ing.metadata.annotations ?? {}).toEqual(expected);
+    if (ingressName !== 'grafana') expect(lab.get('ExternalSecret', 'monitoring-basic-auth', NS).spec.data[0].secretKey).toBe('auth');
   });
 
   test('the issuer is config.certManager.ingressIssuer', () => {

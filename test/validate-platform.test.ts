@@ -109,3 +109,17 @@ describe('npm run validate', () => {
     expect(r.stdout).toContain('Kubernetes 1.28');
   });
 });
+
+test('npm run validate also refuses secret material in gitops/ on disk', () => {
+  const out = path.join(tempDir(), 'gitops');
+  expect(spawnSync(process.execPath, [path.join(ROOT, 'bin', 'synth.js'), '--outdir', out, '-q'], { cwd: ROOT }).status).toBe(0);
+  const app = path.join(out, 'lab', 'apps', 'application-argo-cd.yaml');
+  // A token-shaped value assembled here, so the repo itself holds none.
+  const token = ['xoxb', '123456789012', '1234567890123', 'AbCdEfGhIjKlMnOpQrStUvWx'].join('-');
+  fs.writeFileSync(app, fs.readFileSync(app, 'utf8').replace('token: $slack-token', `token: ${token}`));
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'validate.js'), '--outdir', out], { cwd: ROOT, encoding: 'utf8' });
+  expect(r.status).toBe(1);
+  expect(r.stdout).toContain('apps/application-argo-cd.yaml');
+  expect(r.stdout).toContain('holds a Slack token');
+  expect(r.stdout).toContain('[no-secret-data]');
+});
