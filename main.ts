@@ -83,8 +83,8 @@ const PLAN_HELP = `Usage: npm run plan -- [options]
 
 Synthesizes gitops/, then prints what it changes compared with gitops/ at a git ref, per Application:
 objects added (+), changed (~, with the fields) and removed (-). Exits 3 when a change removes a
-CustomResourceDefinition, PersistentVolumeClaim, StatefulSet volume claim template, Namespace, Secret
-or secret declaration that is not acknowledged.
+CustomResourceDefinition, PersistentVolumeClaim, Namespace, Secret or secret declaration, or removes or
+changes a StatefulSet volume claim template, and that is not acknowledged.
 
 Options:
   -r, --ref <ref>       compare with gitops/ at this git ref (default: HEAD, the last commit)

@@ -17,7 +17,10 @@ export const KIALI_PORT = 20001;
 /** The in-cluster URLs Kiali reads metrics and links dashboards from (charts/kube-prometheus-stack.ts). */
 export interface KialiBackends {
   readonly prometheusUrl: string;
+  /** In-cluster, for Kiali's own queries. */
   readonly grafanaUrl: string;
+  /** Public, for the links Kiali shows users. */
+  readonly grafanaPublicUrl: string;
 }
 
 /**
@@ -51,9 +54,9 @@ export class KialiChart extends HelmComponent<KialiChartValues> {
         server: { port: KIALI_PORT },
         external_services: {
           prometheus: { url: backends.prometheusUrl },
-          // The guide gives the in-cluster address as the external one too, so Kiali's Grafana links only
-          // work from inside the cluster; kept, since Grafana's public host belongs to another component.
-          grafana: { enabled: true, internal_url: backends.grafanaUrl, external_url: backends.grafanaUrl },
+          // The guide gives the in-cluster address as the external one too, so every Grafana link in Kiali's
+          // UI would point browsers at a cluster-internal name; the links use Grafana's public host.
+          grafana: { enabled: true, internal_url: backends.grafanaUrl, external_url: backends.grafanaPublicUrl },
           // The guide has no Jaeger; Kiali would report an error on every page looking for one.
           tracing: { enabled: false },
         },

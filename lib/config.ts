@@ -300,7 +300,14 @@ export const configSchema = z
 export type PlatformConfig = z.infer<typeof configSchema> & {
   /** The environment's name: the config file's base name, and the folder gitops/<environment>/. */
   readonly environment: string;
+  /** The file the config was read from, for messages. */
+  readonly file: string;
 };
+
+/** A dotted path for messages, with keys that contain dots quoted: a.b[".dockerconfigjson"]. */
+export function fieldPath(segments: readonly (string | number)[]): string {
+  return segments.map((s, i) => (typeof s === 'number' ? `.${s}` : /[.\s]/.test(s) ? `["${s}"]` : i === 0 ? s : `.${s}`)).join('');
+}
 export type IssuerConfig = z.infer<typeof issuer>;
 export type SecretsConfig = z.infer<typeof secretsBackend>;
 
@@ -368,7 +375,7 @@ export function parseConfig(text: string, file: string): PlatformConfig {
     });
     throw new ConfigError(file, problems);
   }
-  return deepFreeze({ ...result.data, environment });
+  return deepFreeze({ ...result.data, environment, file });
 }
 
 /** Reads one config file. */

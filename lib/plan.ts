@@ -116,11 +116,20 @@ export function plan(before: Map<string, PlannedObject>, after: Map<string, Plan
   }
   for (const c of changed) {
     if (c.after.kind !== 'StatefulSet') continue;
-    const names = (o: Obj) => new Set<string>((o.spec?.volumeClaimTemplates ?? []).map((t: Obj) => t.metadata?.name));
-    const kept = names(c.after.object);
-    for (const n of names(c.before.object)) {
-      if (!kept.has(n)) {
-        dangerous.push({ object: c.after, why: `volume claim template ${n} is dropped; its claims and data are orphaned`, key: `${objectKey(c.after)}/volumeClaimTemplates/${n}` });
+    const templates = (o: Obj) => new Map<string, string>((o.spec?.volumeClaimTemplates ?? []).map((t: Obj) => [t.metadata?.name, JSON.stringify(t)]));
+    const before = templates(c.before.object);
+    const after = templates(c.after.object);
+    for (const [n, t] of before) {
+      const key = `${objectKey(c.after)}/volumeClaimTemplates/${n}`;
+      if (!after.has(n)) {
+        dangerous.push({ object: c.after, why: `volume claim template ${n} is dropped; its claims and data are orphaned`, key });
+      } else if (after.get(n) !== t) {
+        dangerous.push({
+          object: c.after,
+          key,
+          why: `volume claim template ${n} changes, which Kubernetes refuses for an existing StatefulSet (the sync fails); ` +
+            'delete the StatefulSet with --cascade=orphan, resize its claims, then sync',
+        });
       }
     }
   }

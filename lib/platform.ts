@@ -69,7 +69,11 @@ export function buildPlatform(config: PlatformConfig): Platform {
   const istiod = new IstiodChart(app, config, istioBase, tempo.otlpGrpc);
   const istioGateway = new IstioGatewayChart(app, config, istiod);
   const istioTelemetry = new IstioTelemetryChart(app, config, istiod);
-  const kiali = new KialiChart(app, config, istiod, { prometheusUrl: kubePrometheusStack.prometheus.url, grafanaUrl: kubePrometheusStack.grafana.url }, secrets);
+  const kiali = new KialiChart(app, config, istiod, {
+    prometheusUrl: kubePrometheusStack.prometheus.url,
+    grafanaUrl: kubePrometheusStack.grafana.url,
+    grafanaPublicUrl: `https://${kubePrometheusStack.hosts.grafana}`,
+  }, secrets);
   const kialiDashboard = new KialiDashboardChart(app, config, ingressIssuer, kiali);
   const keda = new KedaChart(app, config);
   const workloads = new AppsChart(app, config, {

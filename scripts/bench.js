@@ -11,24 +11,29 @@ const { spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { parseArgs } = require('util');
 const yaml = require('js-yaml');
 
 const ROOT = path.join(__dirname, '..');
-const { values: opts } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '5' },
-    sizes: { type: 'string', default: 'default,10,100,1000' },
-    'no-cdk8s': { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
+const { parseScriptArgs } = require('./args');
+
+const { values: opts } = parseScriptArgs(`Usage: npm run bench -- [--runs <n>] [--sizes <list>] [--no-cdk8s]
+
+Median wall time and peak memory of synth for the default platform and for configs with extra workload
+apps, through the project's synth command and npx cdk8s synth, next to a parse+dump floor.
+  --runs <n>       runs per size and command (default: 5)
+  --sizes <list>   comma-separated: default and numbers of apps (default: default,10,100,1000)
+  --no-cdk8s       skip npx cdk8s synth
+`, {
+  runs: { type: 'string', default: '5' },
+  sizes: { type: 'string', default: 'default,10,100,1000' },
+  'no-cdk8s': { type: 'boolean', default: false },
 });
-if (opts.help) {
-  console.log(fs.readFileSync(__filename, 'utf8').split('\n').slice(1, 9).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
-  process.exit(0);
-}
 const runs = Number(opts.runs);
 const sizes = opts.sizes.split(',');
+if (!Number.isInteger(runs) || runs < 1 || sizes.some((s) => s !== 'default' && !/^\d+$/.test(s))) {
+  process.stderr.write('error: --runs takes a whole number of at least 1, --sizes "default" or numbers (e.g. default,10,100)\n');
+  process.exit(2);
+}
 // Inside the project (dist/ is build output), on the same file system as gitops/: this machine's /tmp
 // writes small files ten times slower than the work tree, which would measure the disk, not the synth.
 fs.mkdirSync(path.join(ROOT, 'dist'), { recursive: true });

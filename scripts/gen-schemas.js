@@ -29,14 +29,21 @@ const fs = require('fs');
 const path = require('path');
 const yaml = require('js-yaml');
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return path.resolve(i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback);
-}
+const { parseScriptArgs, requireInput } = require('./args');
+
 const shared = path.join(__dirname, '..', '..', 'shared');
-const k8sFile = arg('--k8s', path.join(shared, 'k8s-schema', 'v1.28.0-definitions.json'));
-const crdDir = arg('--crds', path.join(shared, 'crds'));
-const outDir = arg('--out', path.join(__dirname, '..', 'schemas'));
+const { values: args } = parseScriptArgs(`Usage: npm run gen:schemas -- [--k8s <definitions.json>] [--crds <folder>] [--out <folder>]
+
+Writes schemas/k8s-1.28.json and schemas/crds.json, the schema bundle synth validates against.
+  --k8s <file>     the Kubernetes v1.28.0 API definitions (default: ../shared/k8s-schema/v1.28.0-definitions.json)
+  --crds <folder>  the upstream CRD YAML files (default: ../shared/crds)
+  --out <folder>   where to write (default: schemas)
+`, { k8s: { type: 'string' }, crds: { type: 'string' }, out: { type: 'string' } });
+const k8sFile = path.resolve(args.k8s ?? path.join(shared, 'k8s-schema', 'v1.28.0-definitions.json'));
+const crdDir = path.resolve(args.crds ?? path.join(shared, 'crds'));
+const outDir = path.resolve(args.out ?? path.join(__dirname, '..', 'schemas'));
+requireInput(k8sFile, 'the Kubernetes 1.28 API definitions');
+requireInput(crdDir, 'the folder of upstream CRDs');
 
 // Schema keywords kept in the bundle; anything else is dropped (and must be listed in DROPPED).
 const KEPT = new Set([

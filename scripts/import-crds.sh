@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the typed CRD bindings in imports/ with `cdk8s import`, offline, from pinned CRD files.
+# Regenerates the typed bindings in imports/ with `cdk8s import`, offline, from pinned CRD files (and
+# imports/k8s.ts from the pinned Kubernetes 1.28 definitions, with scripts/import-k8s.js).
 #   npm run import                      from ../shared/crds (the pinned copies next to this repo)
 #   npm run import -- <folder>          from another folder of *.crds.yaml files
 #   npm run import -- --download        fetch the pinned upstream files listed below first (needs internet)
@@ -26,6 +27,10 @@ UPSTREAM=(
   "sealed-secrets https://raw.githubusercontent.com/bitnami-labs/sealed-secrets/v0.36.6/helm/sealed-secrets/crds/bitnami.com_sealedsecrets.yaml"
 )
 
+case "${1:-}" in
+  -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -*) [ "$1" = "--download" ] || { echo "error: unknown option $1 (see --help)" >&2; exit 2; } ;;
+esac
 src="${1:-../shared/crds}"
 if [ "$src" = "--download" ]; then
   src="$(mktemp -d)"
@@ -43,3 +48,7 @@ for f in "$src"/*.crds.yaml; do
   echo "importing $f"
   npx cdk8s import "$f" --language typescript --output imports --no-save
 done
+
+# The Kubernetes API itself, from ../shared/k8s-schema (there is no upstream file to download here:
+# cdk8s publishes it in its own repo; pass the file to scripts/import-k8s.js to use another copy).
+node scripts/import-k8s.js

@@ -8,12 +8,16 @@
 const fs = require('fs');
 const path = require('path');
 
+const { parseScriptArgs, requireInput } = require('./args');
+
 const root = path.join(__dirname, '..');
-const schemaFile = path.resolve(process.argv[2] ?? path.join(root, '..', 'shared', 'k8s-schema', 'v1.28.0-definitions.json'));
-if (!fs.existsSync(schemaFile)) {
-  console.error(`error: no Kubernetes API definitions at ${schemaFile}; pass the file of v1.28.0 _definitions.json`);
-  process.exit(2);
-}
+const { positionals } = parseScriptArgs(`Usage: node scripts/import-k8s.js [<definitions.json>]
+
+Writes imports/k8s.ts from the Kubernetes v1.28.0 API definitions
+(default: ../shared/k8s-schema/v1.28.0-definitions.json).
+`, {}, { positionals: true });
+const schemaFile = path.resolve(positionals[0] ?? path.join(root, '..', 'shared', 'k8s-schema', 'v1.28.0-definitions.json'));
+requireInput(schemaFile, 'the Kubernetes 1.28 API definitions');
 
 // cdk8s-cli exports no subpaths, so its files are required by path.
 const cli = path.dirname(require.resolve('cdk8s-cli/package.json'));

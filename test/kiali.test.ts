@@ -19,7 +19,8 @@ describe('kiali', () => {
     expect(values.external_services.grafana).toMatchObject({
       enabled: true,
       internal_url: 'http://kube-prometheus-stack-grafana.monitoring.svc.cluster.local:80',
-      external_url: 'http://kube-prometheus-stack-grafana.monitoring.svc.cluster.local:80',
+      // Links in Kiali's UI open in a browser: Grafana's public host.
+      external_url: 'https://grafana.k-tech.cloud',
     });
   });
 

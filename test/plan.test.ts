@@ -81,6 +81,14 @@ describe('plan', () => {
     expect(p.blocked.map((d) => d.key)).toEqual(['StatefulSet/web/db/volumeClaimTemplates/data']);
   });
 
+  test('a changed volume claim template is blocked too: Kubernetes refuses the update', () => {
+    const bigger = yamlOf({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'web' }, spec: { volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { resources: { requests: { storage: '10Gi' } } } }] } });
+    const f = fixture(BASE, { ...BASE, 'lab/web/statefulset-db.yaml': bigger });
+    const p = plan(f.before, f.after, new Set());
+    expect(p.blocked.map((d) => d.key)).toEqual(['StatefulSet/web/db/volumeClaimTemplates/data']);
+    expect(p.blocked[0].why).toMatch(/--cascade=orphan/);
+  });
+
   test.each([
     ['CustomResourceDefinition', { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'things.example.org' } }, 'CustomResourceDefinition/things.example.org'],
     ['PersistentVolumeClaim', { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data', namespace: 'web' } }, 'PersistentVolumeClaim/web/data'],

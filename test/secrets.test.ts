@@ -119,6 +119,12 @@ describe('Sealed Secrets backend', () => {
     expect(() => render(c)).toThrow(/secrets\.encryptedData\.tempo-azure-credentials\.observability\.STORAGE_ACCOUNT_ACCESS_KEY: missing; seal it with `kubeseal --raw --namespace observability --name tempo-azure-credentials`/);
   });
 
+  test('a sealed-secrets problem is a config error naming the file, and quotes keys with dots', () => {
+    const c = sealedConfig((e) => { delete e['docker-config-secret'].default['.dockerconfigjson']; });
+    expect(() => render(c)).toThrow(ConfigError);
+    expect(() => render(c)).toThrow(/^config\/lab\.yaml: invalid platform config\n  - secrets\.encryptedData\.docker-config-secret\.default\["\.dockerconfigjson"\]: missing/);
+  });
+
   test('ciphertext for an undeclared secret is refused', () => {
     const c = sealedConfig((e) => { e.stray = { default: { x: FAKE_SEALED } }; });
     expect(() => render(c)).toThrow(/secrets\.encryptedData\.stray: no such secret is declared/);
