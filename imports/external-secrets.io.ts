@@ -5461,7 +5461,7 @@ export interface ClusterSecretStoreSpecProviderNebiusmysteryboxAuth {
    * {
    * "subject-credentials": {
    * "alg": "RS256",
-   * "private-key": "-----BEGIN PRIVATE KEY-----\n<private-key>\n-----END PRIVATE KEY-----\n",
+   * "private-key": "<PEM-encoded private key>",
    * "kid": "<public-key-id>",
    * "iss": "<issuer-service-account-id>",
    * "sub": "<subject-service-account-id>"
@@ -9515,7 +9515,7 @@ export function toJson_ClusterSecretStoreSpecProviderKubernetesServerCaProvider(
  * {
  * "subject-credentials": {
  * "alg": "RS256",
- * "private-key": "-----BEGIN PRIVATE KEY-----\n<private-key>\n-----END PRIVATE KEY-----\n",
+ * "private-key": "<PEM-encoded private key>",
  * "kid": "<public-key-id>",
  * "iss": "<issuer-service-account-id>",
  * "sub": "<subject-service-account-id>"
@@ -36595,7 +36595,7 @@ export interface SecretStoreSpecProviderNebiusmysteryboxAuth {
    * {
    * "subject-credentials": {
    * "alg": "RS256",
-   * "private-key": "-----BEGIN PRIVATE KEY-----\n<private-key>\n-----END PRIVATE KEY-----\n",
+   * "private-key": "<PEM-encoded private key>",
    * "kid": "<public-key-id>",
    * "iss": "<issuer-service-account-id>",
    * "sub": "<subject-service-account-id>"
@@ -40649,7 +40649,7 @@ export function toJson_SecretStoreSpecProviderKubernetesServerCaProvider(obj: Se
  * {
  * "subject-credentials": {
  * "alg": "RS256",
- * "private-key": "-----BEGIN PRIVATE KEY-----\n<private-key>\n-----END PRIVATE KEY-----\n",
+ * "private-key": "<PEM-encoded private key>",
  * "kid": "<public-key-id>",
  * "iss": "<issuer-service-account-id>",
  * "sub": "<subject-service-account-id>"
