@@ -1,13 +1,16 @@
 // Entry point of the command-line tools: `npm run synth` (also the `app` of cdk8s.yaml), `npm run validate`,
 // `npm run plan` and `npm run set-image`. Each parses its arguments here and calls lib/.
-import { runCommand } from './lib/cli';
+import { runCommand, runCommandAsync } from './lib/cli';
 import { configFiles, loadConfig } from './lib/config';
-import { formatPlan, parseTree, plan, treeAtRef, treeOnDisk } from './lib/plan';
+import * as fs from 'fs';
+import { addRendered, chartApplications, formatPlan, parseTree, plan, PlannedObject, treeAtRef, treeOnDisk, vendorAtRef } from './lib/plan';
+import { RENDER_CACHE, renderCluster } from './lib/render';
 import { SCHEMA_CACHE, synth, validateTree } from './lib/synth';
 import { ValidationError } from './lib/validate-platform';
 
 export { renderEnvironment, renderPlatformFiles, synth, validateCdk8sManifests, validateTree } from './lib/synth';
 export { setImageMain } from './lib/set-image';
+export { vendorMain } from './lib/vendor';
 
 const HELP = `Usage: npm run synth -- [options]      (or: npx cdk8s synth)
 
@@ -23,8 +26,8 @@ Options:
   -h, --help            show this help
 `;
 
-export function main(argv: string[]): number {
-  return runCommand(argv, {
+export function main(argv: string[]): Promise<number> {
+  return runCommandAsync(argv, {
     help: HELP,
     options: {
       config: { type: 'string', short: 'c', multiple: true },
@@ -32,8 +35,8 @@ export function main(argv: string[]): number {
       quiet: { type: 'boolean', short: 'q', default: false },
     },
     failure: (v) => `synth failed; ${v.outdir}/ was left as it was.`,
-    run: (v) => {
-      synth({
+    run: async (v) => {
+      await synth({
         configs: v.config ?? [],
         outdir: v.outdir!,
         log: (line) => { if (!v.quiet) process.stdout.write(`${line}\n`); },
@@ -46,9 +49,12 @@ export function main(argv: string[]): number {
 
 const VALIDATE_HELP = `Usage: npm run validate -- [options]
 
-Validates gitops/<environment>/ as it is on disk (no synth): every object against the Kubernetes 1.28
-schema or its CRD's schema, strictly, and every reference between objects (TLS secrets, issuers,
-Services and ports, secrets, datasource uids, monitor labels, Application paths, pinned images).
+Validates gitops/<environment>/ as it is on disk (no synth), together with what its chart Applications
+render (from vendor/): every object against the schema of the environment's Kubernetes version
+(cluster.kubernetesVersion) or its CRD's schema, strictly; the AppProject, apply sizes, single owners
+and wave order; and every reference between objects (TLS secrets, issuers, Services and ports, URLs,
+Secrets and ConfigMaps with their keys, monitors and their pods, datasource uids, Application paths,
+pinned images, default credentials, values the charts never read).
 
 Options:
   -c, --config <file>   validate only this environment (repeatable; default: every config/*.yaml)
@@ -96,8 +102,8 @@ Options:
   -h, --help            show this help
 `;
 
-export function planMain(argv: string[]): number {
-  return runCommand(argv, {
+export function planMain(argv: string[]): Promise<number> {
+  return runCommandAsync(argv, {
     help: PLAN_HELP,
     options: {
       ref: { type: 'string', short: 'r', default: 'HEAD' },
@@ -108,19 +114,53 @@ export function planMain(argv: string[]): number {
       'no-color': { type: 'boolean' },
     },
     failure: 'plan failed.',
-    run: (v) => {
-      if (!v['no-synth']) synth({ configs: [], outdir: v.outdir!, log: () => undefined, schemaCacheFile: SCHEMA_CACHE });
+    run: async (v) => {
+      if (!v['no-synth']) await synth({ configs: [], outdir: v.outdir!, log: () => undefined, schemaCacheFile: SCHEMA_CACHE });
       const allowed = new Set<string>(v.allow ?? []);
+      const kubeVersions = new Map<string, string>();
       for (const file of configFiles('config')) {
         const config = loadConfig(file);
         for (const key of config.allowRemovals) allowed.add(`${config.environment}:${key}`);
+        kubeVersions.set(config.environment, config.cluster.kubernetesVersion);
       }
-      const result = plan(parseTree(treeAtRef(v.ref!, v.outdir!)), parseTree(treeOnDisk(v.outdir!)), allowed);
+      const before = parseTree(treeAtRef(v.ref!, v.outdir!));
+      const after = parseTree(treeOnDisk(v.outdir!));
+      const notes = await addChartRendersToPlan(before, after, v.ref!, kubeVersions);
+      const result = plan(before, after, allowed);
       const color = v['no-color'] ? false : v.color ?? (process.stdout.isTTY === true && !process.env.CI && !process.env.NO_COLOR);
-      process.stdout.write(`Plan: ${v.outdir}/ compared with ${v.ref}\n\n${formatPlan(result, color)}\n`);
+      process.stdout.write(`Plan: ${v.outdir}/ compared with ${v.ref}\n${notes.map((n) => `${n}\n`).join('')}\n${formatPlan(result, color)}\n`);
       return result.blocked.length > 0 ? 3 : 0;
     },
   });
 }
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2));
+/**
+ * Renders the chart Applications of both trees, so that a chart bump or a values change shows as the
+ * objects it adds, changes and removes: the current side from vendor/, the other from the vendored charts
+ * committed at `ref`. Returns notes on what could not be compared.
+ */
+async function addChartRendersToPlan(before: Map<string, PlannedObject>, after: Map<string, PlannedObject>, ref: string,
+  kubeVersions: ReadonlyMap<string, string>): Promise<string[]> {
+  const notes: string[] = [];
+  const oldVendor = vendorAtRef(ref);
+  try {
+    const oldInputs = chartApplications(before);
+    for (const [env, inputs] of chartApplications(after)) {
+      const kubeVersion = kubeVersions.get(env);
+      if (!kubeVersion) continue;
+      if (!oldVendor && oldInputs.has(env)) {
+        notes.push(`${env}: ${ref} has no vendored charts (vendor/charts.lock.yaml), so what the charts render is not compared.`);
+        continue;
+      }
+      addRendered(after, env, await renderCluster(inputs, kubeVersion), inputs);
+      const old = oldInputs.get(env) ?? [];
+      // The Kubernetes version of the environment now: a version change itself shows in config, not here.
+      if (old.length > 0) addRendered(before, env, await renderCluster(old, kubeVersion, { root: oldVendor, cacheDir: RENDER_CACHE }), old);
+    }
+  } finally {
+    if (oldVendor) fs.rmSync(oldVendor, { recursive: true, force: true });
+  }
+  return notes;
+}
+
+if (require.main === module) void main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

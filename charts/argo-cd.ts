@@ -131,17 +131,14 @@ export class ArgoCdChart extends HelmComponent<ArgoCdValues> {
     const rbac = config.argocd.rbac;
     super(scope, 'argo-cd', {
       namespace: config.argocd.namespace,
-      // No providesApiGroups ['argoproj.io']: Argo CD (and so its CRDs) runs before bootstrap/ is applied,
-      // the child Applications live in apps/ rather than in a component, and a component writing
-      // argoproj.io objects (an AppProject, or Argo Rollouts, which shares the group) must not wait for
-      // Argo CD to upgrade itself.
-      // The chart's CRDs (ApplicationSet above all) exceed client-side apply's annotation size limit.
-      syncOptions: ['ServerSideApply=true'],
+      runtimeObjects: [{
+        kind: 'Secret', namespace: config.argocd.namespace, name: 'argocd-redis', keys: ['auth'],
+        createdBy: 'Job argocd-redis-secret-init (argocd admin redis-initial-password), read as REDIS_PASSWORD',
+      }],
       source: { repoURL: 'https://argoproj.github.io/argo-helm', chart: 'argo-cd', version: config.argocd.chartVersion },
       // The release name of the installation bootstrap/ presupposes (`helm install argocd ...` in the
       // guide), so the Application adopts the running Argo CD's objects instead of creating a second set.
       releaseName: ARGOCD_RELEASE,
-      services: [{ name: ARGOCD_SERVER_SERVICE, ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }] }],
       values: {
         global: { domain: host },
         configs: {

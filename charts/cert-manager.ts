@@ -9,7 +9,6 @@ export class CertManagerChart extends HelmComponent<CertManagerValues> {
   constructor(scope: Construct, config: PlatformConfig) {
     super(scope, 'cert-manager', {
       namespace: config.certManager.namespace,
-      providesApiGroups: ['cert-manager.io', 'acme.cert-manager.io'],
       source: { repoURL: 'https://charts.jetstack.io', chart: 'cert-manager', version: config.certManager.chartVersion },
       values: {
         // The guide's `--set installCRDs=true`, under its current name: the chart deprecated installCRDs
@@ -17,6 +16,10 @@ export class CertManagerChart extends HelmComponent<CertManagerValues> {
         // keep=true: removing the Application must not delete the CRDs and with them every certificate.
         crds: { enabled: true, keep: true },
         nodeSelector: { ...config.nodeSelector },
+        // The chart's default lease namespace is kube-system, which is outside the platform's project (and,
+        // on AKS, a namespace the provider manages): Argo CD would refuse the whole sync. The controller and
+        // cainjector hold their leases in their own namespace instead.
+        global: { leaderElection: { namespace: config.certManager.namespace } },
       },
     });
   }

@@ -10,7 +10,6 @@ export class ExternalSecretsChart extends HelmComponent<ExternalSecretsValues> {
   constructor(scope: Construct, config: PlatformConfig & { secrets: { backend: 'external-secrets' } }) {
     super(scope, 'external-secrets', {
       namespace: config.secrets.namespace,
-      providesApiGroups: ['external-secrets.io', 'generators.external-secrets.io'],
       source: { repoURL: 'https://charts.external-secrets.io', chart: 'external-secrets', version: config.secrets.chartVersion },
       values: {
         installCRDs: true,

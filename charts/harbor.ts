@@ -58,6 +58,18 @@ export class HarborChart extends HelmComponent<HarborValues> {
         existingSecretKey: s.key('REGISTRY_HTTP_SECRET'),
         credentials: { existingSecret: s.name },
       },
+      // The internal database's password: the chart has no Secret option for it and would render its
+      // well-known default ("changeit") into three Secrets. Instead, core, its pre-upgrade job and the
+      // exporter read it from the declared secret (`database.external.existingSecret` is honoured whatever
+      // the database type, key `password`), and the database container gets the same value as an env
+      // variable, which takes precedence over the chart's Secret (envFrom) that is left empty.
+      database: {
+        external: { existingSecret: s.name },
+        internal: {
+          password: '',
+          extraEnvVars: [{ name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: s.name, key: s.key('password') } } }],
+        },
+      },
     });
     // The keys the chart reads by fixed name must exist too.
     ['secretKey', 'secret', 'REGISTRY_PASSWD', 'REGISTRY_HTPASSWD'].forEach((k) => s.key(k));

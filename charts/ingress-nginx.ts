@@ -9,6 +9,10 @@ export class IngressNginxChart extends HelmComponent<IngressNginxValues> {
     super(scope, 'ingress-nginx', {
       // The guide installs the controller into `default`; it gets a namespace of its own here.
       namespace: config.ingressNginx.namespace,
+      runtimeObjects: [{
+        kind: 'Secret', namespace: config.ingressNginx.namespace, name: 'ingress-nginx-admission', keys: ['ca', 'cert', 'key'],
+        createdBy: 'Job ingress-nginx-admission-create (kube-webhook-certgen), for the admission webhook',
+      }],
       source: { repoURL: 'https://kubernetes.github.io/ingress-nginx', chart: 'ingress-nginx', version: config.ingressNginx.chartVersion },
       values: {
         controller: {

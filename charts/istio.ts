@@ -1,19 +1,15 @@
-// Istio, two ways from one set of facts (lib/config.ts `istio`, Tempo's OTLP endpoint):
-// - for GitOps, the base (CRDs), istiod and ingress gateway Helm charts as Argo CD Applications, plus the
-//   mesh-wide Telemetry that sends traces to Tempo;
-// - for the guide's `istioctl install -f`, an IstioOperator under gitops/<environment>/istioctl/ that no
-//   Application syncs: use one or the other on a cluster, never both.
-import { ApiObject, Chart } from 'cdk8s';
+// Istio as Argo CD Applications: the base (CRDs), istiod and ingress gateway Helm charts, plus the mesh-wide
+// Telemetry that sends traces to Tempo. The guide's `istioctl install -f` with an IstioOperator is gone on
+// purpose: one cluster must have one way to install Istio, and a second control plane described next to
+// the charts would fight them. The guide's operator settings (demo profile, mesh config) live in the
+// istiod values below.
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config';
 import { HelmComponent, ManifestComponent } from '../lib/component';
 import { IstioBaseValues, IstiodValues, IstioGatewayValues } from '../lib/helm-values';
-import { IstioOperator } from '../imports/install.istio.io';
 import { Telemetry } from '../imports/telemetry.istio.io';
 
 export const ISTIO_CHARTS = 'https://istio-release.storage.googleapis.com/charts';
-/** The folder of the IstioOperator, beside the component folders; no Application points at it. */
-export const ISTIOCTL_FOLDER = 'istioctl';
 /** The ingress gateway's name; Istio's Ingress support (cert-manager's HTTP-01 solver) expects it. */
 export const INGRESS_GATEWAY = 'istio-ingressgateway';
 /** The labels the apps' Gateways select, as istioctl's demo profile sets them. */
@@ -39,7 +35,7 @@ export interface OtlpEndpoint {
   readonly port: number;
 }
 
-/** The mesh settings of the guide's IstioOperator, shared by the istiod chart and the IstioOperator. */
+/** The mesh settings of the guide's IstioOperator, for the istiod chart. */
 export function meshConfig(tracing: OtlpEndpoint): MeshConfig {
   return {
     // The demo profile's access log, which Kiali and Loki show.
@@ -57,7 +53,6 @@ export class IstioBaseChart extends HelmComponent<IstioBaseValues> {
   constructor(scope: Construct, config: PlatformConfig) {
     super(scope, 'istio-base', {
       namespace: config.istio.namespace,
-      providesApiGroups: ['networking.istio.io', 'security.istio.io', 'telemetry.istio.io'],
       // istiod turns the webhook's failurePolicy from Ignore to Fail once it serves; Argo CD is told to
       // ignore that field (charts/argo-cd.ts) and must not put it back when it syncs for another reason.
       syncOptions: ['RespectIgnoreDifferences=true'],
@@ -73,6 +68,10 @@ export class IstiodChart extends HelmComponent<IstiodChartValues> {
   constructor(scope: Construct, config: PlatformConfig, base: IstioBaseChart, tracing: OtlpEndpoint) {
     super(scope, 'istiod', {
       namespace: config.istio.namespace,
+      runtimeObjects: [{
+        kind: 'ConfigMap', name: 'istio-ca-root-cert', keys: ['root-cert.pem'],
+        createdBy: 'istiod\'s namespace controller, in every namespace, for the sidecars and gateways',
+      }],
       dependsOn: [base],
       // istiod fills in the webhooks' caBundle at run time (see charts/argo-cd.ts).
       syncOptions: ['RespectIgnoreDifferences=true'],
@@ -87,6 +86,10 @@ export class IstiodChart extends HelmComponent<IstiodChartValues> {
         global: {
           istioNamespace: config.istio.namespace,
           proxy: { resources: { requests: { cpu: '10m', memory: '40Mi' } } },
+          // With one replica the chart's PodDisruptionBudget (minAvailable 1) allows no eviction, so node
+          // drains and AKS upgrades would hang on istiod. Sidecars keep their last config while istiod
+          // restarts on another node.
+          defaultPodDisruptionBudget: { enabled: false },
         },
         meshConfig: { enablePrometheusMerge: true, ...meshConfig(tracing) },
       },
@@ -107,7 +110,6 @@ export class IstioGatewayChart extends HelmComponent<IstioGatewayValues> {
       dependsOn: [istiod],
       source: { repoURL: ISTIO_CHARTS, chart: 'gateway', version: config.istio.chartVersion },
       releaseName: INGRESS_GATEWAY,
-      services: [{ name: INGRESS_GATEWAY, ports: [{ name: 'status-port', port: 15021 }, { name: 'http2', port: 80 }, { name: 'https', port: 443 }] }],
       values: {
         labels: { ...INGRESS_GATEWAY_LABELS },
         resources: { requests: { cpu: '10m', memory: '40Mi' } },
@@ -132,31 +134,6 @@ export class IstioTelemetryChart extends ManifestComponent {
           randomSamplingPercentage: config.istio.tracingSamplingPercentage,
         }],
       },
-    });
-  }
-}
-
-/**
- * The guide's IstioOperator for `istioctl install -f gitops/<environment>/istioctl/istiooperator-istio.yaml`,
- * for clusters installed by hand. Not a component: Argo CD must never apply it (there is no operator to
- * act on it, and it would describe a second control plane next to the charts above).
- */
-export class IstioctlChart extends Chart {
-  constructor(scope: Construct, config: PlatformConfig, tracing: OtlpEndpoint) {
-    super(scope, ISTIOCTL_FOLDER, { disableResourceNameHashes: true });
-    // The imported IstioOperator class has no typed spec (the CRD preserves unknown fields) and drops it
-    // when rendering, so the object is built from its GVK with a spec typed here.
-    const spec: { profile: string; tag: string; meshConfig: MeshConfig } = {
-      // The guide installs with --set profile=demo first; `-f` alone would fall back to the default
-      // profile and remove the demo profile's egress gateway.
-      profile: 'demo',
-      tag: config.istio.chartVersion,
-      meshConfig: meshConfig(tracing),
-    };
-    new ApiObject(this, 'istio', {
-      ...IstioOperator.GVK,
-      metadata: { name: 'istio', namespace: config.istio.namespace },
-      spec,
     });
   }
 }

@@ -12,9 +12,15 @@ export class KedaChart extends HelmComponent<KedaValues> {
   constructor(scope: Construct, config: PlatformConfig) {
     super(scope, 'keda', {
       namespace: config.keda.namespace,
-      providesApiGroups: ['keda.sh'],
-      // KEDA's CRDs (ScaledJob above all) exceed the 256 KiB last-applied annotation of client-side apply.
-      syncOptions: ['ServerSideApply=true'],
+      runtimeObjects: [{
+        kind: 'Secret', namespace: config.keda.namespace, name: 'kedaorg-certs', keys: ['ca.crt', 'ca.key', 'tls.crt', 'tls.key'],
+        createdBy: 'the operator\'s certificate rotation, for the metrics API server and the webhooks',
+      }],
+      extraNamespaces: {
+        // The metrics API server authenticates the API server's requests with the extension-apiserver-
+        // authentication-reader Role, which exists only in kube-system: the chart binds it there.
+        'kube-system': 'RoleBinding keda-operator-auth-reader to extension-apiserver-authentication-reader',
+      },
       source: { repoURL: 'https://kedacore.github.io/charts', chart: 'keda', version: config.keda.chartVersion },
       values: {},
     });

@@ -28,7 +28,6 @@ export interface KialiBackends {
  * copies external_services into Kiali's config as is, so every field of Kiali's config is accepted.
  */
 type KialiChartValues = Omit<KialiServerValues, 'external_services'> & {
-  readonly istio_namespace?: string;
   readonly external_services?: NonNullable<KialiServerValues['external_services']> & {
     readonly prometheus?: { readonly url?: string };
     readonly grafana?: { readonly enabled?: boolean; readonly internal_url?: string; readonly external_url?: string };
@@ -43,9 +42,7 @@ export class KialiChart extends HelmComponent<KialiChartValues> {
       dependsOn: [istiod],
       source: { repoURL: 'https://kiali.org/helm-charts', chart: 'kiali-server', version: config.kiali.chartVersion },
       releaseName: 'kiali',
-      services: [{ name: KIALI_SERVICE, ports: [{ name: 'http', port: KIALI_PORT }] }],
       values: {
-        istio_namespace: config.istio.namespace,
         // The samples addon logs everyone in anonymously; behind a public Ingress that would show the
         // mesh's topology and config to the internet. Log in with a service account token instead
         // (`kubectl -n <namespace> create token kiali`).

@@ -5,6 +5,7 @@
 // the alertmanager-slack secret, and Grafana's admin login is the grafana-admin secret.
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config';
+import { PROVIDERS } from '../lib/provider';
 import { HelmComponent } from '../lib/component';
 import { GrafanaValues, KubePrometheusStackValues } from '../lib/helm-values';
 import { SecretsChart } from './secrets';
@@ -41,6 +42,19 @@ export const SLACK_RECEIVER = 'slack-notifications';
 const ALERTMANAGER_SECRETS_DIR = '/etc/alertmanager/secrets';
 const ALERTMANAGER_TEMPLATE_FILE = 'slack.tmpl';
 
+/**
+ * AKS runs the scheduler, controller manager and etcd where no customer Prometheus can scrape them, and
+ * binds kube-proxy's metrics to localhost: their Services, monitors and alert rules (KubeSchedulerDown,
+ * KubeControllerManagerDown, KubeProxyDown, etcd) would only ever fire. The chart drops all three with
+ * `enabled: false`; the API server, kubelets and CoreDNS stay scraped.
+ */
+const MANAGED_CONTROL_PLANE_OFF: KubePrometheusStackChartValues = {
+  kubeControllerManager: { enabled: false },
+  kubeScheduler: { enabled: false },
+  kubeEtcd: { enabled: false },
+  kubeProxy: { enabled: false },
+};
+
 export class KubePrometheusStackChart extends HelmComponent<KubePrometheusStackChartValues> {
   public readonly hosts: StackHosts;
   public readonly prometheus: StackService;
@@ -63,19 +77,16 @@ export class KubePrometheusStackChart extends HelmComponent<KubePrometheusStackC
     const release = 'kube-prometheus-stack';
     super(scope, release, {
       namespace: ns,
-      providesApiGroups: ['monitoring.coreos.com'],
-      services: [
-        { name: `${release}-prometheus`, ports: [{ name: 'http-web', port: 9090 }] },
-        { name: `${release}-alertmanager`, ports: [{ name: 'http-web', port: 9093 }] },
-        { name: `${release}-grafana`, ports: [{ name: 'http-web', port: 80 }] },
-      ],
-      datasourceUids: ['prometheus', 'alertmanager'],
-      // prometheusSpec.podMonitorSelectorNilUsesHelmValues (default true): only monitors with this label.
-      monitorSelector: { release },
-      // The prometheus-operator CRDs exceed the 256 KiB annotation client-side apply writes.
-      syncOptions: ['ServerSideApply=true'],
+      runtimeObjects: [{
+        kind: 'Secret', namespace: ns, name: `${release}-admission`, keys: ['ca', 'cert', 'key'],
+        createdBy: `Job ${release}-admission-create (kube-webhook-certgen), for the operator's admission webhook`,
+      }],
+      extraNamespaces: {
+        // The chart scrapes CoreDNS through a Service it puts next to the CoreDNS pods.
+        'kube-system': 'Service kube-prometheus-stack-coredns in front of CoreDNS',
+      },
       source: { repoURL: 'https://prometheus-community.github.io/helm-charts', chart: 'kube-prometheus-stack', version: kps.chartVersion },
-      values: {},
+      values: PROVIDERS[config.cluster.provider].managedControlPlane ? MANAGED_CONTROL_PLANE_OFF : {},
     });
     const service = (suffix: string, port: number): StackService => {
       const name = `${release}-${suffix}`;
@@ -149,6 +160,10 @@ export class KubePrometheusStackChart extends HelmComponent<KubePrometheusStackC
         },
       },
       grafana: {
+        // The grafana chart's ServiceMonitor takes the job name from the Service label named after the
+        // release, which its Service does not carry: without this label the job silently falls back to the
+        // Service's name. The label keeps that name as the job.
+        service: { labels: { [release]: this.grafana.name } },
         // With an existing secret the chart renders no Secret of its own, so there is no random
         // password that changes on every render for Argo CD to see as a diff.
         admin: {

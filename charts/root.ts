@@ -1,5 +1,6 @@
-// The app of apps. bootstrap/ holds the AppProject and the root Application, applied once by hand;
-// the root Application syncs apps/, which holds one child Application per component, in sync waves
+// The app of apps. bootstrap/ holds Argo CD's own installation (argo-cd/install.yaml, written by
+// lib/platform.ts from the argo-cd chart's render), the AppProject and the root Application, applied once by
+// hand; the root Application syncs apps/, which holds one child Application per component, in sync waves
 // derived from the components' dependencies.
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
@@ -16,6 +17,11 @@ export const IN_CLUSTER = 'https://kubernetes.default.svc';
 export const APPS_FOLDER = 'apps';
 export const BOOTSTRAP_FOLDER = 'bootstrap';
 export const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
+
+/** The root Application of an environment, applied once from bootstrap/; it syncs apps/. */
+export function rootApplicationName(config: PlatformConfig): string {
+  return `platform-${config.environment}`;
+}
 
 /** The path of an environment's folder (or a subfolder of it) inside the deploy repo. */
 export function repoPath(config: PlatformConfig, folder: string): string {
@@ -74,7 +80,7 @@ export class BootstrapChart extends Chart {
   constructor(scope: Construct, config: PlatformConfig, components: readonly Component[], namespaces: readonly string[] = []) {
     super(scope, BOOTSTRAP_FOLDER, { disableResourceNameHashes: true });
     const helmRepos = components.filter(isHelmComponent).map((c) => c.source.repoURL);
-    const allNamespaces = [config.argocd.namespace, ...components.map((c) => c.targetNamespace), ...namespaces];
+    const allNamespaces = [config.argocd.namespace, ...components.flatMap((c) => c.namespaces), ...namespaces];
 
     new AppProject(this, 'project', {
       metadata: { name: config.argocd.project, namespace: config.argocd.namespace },
@@ -89,7 +95,7 @@ export class BootstrapChart extends Chart {
     });
 
     new Application(this, 'root', {
-      metadata: { name: `platform-${config.environment}`, namespace: config.argocd.namespace },
+      metadata: { name: rootApplicationName(config), namespace: config.argocd.namespace },
       spec: {
         project: config.argocd.project,
         source: { repoUrl: config.deployRepo.url, targetRevision: config.deployRepo.revision, path: repoPath(config, APPS_FOLDER) },

@@ -14,7 +14,6 @@ export class SealedSecretsChart extends HelmComponent<SealedSecretsValues> {
   constructor(scope: Construct, config: PlatformConfig & { secrets: { backend: 'sealed-secrets' } }) {
     super(scope, 'sealed-secrets', {
       namespace: config.secrets.namespace,
-      providesApiGroups: ['bitnami.com'],
       source: { repoURL: 'https://bitnami-labs.github.io/sealed-secrets', chart: 'sealed-secrets', version: config.secrets.chartVersion },
       values: { fullnameOverride: 'sealed-secrets-controller' },
     });

@@ -18,7 +18,13 @@ export interface Command<O extends Options> {
   run(values: Parsed<O>['values'], positionals: string[]): number;
 }
 
-export function runCommand<O extends Options>(argv: string[], command: Command<O>): number {
+/** A command whose work is asynchronous (it fetches, or runs processes); see `runCommandAsync`. */
+export interface AsyncCommand<O extends Options> extends Omit<Command<O>, 'run'> {
+  run(values: Parsed<O>['values'], positionals: string[]): Promise<number>;
+}
+
+/** Parses argv for `command`: the parsed arguments, or the exit code when there is nothing to run. */
+function parseCommandLine<O extends Options>(argv: string[], command: Omit<Command<O>, 'run'>): Parsed<O> | number {
   let args: Parsed<O>;
   try {
     args = parseArgs({
@@ -41,12 +47,34 @@ export function runCommand<O extends Options>(argv: string[], command: Command<O
     process.stderr.write(`error: expected ${what}, got ${args.positionals.length} argument(s)\n\n${command.help}`);
     return 2;
   }
+  return args;
+}
+
+/** Prints the one message of a failed run and returns exit code 1. */
+function reportFailure<O extends Options>(e: unknown, command: Omit<Command<O>, 'run'>, values: Parsed<O>['values']): number {
+  const err = e as Error;
+  const failure = typeof command.failure === 'function' ? command.failure(values) : command.failure;
+  process.stderr.write(`${failure}\n${process.env.PLATFORM_DEBUG ? err.stack ?? err.message : err.message}\n`);
+  return 1;
+}
+
+export function runCommand<O extends Options>(argv: string[], command: Command<O>): number {
+  const args = parseCommandLine(argv, command);
+  if (typeof args === 'number') return args;
   try {
     return command.run(args.values, args.positionals);
   } catch (e) {
-    const err = e as Error;
-    const failure = typeof command.failure === 'function' ? command.failure(args.values) : command.failure;
-    process.stderr.write(`${failure}\n${process.env.PLATFORM_DEBUG ? err.stack ?? err.message : err.message}\n`);
-    return 1;
+    return reportFailure(e, command, args.values);
+  }
+}
+
+/** `runCommand` for a command whose `run` returns a promise: the same parsing, usage and failure message. */
+export async function runCommandAsync<O extends Options>(argv: string[], command: AsyncCommand<O>): Promise<number> {
+  const args = parseCommandLine(argv, command);
+  if (typeof args === 'number') return args;
+  try {
+    return await command.run(args.values, args.positionals);
+  } catch (e) {
+    return reportFailure(e, command, args.values);
   }
 }

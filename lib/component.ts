@@ -3,6 +3,8 @@
 // children and nothing else.
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
+import type { RuntimeObject } from './validation/rules-config';
+import { jsonOf } from './validation/context';
 
 /** Where a Helm chart comes from, with an exact version. */
 export interface HelmChartSource {
@@ -23,18 +25,26 @@ export interface ComponentProps {
    */
   readonly dependsOn?: Component[];
   /**
-   * API groups whose CRDs this component installs; a component that uses one of them is synced after it.
+   * Namespaces besides its own that the component's objects go into, each with the reason (a chart that
+   * must bind a Role in kube-system, say). They become destinations of the AppProject; an object in any
+   * other namespace fails validation.
    * @default - none
    */
-  readonly providesApiGroups?: string[];
+  readonly extraNamespaces?: Readonly<Record<string, string>>;
   /**
    * Labels and annotations Argo CD puts on the namespace it creates.
    * @default - none
    */
   readonly namespaceLabels?: Record<string, string>;
   /**
-   * Extra Argo CD sync options, e.g. ServerSideApply=true for charts whose CRDs are too large for
-   * client-side apply.
+   * Secrets and ConfigMaps the component's controllers create at run time (a webhook's certificate, say),
+   * which workloads read although no manifest declares them. `createdBy` says what creates each.
+   * @default - none
+   */
+  readonly runtimeObjects?: readonly RuntimeObject[];
+  /**
+   * Extra Argo CD sync options, e.g. RespectIgnoreDifferences=true. (ServerSideApply=true is derived from
+   * the render: see `Component.syncOptions`.)
    * @default - none
    */
   readonly syncOptions?: string[];
@@ -43,20 +53,31 @@ export interface ComponentProps {
 /** Argo CD sync options that every custom resource carries: its CRD may not exist at dry-run time. */
 export const SKIP_DRY_RUN = 'SkipDryRunOnMissingResource=true';
 
-/** API groups served by Kubernetes itself; everything else is a custom resource. */
-const BUILT_IN_GROUPS = new Set([
-  '', 'apps', 'batch', 'policy', 'autoscaling', 'apiextensions.k8s.io', 'admissionregistration.k8s.io',
-  'networking.k8s.io', 'rbac.authorization.k8s.io', 'storage.k8s.io', 'scheduling.k8s.io',
-  'coordination.k8s.io', 'discovery.k8s.io', 'node.k8s.io', 'certificates.k8s.io', 'events.k8s.io',
-]);
+/** The size of all annotations of an object, which client-side apply's last-applied copy must fit in. */
+const CLIENT_SIDE_APPLY_LIMIT = 262144;
 
 /** The API group of an apiVersion: `cert-manager.io/v1` -> `cert-manager.io`, `v1` -> ``. */
 export function apiGroup(apiVersion: string): string {
   return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
 }
 
-export function isCustomResource(apiVersion: string): boolean {
-  return !BUILT_IN_GROUPS.has(apiGroup(apiVersion));
+/** An object's `group/Kind`, e.g. `cert-manager.io/Certificate` or `/Service`. */
+export function kindOf(o: { readonly apiVersion: string; readonly kind: string }): string {
+  return `${apiGroup(o.apiVersion)}/${o.kind}`;
+}
+
+/** An object a chart renders: its manifest, and the chart template it came from. */
+export interface RenderedObject {
+  /** The template path Helm reports (`# Source:`), e.g. cert-manager/templates/rbac.yaml. */
+  readonly source: string;
+  readonly manifest: { readonly apiVersion: string; readonly kind: string; readonly metadata: { readonly name: string; readonly namespace?: string; readonly [k: string]: unknown }; readonly [k: string]: unknown };
+}
+
+/** What a chart renders for this platform: set on its HelmComponent once the render is done. */
+export interface ChartRender {
+  readonly objects: readonly RenderedObject[];
+  /** `Kind namespace/name` of objects whose content changes from one render to the next. */
+  readonly unstable: readonly string[];
 }
 
 // Note: cdk8s's Chart defines Symbol.hasInstance so that `x instanceof AnyChartSubclass` is true for
@@ -68,9 +89,12 @@ export abstract class Component extends Chart {
   public readonly name: string;
   /** The Application's destination namespace. (Not `namespace`: cdk8s would stamp a chart's namespace on cluster-scoped objects.) */
   public readonly targetNamespace: string;
-  public readonly providesApiGroups: readonly string[];
+  /** Namespaces besides its own that its objects go into, with the reason for each. */
+  public readonly extraNamespaces: Readonly<Record<string, string>>;
   public readonly namespaceLabels: Readonly<Record<string, string>>;
-  public readonly syncOptions: readonly string[];
+  /** Secrets and ConfigMaps its controllers create at run time. */
+  public readonly runtimeObjects: readonly RuntimeObject[];
+  private readonly ownSyncOptions: readonly string[];
   private readonly explicitDependencies: Component[];
 
   constructor(scope: Construct, name: string, props: ComponentProps) {
@@ -78,9 +102,10 @@ export abstract class Component extends Chart {
     super(scope, name, { disableResourceNameHashes: true });
     this.name = name;
     this.targetNamespace = props.namespace;
-    this.providesApiGroups = props.providesApiGroups ?? [];
+    this.extraNamespaces = props.extraNamespaces ?? {};
     this.namespaceLabels = props.namespaceLabels ?? {};
-    this.syncOptions = props.syncOptions ?? [];
+    this.runtimeObjects = (props.runtimeObjects ?? []).map((o) => ({ ...o, createdBy: `${name}: ${o.createdBy}` }));
+    this.ownSyncOptions = props.syncOptions ?? [];
     this.explicitDependencies = [...(props.dependsOn ?? [])];
   }
 
@@ -94,42 +119,36 @@ export abstract class Component extends Chart {
     return this.explicitDependencies;
   }
 
-  /** The API groups of the custom resources this component writes (none for a Helm chart). */
-  public get usedApiGroups(): string[] {
-    return [...new Set(this.apiObjects.map((o) => apiGroup(o.apiVersion)).filter((g) => !BUILT_IN_GROUPS.has(g)))].sort();
-  }
-
   /** The API objects this component writes into its own folder. */
   public get apiObjects(): ApiObject[] {
     return this.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject);
   }
-}
 
-/** A Service a chart creates, declared so Ingresses and VirtualServices that point at it can be checked. */
-export interface ChartService {
-  readonly name: string;
-  /** Defaults to the component's namespace. */
-  readonly namespace?: string;
-  readonly ports: readonly { readonly name?: string; readonly port: number }[];
+  /**
+   * Every object Argo CD applies for this component, as plain manifests: the ones it writes and, for a
+   * chart, the ones the chart renders.
+   */
+  public get appliedManifests(): readonly RenderedObject['manifest'][] {
+    return this.apiObjects.map((o) => o.toJson());
+  }
+
+  /** The namespaces the component's objects may go into: its own, and its extraNamespaces. */
+  public get namespaces(): string[] {
+    return [this.targetNamespace, ...Object.keys(this.extraNamespaces)];
+  }
+
+  /**
+   * The Application's sync options: the component's own, plus ServerSideApply=true when an object is too
+   * large for client-side apply (big CRDs), found from what it applies rather than listed by hand.
+   */
+  public get syncOptions(): readonly string[] {
+    const tooLarge = this.appliedManifests.some((m) => Buffer.byteLength(jsonOf(m)) > CLIENT_SIDE_APPLY_LIMIT);
+    return tooLarge && !this.ownSyncOptions.includes('ServerSideApply=true') ? [...this.ownSyncOptions, 'ServerSideApply=true'] : this.ownSyncOptions;
+  }
 }
 
 export interface HelmComponentProps<V> extends ComponentProps {
   readonly source: HelmChartSource;
-  /**
-   * The Services the chart creates that other objects of the platform point at.
-   * @default - none
-   */
-  readonly services?: readonly ChartService[];
-  /**
-   * Uids of the Grafana datasources the chart provisions itself, which our datasources may link to.
-   * @default - none
-   */
-  readonly datasourceUids?: readonly string[];
-  /**
-   * The labels the chart's Prometheus requires on PodMonitors and ServiceMonitors.
-   * @default - the chart runs no Prometheus
-   */
-  readonly monitorSelector?: Readonly<Record<string, string>>;
   /** The chart's values, typed by the chart's generated interface in lib/helm-values. */
   readonly values: V;
   /**
@@ -139,24 +158,39 @@ export interface HelmComponentProps<V> extends ComponentProps {
   readonly releaseName?: string;
 }
 
-/** A Helm chart that Argo CD renders and syncs. It writes no manifests of its own. */
+/**
+ * A Helm chart that Argo CD renders and syncs. It writes no manifests of its own; synth renders the chart
+ * from its vendored archive (lib/render.ts) and attaches the result, so that what the chart applies is
+ * checked with everything else.
+ */
 export class HelmComponent<V extends object> extends Component {
   public readonly kind = 'helm';
   public readonly source: HelmChartSource;
   public readonly releaseName: string;
-  public readonly services: readonly ChartService[];
-  public readonly datasourceUids: readonly string[];
-  public readonly monitorSelector?: Readonly<Record<string, string>>;
   private _values: V;
+  private _render?: ChartRender;
 
   constructor(scope: Construct, name: string, props: HelmComponentProps<V>) {
     super(scope, name, props);
     this.source = props.source;
-    this.services = (props.services ?? []).map((s) => ({ ...s, namespace: s.namespace ?? props.namespace }));
-    this.datasourceUids = props.datasourceUids ?? [];
-    this.monitorSelector = props.monitorSelector;
     this._values = props.values;
     this.releaseName = props.releaseName ?? name;
+  }
+
+  /** What the chart renders with these values. Throws before the platform's charts were rendered. */
+  public get render(): ChartRender {
+    if (!this._render) throw new Error(`chart ${this.name} has not been rendered yet (lib/platform.ts renders every chart before it builds the Applications)`);
+    return this._render;
+  }
+
+  /** Attaches the chart's render; done once, by lib/platform.ts. */
+  public attachRender(render: ChartRender): void {
+    if (this._render) throw new Error(`chart ${this.name} was rendered twice`);
+    this._render = render;
+  }
+
+  public override get appliedManifests(): readonly RenderedObject['manifest'][] {
+    return this.render.objects.map((o) => o.manifest);
   }
 
   /** The chart's values, as Argo CD passes them (`helm.valuesObject`). */

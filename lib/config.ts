@@ -145,6 +145,22 @@ export const configSchema = z
   .strictObject({
     /** The public DNS zone every host lives under: harbor.<domain>, argocd.<domain>, ... */
     domain: domainName,
+    /** The cluster the environment runs on: what synth renders the charts for and validates against. */
+    cluster: z.strictObject({
+      /**
+       * The Kubernetes minor version the cluster serves, e.g. "1.31": Helm renders every chart for it
+       * (--kube-version) and every object is checked against that version's API schema.
+       */
+      kubernetesVersion: z.string().regex(/^1\.(2[89]|3[0-6])$/, {
+        error: 'must be a Kubernetes minor version from 1.28 to 1.36, quoted, such as "1.31" (schemas/ holds those)',
+      }),
+      /**
+       * Who runs the control plane. `aks`: Azure runs the API server, scheduler, controller manager and
+       * etcd, so they cannot be scraped and their alerts are turned off; `self-managed`: they run on nodes
+       * the cluster can reach.
+       */
+      provider: z.enum(['aks', 'self-managed'], { error: 'must be "aks" or "self-managed"' }),
+    }),
     /** The ingress class of the ingress-nginx controller; Ingresses and HTTP-01 solvers use it. */
     ingressClass: dnsLabel,
     /** Node selector applied where the guide pins pods to Linux nodes (cert-manager, ACME solvers). */

@@ -1,7 +1,9 @@
 // Sync waves, derived rather than typed by hand: a component depends on the components it names and on
-// every component that provides the CRDs of the custom resources it writes. Its wave is one more than
-// the highest wave among its dependencies; a component with none is in wave 0.
-import { Component } from './component';
+// every component that installs the CRD of a custom resource it applies (what it writes, or what its chart
+// renders). Both sides come from what the components actually apply, CRDs included, so a chart that starts
+// or stops shipping a CRD moves the waves with it. A component's wave is one more than the highest wave
+// among its dependencies; a component with none is in wave 0.
+import { Component, kindOf } from './component';
 import { compareText } from './text';
 
 export class OrderingError extends Error {
@@ -11,25 +13,46 @@ export class OrderingError extends Error {
   }
 }
 
-/** Every dependency of every component: declared ones plus CRD providers. */
-export function dependencies(components: readonly Component[]): Map<Component, Component[]> {
+export interface OrderingOptions {
+  /** Whether a `group/Kind` is served by Kubernetes itself rather than by a CRD. */
+  readonly isBuiltIn: (kind: string) => boolean;
+  /**
+   * `group/Kind`s whose CRDs exist before any component syncs (Argo CD's own, installed by bootstrap/).
+   * @default - none
+   */
+  readonly preinstalled?: ReadonlySet<string>;
+}
+
+/** The `group/Kind` of each CRD a component applies. */
+function providedKinds(c: Component): string[] {
+  return c.appliedManifests
+    .filter((m) => m.kind === 'CustomResourceDefinition' && m.apiVersion.startsWith('apiextensions.k8s.io/'))
+    .map((m) => {
+      const spec = (m as { spec?: { group?: string; names?: { kind?: string } } }).spec;
+      return `${spec?.group}/${spec?.names?.kind}`;
+    });
+}
+
+/** Every dependency of every component: declared ones plus the installers of the CRDs it uses. */
+export function dependencies(components: readonly Component[], options: OrderingOptions): Map<Component, Component[]> {
   const providers = new Map<string, Component>();
   for (const c of components) {
-    for (const group of c.providesApiGroups) {
-      const other = providers.get(group);
-      if (other) throw new OrderingError(`API group ${group} is provided by both ${other.name} and ${c.name}; only one component may install a CRD group`);
-      providers.set(group, c);
+    for (const kind of providedKinds(c)) {
+      const other = providers.get(kind);
+      if (other && other !== c) throw new OrderingError(`the CRD of ${kind} is installed by both ${other.name} and ${c.name}; only one component may install a CRD (turn it off in one chart's values)`);
+      providers.set(kind, c);
     }
   }
   const result = new Map<Component, Component[]>();
   for (const c of components) {
     const deps = new Set<Component>(c.declaredDependencies);
-    for (const group of c.usedApiGroups) {
-      const provider = providers.get(group);
+    const used = new Set(c.appliedManifests.map(kindOf).filter((k) => !options.isBuiltIn(k) && !options.preinstalled?.has(k)));
+    for (const kind of [...used].sort(compareText)) {
+      const provider = providers.get(kind);
       if (!provider) {
         throw new OrderingError(
-          `${c.name} writes ${group} custom resources, but no component provides that API group; ` +
-          'enable the component that installs those CRDs (or list the group in its providesApiGroups)');
+          `${c.name} applies ${kind.replace('/', ' ')} objects, but no component of the platform installs that CRD; ` +
+          'enable the component whose chart installs it, or drop the objects');
       }
       if (provider !== c) deps.add(provider);
     }
@@ -42,8 +65,8 @@ export function dependencies(components: readonly Component[]): Map<Component, C
 }
 
 /** The sync wave of each component. Throws on a dependency cycle, naming it. */
-export function syncWaves(components: readonly Component[]): Map<Component, number> {
-  const deps = dependencies(components);
+export function syncWaves(components: readonly Component[], options: OrderingOptions): Map<Component, number> {
+  const deps = dependencies(components, options);
   const waves = new Map<Component, number>();
   const visiting: Component[] = [];
   const visit = (c: Component): number => {

@@ -4,9 +4,14 @@
 // declarations) is refused unless acknowledged in config (`allowRemovals`) or with --allow.
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
+import { structuredPatch } from 'diff';
+import type { ChartRender } from './component';
+import type { ChartInput } from './render';
 import { compareText } from './text';
+import { CHARTS_DIR, LOCK_FILE } from './vendor';
 
 type Obj = Record<string, any>;
 
@@ -50,7 +55,7 @@ export const objectKey = (o: { kind: string; namespace?: string; name: string })
   o.namespace ? `${o.kind}/${o.namespace}/${o.name}` : `${o.kind}/${o.name}`;
 
 /** Folders no Application syncs: applied by hand. */
-const BY_HAND: Record<string, string> = { bootstrap: 'bootstrap (kubectl apply)', istioctl: 'istioctl (istioctl install -f)' };
+const BY_HAND: Record<string, string> = { bootstrap: 'bootstrap (kubectl apply)' };
 
 function ownerOf(rel: string): string {
   const folder = rel.split('/')[0];
@@ -177,6 +182,21 @@ const show = (v: unknown) => {
   return t.length > 80 ? `${t.slice(0, 77)}...` : t;
 };
 
+/** How many lines of a multi-line string's diff are shown, besides the changed ones' context. */
+const MAX_TEXT_DIFF_LINES = 40;
+
+/** One changed field: `path: before -> after`, or, for two multi-line strings, their line diff. */
+function showChange(f: FieldChange, indent: string): string {
+  if (typeof f.before === 'string' && typeof f.after === 'string' && (f.before.includes('\n') || f.after.includes('\n'))) {
+    const patch = structuredPatch('before', 'after', f.before, f.after, '', '', { context: 1 });
+    const lines = patch.hunks.flatMap((h) => [`@@ line ${h.newStart} @@`, ...h.lines]);
+    const shown = lines.slice(0, MAX_TEXT_DIFF_LINES).map((l) => `${indent}  ${l}`);
+    if (lines.length > MAX_TEXT_DIFF_LINES) shown.push(`${indent}  ... ${lines.length - MAX_TEXT_DIFF_LINES} more diff lines`);
+    return [`${indent}${f.path}: (text, by line)`, ...shown].join('\n');
+  }
+  return `${indent}${f.path}: ${show(f.before)} -> ${show(f.after)}`;
+}
+
 /** The plan as text; `color` adds ANSI colours. */
 export function formatPlan(p: ReturnType<typeof plan>, color: boolean): string {
   const c = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -193,7 +213,7 @@ export function formatPlan(p: ReturnType<typeof plan>, color: boolean): string {
   const name = (o: PlannedObject) => `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
   for (const o of p.added) add(o, green(`  + ${name(o)}`));
   for (const ch of p.changed) {
-    const shown = ch.fields.slice(0, 12).map((f) => `      ${f.path}: ${show(f.before)} -> ${show(f.after)}`);
+    const shown = ch.fields.slice(0, 12).map((f) => showChange(f, '      '));
     if (ch.fields.length > 12) shown.push(`      ... and ${ch.fields.length - 12} more fields`);
     add(ch.after, `${yellow(`  ~ ${name(ch.after)}`)}\n${shown.join('\n')}`);
   }
@@ -215,4 +235,67 @@ export function formatPlan(p: ReturnType<typeof plan>, color: boolean): string {
     }
   }
   return lines.join('\n');
+}
+
+// ---- what the chart Applications render, on both sides of the plan ----
+
+/** The chart Applications of a parsed tree, as render inputs, per environment. */
+export function chartApplications(tree: ReadonlyMap<string, PlannedObject>): Map<string, ChartInput[]> {
+  const out = new Map<string, ChartInput[]>();
+  for (const o of tree.values()) {
+    const spec = o.object.spec;
+    if (o.kind !== 'Application' || o.app !== 'root' || typeof spec?.source?.chart !== 'string') continue;
+    const input: ChartInput = {
+      application: o.name,
+      source: { repoURL: spec.source.repoURL, chart: spec.source.chart, version: String(spec.source.targetRevision) },
+      releaseName: spec.source.helm?.releaseName ?? o.name,
+      namespace: spec.destination?.namespace ?? 'default',
+      values: spec.source.helm?.valuesObject ?? {},
+    };
+    out.set(o.env, [...(out.get(o.env) ?? []), input]);
+  }
+  return out;
+}
+
+/**
+ * Adds what each chart Application renders to the tree, as objects of that Application (`file` names the
+ * chart). Keys carry the Application, so an object both bootstrap/ and the argo-cd chart apply is two entries.
+ */
+export function addRendered(tree: Map<string, PlannedObject>, env: string, renders: ReadonlyMap<string, ChartRender>, inputs: readonly ChartInput[]): void {
+  for (const input of inputs) {
+    for (const { manifest, source } of renders.get(input.application)?.objects ?? []) {
+      const m = manifest as Obj;
+      const o: PlannedObject = {
+        env, app: input.application, kind: m.kind, namespace: m.metadata?.namespace, name: m.metadata?.name,
+        file: `chart ${input.source.chart} ${input.source.version}: ${source}`, object: m,
+      };
+      tree.set(`${env}|chart:${input.application}|${objectKey(o)}`, o);
+    }
+  }
+}
+
+/**
+ * The vendored charts as committed at `ref`, copied into a temporary folder (vendor/charts.lock.yaml and
+ * the archives it names), so that the charts of an older commit render offline. Undefined when `ref` has
+ * no lock file. The caller removes the folder.
+ */
+export function vendorAtRef(ref: string, cwd = process.cwd()): string | undefined {
+  const top = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd, encoding: 'utf8' }).trim();
+  const show = (p: string): Buffer | undefined => {
+    try {
+      return execFileSync('git', ['show', `${ref}:${p}`], { cwd: top, stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 30 });
+    } catch {
+      return undefined;
+    }
+  };
+  const lock = show(LOCK_FILE);
+  if (!lock) return undefined;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'platform-plan-'));
+  fs.mkdirSync(path.join(dir, CHARTS_DIR), { recursive: true });
+  fs.writeFileSync(path.join(dir, LOCK_FILE), lock);
+  for (const entry of (yaml.load(lock.toString('utf8')) as { charts?: { file?: string }[] })?.charts ?? []) {
+    const archive = entry.file ? show(entry.file) : undefined;
+    if (archive) fs.writeFileSync(path.join(dir, entry.file!), archive);
+  }
+  return dir;
 }

@@ -13,7 +13,7 @@ import { SecretsChart } from '../charts/secrets';
 import { APPS_FOLDER, BOOTSTRAP_FOLDER, BootstrapChart, RootChart } from '../charts/root';
 import { AppsChart } from '../charts/apps';
 import { ArgoCdChart, ArgoCdEndpointChart } from '../charts/argo-cd';
-import { injectionLabels, IstioBaseChart, IstioctlChart, IstioGatewayChart, IstiodChart, IstioTelemetryChart } from '../charts/istio';
+import { injectionLabels, IstioBaseChart, IstioGatewayChart, IstiodChart, IstioTelemetryChart } from '../charts/istio';
 import { JenkinsChart } from '../charts/jenkins';
 import { KedaChart } from '../charts/keda';
 import { KialiChart, KialiDashboardChart } from '../charts/kiali';
@@ -23,28 +23,39 @@ import { MonitoringChart } from '../charts/monitoring';
 import { PromtailChart } from '../charts/promtail';
 import { TempoChart } from '../charts/tempo';
 import { PlatformConfig } from './config';
-import { Component, isCustomResource, SKIP_DRY_RUN } from './component';
-import { syncWaves } from './ordering';
+import { ChartRender, Component, HelmComponent, isHelmComponent, kindOf, SKIP_DRY_RUN } from './component';
+import { dependencies, syncWaves } from './ordering';
+import { ChartInput, renderCluster, renderClusterSync, RenderOptions } from './render';
+import { servedApiVersions } from './validation/schema';
+import { ManifestFile } from './validation/types';
 import { compareText } from './text';
 
-export interface Platform {
+/** The components of one environment, before their charts are rendered. */
+export interface Composition {
   readonly config: PlatformConfig;
   readonly app: App;
   /** Every component, in the order they were declared. */
   readonly components: readonly Component[];
-  readonly waves: ReadonlyMap<Component, number>;
-  readonly root: RootChart;
-  readonly bootstrap: BootstrapChart;
   readonly secrets: SecretsChart;
-  /**
-   * Charts rendered to gitops/<environment>/<chart id>/ that no Application syncs: files for a human to
-   * apply with another tool (the IstioOperator for `istioctl install -f`).
-   */
-  readonly unsynced: readonly Chart[];
+  /** The Argo CD that bootstrap/ installs and the argo-cd Application then manages. */
+  readonly argoCd: ArgoCdChart;
+  /** Namespaces the platform writes into besides the components' own (secrets, injection). */
+  readonly extraNamespaces: readonly string[];
 }
 
-/** Builds the construct tree of one environment. Nothing is written. */
-export function buildPlatform(config: PlatformConfig): Platform {
+/** One environment, rendered: its components with their charts' objects, the waves and the Argo CD objects. */
+export interface Platform extends Composition {
+  readonly waves: ReadonlyMap<Component, number>;
+  /** What each component is synced after: declared dependencies and the installers of the CRDs it uses. */
+  readonly dependencies: ReadonlyMap<Component, readonly Component[]>;
+  readonly root: RootChart;
+  readonly bootstrap: BootstrapChart;
+  /** `group/Kind` of every kind Kubernetes itself serves at the environment's version. */
+  readonly builtInKinds: ReadonlySet<string>;
+}
+
+/** Builds the components of one environment. Nothing is rendered or written. */
+export function composePlatform(config: PlatformConfig): Composition {
   const app = new App();
   const s = config.secrets;
   const secretsBackend = s.backend === 'external-secrets'
@@ -80,26 +91,66 @@ export function buildPlatform(config: PlatformConfig): Platform {
     gatewayIssuer: issuers.issuer(config.apps.gatewayIssuer), gateway: istioGateway, istiod, secrets,
     prometheusUrl: kubePrometheusStack.prometheus.url,
   });
-  const unsynced: Chart[] = [new IstioctlChart(app, config, tempo.otlpGrpc)];
 
   const components: Component[] = [secretsBackend, secrets, certManager, issuers, ingressNginx, harborCertificate, harbor,
     jenkins, argoCd, argoCdEndpoint, istioBase, istiod, istioGateway, istioTelemetry, kiali, kialiDashboard, keda, workloads,
     kubePrometheusStack, loki, promtail, tempo, monitoring];
   // Secrets land in namespaces that other components create: the namespaces exist first.
-  const usedNamespaces = [...components.map((c) => c.targetNamespace), ...secrets.declarations.flatMap((d) => d.namespaces),
-    ...config.istio.injectionNamespaces];
+  const extraNamespaces = [...secrets.declarations.flatMap((d) => d.namespaces), ...config.istio.injectionNamespaces];
+  const usedNamespaces = [...components.flatMap((c) => c.namespaces), ...extraNamespaces];
   const namespaces = new NamespacesChart(app, usedNamespaces, injectionLabels(config));
   secrets.dependOn(namespaces);
   components.unshift(namespaces);
-  checkUniqueNames(components, unsynced.map((c) => c.node.id));
-  const waves = syncWaves(components);
-  const root = new RootChart(app, config, components, waves);
-  const bootstrap = new BootstrapChart(app, config, components, usedNamespaces);
-  return { config, app, components, waves, root, bootstrap, secrets, unsynced };
+  checkUniqueNames(components);
+  return { config, app, components, secrets, argoCd, extraNamespaces };
 }
 
-function checkUniqueNames(components: readonly Component[], unsyncedFolders: readonly string[] = []): void {
-  const reserved = new Set([APPS_FOLDER, BOOTSTRAP_FOLDER, ...unsyncedFolders]);
+/** The chart components of a composition. */
+export function chartComponents(c: Composition): HelmComponent<object>[] {
+  return c.components.filter(isHelmComponent);
+}
+
+/** What Helm is asked to render for one chart component, as Argo CD's repo server would. */
+function chartInput(h: HelmComponent<object>): ChartInput {
+  return { application: h.name, source: h.source, releaseName: h.releaseName, namespace: h.targetNamespace, values: h.values };
+}
+
+/** Attaches the renders, derives the waves and builds the Argo CD objects: the platform is complete. */
+export function completePlatform(c: Composition, renders: ReadonlyMap<string, ChartRender>): Platform {
+  for (const h of chartComponents(c)) {
+    const r = renders.get(h.name);
+    if (!r) throw new Error(`no render of chart ${h.name}`);
+    h.attachRender(r);
+  }
+  // servedApiVersions lists `group/version/Kind` (core: `v1/Kind`) besides the group/versions.
+  const builtInKinds = new Set(servedApiVersions(c.config.cluster.kubernetesVersion)
+    .map((v) => v.split('/'))
+    .filter((parts) => /^[A-Z]/.test(parts[parts.length - 1]))
+    .map((parts) => (parts.length === 2 ? `/${parts[1]}` : `${parts[0]}/${parts[2]}`)));
+  // Argo CD's own CRDs exist before anything syncs: bootstrap/ installs Argo CD.
+  const preinstalled = new Set(c.argoCd.appliedManifests.filter((m) => m.kind === 'CustomResourceDefinition')
+    .map((m) => `${(m as any).spec.group}/${(m as any).spec.names.kind}`));
+  const ordering = { isBuiltIn: (k: string) => builtInKinds.has(k), preinstalled };
+  const waves = syncWaves(c.components, ordering);
+  const root = new RootChart(c.app, c.config, c.components, waves);
+  const bootstrap = new BootstrapChart(c.app, c.config, c.components, c.extraNamespaces);
+  return { ...c, waves, dependencies: dependencies(c.components, ordering), root, bootstrap, builtInKinds };
+}
+
+/** Builds and renders one environment: cached renders, Helm for the rest, one chart at a time. */
+export function buildPlatform(config: PlatformConfig, options: RenderOptions = {}): Platform {
+  const c = composePlatform(config);
+  return completePlatform(c, renderClusterSync(chartComponents(c).map(chartInput), config.cluster.kubernetesVersion, options));
+}
+
+/** The same, rendering the charts in parallel: the synth path. */
+export async function buildPlatformAsync(config: PlatformConfig, options: RenderOptions = {}): Promise<Platform> {
+  const c = composePlatform(config);
+  return completePlatform(c, await renderCluster(chartComponents(c).map(chartInput), config.cluster.kubernetesVersion, options));
+}
+
+function checkUniqueNames(components: readonly Component[]): void {
+  const reserved = new Set([APPS_FOLDER, BOOTSTRAP_FOLDER]);
   const seen = new Set<string>();
   for (const c of components) {
     if (reserved.has(c.name)) throw new Error(`component name "${c.name}" is reserved for a gitops folder`);
@@ -122,16 +173,8 @@ export interface RenderedFile {
   readonly manifest: Manifest;
 }
 
-/** Renders a chart's objects, one file each, named `<kind>-<name>.yaml` (namespace added on a clash). */
-function renderChart(chart: Chart, folder: string, annotateCustomResources: boolean): RenderedFile[] {
-  const objects = chart.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject);
-  if (annotateCustomResources) {
-    for (const o of objects) {
-      // The CRD may come from a chart synced in an earlier wave of the same sync: skip the dry run.
-      if (isCustomResource(o.apiVersion)) o.metadata.addAnnotation('argocd.argoproj.io/sync-options', SKIP_DRY_RUN);
-    }
-  }
-  const manifests = objects.map((o) => o.toJson() as Manifest);
+/** One file per object, named `<kind>-<name>.yaml` (namespace added on a clash), under `folder`. */
+function filesOf(manifests: readonly Manifest[], folder: string): RenderedFile[] {
   const base = (m: Manifest) => `${m.kind.toLowerCase()}-${m.metadata.name}`;
   const counts = new Map<string, number>();
   manifests.forEach((m) => counts.set(base(m), (counts.get(base(m)) ?? 0) + 1));
@@ -147,21 +190,71 @@ function renderChart(chart: Chart, folder: string, annotateCustomResources: bool
   return files.sort((a, b) => compareText(a.path, b.path));
 }
 
-/** Every file of gitops/<environment>/, in a stable order. */
+/** A chart's objects; custom resources get SkipDryRunOnMissingResource when `builtInKinds` is given. */
+function renderChart(chart: Chart, folder: string, builtInKinds?: ReadonlySet<string>): RenderedFile[] {
+  const objects = chart.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject);
+  if (builtInKinds) {
+    for (const o of objects) {
+      // The CRD may come from a chart synced in an earlier wave of the same sync: skip the dry run.
+      if (!builtInKinds.has(kindOf(o))) o.metadata.addAnnotation('argocd.argoproj.io/sync-options', SKIP_DRY_RUN);
+    }
+  }
+  return filesOf(objects.map((o) => o.toJson() as Manifest), folder);
+}
+
+/** Where bootstrap/ keeps Argo CD's own installation, in the order kubectl must apply it. */
+export const ARGOCD_INSTALL_FILE = `${BOOTSTRAP_FOLDER}/argo-cd/install.yaml`;
+
+/**
+ * Argo CD as the argo-cd Application renders it, for `kubectl apply --server-side` before anything else:
+ * its Namespace, then CRDs, cluster-scoped objects and the rest. Namespaced objects carry their namespace,
+ * since kubectl would put the ones without into the current context's namespace.
+ */
+function argoCdInstall(platform: Platform): RenderedFile[] {
+  const ns = platform.argoCd.targetNamespace;
+  const crdScope = new Map(platform.argoCd.appliedManifests.filter((m) => m.kind === 'CustomResourceDefinition')
+    .map((m) => [`${(m as any).spec.group}/${(m as any).spec.names.kind}`, (m as any).spec.scope]));
+  const clusterScoped = (m: Manifest) => crdScope.has(kindOf(m)) ? crdScope.get(kindOf(m)) === 'Cluster' : CLUSTER_SCOPED.has(kindOf(m));
+  const rank = (m: Manifest) => (m.kind === 'Namespace' ? 0 : m.kind === 'CustomResourceDefinition' ? 1 : clusterScoped(m) ? 2 : 3);
+  const namespace: Manifest = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } };
+  const objects = [namespace, ...platform.argoCd.appliedManifests.map((m) => (clusterScoped(m) || m.metadata.namespace
+    ? m : { ...m, metadata: { ...m.metadata, namespace: ns } }) as Manifest)];
+  return objects
+    .map((m) => ({ m, key: `${rank(m)} ${m.kind} ${m.metadata.namespace ?? ''} ${m.metadata.name}` }))
+    .sort((a, b) => compareText(a.key, b.key))
+    .map(({ m }) => ({ path: ARGOCD_INSTALL_FILE, manifest: m }));
+}
+
+/** Built-in cluster-scoped kinds an Argo CD chart renders. */
+const CLUSTER_SCOPED = new Set(['/Namespace', 'apiextensions.k8s.io/CustomResourceDefinition', 'rbac.authorization.k8s.io/ClusterRole',
+  'rbac.authorization.k8s.io/ClusterRoleBinding', 'admissionregistration.k8s.io/ValidatingWebhookConfiguration',
+  'admissionregistration.k8s.io/MutatingWebhookConfiguration', 'scheduling.k8s.io/PriorityClass', 'networking.k8s.io/IngressClass']);
+
+/**
+ * Every file of gitops/<environment>/, in a stable order. Files under bootstrap/argo-cd/ hold several
+ * objects (one RenderedFile each, same path, in apply order).
+ */
 export function renderFiles(platform: Platform): RenderedFile[] {
   const files: RenderedFile[] = [
-    ...renderChart(platform.bootstrap, BOOTSTRAP_FOLDER, false),
-    ...renderChart(platform.root, APPS_FOLDER, false),
+    ...renderChart(platform.bootstrap, BOOTSTRAP_FOLDER),
+    ...argoCdInstall(platform),
+    ...renderChart(platform.root, APPS_FOLDER),
   ];
   for (const c of platform.components) {
     if (c.kind === 'manifests') {
-      const own = renderChart(c, c.name, true);
+      const own = renderChart(c, c.name, platform.builtInKinds);
       if (own.length === 0) throw new Error(`component ${c.name} has no manifests; Argo CD would sync an empty folder`);
       files.push(...own);
     }
   }
-  for (const c of platform.unsynced) files.push(...renderChart(c, c.node.id, false));
   return files;
+}
+
+/** The objects every chart Application renders, as files of the validation (`<application>/(chart) <template>`). */
+export function chartFiles(platform: Platform): ManifestFile[] {
+  return chartComponents(platform).flatMap((h) => h.render.objects.map((o) => ({
+    path: `${h.name}/(chart) ${o.source}`, manifest: o.manifest, application: h.name, rendered: true,
+  })));
 }
 
 const HEADER = '# Generated by cdk8s from this repo\'s TypeScript and config/; do not edit. Run `npm run synth`.\n';

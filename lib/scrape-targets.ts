@@ -94,7 +94,8 @@ export function scrapeTargets(config: PlatformConfig): ScrapeTarget[] {
       name: 'jenkins',
       description: 'the Jenkins controller (Prometheus metrics plugin), with a Jenkins user and API token',
       namespace: config.jenkins.namespace,
-      jobLabel: 'app.kubernetes.io/name',
+      // The Jenkins pods carry only `app` (charts/jenkins.ts); a jobLabel they lack names the job after the monitor.
+      jobLabel: 'app',
       selector: { matchLabels: { app: 'jenkins-server' } },
       port: 'httpport',
       path: '/prometheus',

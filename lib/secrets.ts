@@ -99,8 +99,9 @@ export function platformSecrets(config: PlatformConfig): SecretDeclaration[] {
         REGISTRY_HTTP_SECRET: 'harbor-registry-http-secret',
         REGISTRY_PASSWD: 'harbor-registry-password',
         REGISTRY_HTPASSWD: 'harbor-registry-htpasswd',
+        password: 'harbor-database-password',
       },
-      purpose: 'Harbor admin password and the internal secrets the chart would otherwise generate on every render',
+      purpose: 'Harbor admin password, its internal database\'s password, and the internal secrets the chart would otherwise generate on every render',
     },
     {
       name: 'kiali-login-signing-key',

@@ -5,7 +5,7 @@
 // A bad workload or tag changes nothing.
 import * as fs from 'fs';
 import * as path from 'path';
-import { runCommand } from './cli';
+import { runCommandAsync } from './cli';
 import { isScalar, parse, parseDocument, Scalar } from 'yaml';
 import { ConfigError, FLOATING_TAG, IMAGE_TAG, parseConfig } from './config';
 import { synth } from './synth';
@@ -100,7 +100,7 @@ export interface SetImageOptions {
 }
 
 /** Bumps the tag in the file and re-synthesizes its environment; on any failure the file is restored. */
-export function setImage(options: SetImageOptions): ImageBump {
+export async function setImage(options: SetImageOptions): Promise<ImageBump> {
   const file = options.configFile;
   let text: string;
   try {
@@ -111,7 +111,7 @@ export function setImage(options: SetImageOptions): ImageBump {
   const bump = bumpImage(text, file, options.workload, options.tag);
   writeAtomically(file, bump.text);
   try {
-    synth({ configs: [file], outdir: options.outdir, log: options.log });
+    await synth({ configs: [file], outdir: options.outdir, log: options.log });
   } catch (e) {
     writeAtomically(file, text);
     throw e;
@@ -126,8 +126,8 @@ function writeAtomically(file: string, text: string): void {
   fs.renameSync(staged, file);
 }
 
-export function setImageMain(argv: string[]): number {
-  return runCommand(argv, {
+export function setImageMain(argv: string[]): Promise<number> {
+  return runCommandAsync(argv, {
     help: SET_IMAGE_HELP,
     options: {
       config: { type: 'string', short: 'c', default: 'config/lab.yaml' },
@@ -136,8 +136,8 @@ export function setImageMain(argv: string[]): number {
     },
     positionals: ['workload', 'tag'],
     failure: 'set-image failed; nothing was changed.',
-    run: (v, [workload, tag]) => {
-      setImage({
+    run: async (v, [workload, tag]) => {
+      await setImage({
         configFile: v.config!,
         workload,
         tag,

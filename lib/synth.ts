@@ -9,7 +9,10 @@ import { inventory } from './inventory';
 import { assertNoLeaks, leakViolations } from './leaks';
 import { replaceFolder } from './output';
 import { treeOnDisk } from './plan';
-import { buildPlatform, Manifest, Platform, renderFiles, toYaml } from './platform';
+import { buildPlatform, buildPlatformAsync, Manifest, Platform, renderFiles, toYaml } from './platform';
+import { RenderOptions } from './render';
+import { projectRoot, writeFileAtomic } from './helm';
+import { jsonOf } from './validation/context';
 import { FileSchemaCache, validatePlatform, ValidationError } from './validate-platform';
 import { ManifestFile, SchemaCache, Violation } from './validation';
 
@@ -37,7 +40,8 @@ export function validateTree(configs: readonly string[], outdir: string): { envi
     const dir = path.join(outdir, config.environment);
     if (!fs.existsSync(dir)) throw new Error(`${dir}/ does not exist; run \`npm run synth\` first`);
     const manifests = parseEnvironmentText(treeOnDisk(dir));
-    const violations = [...validatePlatform(buildPlatform(config), manifests), ...leakViolations(manifests as { path: string; manifest: Manifest }[])];
+    const platform = buildPlatform(config);
+    const violations = [...validatePlatform(platform, manifests), ...leakViolations(manifests as { path: string; manifest: Manifest }[])];
     return { environment: config.environment, objects: manifests.length, violations };
   });
 }
@@ -57,7 +61,8 @@ export function validateCdk8sManifests(manifestPaths: readonly string[]): { obje
     const stamp = fs.existsSync(stampFile) ? JSON.parse(fs.readFileSync(stampFile, 'utf8')) : {};
     const env = path.basename(p).replace(/\.k8s\.yaml$/, '');
     const docs = new Map<string, string>();
-    for (const part of text.split(/^---\n/m)) {
+    // Only where a file mark follows: a file may hold several documents itself (bootstrap/argo-cd/install.yaml).
+    for (const part of text.split(/^---\n(?=# gitops file: )/m)) {
       const rel = part.startsWith(FILE_MARK) ? part.slice(FILE_MARK.length, part.indexOf('\n')) : `${path.basename(p)}#${docs.size}`;
       docs.set(rel, part);
     }
@@ -66,7 +71,8 @@ export function validateCdk8sManifests(manifestPaths: readonly string[]): { obje
     if (stamp[path.basename(p)] === sha256(text)) continue;
     revalidated += manifests.length;
     const config = loadConfig(path.join('config', `${env}.yaml`));
-    const found = [...validatePlatform(buildPlatform(config), manifests), ...leakViolations(manifests as { path: string; manifest: Manifest }[])];
+    const platform = buildPlatform(config);
+    const found = [...validatePlatform(platform, manifests), ...leakViolations(manifests as { path: string; manifest: Manifest }[])];
     violations.push(...found.map((v) => ({ ...v, file: `${env}/${v.file}` })));
   }
   return { objects, revalidated, violations };
@@ -85,21 +91,50 @@ export interface SynthOptions {
 }
 
 /** Renders one environment into its files (path relative to gitops/<environment>/ -> YAML text). */
-export function renderEnvironment(config: PlatformConfig, schemaCache?: SchemaCache): Map<string, string> {
-  return renderPlatformFiles(buildPlatform(config), schemaCache);
+export async function renderEnvironment(config: PlatformConfig, schemaCache?: SchemaCache, options: RenderOptions = {}): Promise<Map<string, string>> {
+  return renderPlatformFiles(await buildPlatformAsync(config, options), schemaCache);
 }
 
-/** Renders a built platform, refusing leaks and anything the validation finds. Nothing is written. */
+/**
+ * Renders a built platform, refusing leaks in what is written and anything the validation finds in the
+ * whole cluster state (our files and what the charts render). Nothing is written.
+ */
 export function renderPlatformFiles(platform: Platform, schemaCache?: SchemaCache): Map<string, string> {
   const env = platform.config.environment;
   const rendered = renderFiles(platform);
   assertNoLeaks(rendered.map((f) => ({ ...f, path: `${env}/${f.path}` })));
   const violations = validatePlatform(platform, rendered, schemaCache);
   if (violations.length > 0) throw new ValidationError(env, violations);
+  const byPath = new Map<string, Manifest[]>();
+  for (const f of rendered) byPath.set(f.path, [...(byPath.get(f.path) ?? []), f.manifest]);
   const files = new Map<string, string>();
-  for (const f of rendered) files.set(f.path, toYaml(f.manifest));
+  for (const [rel, manifests] of byPath) files.set(rel, manifests.length === 1 ? toYaml(manifests[0]) : multiDocumentYaml(manifests));
   files.set('README.md', inventory(platform, rendered));
   return files;
+}
+
+/** Where the YAML of large multi-object files is kept between synths, by the digest of the objects. */
+const YAML_CACHE = path.join(projectRoot(), 'dist', 'yaml-cache');
+/** Bump when toYaml's output changes (header, dump options); a js-yaml upgrade changes it by itself. */
+const YAML_FORMAT = `toYaml/1 js-yaml ${(require('js-yaml/package.json') as { version: string }).version}`;
+
+/**
+ * A file of several objects (bootstrap/argo-cd/install.yaml: Argo CD's own installation), documents in the
+ * order given. Dumping its ~2 MB takes longer than the rest of a synth, so the text is kept in dist/ by the
+ * digest of the objects: an unchanged Argo CD is not dumped again.
+ */
+function multiDocumentYaml(manifests: readonly Manifest[]): string {
+  const digest = createHash('sha256').update(YAML_FORMAT);
+  for (const m of manifests) digest.update(jsonOf(m)).update('\0');
+  const file = path.join(YAML_CACHE, `${digest.digest('hex')}.yaml`);
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    // Not dumped yet.
+  }
+  const text = manifests.map((m, i) => (i === 0 ? toYaml(m) : toYaml(m).replace(/^#[^\n]*\n/, ''))).join('---\n');
+  writeFileAtomic(file, text);
+  return text;
 }
 
 /** Folders under `outdir` that synth wrote (bootstrap/ and its inventory) for an environment not in `current`. */
@@ -116,7 +151,7 @@ function staleEnvironments(outdir: string, current: ReadonlySet<string>): string
     .sort();
 }
 
-export function synth(options: SynthOptions): void {
+export async function synth(options: SynthOptions): Promise<void> {
   const started = Date.now();
   const all = options.configs.length === 0;
   const files = all ? configFiles('config') : [...options.configs];
@@ -128,7 +163,7 @@ export function synth(options: SynthOptions): void {
   for (const file of files) {
     const config = loadConfig(file);
     if (rendered.has(config.environment)) throw new ConfigError(file, [`environment "${config.environment}" is given twice`]);
-    rendered.set(config.environment, renderEnvironment(config, cache));
+    rendered.set(config.environment, await renderEnvironment(config, cache, { log: options.log }));
     options.log(`rendered ${config.environment} from ${file}: ${rendered.get(config.environment)!.size} files`);
   }
 

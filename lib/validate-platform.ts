@@ -1,29 +1,57 @@
-// The validation of one environment: lib/validation's checks, told what only the platform knows (the
-// Services and datasources that Helm charts create, the labels the chart's Prometheus selects, where the
-// environment's folders sit in the deploy repo).
+// The validation of one environment: lib/validation's checks over the whole cluster state as Argo CD will
+// apply it (the files of gitops/<environment>/ plus every object the chart Applications render), told what
+// only the platform knows: which Application applies which file, the namespaces each component may write
+// into, the Kubernetes version and provider, where the environment's folders sit in the deploy repo.
 import * as fs from 'fs';
 import * as path from 'path';
 import { isHelmComponent } from './component';
-import { Platform } from './platform';
+import { PROVIDERS } from './provider';
+import { vendoredChart } from './vendor';
+import { storeUnreadValuesIn } from './chart-values';
+import { projectRoot } from './helm';
+import { chartFiles, Platform } from './platform';
+import { APPS_FOLDER, BOOTSTRAP_FOLDER, rootApplicationName } from '../charts/root';
 import { formatViolations, ManifestFile, SchemaCache, validateManifests, ValidationOptions, Violation } from './validation';
+
+/** Where the values analysis of each chart is kept between synths (build output). */
+storeUnreadValuesIn(path.join(projectRoot(), 'dist', 'values-cache'));
 
 export function validationOptions(platform: Platform): ValidationOptions {
   const { config } = platform;
-  const helm = platform.components.filter(isHelmComponent);
   const folderNamespace = new Map(platform.components.map((c) => [c.name, c.targetNamespace]));
   return {
     defaultNamespace: (file) => folderNamespace.get(file.split('/')[0]) ?? config.argocd.namespace,
-    externalServices: helm.flatMap((c) => c.services.map((s) => ({ namespace: s.namespace ?? c.targetNamespace, name: s.name, ports: [...s.ports] }))),
-    knownDatasourceUids: helm.flatMap((c) => [...c.datasourceUids]),
-    prometheusSelector: helm.find((c) => c.monitorSelector)?.monitorSelector,
+    applicationNamespaces: new Map(platform.components.filter(isHelmComponent).map((c) => [c.name, c.namespaces])),
+    isBuiltIn: (apiVersion, kind) => platform.builtInKinds.has(`${apiVersion.includes('/') ? apiVersion.split('/')[0] : ''}/${kind}`),
+    managedControlPlane: PROVIDERS[config.cluster.provider].managedControlPlane,
+    runtimeObjects: platform.components.flatMap((c) => c.runtimeObjects),
+    clusterPods: PROVIDERS[config.cluster.provider].clusterPods,
+    chartArchive: (source) => vendoredChart(source).file,
+    unstableObjects: new Map(platform.components.filter(isHelmComponent).map((c) => [c.name, c.render.unstable])),
     repoPathPrefix: `${config.deployRepo.path}/${config.environment}/`,
     repoURL: config.deployRepo.url,
+    kubernetesVersion: config.cluster.kubernetesVersion,
   };
 }
 
-/** Every violation in the files of one environment (paths relative to gitops/<environment>/). */
+/**
+ * The Application that applies a file of gitops/<environment>/: the component of its folder, the root
+ * Application for apps/, none for bootstrap/ (applied by hand).
+ */
+function applicationOf(platform: Platform, file: string): string | undefined {
+  const folder = file.split('/')[0];
+  if (folder === BOOTSTRAP_FOLDER) return undefined;
+  if (folder === APPS_FOLDER) return rootApplicationName(platform.config);
+  return folder;
+}
+
+/**
+ * Every violation in the files of one environment (paths relative to gitops/<environment>/), checked
+ * together with what the platform's charts render.
+ */
 export function validatePlatform(platform: Platform, files: readonly ManifestFile[], schemaCache?: SchemaCache): Violation[] {
-  return validateManifests(files, { ...validationOptions(platform), schemaCache });
+  const own = files.map((f) => ({ ...f, application: f.application ?? applicationOf(platform, f.path) }));
+  return validateManifests([...own, ...chartFiles(platform)], { ...validationOptions(platform), schemaCache });
 }
 
 /**

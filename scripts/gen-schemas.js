@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 // Generates the schema bundle that lib/validation checks every synthesized object against:
-//   schemas/k8s-1.28.json  the Kubernetes 1.28 API definitions reachable from the API kinds, and
-//                          `kinds`: apiVersion/kind -> definition name (from x-kubernetes-group-version-kind)
-//   schemas/crds.json      `kinds`: apiVersion/kind -> the openAPIV3Schema of every served version of the
-//                          upstream CRDs, with the CRD's name, scope and source file
-// Input: ../shared/k8s-schema/v1.28.0-definitions.json and ../shared/crds/*.yaml by default, or
-//   node scripts/gen-schemas.js [--k8s <definitions.json>] [--crds <folder of CRD YAML>] [--out <folder>]
-// The output is committed; synth and tests never read the inputs. Rerun it when a CRD is added or
-// upgraded (e.g. a new chart version), and commit schemas/.
+//   schemas/k8s-<minor>.json  one per Kubernetes minor (k8s-1.28.json ... k8s-1.36.json): that version's
+//                             API definitions reachable from its API kinds, and `kinds`: apiVersion/kind ->
+//                             definition name (from x-kubernetes-group-version-kind). Each environment
+//                             names its minor (config `cluster.kubernetesVersion`) and is checked against it.
+//   schemas/crds.json         `kinds`: apiVersion/kind -> the openAPIV3Schema of every served version of the
+//                             upstream CRDs, with the CRD's name, scope and source file
+// Input: every ../shared/k8s-schema/v<major>.<minor>.<patch>-definitions.json and ../shared/crds/*.yaml by
+// default, or
+//   node scripts/gen-schemas.js [--k8s <folder or definitions.json>] [--crds <folder of CRD YAML>]
+//                               [--only k8s|crds] [--out <folder>]
+// The output is committed; synth and tests never read the inputs. Rerun it when a Kubernetes version or a
+// CRD is added or upgraded (e.g. a new chart version), and commit schemas/. Given a folder of definitions,
+// it also deletes the k8s-<minor>.json files of minors the folder no longer holds.
 //
 // The bundle keeps only what validation needs: descriptions, defaults, examples, CEL rules
 // (x-kubernetes-validations) and list/map/patch hints are dropped, and so is the `status` of each CRD
@@ -16,12 +21,13 @@
 //   v1/v1beta1/v1alpha3);
 // - subtrees a CRD schema repeats (an Application's source, a pod template's affinity terms) are stored
 //   once under the schema's `definitions` and referenced with `$ref: '#/definitions/s<sha1>'`.
-// Two rewrites make the inputs usable from JavaScript, both visible in the output:
-// - Go RE2 `(?i)` patterns (which JavaScript cannot compile) become case-folded character classes;
-//   the original is kept under x-go-pattern;
+// One rewrite makes the inputs usable, visible in the output (Go RE2 patterns such as `(?i)` are kept as
+// they are; lib/validation/schema.ts turns them into JavaScript when it compiles, as it does for the CRDs
+// that charts render):
 // - the Kubernetes definitions RawExtension, FieldsV1 and Patch (type object, no properties, any
 //   content) get x-kubernetes-preserve-unknown-fields, which is how the API server treats them.
-// How unknown fields are treated (strictly) is decided by lib/validation/schema.ts, not here.
+// How unknown fields are treated (strictly), and which built-in kinds are cluster-scoped (the
+// definitions do not say), is decided by lib/validation/schema.ts, not here.
 // The output is deterministic: the same inputs give the same bytes.
 'use strict';
 const crypto = require('crypto');
@@ -32,18 +38,66 @@ const yaml = require('js-yaml');
 const { parseScriptArgs, requireInput } = require('./args');
 
 const shared = path.join(__dirname, '..', '..', 'shared');
-const { values: args } = parseScriptArgs(`Usage: npm run gen:schemas -- [--k8s <definitions.json>] [--crds <folder>] [--out <folder>]
+const usage = `Usage: npm run gen:schemas -- [--k8s <folder or file>] [--crds <folder>] [--only k8s|crds] [--out <folder>]
 
-Writes schemas/k8s-1.28.json and schemas/crds.json, the schema bundle synth validates against.
-  --k8s <file>     the Kubernetes v1.28.0 API definitions (default: ../shared/k8s-schema/v1.28.0-definitions.json)
+Writes the schema bundle synth validates against: schemas/k8s-<minor>.json for every Kubernetes minor
+(k8s-1.28.json ... k8s-1.36.json) and schemas/crds.json.
+  --k8s <path>     a folder of Kubernetes API definitions named v<major>.<minor>.<patch>-definitions.json,
+                   one bundle per minor (default: ../shared/k8s-schema, which holds 1.28 to 1.36); or one
+                   such file, to write that minor's bundle only
   --crds <folder>  the upstream CRD YAML files (default: ../shared/crds)
+  --only <part>    k8s: write the k8s-<minor>.json files only; crds: write crds.json only
+                   (default: both)
   --out <folder>   where to write (default: schemas)
-`, { k8s: { type: 'string' }, crds: { type: 'string' }, out: { type: 'string' } });
-const k8sFile = path.resolve(args.k8s ?? path.join(shared, 'k8s-schema', 'v1.28.0-definitions.json'));
+`;
+const { values: args } = parseScriptArgs(usage, {
+  k8s: { type: 'string' }, crds: { type: 'string' }, only: { type: 'string' }, out: { type: 'string' },
+});
+if (args.only !== undefined && args.only !== 'k8s' && args.only !== 'crds') {
+  process.stderr.write(`error: --only takes k8s or crds, not ${JSON.stringify(args.only)}\n\n${usage}`);
+  process.exit(2);
+}
+const doK8s = args.only !== 'crds';
+const doCrds = args.only !== 'k8s';
+const k8sInput = path.resolve(args.k8s ?? path.join(shared, 'k8s-schema'));
 const crdDir = path.resolve(args.crds ?? path.join(shared, 'crds'));
 const outDir = path.resolve(args.out ?? path.join(__dirname, '..', 'schemas'));
-requireInput(k8sFile, 'the Kubernetes 1.28 API definitions');
-requireInput(crdDir, 'the folder of upstream CRDs');
+if (doK8s) requireInput(k8sInput, 'the Kubernetes API definitions');
+if (doCrds) requireInput(crdDir, 'the folder of upstream CRDs');
+
+/** `v1.31.0-definitions.json` -> `1.31`; undefined for any other name. */
+function minorOf(file) {
+  const m = /^v(\d+)\.(\d+)\.\d+-definitions\.json$/.exec(path.basename(file));
+  return m ? `${Number(m[1])}.${Number(m[2])}` : undefined;
+}
+const byVersion = (a, b) => {
+  const [am, an] = a.split('.').map(Number);
+  const [bm, bn] = b.split('.').map(Number);
+  return am - bm || an - bn;
+};
+/** The definitions file of each minor, oldest first. */
+const k8sInputs = new Map();
+const k8sFromFolder = doK8s && fs.statSync(k8sInput).isDirectory();
+if (doK8s) {
+  const files = k8sFromFolder ? fs.readdirSync(k8sInput).sort().map((f) => path.join(k8sInput, f)) : [k8sInput];
+  for (const file of files) {
+    const minor = minorOf(file);
+    if (!minor) {
+      if (k8sFromFolder) continue;
+      process.stderr.write(`error: ${file}: the definitions file must be named v<major>.<minor>.<patch>-definitions.json (e.g. v1.31.0-definitions.json): its name gives the version\n`);
+      process.exit(1);
+    }
+    if (k8sInputs.has(minor)) {
+      process.stderr.write(`error: two definitions files for Kubernetes ${minor} in ${k8sInput}: ${path.basename(k8sInputs.get(minor))} and ${path.basename(file)}; keep one\n`);
+      process.exit(1);
+    }
+    k8sInputs.set(minor, file);
+  }
+  if (k8sInputs.size === 0) {
+    process.stderr.write(`error: no v<major>.<minor>.<patch>-definitions.json in ${k8sInput}\n`);
+    process.exit(1);
+  }
+}
 
 // Schema keywords kept in the bundle; anything else is dropped (and must be listed in DROPPED).
 const KEPT = new Set([
@@ -59,23 +113,6 @@ const DROPPED = new Set([
   'x-kubernetes-patch-merge-key', 'x-kubernetes-unions', 'x-kubernetes-group-version-kind',
 ]);
 const unknownKeywords = new Set();
-
-/** RE2's (?i) has no JavaScript inline form: fold every letter outside a character class instead. */
-function jsPattern(pattern) {
-  if (!pattern.includes('(?i)')) return pattern;
-  let out = '';
-  let inClass = false;
-  const src = pattern.split('(?i)').join('');
-  for (let i = 0; i < src.length; i++) {
-    const c = src[i];
-    if (c === '\\') { out += c + (src[i + 1] ?? ''); i++; continue; }
-    if (c === '[') inClass = true;
-    else if (c === ']') inClass = false;
-    if (!inClass && /[a-z]/i.test(c)) out += `[${c.toLowerCase()}${c.toUpperCase()}]`;
-    else out += c;
-  }
-  return out;
-}
 
 /** A compact copy of a schema node: validation keywords only. */
 function compact(node, where) {
@@ -98,13 +135,6 @@ function compact(node, where) {
       case 'additionalProperties':
         out[key] = typeof value === 'object' ? compact(value, `${where}/*`) : value;
         break;
-      case 'pattern': {
-        const js = jsPattern(value);
-        new RegExp(js, 'u'); // throws if JavaScript still cannot compile it
-        out.pattern = js;
-        if (js !== value) out['x-go-pattern'] = value;
-        break;
-      }
       default:
         out[key] = value;
     }
@@ -116,7 +146,7 @@ function apiVersionOf(group, version) {
   return group ? `${group}/${version}` : version;
 }
 
-// ---- Kubernetes 1.28 ----
+// ---- Kubernetes, one bundle per minor ----
 const FREE_FORM = new Set([
   'io.k8s.apimachinery.pkg.runtime.RawExtension',
   'io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1',
@@ -126,35 +156,42 @@ const REF = '#/definitions/';
 // Kinds of the meta API (DeleteOptions, WatchEvent, Status, ...) are API plumbing, not manifests.
 const PLUMBING = 'io.k8s.apimachinery.pkg.apis.meta.v1.';
 
-const k8sDefs = JSON.parse(fs.readFileSync(k8sFile, 'utf8')).definitions;
-const kinds = {};
-for (const [name, def] of Object.entries(k8sDefs)) {
-  if (name.startsWith(PLUMBING)) continue;
-  for (const gvk of def['x-kubernetes-group-version-kind'] ?? []) {
-    kinds[`${apiVersionOf(gvk.group, gvk.version)}/${gvk.kind}`] = name;
+/** One minor's bundle: its kinds, and the definitions reachable from them, trimmed. */
+function k8sBundle(file) {
+  const k8sDefs = JSON.parse(fs.readFileSync(file, 'utf8')).definitions;
+  const kinds = {};
+  for (const [name, def] of Object.entries(k8sDefs)) {
+    if (name.startsWith(PLUMBING)) continue;
+    for (const gvk of def['x-kubernetes-group-version-kind'] ?? []) {
+      kinds[`${apiVersionOf(gvk.group, gvk.version)}/${gvk.kind}`] = name;
+    }
   }
-}
-const reachable = new Set();
-const visit = (name) => {
-  if (reachable.has(name)) return;
-  if (!k8sDefs[name]) throw new Error(`dangling $ref to ${name}`);
-  reachable.add(name);
-  const walk = (n) => {
-    if (Array.isArray(n)) return n.forEach(walk);
-    if (n === null || typeof n !== 'object') return;
-    if (typeof n.$ref === 'string') visit(n.$ref.slice(REF.length));
-    Object.values(n).forEach(walk);
+  const reachable = new Set();
+  const visit = (name) => {
+    if (reachable.has(name)) return;
+    if (!k8sDefs[name]) throw new Error(`${path.basename(file)}: dangling $ref to ${name}`);
+    reachable.add(name);
+    const walk = (n) => {
+      if (Array.isArray(n)) return n.forEach(walk);
+      if (n === null || typeof n !== 'object') return;
+      if (typeof n.$ref === 'string') visit(n.$ref.slice(REF.length));
+      Object.values(n).forEach(walk);
+    };
+    walk(k8sDefs[name]);
   };
-  walk(k8sDefs[name]);
-};
-Object.values(kinds).forEach(visit);
-const definitions = {};
-for (const name of [...reachable].sort()) {
-  const def = compact(k8sDefs[name], name);
-  if (FREE_FORM.has(name)) def['x-kubernetes-preserve-unknown-fields'] = true;
-  definitions[name] = def;
+  Object.values(kinds).forEach(visit);
+  const definitions = {};
+  for (const name of [...reachable].sort()) {
+    const def = compact(k8sDefs[name], name);
+    if (FREE_FORM.has(name)) def['x-kubernetes-preserve-unknown-fields'] = true;
+    definitions[name] = def;
+  }
+  const sortedKinds = Object.fromEntries(Object.keys(kinds).sort().map((k) => [k, kinds[k]]));
+  return { kinds: sortedKinds, definitions };
 }
-const sortedKinds = Object.fromEntries(Object.keys(kinds).sort().map((k) => [k, kinds[k]]));
+
+/** [minor, definitions file, bundle], oldest minor first. */
+const k8sBundles = [...k8sInputs.keys()].sort(byVersion).map((minor) => [minor, k8sInputs.get(minor), k8sBundle(k8sInputs.get(minor))]);
 
 // ---- CRDs ----
 // Repeated subtrees of at least SHARE_MIN_CHARS characters are shared through `definitions`. Only
@@ -197,30 +234,37 @@ function share(schema) {
   return names.length === 0 ? schema : { ...schema, definitions: Object.fromEntries(names.map((n) => [n, definitions[n]])) };
 }
 
-const crdFiles = fs.readdirSync(crdDir).filter((f) => /\.ya?ml$/.test(f)).sort();
-const crdKinds = {};
-const bySchema = new Map(); // schema JSON -> first key that holds it
-for (const file of crdFiles) {
-  for (const doc of yaml.loadAll(fs.readFileSync(path.join(crdDir, file), 'utf8'))) {
-    if (!doc || doc.kind !== 'CustomResourceDefinition') continue;
-    const { group, names, scope } = doc.spec;
-    for (const version of doc.spec.versions) {
-      if (!version.served) continue;
-      const key = `${apiVersionOf(group, version.name)}/${names.kind}`;
-      if (crdKinds[key]) throw new Error(`${key} is defined twice (${file})`);
-      const full = compact(version.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, key);
-      if (full.properties) delete full.properties.status;
-      const schema = share(full);
-      const text = JSON.stringify(schema);
-      const entry = { crd: doc.metadata.name, scope, source: file };
-      if (bySchema.has(text)) entry.sameAs = bySchema.get(text);
-      else { entry.schema = schema; bySchema.set(text, key); }
-      crdKinds[key] = entry;
+/** The CRD bundle: every served version of every CRD in the folder's YAML files. */
+function crdBundle() {
+  const files = fs.readdirSync(crdDir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const crdKinds = {};
+  const bySchema = new Map(); // schema JSON -> first key that holds it
+  for (const file of files) {
+    for (const doc of yaml.loadAll(fs.readFileSync(path.join(crdDir, file), 'utf8'))) {
+      if (!doc || doc.kind !== 'CustomResourceDefinition') continue;
+      const { group, names, scope } = doc.spec;
+      for (const version of doc.spec.versions) {
+        if (!version.served) continue;
+        const key = `${apiVersionOf(group, version.name)}/${names.kind}`;
+        if (crdKinds[key]) {
+          process.stderr.write(`error: ${key} is defined twice in ${crdDir}: in ${crdKinds[key].source} and in ${file}; keep one of them (--only k8s writes the Kubernetes bundles without reading the CRDs)\n`);
+          process.exit(1);
+        }
+        const full = compact(version.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, key);
+        if (full.properties) delete full.properties.status;
+        const schema = share(full);
+        const text = JSON.stringify(schema);
+        const entry = { crd: doc.metadata.name, scope, source: file };
+        if (bySchema.has(text)) entry.sameAs = bySchema.get(text);
+        else { entry.schema = schema; bySchema.set(text, key); }
+        crdKinds[key] = entry;
+      }
     }
   }
+  // A sameAs must name a key that holds the schema itself: true because the first holder is never a sameAs.
+  return { files, kinds: Object.fromEntries(Object.keys(crdKinds).sort().map((k) => [k, crdKinds[k]])) };
 }
-const sortedCrdKinds = Object.fromEntries(Object.keys(crdKinds).sort().map((k) => [k, crdKinds[k]]));
-// A sameAs must name a key that holds the schema itself: true because the first holder is never a sameAs.
+const crds = doCrds ? crdBundle() : undefined;
 
 if (unknownKeywords.size > 0) {
   process.stderr.write(`gen-schemas: unknown schema keywords (add them to KEPT or DROPPED):\n  ${[...unknownKeywords].slice(0, 20).join('\n  ')}\n`);
@@ -228,7 +272,7 @@ if (unknownKeywords.size > 0) {
 }
 
 /** One line per entry of the top-level maps: compact, yet a changed kind is a one-line diff. */
-function write(file, header, maps) {
+function render(header, maps) {
   const parts = [`{${Object.entries(header).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}`];
   for (const [mapName, map] of Object.entries(maps)) {
     const lines = Object.entries(map).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`);
@@ -236,17 +280,32 @@ function write(file, header, maps) {
   }
   const text = `${parts.join('')}}\n`;
   JSON.parse(text);
-  fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(path.join(outDir, file), text);
-  process.stdout.write(`wrote ${path.relative(process.cwd(), path.join(outDir, file))}: ${(text.length / 1024).toFixed(0)} KiB\n`);
+  return text;
 }
 
+// Everything is rendered before anything is written: a failure leaves schemas/ as it was.
 const note = 'Generated by scripts/gen-schemas.js; do not edit.';
-write('k8s-1.28.json', {
-  generated: note,
-  source: `k8s-schema/${path.basename(k8sFile)}`,
-}, { kinds: sortedKinds, definitions });
-write('crds.json', {
-  generated: note,
-  sources: crdFiles.map((f) => `crds/${f}`),
-}, { kinds: sortedCrdKinds });
+const outputs = [];
+for (const [minor, file, bundle] of k8sBundles) {
+  outputs.push([`k8s-${minor}.json`, render({ generated: note, source: `k8s-schema/${path.basename(file)}` }, bundle)]);
+}
+if (crds) outputs.push(['crds.json', render({ generated: note, sources: crds.files.map((f) => `crds/${f}`) }, { kinds: crds.kinds })]);
+
+fs.mkdirSync(outDir, { recursive: true });
+let total = 0;
+for (const [file, text] of outputs) {
+  fs.writeFileSync(path.join(outDir, file), text);
+  total += Buffer.byteLength(text);
+  process.stdout.write(`wrote ${path.relative(process.cwd(), path.join(outDir, file))}: ${(Buffer.byteLength(text) / 1024).toFixed(0)} KiB\n`);
+}
+if (k8sFromFolder) {
+  // The folder is the whole set of minors: a bundle of a minor it no longer holds goes.
+  for (const f of fs.readdirSync(outDir).sort()) {
+    const m = /^k8s-(\d+\.\d+)\.json$/.exec(f);
+    if (m && !k8sInputs.has(m[1])) {
+      fs.unlinkSync(path.join(outDir, f));
+      process.stdout.write(`deleted ${path.relative(process.cwd(), path.join(outDir, f))}: ${path.basename(k8sInput)} holds no Kubernetes ${m[1]}\n`);
+    }
+  }
+}
+process.stdout.write(`${outputs.length} file${outputs.length === 1 ? '' : 's'}, ${(total / 1024).toFixed(0)} KiB\n`);

@@ -1,7 +1,6 @@
 import * as yaml from 'js-yaml';
 import { buildPlatform, renderFiles } from '../lib/platform';
-import { validateManifests } from '../lib/validation';
-import { labConfig, render } from './helpers';
+import { labConfig, labPlatform, render, unionViolations } from './helpers';
 
 const lab = render();
 
@@ -78,15 +77,22 @@ describe('argo-cd', () => {
     expect(lab.wave('argo-cd-endpoint')).toBeGreaterThan(lab.wave('cluster-issuers'));
     // ingress-nginx ignores ssl-passthrough unless started with the flag.
     expect(lab.app('ingress-nginx').spec.source.helm.valuesObject.controller.extraArgs).toEqual({ 'enable-ssl-passthrough': 'true' });
-    const files = lab.files.filter((f) => /^(argo-cd-endpoint|cluster-issuers)\//.test(f.path));
-    expect(validateManifests(files, { externalServices: [{ namespace: 'argocd', name: 'argocd-server', ports: [{ name: 'https', port: 443 }] }] })).toEqual([]);
+    // The backend is the Service the argo-cd chart renders, port https included; the union checks it.
+    const server = labPlatform().argoCd.appliedManifests.find((m) => m.kind === 'Service' && m.metadata.name === 'argocd-server') as any;
+    expect(server.spec.ports).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'https', port: 443 })]));
+    expect(unionViolations().filter((v) => v.file.startsWith('argo-cd-endpoint/'))).toEqual([]);
   });
 
-  test('no component waits for Argo CD by accident: it provides no API group', () => {
-    const platform = buildPlatform(labConfig());
-    const argo = platform.components.find((c) => c.name === 'argo-cd')!;
-    expect(argo.providesApiGroups).toEqual([]);
-    expect(platform.components.filter((c) => c.declaredDependencies.includes(argo)).map((c) => c.name)).toEqual([]);
+  test('no component waits for Argo CD by accident: its CRDs are installed by bootstrap/, before any wave', () => {
+    const platform = labPlatform();
+    const argo = platform.argoCd;
+    // The chart does install CRDs (Application, AppProject, ApplicationSet) ...
+    expect(argo.appliedManifests.filter((m) => m.kind === 'CustomResourceDefinition').map((m: any) => m.spec.names.kind).sort())
+      .toEqual(['AppProject', 'Application', 'ApplicationSet']);
+    // ... and bootstrap/argo-cd/install.yaml applies them by hand, so nothing is synced after argo-cd.
+    expect(lab.in('bootstrap').filter((f) => f.manifest.kind === 'CustomResourceDefinition').map((f) => f.path))
+      .toEqual(['bootstrap/argo-cd/install.yaml', 'bootstrap/argo-cd/install.yaml', 'bootstrap/argo-cd/install.yaml']);
+    expect([...platform.dependencies].filter(([, deps]) => deps.includes(argo)).map(([c]) => c.name)).toEqual([]);
   });
 
   test('RBAC from config lands in argocd-rbac-cm values; none by default', () => {

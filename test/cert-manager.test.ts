@@ -11,7 +11,17 @@ describe('cert-manager', () => {
     expect(app.spec.source.helm.valuesObject).toEqual({
       crds: { enabled: true, keep: true },
       nodeSelector: { 'kubernetes.io/os': 'linux' },
+      global: { leaderElection: { namespace: 'cert-manager' } },
     });
+  });
+
+  test('leader election stays in cert-manager\'s own namespace, not kube-system (the chart\'s default)', () => {
+    const rendered = lab.platform!.components.find((c) => c.name === 'cert-manager')!.appliedManifests;
+    const namespaces = new Set(rendered.map((m) => m.metadata.namespace).filter((ns) => ns !== undefined));
+    expect([...namespaces]).toEqual(['cert-manager']);
+    const leases = rendered.filter((m) => m.kind === 'Role' && JSON.stringify(m).includes('"leases"'));
+    expect(leases.length).toBeGreaterThan(0);
+    for (const r of leases) expect(r.metadata.namespace).toBe('cert-manager');
   });
 });
 

@@ -65,7 +65,19 @@ describe('platform config', () => {
 
   test('an unknown top-level key is refused', () => {
     const msg = problemsOf((r) => { r.domian = 'x'; });
-    expect(msg).toMatch(/unknown field "domian"; allowed here: domain, ingressClass/);
+    expect(msg).toMatch(/unknown field "domian"; allowed here: domain, cluster, ingressClass/);
+  });
+
+  test('the cluster is required: the Kubernetes minor the charts render for, and who runs the control plane', () => {
+    expect(labConfig().cluster).toEqual({ kubernetesVersion: '1.31', provider: 'aks' });
+    expect(problemsOf((r) => { delete r.cluster; })).toMatch(/cluster: is required/);
+    expect(problemsOf((r) => { delete r.cluster.kubernetesVersion; })).toMatch(/cluster\.kubernetesVersion: is required/);
+    for (const v of ['1.27', '1.37', '1.31.2', 'v1.31', 1.31]) {
+      expect(problemsOf((r) => { r.cluster.kubernetesVersion = v; })).toContain('cluster.kubernetesVersion');
+    }
+    expect(labConfig((r) => { r.cluster.kubernetesVersion = '1.28'; }).cluster.kubernetesVersion).toBe('1.28');
+    expect(problemsOf((r) => { r.cluster.provider = 'eks'; })).toMatch(/cluster\.provider: .*must be "aks" or "self-managed"/);
+    expect(labConfig((r) => { r.cluster.provider = 'self-managed'; }).cluster.provider).toBe('self-managed');
   });
 
   test('a chart version range is refused', () => {

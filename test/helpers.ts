@@ -5,7 +5,9 @@ import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { parseConfig, PlatformConfig } from '../lib/config';
-import { buildPlatform, Manifest, renderFiles, RenderedFile } from '../lib/platform';
+import { buildPlatform, Manifest, Platform, renderFiles, RenderedFile } from '../lib/platform';
+import { validatePlatform } from '../lib/validate-platform';
+import { RuleName, Violation } from '../lib/validation';
 
 export const LAB_FILE = path.join(__dirname, '..', 'config', 'lab.yaml');
 
@@ -22,7 +24,8 @@ export function labConfig(change?: (raw: any) => void, file = 'config/lab.yaml')
 }
 
 export class Rendered {
-  constructor(readonly files: RenderedFile[]) {}
+  /** `platform`: the platform the files were rendered from, when the test has it (for `dependencies`). */
+  constructor(readonly files: RenderedFile[], readonly platform?: Platform) {}
 
   /** Files under one folder of gitops/<environment>/. */
   in(folder: string): RenderedFile[] {
@@ -49,11 +52,39 @@ export class Rendered {
   wave(name: string): number {
     return Number(this.app(name).metadata.annotations['argocd.argoproj.io/sync-wave']);
   }
+
+  /** The names of the components a component is synced after (platform.dependencies), sorted. */
+  dependencies(name: string): string[] {
+    if (!this.platform) throw new Error('these files were rendered without their platform');
+    const c = this.platform.components.find((x) => x.name === name) ?? (() => { throw new Error(`no component ${name}`); })();
+    return this.platform.dependencies.get(c)!.map((d) => d.name).sort();
+  }
 }
 
-export function render(config: PlatformConfig = labConfig()): Rendered {
-  return new Rendered(renderFiles(buildPlatform(config)));
+/**
+ * The lab platform, built once per test file (jest gives each file its own module registry): building
+ * reads every chart's cached render. Tests must not add to it; build a fresh one with buildPlatform to do so.
+ */
+let labBuilt: Platform | undefined;
+export function labPlatform(): Platform {
+  return (labBuilt ??= buildPlatform(labConfig()));
 }
+
+/** The files of an environment: the lab's (its platform built once per file) unless a config is given. */
+export function render(config?: PlatformConfig): Rendered {
+  const platform = config ? buildPlatform(config) : labPlatform();
+  return new Rendered(renderFiles(platform), platform);
+}
+
+/**
+ * The violations of these rules (all rules when none are given) over the whole union a platform applies,
+ * as synth validates it: its files and every object its charts render. The lab's unless a platform is given.
+ */
+export function unionViolations(rules?: readonly RuleName[], platform?: Platform): Violation[] {
+  const all = platform ? validatePlatform(platform, renderFiles(platform)) : (labViolations ??= validatePlatform(labPlatform(), renderFiles(labPlatform())));
+  return all.filter((v) => !rules || rules.includes(v.rule));
+}
+let labViolations: Violation[] | undefined;
 
 /** A fresh temporary folder, removed after the current test file. */
 const temps: string[] = [];

@@ -18,7 +18,16 @@ describe('inventory', () => {
   });
 
   test('lists the public endpoints with TLS secret and issuer', () => {
-    expect(md).toMatch(/\| `harbor\.k-tech\.cloud` \| Ingress of chart harbor \(Application harbor\) \| `harbor-secret` \| `letsencrypt` \|/);
+    expect(md).toContain('| `jenkins.k-tech.cloud` | Ingress devops-tools/jenkins | `jenkins-secret` | `letsencrypt` | `jenkins-service:8080` | `devops-tools` |');
+    // A chart's Ingress is read from its render, backends included: Harbor's, with the Certificate of harbor-certificate.
+    expect(md).toContain('| `harbor.k-tech.cloud` | Ingress devops-tools/harbor-ingress | `harbor-secret` | `letsencrypt` | `harbor-portal:80` | `devops-tools` |');
+    expect(md).toContain('| `harbor.k-tech.cloud/v2/` | Ingress devops-tools/harbor-ingress | `harbor-secret` | `letsencrypt` | `harbor-core:80` | `devops-tools` |');
+    const harbor = platform.components.find((c) => c.name === 'harbor')!.appliedManifests;
+    expect(harbor.filter((m) => m.kind === 'Ingress').map((m) => m.metadata.name)).toEqual(['harbor-ingress']);
+    for (const name of ['harbor-portal', 'harbor-core']) {
+      const svc = harbor.find((m) => m.kind === 'Service' && m.metadata.name === name) as any;
+      expect(svc.spec.ports.map((p: any) => p.port)).toContain(80);
+    }
   });
 
   test('an Ingress endpoint shows its backend; a Gateway shows its VirtualService destination', () => {

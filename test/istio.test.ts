@@ -1,7 +1,7 @@
-import { buildPlatform, renderFiles } from '../lib/platform';
-import { labConfig, render, Rendered } from './helpers';
+import { chartFiles } from '../lib/platform';
+import { labConfig, render } from './helpers';
 
-const renderWith = (change: (raw: any) => void) => new Rendered(renderFiles(buildPlatform(labConfig(change))));
+const renderWith = (change: (raw: any) => void) => render(labConfig(change));
 
 const lab = render();
 const ISTIO = 'https://istio-release.storage.googleapis.com/charts';
@@ -19,6 +19,13 @@ describe('istio', () => {
     for (const app of ['istio-base', 'istiod', 'istio-ingressgateway']) {
       expect(Object.keys(lab.app(app).spec.source.helm.valuesObject)).not.toContain('_internal_defaults_do_not_set');
     }
+  });
+
+  test('istiod renders no PodDisruptionBudget: with one replica it would block every node drain', () => {
+    expect(lab.app('istiod').spec.source.helm.valuesObject.global.defaultPodDisruptionBudget).toEqual({ enabled: false });
+    const istiod = lab.platform!.components.find((c) => c.name === 'istiod')!;
+    expect(istiod.appliedManifests.filter((m) => m.kind === 'PodDisruptionBudget')).toEqual([]);
+    expect(istiod.appliedManifests.filter((m) => m.kind === 'Deployment').map((m: any) => m.spec.replicas ?? 1)).toEqual([1]);
   });
 
   test('istiod carries the guide\'s mesh config: prometheus metrics, otlp tracing to Tempo', () => {
@@ -42,9 +49,13 @@ describe('istio', () => {
     expect(lab.wave('istiod')).toBeGreaterThan(lab.wave('istio-base'));
     expect(lab.wave('istio-ingressgateway')).toBeGreaterThan(lab.wave('istiod'));
     expect(lab.wave('istio-telemetry')).toBeGreaterThan(lab.wave('istiod'));
-    const platform = buildPlatform(labConfig());
-    const base = platform.components.find((c) => c.name === 'istio-base')!;
-    expect([...base.providesApiGroups].sort()).toEqual(['networking.istio.io', 'security.istio.io', 'telemetry.istio.io']);
+    // istio-base's chart renders the Istio CRDs; what writes Istio custom resources is synced after it.
+    const base = lab.platform!.components.find((c) => c.name === 'istio-base')!;
+    const groups = base.appliedManifests.filter((m) => m.kind === 'CustomResourceDefinition').map((m: any) => m.spec.group);
+    expect([...new Set(groups)].sort()).toEqual(['extensions.istio.io', 'networking.istio.io', 'security.istio.io', 'telemetry.istio.io']);
+    expect(lab.dependencies('istio-telemetry')).toContain('istio-base');
+    expect(lab.dependencies('workloads')).toEqual(expect.arrayContaining(['istio-base', 'istiod', 'istio-ingressgateway']));
+    expect(lab.dependencies('kiali-dashboard')).toContain('istio-base');
   });
 
   test('Telemetry mesh-default samples the configured share of requests to otlp', () => {
@@ -56,20 +67,14 @@ describe('istio', () => {
     expect(() => labConfig((raw) => { raw.istio.tracingSamplingPercentage = 150; })).toThrow(/istio\.tracingSamplingPercentage/);
   });
 
-  test('the IstioOperator for istioctl is rendered to istioctl/ and synced by no Application', () => {
-    const files = lab.in('istioctl');
-    expect(files.map((f) => f.path)).toEqual(['istioctl/istiooperator-istio.yaml']);
-    const iop: any = files[0].manifest;
-    expect(iop.apiVersion).toBe('install.istio.io/v1alpha1');
-    expect(iop.metadata).toEqual({ name: 'istio', namespace: 'istio-system' });
-    expect(iop.spec.profile).toBe('demo');
-    expect(iop.spec.meshConfig.defaultProviders).toEqual({ metrics: ['prometheus'], tracing: ['otlp'] });
-    expect(iop.spec.meshConfig.extensionProviders).toEqual([TEMPO]);
-    // Same mesh config as the chart, so the two install paths cannot disagree.
-    const { enablePrometheusMerge, ...chartMesh } = lab.app('istiod').spec.source.helm.valuesObject.meshConfig;
-    expect(iop.spec.meshConfig).toEqual(chartMesh);
+  test('Istio is installed one way only, by its charts: no istioctl/ folder, no IstioOperator anywhere', () => {
+    expect(lab.files.filter((f) => f.path.split('/')[0] === 'istioctl')).toEqual([]);
+    expect(lab.all('IstioOperator')).toEqual([]);
+    // Nor does any chart Application render one (or its CRD), and no Application points at an istioctl folder.
+    const rendered = chartFiles(lab.platform!).map((f) => f.manifest as any);
+    expect(rendered.length).toBeGreaterThan(0);
+    expect(rendered.filter((m) => m.kind === 'IstioOperator' || (m.kind === 'CustomResourceDefinition' && m.spec.names.kind === 'IstioOperator'))).toEqual([]);
     for (const f of lab.in('apps')) expect((f.manifest as any).spec.source.path ?? '').not.toMatch(/istioctl/);
-    expect(iop.metadata.annotations).toBeUndefined();
   });
 
   test('sidecar injection is on for the configured namespaces only', () => {

@@ -1,9 +1,11 @@
+import { HelmComponent } from '../lib/component';
 import { findLeaks } from '../lib/leaks';
+import { composePlatform } from '../lib/platform';
 import { platformSecrets } from '../lib/secrets';
 import { labConfig, render } from './helpers';
 
 const config = labConfig();
-const lab = render(config);
+const lab = render();
 const app = lab.app('kube-prometheus-stack');
 const values = app.spec.source.helm.valuesObject;
 const alertmanager = values.alertmanager;
@@ -34,6 +36,19 @@ describe('kube-prometheus-stack: the Application', () => {
   test('Prometheus and Alertmanager know their public URLs, so alert links open them', () => {
     expect(values.prometheus.prometheusSpec.externalUrl).toBe('https://prometheus.k-tech.cloud');
     expect(alertmanager.alertmanagerSpec.externalUrl).toBe('https://alertmanager.k-tech.cloud');
+  });
+
+  test('on AKS nothing scrapes or alerts on the control plane Azure runs; a self-managed cluster keeps it', () => {
+    const off = { kubeControllerManager: { enabled: false }, kubeScheduler: { enabled: false }, kubeEtcd: { enabled: false }, kubeProxy: { enabled: false } };
+    expect(values).toMatchObject(off);
+    const rendered = lab.platform!.components.find((c) => c.name === 'kube-prometheus-stack')!.appliedManifests as any[];
+    const names = rendered.filter((m) => ['Service', 'ServiceMonitor', 'PrometheusRule'].includes(m.kind)).map((m) => `${m.kind} ${m.metadata.name}`);
+    expect(names.filter((n) => /scheduler|controller-manager|etcd|kube-proxy/.test(n))).toEqual([]);
+    // The API server, kubelets and CoreDNS stay scraped.
+    expect(names).toEqual(expect.arrayContaining(['ServiceMonitor kube-prometheus-stack-apiserver', 'ServiceMonitor kube-prometheus-stack-kubelet', 'ServiceMonitor kube-prometheus-stack-coredns']));
+    const selfManaged = composePlatform(labConfig((r) => { r.cluster.provider = 'self-managed'; }));
+    const v = (selfManaged.components.find((c) => c.name === 'kube-prometheus-stack') as HelmComponent<any>).values;
+    for (const key of Object.keys(off)) expect(v[key]).toBeUndefined();
   });
 });
 
@@ -146,5 +161,14 @@ describe('kube-prometheus-stack: Grafana', () => {
       enabled: true, label: 'grafana_dashboard', labelValue: '1', searchNamespace: 'ALL',
       folderAnnotation: 'k8s-sidecar-target-directory', provider: { foldersFromFilesStructure: true },
     });
+  });
+
+  test('Grafana\'s ServiceMonitor names its job from a label its Service carries', () => {
+    const rendered = lab.platform!.components.find((c) => c.name === 'kube-prometheus-stack')!.appliedManifests as any[];
+    const monitor = rendered.find((m) => m.kind === 'ServiceMonitor' && m.metadata.name === 'kube-prometheus-stack-grafana');
+    const svc = rendered.find((m) => m.kind === 'Service' && m.metadata.name === 'kube-prometheus-stack-grafana');
+    expect(monitor.spec.jobLabel).toBeDefined();
+    expect(svc.metadata.labels[monitor.spec.jobLabel]).toBe('kube-prometheus-stack-grafana');
+    expect(grafana.service).toEqual({ labels: { [monitor.spec.jobLabel]: 'kube-prometheus-stack-grafana' } });
   });
 });

@@ -4,17 +4,18 @@ import * as yaml from 'js-yaml';
 import { dashboardDatasourceUids, escapeDollars, linkedDatasourceUids } from '../charts/monitoring';
 import { scrapeTargets } from '../lib/scrape-targets';
 import { platformSecrets } from '../lib/secrets';
-import { RULES, validateManifests } from '../lib/validation';
-import { labConfig, render } from './helpers';
+import { labConfig, render, unionViolations } from './helpers';
 
 const config = labConfig();
-const lab = render(config);
+const lab = render();
 const NS = 'monitoring';
 const COMPONENT = 'monitoring-config';
 const kps = lab.app('kube-prometheus-stack').spec.source.helm.valuesObject;
 const kpsRelease = lab.app('kube-prometheus-stack').spec.source.helm.releaseName;
-/** The uids the chart's own datasources get (read from its values, not restated). */
-const chartUids = [kps.grafana.sidecar.datasources.uid, kps.grafana.sidecar.datasources.alertmanager.uid];
+const kpsRendered = lab.platform!.components.find((c) => c.name === 'kube-prometheus-stack')!.appliedManifests as any[];
+/** The uids of the datasources the chart provisions itself (read from its render, not restated). */
+const chartUids: string[] = kpsRendered.filter((m) => m.kind === 'ConfigMap' && m.metadata.labels?.[kps.grafana.sidecar.datasources.label])
+  .flatMap((cm) => Object.values<string>(cm.data).flatMap((t) => (yaml.load(t) as any).datasources.map((d: any) => d.uid)));
 
 const datasourceFiles = () => lab.in(COMPONENT).map((f) => f.manifest as any)
   .filter((m) => m.kind === 'ConfigMap' && m.metadata.labels?.grafana_datasource === '1');
@@ -97,9 +98,12 @@ describe('monitoring-config: PodMonitors', () => {
       expect(m.metadata.namespace).toBe(NS);
       expect(m.metadata.labels).toEqual({ release: kpsRelease });
     }
-    // The chart selects by release label only while podMonitorSelector is left empty.
-    expect(kps.prometheus.prometheusSpec.podMonitorSelector).toBeUndefined();
-    expect(kps.prometheus.prometheusSpec.podMonitorSelectorNilUsesHelmValues).toBeUndefined();
+    // The Prometheus the chart renders selects PodMonitors by that label, in every namespace.
+    const prometheus = kpsRendered.filter((m) => m.kind === 'Prometheus');
+    expect(prometheus).toHaveLength(1);
+    expect(prometheus[0].metadata.namespace).toBe(NS);
+    expect(prometheus[0].spec.podMonitorSelector).toEqual({ matchLabels: { release: kpsRelease } });
+    expect(prometheus[0].spec.podMonitorNamespaceSelector).toEqual({});
   });
 
   const argocd = (name: string, port: number): [string, object] => [name, {
@@ -127,7 +131,8 @@ describe('monitoring-config: PodMonitors', () => {
       podMetricsEndpoints: [{ port: 'http-envoy-prom', path: '/stats/prometheus', interval: '30s' }],
     }],
     ['jenkins', {
-      jobLabel: 'app.kubernetes.io/name',
+      // The Jenkins pods carry app (not app.kubernetes.io/name): the job is named after it.
+      jobLabel: 'app',
       namespaceSelector: { matchNames: ['devops-tools'] },
       selector: { matchLabels: { app: 'jenkins-server' } },
       podMetricsEndpoints: [{
@@ -168,6 +173,7 @@ describe('monitoring-config: PodMonitors', () => {
     expect(matching[0].metadata.namespace).toBe(spec.namespaceSelector.matchNames[0]);
     const ports = matching[0].spec.template.spec.containers.flatMap((c: any) => c.ports ?? []).map((p: any) => p.name);
     expect(ports).toContain(spec.podMetricsEndpoints[0].port);
+    expect(Object.keys(matching[0].spec.template.metadata.labels)).toContain(spec.jobLabel);
   });
 
   test('the Envoy monitor selects workloads this platform runs in the apps namespace', () => {
@@ -184,9 +190,10 @@ describe('monitoring-config: PodMonitors', () => {
     expect(moved.get('PodMonitor', 'istio-envoy', NS).spec.namespaceSelector.matchNames).toEqual(['shop']);
   });
 
-  test('the platform\'s own validation finds every monitor selected by this Prometheus', () => {
-    const disable = RULES.filter((r) => r !== 'podmonitor-selector');
-    expect(validateManifests(lab.files, { disable, prometheusSelector: { release: kpsRelease } })).toEqual([]);
+  test('the platform\'s own validation finds every monitor selected by the rendered Prometheus, and its targets', () => {
+    // monitor-target over the union: our PodMonitors and the chart's ServiceMonitors, against the pods,
+    // Services and the Prometheus of every Application.
+    expect(unionViolations(['monitor-target'])).toEqual([]);
   });
 });
 
@@ -230,8 +237,9 @@ describe('monitoring-config: Grafana datasources', () => {
     const links = datasourceFiles().flatMap((cm) => Object.values(cm.data).flatMap((t: any) => (yaml.load(t) as any).datasources.flatMap((d: any) => linkedDatasourceUids(d.jsonData))));
     expect(links.sort()).toEqual(['loki', 'prometheus', 'prometheus', 'tempo']);
     for (const uid of links) expect(defined).toContain(uid);
-    const disable = RULES.filter((r) => r !== 'datasource-uid');
-    expect(validateManifests(lab.files, { disable, knownDatasourceUids: chartUids })).toEqual([]);
+    // The chart's datasource ConfigMap is part of the union: no uid needs declaring.
+    expect([...chartUids].sort()).toEqual(['alertmanager', 'prometheus']);
+    expect(unionViolations(['datasource-uid'])).toEqual([]);
   });
 
   test('the Loki tenant Grafana reads as is the one Promtail pushes as', () => {

@@ -3,7 +3,7 @@ import { platformSecrets } from '../lib/secrets';
 import { labConfig, render } from './helpers';
 
 const config = labConfig();
-const lab = render(config);
+const lab = render();
 const app = lab.app('tempo');
 const values = app.spec.source.helm.valuesObject;
 

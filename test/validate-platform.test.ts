@@ -106,7 +106,8 @@ describe('npm run validate', () => {
   test('--help says what is checked', () => {
     const r = run('--help');
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('Kubernetes 1.28');
+    expect(r.stdout).toContain('cluster.kubernetesVersion');
+    expect(r.stdout).toContain('render (from vendor/)');
   });
 });
 

@@ -1,7 +1,7 @@
 // The object set as the cross-reference rules see it: each object with its effective namespace, and
 // the indexes the rules share (Services, TLS secrets, declared secrets, issuers), built on first use.
 import { fieldPath } from './schema';
-import { ExternalService, RuleName, ValidationOptions, Violation } from './types';
+import { RuleName, ValidationOptions, Violation } from './types';
 
 /** A plain JSON value as read from a manifest. */
 export type Json = any;
@@ -18,12 +18,16 @@ export interface KObject {
   readonly namespace: string | undefined;
   /** `Kind namespace/name` or `Kind name`. */
   readonly label: string;
+  /** The Argo CD Application that applies it, when known (ManifestFile.application). */
+  readonly application?: string;
+  /** True for an object a Helm chart renders. */
+  readonly rendered?: boolean;
 }
 
 export interface ServicePorts {
   /** Undefined: any port is accepted (an external service declared without ports). */
   readonly ports?: readonly { readonly name?: string; readonly port: number }[];
-  /** What declares it, for messages: a file, or "options.externalServices". */
+  /** The file that declares it, for messages. */
   readonly source: string;
 }
 
@@ -39,6 +43,18 @@ export function list(x: unknown): Json[] {
 
 export function str(x: unknown): string | undefined {
   return typeof x === 'string' && x !== '' ? x : undefined;
+}
+
+const jsonTexts = new WeakMap<object, string>();
+
+/**
+ * `JSON.stringify` of an object, computed once per object: the size, digest and comparison checks of the
+ * same (large) rendered objects share it. Objects must not be changed after their first call.
+ */
+export function jsonOf(o: object): string {
+  let text = jsonTexts.get(o);
+  if (text === undefined) jsonTexts.set(o, (text = JSON.stringify(o)));
+  return text;
 }
 
 export function groupOf(apiVersion: string): string {
@@ -73,11 +89,10 @@ export class Context {
     return this.byKind.get(`${group}/${kind}`) ?? [];
   }
 
-  /** Services of the set and options.externalServices, by `namespace/name`. */
+  /** Services of the set (ours and the ones charts render), by `namespace/name`. */
   public services(): Map<string, ServicePorts> {
     if (!this.serviceIndex) {
       const index = new Map<string, ServicePorts>();
-      for (const ext of this.options.externalServices ?? []) index.set(key(ext.namespace, ext.name), externalPorts(ext));
       for (const s of this.of('', 'Service')) {
         const ports = list(s.manifest.spec?.ports).filter(isObject).map((p) => ({ name: str(p.name), port: Number(p.port) }));
         const externalName = s.manifest.spec?.type === 'ExternalName' && ports.length === 0;
@@ -152,10 +167,6 @@ export class Context {
     }
     return out.sort();
   }
-}
-
-function externalPorts(ext: ExternalService): ServicePorts {
-  return { ports: ext.ports ? ext.ports.map((p) => ({ name: p.name, port: p.port })) : undefined, source: 'options.externalServices' };
 }
 
 export function describePorts(ports: ServicePorts['ports']): string {

@@ -2,25 +2,34 @@
 // (strict about unknown fields), and the references between objects (TLS secrets, issuers, Services,
 // secrets, datasource uids, monitor labels, Application paths) across the whole set. Pure: it reads
 // nothing but the committed schema bundle (schemas/) and writes nothing.
-import { Context, groupOf, isObject, Json, KObject, list, str } from './context';
+import { Context, groupOf, isObject, Json, jsonOf, KObject, list, str } from './context';
 import { applicationPath } from './rules-argocd';
-import { datasourceUid, podMonitorSelector } from './rules-observability';
+import { datasourceUid } from './rules-observability';
 import { ingressBackend, virtualServiceDestination } from './rules-routing';
 import { gatewayCredential, ingressTlsCertificate, issuerExists } from './rules-tls';
-import { imagePinned, noSecretData, secretReference } from './rules-workloads';
+import { imagePinned, noSecretData } from './rules-workloads';
+import { serviceReference } from './rules-wiring';
+import { defaultCredentials, unreadValueRule } from './rules-values';
+import { monitorTarget } from './rules-monitoring';
+import { configReference } from './rules-config';
+import { applySize, crdOrder, disruptionBudget, managedControlPlane, projectDestination, renderStable, singleOwner } from './rules-cluster';
 import { defaultSchemaDir, kindKey, SchemaRegistry } from './schema';
 import { ManifestFile, RULES, RuleName, SchemaCache, ValidationOptions, Violation } from './types';
 import { createHash } from 'crypto';
 
 export * from './types';
-export { SchemaRegistry } from './schema';
+export { SchemaRegistry, servedApiVersions, supportedKubernetesVersions } from './schema';
 
 const registries = new Map<string, SchemaRegistry>();
 
-/** The schema registry of a bundle folder, loaded once per process: compiled schemas are reused across calls. */
-export function schemaRegistry(dir: string = defaultSchemaDir()): SchemaRegistry {
-  let r = registries.get(dir);
-  if (!r) registries.set(dir, (r = new SchemaRegistry(dir)));
+/**
+ * The schema registry of a bundle folder and Kubernetes minor, loaded once per process and pair: compiled
+ * schemas are reused across calls. The minor is '1.28' when none is given (see ValidationOptions.kubernetesVersion).
+ */
+export function schemaRegistry(dir: string = defaultSchemaDir(), kubernetesVersion = '1.28'): SchemaRegistry {
+  const key = `${dir}\0${kubernetesVersion}`;
+  let r = registries.get(key);
+  if (!r) registries.set(key, (r = new SchemaRegistry(kubernetesVersion, dir)));
   return r;
 }
 
@@ -30,18 +39,28 @@ const CROSS_RULES: [RuleName, (ctx: Context, files: readonly string[]) => void][
   ['ingress-backend', ingressBackend],
   ['gateway-credential', gatewayCredential],
   ['virtualservice-destination', virtualServiceDestination],
-  ['secret-reference', secretReference],
   ['datasource-uid', datasourceUid],
-  ['podmonitor-selector', podMonitorSelector],
   ['application-path', applicationPath],
   ['image-pinned', imagePinned],
   ['no-secret-data', noSecretData],
+  ['project-destination', projectDestination],
+  ['apply-size', applySize],
+  ['single-owner', singleOwner],
+  ['crd-order', crdOrder],
+  ['disruption-budget', disruptionBudget],
+  ['managed-control-plane', managedControlPlane],
+  ['service-reference', serviceReference],
+  ['monitor-target', monitorTarget],
+  ['config-reference', configReference],
+  ['default-credential', defaultCredentials],
+  ['render-stable', renderStable],
+  ['unread-value', (ctx) => { if (ctx.options.chartArchive) unreadValueRule(ctx.options.chartArchive)(ctx); }],
 ];
 
 /** Validates a set of manifests (e.g. lib/platform.ts's renderFiles output); returns every violation, [] if none. */
 export function validateManifests(files: readonly ManifestFile[], options: ValidationOptions = {}): Violation[] {
   const disabled = new Set(options.disable ?? []);
-  const registry = schemaRegistry(options.schemaDir);
+  const registry = schemaRegistry(options.schemaDir, options.kubernetesVersion);
   const defaultNamespace = (file: string) =>
     (typeof options.defaultNamespace === 'function' ? options.defaultNamespace(file) : options.defaultNamespace) ?? 'default';
 
@@ -72,6 +91,7 @@ export function validateManifests(files: readonly ManifestFile[], options: Valid
     objects.push({
       file: f.path, manifest: m, apiVersion: m.apiVersion, kind: m.kind, group: groupOf(m.apiVersion), name, namespace,
       label: `${m.kind} ${namespace === undefined ? '' : `${namespace}/`}${name || '(no name)'}`,
+      application: f.application, rendered: f.rendered,
     });
   }
   const ctx = new Context(objects, options);
@@ -91,13 +111,20 @@ export function validateManifests(files: readonly ManifestFile[], options: Valid
 }
 
 /** The key of an object in a SchemaCache: a digest of the bundle's content and of the object. */
-export function schemaCacheKey(registry: SchemaRegistry, manifest: unknown): string {
-  return createHash('sha1').update(registry.fingerprint).update(JSON.stringify(manifest)).digest('base64url');
+export function schemaCacheKey(registry: SchemaRegistry, manifest: unknown, crdSchema = ''): string {
+  return createHash('sha1').update(registry.fingerprint).update(crdSchema).update(jsonOf(manifest as object)).digest('base64url');
 }
 
 function validateSchemas(ctx: Context, registry: SchemaRegistry, cache?: SchemaCache): void {
   // CRDs in the set itself define (or redefine) their kinds: the cluster will use those.
   const setCrds = new Map<string, Record<string, unknown>>();
+  // A digest of each CRD schema of the set, so that objects checked against it can be cached too.
+  const crdDigests = new Map<Record<string, unknown>, string>();
+  const crdDigest = (schema: Record<string, unknown>) => {
+    let d = crdDigests.get(schema);
+    if (d === undefined) crdDigests.set(schema, (d = createHash('sha1').update(jsonOf(schema)).digest('base64url')));
+    return d;
+  };
   for (const crd of ctx.of('apiextensions.k8s.io', 'CustomResourceDefinition')) {
     const spec = crd.manifest.spec;
     const group = str(spec?.group);
@@ -110,11 +137,12 @@ function validateSchemas(ctx: Context, registry: SchemaRegistry, cache?: SchemaC
   }
   for (const o of ctx.objects) {
     const own = setCrds.get(kindKey(o.apiVersion, o.kind));
-    const key = cache && !own ? schemaCacheKey(registry, o.manifest) : undefined;
+    const key = cache ? schemaCacheKey(registry, o.manifest, own ? crdDigest(own) : '') : undefined;
     if (key && cache!.has(key)) continue;
     let problems;
     try {
-      problems = own ? registry.checkAgainst(own, o.manifest) : registry.check(o.apiVersion, o.kind, o.manifest);
+      const manifest = withoutNulls(o.manifest);
+      problems = own ? registry.checkAgainst(own, manifest) : registry.check(o.apiVersion, o.kind, manifest);
     } catch (e) {
       // e.g. a CRD in the set whose pattern JavaScript cannot compile (RE2's (?i)).
       ctx.report('schema', o, '', `cannot be validated: its schema does not compile (${(e as Error).message.split('\n')[0]})`,
@@ -124,7 +152,7 @@ function validateSchemas(ctx: Context, registry: SchemaRegistry, cache?: SchemaC
     if (!problems) {
       const versions = registry.apiVersionsOf(o.kind);
       ctx.report('schema', o, 'apiVersion',
-        `no schema for apiVersion/kind "${o.apiVersion}" ${o.kind}: it is neither a Kubernetes 1.28 kind nor a kind of a bundled CRD`,
+        `no schema for apiVersion/kind "${o.apiVersion}" ${o.kind}: it is neither a Kubernetes ${registry.kubernetesVersion} kind nor a kind of a bundled CRD`,
         versions.length > 0
           ? `use a served apiVersion of ${o.kind}: ${versions.join(', ')}`
           : 'fix the apiVersion or kind; for a new CRD, add its YAML to the input of scripts/gen-schemas.js and rerun it (or ship the CustomResourceDefinition in the same set)');
@@ -134,6 +162,18 @@ function validateSchemas(ctx: Context, registry: SchemaRegistry, cache?: SchemaC
     for (const p of problems) ctx.report('schema', o, p.field, p.message, p.fix);
     if (key && o.name && problems.length === 0) cache!.add(key);
   }
+}
+
+/**
+ * The object as the API server reads it: a field set to null is a field left out (charts render empty
+ * `annotations:` or `env:` often). The object itself is returned when it holds no null.
+ */
+function withoutNulls(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  const hasNull = (v: unknown): boolean => v === null || (typeof v === 'object' && Object.values(v as object).some(hasNull));
+  if (!hasNull(value)) return value;
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]));
 }
 
 /** One violation on one line: `file: Kind ns/name: field: message [rule] fix: ...`. */

@@ -73,22 +73,3 @@ export function datasourceUid(ctx: Context): void {
       `use the uid of a provisioned datasource, provision one with uid "${ref.uid}", or, if the chart provides it, list it in options.knownDatasourceUids`);
   }
 }
-
-/** podmonitor-selector */
-export function podMonitorSelector(ctx: Context): void {
-  const selector = ctx.options.prometheusSelector;
-  if (!selector) return;
-  const wanted = Object.entries(selector).map(([k, v]) => `${k}: ${v}`).join(', ');
-  for (const kind of ['PodMonitor', 'ServiceMonitor']) {
-    for (const m of ctx.of('monitoring.coreos.com', kind)) {
-      const labels = isObject(m.manifest.metadata?.labels) ? m.manifest.metadata.labels : {};
-      for (const [k, v] of Object.entries(selector)) {
-        if (labels[k] === v) continue;
-        ctx.report('podmonitor-selector', m, ['metadata', 'labels', k],
-          `${labels[k] === undefined ? `label ${k} is missing` : `label ${k} is "${String(labels[k])}", not "${v}"`}; ` +
-          `Prometheus only selects ${kind}s labelled ${wanted}, so this one is never scraped`,
-          `set metadata.labels to include ${wanted}`);
-      }
-    }
-  }
-}

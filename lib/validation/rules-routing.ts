@@ -8,7 +8,7 @@ function missingServiceFix(ctx: Context, namespace: string, name: string, what: 
   const names = ctx.serviceNames(namespace);
   const guess = closest(name, names);
   return `${guess ? `use Service "${guess}"` : what}${names.length > 0 ? ` (Services in ${namespace}: ${names.join(', ')})` : ''}, ` +
-    `declare Service "${name}" in ${namespace}, or, if a Helm chart creates it, declare it (with its ports) among the services of that chart's HelmComponent (options.externalServices)`;
+    `declare Service "${name}" in ${namespace}, or set the values of the chart that should render it (chart Services are read from the render)`;
 }
 
 /** ingress-backend */

@@ -1,5 +1,6 @@
-// Validation of each object against its schema: the Kubernetes 1.28 API definitions, or the
-// openAPIV3Schema of its CRD, from the bundle that scripts/gen-schemas.js writes into schemas/.
+// Validation of each object against its schema: the API definitions of the cluster's Kubernetes minor
+// (schemas/k8s-<minor>.json, 1.28 to 1.36), or the openAPIV3Schema of its CRD (schemas/crds.json), from
+// the bundle that scripts/gen-schemas.js writes into schemas/. A SchemaRegistry serves one minor.
 //
 // Strict about unknown fields, as `kubectl apply --validate=strict` is: an object schema (type object,
 // or with properties) rejects fields it does not declare, unless it declares additionalProperties or
@@ -46,20 +47,55 @@ export interface SchemaProblem {
 
 const K8S_ID = 'k8s';
 const OBJECT_META = `${K8S_ID}#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta`;
-const K8S_FILE = 'k8s-1.28.json';
+/** The bundle of one Kubernetes minor: `k8s-1.31.json`. */
+const k8sFile = (kubernetesVersion: string) => `k8s-${kubernetesVersion}.json`;
+const K8S_FILE_PATTERN = /^k8s-(\d+\.\d+)\.json$/;
 const CRD_FILE = 'crds.json';
 /** At most this many schema problems are reported per object; the rest are summarized. */
 const MAX_PROBLEMS = 25;
 
-/** Kubernetes 1.28 kinds that are cluster-scoped (the definitions do not say). */
+/**
+ * The built-in kinds that are cluster-scoped, as `group/Kind` (the core group is ''), in every minor from
+ * 1.28 to 1.36; every other built-in kind is namespaced. The definitions do not say; this follows each
+ * API's registration (`+genclient:nonNamespaced`). A kind keeps its scope from one version to the next, so
+ * one list serves every minor (a kind a minor does not serve has no schema there anyway);
+ * test/validation/schema.test.ts checks that every kind of every bundled minor is classified.
+ */
 const CLUSTER_SCOPED_K8S = new Set([
-  'Namespace', 'Node', 'PersistentVolume', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition',
-  'StorageClass', 'PriorityClass', 'IngressClass', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration',
-  'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'APIService', 'CSIDriver', 'CSINode',
-  'VolumeAttachment', 'RuntimeClass', 'FlowSchema', 'PriorityLevelConfiguration', 'CertificateSigningRequest',
-  'ComponentStatus', 'StorageVersion', 'ClusterCIDR', 'IPAddress', 'ClusterTrustBundle', 'SelfSubjectReview',
-  'TokenReview', 'SelfSubjectAccessReview', 'SelfSubjectRulesReview', 'SubjectAccessReview',
+  '/ComponentStatus', '/Namespace', '/Node', '/PersistentVolume',
+  'admissionregistration.k8s.io/MutatingWebhookConfiguration', 'admissionregistration.k8s.io/ValidatingWebhookConfiguration',
+  // ValidatingAdmissionPolicy: beta in 1.28, GA (v1) in 1.30; MutatingAdmissionPolicy: alpha in 1.32, GA in 1.36.
+  'admissionregistration.k8s.io/ValidatingAdmissionPolicy', 'admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding',
+  'admissionregistration.k8s.io/MutatingAdmissionPolicy', 'admissionregistration.k8s.io/MutatingAdmissionPolicyBinding',
+  'apiextensions.k8s.io/CustomResourceDefinition',
+  'apiregistration.k8s.io/APIService',
+  'authentication.k8s.io/SelfSubjectReview', 'authentication.k8s.io/TokenReview',
+  'authorization.k8s.io/SelfSubjectAccessReview', 'authorization.k8s.io/SelfSubjectRulesReview', 'authorization.k8s.io/SubjectAccessReview',
+  // ClusterTrustBundle: alpha in 1.27, beta in 1.33.
+  'certificates.k8s.io/CertificateSigningRequest', 'certificates.k8s.io/ClusterTrustBundle',
+  'flowcontrol.apiserver.k8s.io/FlowSchema', 'flowcontrol.apiserver.k8s.io/PriorityLevelConfiguration',
+  'internal.apiserver.k8s.io/StorageVersion',
+  // ClusterCIDR: alpha up to 1.28; IPAddress: alpha from 1.27, GA in 1.33; ServiceCIDR: alpha from 1.29, GA in 1.33.
+  'networking.k8s.io/ClusterCIDR', 'networking.k8s.io/IngressClass', 'networking.k8s.io/IPAddress', 'networking.k8s.io/ServiceCIDR',
+  'node.k8s.io/RuntimeClass',
+  'rbac.authorization.k8s.io/ClusterRole', 'rbac.authorization.k8s.io/ClusterRoleBinding',
+  // Dynamic resource allocation: ResourceClass (v1alpha2, up to 1.30), ResourceSlice (from 1.30), DeviceClass
+  // (from 1.31, GA in 1.34), DeviceTaintRule (from 1.33), ResourcePoolStatusRequest (from 1.36).
+  'resource.k8s.io/DeviceClass', 'resource.k8s.io/DeviceTaintRule', 'resource.k8s.io/ResourceClass',
+  'resource.k8s.io/ResourcePoolStatusRequest', 'resource.k8s.io/ResourceSlice',
+  'scheduling.k8s.io/PriorityClass',
+  // VolumeAttributesClass: alpha in 1.29, beta in 1.31, GA in 1.34.
+  'storage.k8s.io/CSIDriver', 'storage.k8s.io/CSINode', 'storage.k8s.io/StorageClass', 'storage.k8s.io/VolumeAttachment',
+  'storage.k8s.io/VolumeAttributesClass',
+  // StorageVersionMigration: alpha in 1.30, beta in 1.35.
+  'storagemigration.k8s.io/StorageVersionMigration',
 ]);
+
+/** The group of an apiVersion: `apps/v1` -> `apps`, `v1` -> ''. */
+function groupOfApiVersion(apiVersion: string): string {
+  const i = apiVersion.lastIndexOf('/');
+  return i < 0 ? '' : apiVersion.slice(0, i);
+}
 
 /** Finds schemas/ from this file, whether run from lib/validation/ (ts-jest, tsc) or bundled into dist/. */
 export function defaultSchemaDir(): string {
@@ -67,10 +103,56 @@ export function defaultSchemaDir(): string {
   for (const start of starts) {
     for (let dir = start, i = 0; i < 5; i++, dir = path.dirname(dir)) {
       const candidate = path.join(dir, 'schemas');
-      if (fs.existsSync(path.join(candidate, K8S_FILE))) return candidate;
+      if (fs.existsSync(path.join(candidate, CRD_FILE))) return candidate;
     }
   }
-  throw new Error(`schema bundle not found: no schemas/${K8S_FILE} above ${starts.join(' or ')}; run node scripts/gen-schemas.js`);
+  throw new Error(`schema bundle not found: no schemas/${CRD_FILE} above ${starts.join(' or ')}; run node scripts/gen-schemas.js`);
+}
+
+/** The Kubernetes minors the bundle in `dir` has schemas for, oldest first: ['1.28', ..., '1.36']. */
+export function supportedKubernetesVersions(dir: string = defaultSchemaDir()): string[] {
+  const minors = fs.readdirSync(dir).flatMap((f) => K8S_FILE_PATTERN.exec(f)?.[1] ?? []);
+  const parts = (v: string) => v.split('.').map(Number);
+  return minors.sort((a, b) => parts(a)[0] - parts(b)[0] || parts(a)[1] - parts(b)[1]);
+}
+
+/** The path of a minor's bundle; throws, naming the minors there are, when `dir` has none for it. */
+function k8sBundlePath(kubernetesVersion: string, dir: string): string {
+  if (!/^\d+\.\d+$/.test(kubernetesVersion)) {
+    throw new Error(`Kubernetes version ${JSON.stringify(kubernetesVersion)} is not a minor version such as "1.31"`);
+  }
+  const file = path.join(dir, k8sFile(kubernetesVersion));
+  if (fs.existsSync(file)) return file;
+  const have = supportedKubernetesVersions(dir);
+  throw new Error(`no schema bundle for Kubernetes ${kubernetesVersion} in ${dir} (it has ${have.length > 0 ? have.join(', ') : 'none'}): ` +
+    'for another minor, add its definitions to the input of scripts/gen-schemas.js and rerun it');
+}
+
+const servedCache = new Map<string, readonly string[]>();
+
+/**
+ * What a Kubernetes minor serves, for Helm's `--api-versions` (which takes both forms), sorted: every
+ * built-in `group/version` (the core group's as `v1`) and every `group/version/Kind` (`v1/Service`,
+ * `apps/v1/Deployment`), from the kinds of schemas/k8s-<minor>.json. List kinds (`v1/PodList`) are left
+ * out: they are not resources, and a cluster's discovery does not list them. CRDs are not included. The
+ * definitions hold every API of the release, so alpha (and, since 1.24, new beta) APIs are listed too,
+ * though a cluster serves them only when they are enabled.
+ */
+export function servedApiVersions(kubernetesVersion: string, dir: string = defaultSchemaDir()): string[] {
+  const file = k8sBundlePath(kubernetesVersion, dir);
+  let served = servedCache.get(file);
+  if (!served) {
+    const kinds = Object.keys((JSON.parse(fs.readFileSync(file, 'utf8')) as K8sBundle).kinds);
+    const all = new Set(kinds);
+    const out = new Set<string>();
+    for (const key of kinds) {
+      if (key.endsWith('List') && all.has(key.slice(0, -'List'.length))) continue;
+      out.add(key);
+      out.add(key.slice(0, key.lastIndexOf('/')));
+    }
+    servedCache.set(file, (served = [...out].sort()));
+  }
+  return [...served];
 }
 
 /**
@@ -83,6 +165,25 @@ interface Hooks {
 }
 
 /** Makes an object schema reject undeclared fields, recursively; see the header comment. */
+/**
+ * A Go RE2 pattern as JavaScript can compile it. RE2's `(?i)` has no JavaScript inline form: every letter
+ * outside a character class is folded into a class of both cases instead.
+ */
+export function jsPattern(pattern: string): string {
+  if (!pattern.includes('(?i)')) return pattern;
+  let out = '';
+  let inClass = false;
+  const src = pattern.split('(?i)').join('');
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c === '\\') { out += c + (src[i + 1] ?? ''); i++; continue; }
+    if (c === '[') inClass = true;
+    else if (c === ']') inClass = false;
+    out += !inClass && /[a-z]/i.test(c) ? `[${c.toLowerCase()}${c.toUpperCase()}]` : c;
+  }
+  return out;
+}
+
 export function strictify(node: unknown, inBranch: boolean, hooks?: Hooks, at = ''): unknown {
   if (Array.isArray(node)) return node.map((n, i) => strictify(n, inBranch, hooks, `${at}/${i}`));
   if (node === null || typeof node !== 'object') return node;
@@ -116,6 +217,9 @@ export function strictify(node: unknown, inBranch: boolean, hooks?: Hooks, at = 
         break;
       }
       case 'nullable':
+        break;
+      case 'pattern':
+        out.pattern = typeof value === 'string' ? jsPattern(value) : value;
         break;
       default:
         out[key] = value;
@@ -223,13 +327,21 @@ export class SchemaRegistry {
   private readonly units = new Map<string, Unit>();
   private readonly unitFns = new Map<string, ValidateFunction>();
   private adHocCount = 0;
-  /** A digest of the bundle's content: a schema cache is valid only for the bundle it was made with. */
+  /**
+   * A digest of the Kubernetes minor and of the bundle's content: a schema cache is valid only for the
+   * version and bundle it was made with.
+   */
   public readonly fingerprint: string;
 
-  constructor(dir: string = defaultSchemaDir()) {
-    const k8sText = fs.readFileSync(path.join(dir, K8S_FILE), 'utf8');
+  /**
+   * @param kubernetesVersion the Kubernetes minor to validate against, e.g. '1.31': schemas/k8s-1.31.json
+   *   (see supportedKubernetesVersions)
+   * @param dir where scripts/gen-schemas.js wrote the bundle
+   */
+  constructor(public readonly kubernetesVersion: string, dir: string = defaultSchemaDir()) {
+    const k8sText = fs.readFileSync(k8sBundlePath(kubernetesVersion, dir), 'utf8');
     const crdText = fs.readFileSync(path.join(dir, CRD_FILE), 'utf8');
-    this.fingerprint = createHash('sha1').update(k8sText).update('\0').update(crdText).digest('base64url');
+    this.fingerprint = createHash('sha1').update(`kubernetes ${kubernetesVersion}\0`).update(k8sText).update('\0').update(crdText).digest('base64url');
     this.k8s = JSON.parse(k8sText) as K8sBundle;
     this.crds = JSON.parse(crdText) as CrdBundle;
     this.fastAjv.addKeyword({
@@ -253,7 +365,7 @@ export class SchemaRegistry {
   public isClusterScoped(apiVersion: string, kind: string): boolean {
     const crd = this.crds.kinds[kindKey(apiVersion, kind)];
     if (crd) return crd.scope === 'Cluster';
-    return CLUSTER_SCOPED_K8S.has(kind);
+    return CLUSTER_SCOPED_K8S.has(`${groupOfApiVersion(apiVersion)}/${kind}`);
   }
 
   /** The bundled apiVersions of a kind, e.g. for `Gateway`: networking.istio.io/v1, ... */

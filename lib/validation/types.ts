@@ -1,3 +1,5 @@
+import type { RuntimeObject } from './rules-config';
+import type { ClusterPod } from './rules-monitoring';
 // The vocabulary of the validator: what it is given, what it reports, and the options of its rules.
 
 /** The names of the checks. `schema` is per object; the others look across the whole object set. */
@@ -8,12 +10,23 @@ export const RULES = [
   'ingress-backend',
   'gateway-credential',
   'virtualservice-destination',
-  'secret-reference',
   'datasource-uid',
-  'podmonitor-selector',
   'application-path',
   'image-pinned',
   'no-secret-data',
+  // Checks of the whole cluster state: our manifests plus every chart Application's rendered objects.
+  'project-destination',
+  'apply-size',
+  'single-owner',
+  'crd-order',
+  'service-reference',
+  'monitor-target',
+  'config-reference',
+  'default-credential',
+  'render-stable',
+  'disruption-budget',
+  'managed-control-plane',
+  'unread-value',
 ] as const;
 export type RuleName = (typeof RULES)[number];
 
@@ -36,17 +49,13 @@ export interface Violation {
 export interface ManifestFile {
   readonly path: string;
   readonly manifest: unknown;
-}
-
-/** A Service that exists without being in the object set, e.g. one a Helm chart creates. */
-export interface ExternalService {
-  readonly namespace: string;
-  readonly name: string;
   /**
-   * Its ports. A backend that names a port must match one of them.
-   * @default - any port is accepted
+   * The Argo CD Application that applies the object (a component's name), when known. Rendered chart
+   * objects always carry it.
    */
-  readonly ports?: readonly { readonly name?: string; readonly port: number }[];
+  readonly application?: string;
+  /** True for an object a Helm chart renders (not one this app writes). */
+  readonly rendered?: boolean;
 }
 
 /** A Secret that exists without a manifest in the set: created by a chart, a controller or by hand. */
@@ -91,9 +100,6 @@ export interface ValidationOptions {
   /** Issuers that exist without a manifest in the set. */
   readonly knownIssuers?: readonly KnownIssuer[];
 
-  // ---- ingress-backend, virtualservice-destination ----
-  /** Services that exist without a manifest in the set, e.g. those a Helm chart creates. */
-  readonly externalServices?: readonly ExternalService[];
 
   // ---- gateway-credential ----
   /**
@@ -108,12 +114,6 @@ export interface ValidationOptions {
   /** Datasource uids that exist without a datasource ConfigMap, e.g. the chart's built-in `prometheus`. */
   readonly knownDatasourceUids?: readonly string[];
 
-  // ---- podmonitor-selector ----
-  /**
-   * The labels Prometheus selects PodMonitors and ServiceMonitors by, e.g. { release: 'kube-prometheus-stack' }.
-   * @default - the rule does nothing
-   */
-  readonly prometheusSelector?: Readonly<Record<string, string>>;
 
   // ---- application-path ----
   /**
@@ -145,7 +145,58 @@ export interface ValidationOptions {
    * @default - the schemas/ folder of this repo
    */
   readonly schemaDir?: string;
+  /**
+   * The Kubernetes minor the objects are for, e.g. '1.31' (an environment's `cluster.kubernetesVersion`):
+   * objects are checked against schemas/k8s-<minor>.json, so a kind or field that minor does not serve
+   * is a violation. It must be one the bundle holds (supportedKubernetesVersions).
+   * @default '1.28' - only when nothing passes a version; every environment names its own
+   */
+  readonly kubernetesVersion?: string;
+  // ---- project-destination, crd-order, managed-control-plane ----
+  /**
+   * The namespaces each Application (by name) may write into: its destination and the namespaces its
+   * component declares. A rendered object elsewhere is a violation even when the project allows it.
+   * @default - only the AppProject's destinations are checked
+   */
+  readonly applicationNamespaces?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Whether an apiVersion/kind is served by Kubernetes itself (not a custom resource).
+   * @default - every kind is taken for a custom resource by crd-order
+   */
+  readonly isBuiltIn?: (apiVersion: string, kind: string) => boolean;
+  /**
+   * Whether the provider runs the control plane out of the cluster's reach (AKS): its scheduler,
+   * controller manager and etcd cannot be scraped.
+   * @default false
+   */
+  readonly managedControlPlane?: boolean;
+
+  // ---- config-reference, monitor-target ----
+  /**
+   * Secrets and ConfigMaps that a controller creates at run time (a webhook's certificate, Istio's root
+   * certificate in every namespace), which workloads may read although no manifest declares them.
+   * @default - none
+   */
+  readonly runtimeObjects?: readonly RuntimeObject[];
+  /**
+   * Pods the cluster runs outside every Application (the provider's CoreDNS), which monitors may select.
+   * @default - none
+   */
+  readonly clusterPods?: readonly ClusterPod[];
+
+  // ---- unread-value, render-stable ----
+  /**
+   * The chart archive (.tgz) of an Application's Helm source, e.g. the vendored copy; undefined skips it.
+   * @default - values are not checked against their chart
+   */
+  readonly chartArchive?: (source: { readonly repoURL: string; readonly chart: string; readonly version: string }) => string | undefined;
+  /**
+   * Per Application, the objects (`Kind namespace/name`) its chart renders differently on every render.
+   * @default - none known
+   */
+  readonly unstableObjects?: ReadonlyMap<string, readonly string[]>;
 }
+
 
 /** A set of keys of objects that passed the schema check; see `ValidationOptions.schemaCache`. */
 export interface SchemaCache {

@@ -1,5 +1,5 @@
 // Each cross-reference rule: a minimal good set passes, and one defect is caught where it is.
-import { validateManifests } from '../../lib/validation';
+import { ManifestFile, validateManifests } from '../../lib/validation';
 import { floatingReason } from '../../lib/validation/rules-workloads';
 import { resolveServiceHost } from '../../lib/validation/rules-routing';
 import {
@@ -101,12 +101,16 @@ describe('ingress-backend', () => {
     expect(v).toHaveLength(1);
   });
 
-  test('a chart-created Service declared in externalServices passes, port checked', () => {
-    const externalServices = [{ namespace: 'argocd', name: 'argocd-server', ports: [{ name: 'https', port: 443 }] }];
-    const ok = file('i.yaml', ingress('argocd', 'argocd', { paths: [{ path: '/', service: 'argocd-server', port: 'https' }] }));
-    expect(only('ingress-backend', [ok], { externalServices })).toEqual([]);
-    const bad = file('i.yaml', ingress('argocd', 'argocd', { paths: [{ path: '/', service: 'argocd-server', port: 'grpc' }] }));
-    expect(brief(only('ingress-backend', [bad], { externalServices }))).toEqual(['ingress-backend Ingress argocd/argocd spec.rules[0].http.paths[0].backend.service.port.name']);
+  test('a Service a chart renders counts like our own, port checked; without it the backend is missing', () => {
+    const chartService: ManifestFile = {
+      path: 'argo-cd/(chart) argo-cd/templates/argocd-server/service.yaml', application: 'argo-cd', rendered: true,
+      manifest: service('argocd', 'argocd-server', [{ name: 'http', port: 80 }, { name: 'https', port: 443 }]),
+    };
+    const ok = file('argo-cd-endpoint/i.yaml', ingress('argocd', 'argocd', { paths: [{ path: '/', service: 'argocd-server', port: 'https' }] }));
+    expect(only('ingress-backend', [chartService, ok])).toEqual([]);
+    const bad = file('argo-cd-endpoint/i.yaml', ingress('argocd', 'argocd', { paths: [{ path: '/', service: 'argocd-server', port: 'grpc' }] }));
+    expect(brief(only('ingress-backend', [chartService, bad]))).toEqual(['ingress-backend Ingress argocd/argocd spec.rules[0].http.paths[0].backend.service.port.name']);
+    expect(brief(only('ingress-backend', [ok]))).toEqual(['ingress-backend Ingress argocd/argocd spec.rules[0].http.paths[0].backend.service.name']);
   });
 
   test('objects without a namespace take defaultNamespace', () => {
@@ -187,7 +191,9 @@ describe('virtualservice-destination', () => {
   });
 });
 
-describe('secret-reference', () => {
+// What the secret-reference rule checked, now checked by config-reference (which also checks keys and
+// ConfigMaps: test/validation/config-reference.test.ts): every kind of Secret reference, each declaration.
+describe('config-reference: Secret references', () => {
   const pod = (refs: M) => deployment('apps', 'web', { containers: [{ name: 'web', image: 'web:1.0.0', ...refs.container }], ...refs.pod });
   const all = {
     pod: { imagePullSecrets: [{ name: 'regcred' }], volumes: [{ name: 'certs', secret: { secretName: 'web-tls' } }] },
@@ -196,16 +202,16 @@ describe('secret-reference', () => {
   const declared = [
     file('es/db.yaml', externalSecret('apps', 'db')),
     file('es/env.yaml', externalSecret('apps', 'env-source', 'env')),
-    file('ss/regcred.yaml', { apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', metadata: { name: 'regcred', namespace: 'apps' }, spec: { encryptedData: { '.dockerconfigjson': 'AgB...' } } }),
+    file('ss/regcred.yaml', { apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', metadata: { name: 'regcred', namespace: 'apps' }, spec: { encryptedData: { '.dockerconfigjson': 'AgB...' }, template: { type: 'kubernetes.io/dockerconfigjson' } } }),
     file('cert.yaml', certificate('apps', 'web-tls')),
   ];
 
   test('secrets declared by an ExternalSecret (name or target), a SealedSecret and a Certificate pass', () => {
-    expect(only('secret-reference', [...declared, file('d.yaml', pod(all))])).toEqual([]);
+    expect(only('config-reference', [...declared, file('d.yaml', pod(all))])).toEqual([]);
   });
 
   test('every undeclared reference is caught at its field', () => {
-    const v = only('secret-reference', [file('d.yaml', pod(all))]);
+    const v = only('config-reference', [file('d.yaml', pod(all))]);
     expect(v.map((x) => x.field)).toEqual([
       'spec.template.spec.imagePullSecrets[0].name',
       'spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.name',
@@ -217,7 +223,7 @@ describe('secret-reference', () => {
 
   test('declaredSecrets count; optional references are skipped', () => {
     const p = pod({ pod: { imagePullSecrets: [{ name: 'regcred' }] }, container: { envFrom: [{ secretRef: { name: 'opt', optional: true } }] } });
-    expect(only('secret-reference', [file('d.yaml', p)], { declaredSecrets: [{ namespace: 'apps', name: 'regcred' }] })).toEqual([]);
+    expect(only('config-reference', [file('d.yaml', p)], { declaredSecrets: [{ namespace: 'apps', name: 'regcred' }] })).toEqual([]);
   });
 
   test('CronJob templates and PodMonitor basicAuth are checked', () => {
@@ -229,12 +235,14 @@ describe('secret-reference', () => {
       apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', metadata: { name: 'jenkins', namespace: 'monitoring' },
       spec: { selector: { matchLabels: { app: 'jenkins-server' } }, podMetricsEndpoints: [{ port: 'http', basicAuth: { username: { name: 'jenkins-metrics-basic-auth', key: 'username' }, password: { name: 'jenkins-metrics-basic-auth', key: 'password' } } }] },
     };
-    expect(brief(only('secret-reference', [file('c.yaml', cron), file('pm.yaml', pm)]))).toEqual([
-      'secret-reference CronJob apps/c spec.jobTemplate.spec.template.spec.imagePullSecrets[0].name',
-      'secret-reference PodMonitor monitoring/jenkins spec.podMetricsEndpoints[0].basicAuth.username.name',
-      'secret-reference PodMonitor monitoring/jenkins spec.podMetricsEndpoints[0].basicAuth.password.name',
+    expect(brief(only('config-reference', [file('c.yaml', cron), file('pm.yaml', pm)]))).toEqual([
+      'config-reference CronJob apps/c spec.jobTemplate.spec.template.spec.imagePullSecrets[0].name',
+      'config-reference PodMonitor monitoring/jenkins spec.podMetricsEndpoints[0].basicAuth.username.name',
+      'config-reference PodMonitor monitoring/jenkins spec.podMetricsEndpoints[0].basicAuth.password.name',
     ]);
-    expect(only('secret-reference', [file('pm.yaml', pm), file('es.yaml', externalSecret('monitoring', 'jenkins-metrics-basic-auth'))])).toEqual([]);
+    const auth = externalSecret('monitoring', 'jenkins-metrics-basic-auth');
+    auth.spec.data = [{ secretKey: 'username', remoteRef: { key: 'jenkins-user' } }, { secretKey: 'password', remoteRef: { key: 'jenkins-token' } }];
+    expect(only('config-reference', [file('pm.yaml', pm), file('es.yaml', auth)])).toEqual([]);
   });
 });
 
@@ -294,22 +302,34 @@ datasources:
   });
 });
 
-describe('podmonitor-selector', () => {
+// What the podmonitor-selector rule checked (a monitor carries the labels the Prometheus selects), now
+// checked by monitor-target against the Prometheus objects of the set. PodMonitors and the other target
+// checks: test/validation/monitoring.test.ts.
+describe('monitor-target: a ServiceMonitor is selected by the Prometheus', () => {
+  const pods = file('web/deployment.yaml', deployment('apps', 'argocd', {
+    containers: [{ name: 'argocd', image: 'argocd:1.0.0', ports: [{ name: 'metrics', containerPort: 8082 }] }],
+  }));
+  const svc = file('web/service.yaml', { ...service('apps', 'argocd', [{ name: 'metrics', port: 8082 }]), metadata: { name: 'argocd', namespace: 'apps', labels: { app: 'argocd' } } });
   const monitor = (labels?: Record<string, string>): M => ({
     apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'argocd', namespace: 'monitoring', ...(labels ? { labels } : {}) },
-    spec: { selector: { matchLabels: { app: 'argocd' } }, endpoints: [{ port: 'metrics' }] },
+    spec: { namespaceSelector: { matchNames: ['apps'] }, selector: { matchLabels: { app: 'argocd' } }, endpoints: [{ port: 'metrics' }] },
   });
-  const prometheusSelector = { release: 'kube-prometheus-stack' };
+  const prometheus = file('kps/prometheus.yaml', {
+    apiVersion: 'monitoring.coreos.com/v1', kind: 'Prometheus', metadata: { name: 'kube-prometheus-stack-prometheus', namespace: 'monitoring' },
+    spec: { serviceMonitorSelector: { matchLabels: { release: 'kube-prometheus-stack' } }, serviceMonitorNamespaceSelector: {} },
+  });
+  const set = (m: M) => [pods, svc, prometheus, file('m.yaml', m)];
 
-  test('a monitor with the selected labels passes; without a selector the rule does nothing', () => {
-    expect(only('podmonitor-selector', [file('m.yaml', monitor({ release: 'kube-prometheus-stack' }))], { prometheusSelector })).toEqual([]);
-    expect(only('podmonitor-selector', [file('m.yaml', monitor())])).toEqual([]);
+  test('a monitor with the selected labels passes', () => {
+    expect(only('monitor-target', set(monitor({ release: 'kube-prometheus-stack' })))).toEqual([]);
   });
 
   test('a missing or different label is caught', () => {
-    expect(brief(only('podmonitor-selector', [file('m.yaml', monitor())], { prometheusSelector }))).toEqual(['podmonitor-selector ServiceMonitor monitoring/argocd metadata.labels.release']);
-    const v = only('podmonitor-selector', [file('m.yaml', monitor({ release: 'kps' }))], { prometheusSelector });
-    expect(v[0].message).toContain('label release is "kps", not "kube-prometheus-stack"');
+    expect(brief(only('monitor-target', set(monitor())))).toEqual(['monitor-target ServiceMonitor monitoring/argocd metadata.labels']);
+    const v = only('monitor-target', set(monitor({ release: 'kps' })));
+    expect(brief(v)).toEqual(['monitor-target ServiceMonitor monitoring/argocd metadata.labels']);
+    expect(v[0].message).toContain('selects ServiceMonitors labelled release=kube-prometheus-stack');
+    expect(v[0].fix).toBe('set metadata.labels to include release: kube-prometheus-stack');
   });
 });
 
@@ -397,7 +417,7 @@ describe('image-pinned', () => {
 describe('no-secret-data', () => {
   const secret = (extra: M): M => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'monitoring' }, type: 'Opaque', ...extra });
 
-  test('a Secret without data passes (and declares its name for secret-reference)', () => {
+  test('a Secret without data passes (and declares its name for config-reference)', () => {
     expect(only('no-secret-data', [file('s.yaml', secret({}))])).toEqual([]);
   });
 

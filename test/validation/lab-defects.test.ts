@@ -1,8 +1,8 @@
 // The two broken references of the lab guide's hand-applied YAML (reference/r-d/argocd/argocd-ingress.yaml
 // and reference/r-d/jenkins/jenkins-ingress.yaml + jenkins-service.yaml), inlined: the validator must
 // catch both, and must accept the corrected versions.
-import { formatViolations, validateManifests } from '../../lib/validation';
-import { brief, certificate, clusterIssuer, file, M } from './helpers';
+import { formatViolations, ManifestFile, validateManifests } from '../../lib/validation';
+import { brief, certificate, clusterIssuer, file, M, service } from './helpers';
 
 const issuers = [
   file('cluster-issuers/clusterissuer-letsencrypt.yaml', clusterIssuer('letsencrypt', 'nginx')),
@@ -34,13 +34,15 @@ function argocdIngress(issuer: string): M {
   };
 }
 
-/** The argo-cd chart creates argocd-server; it is declared, not in the set. */
-const argocdServer = { namespace: 'argocd', name: 'argocd-server', ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }] };
+/** Service argocd-server, as the argo-cd chart renders it (chart objects are part of what is validated). */
+const argocdServer: ManifestFile = {
+  path: 'argo-cd/(chart) argo-cd/templates/argocd-server/service.yaml', application: 'argo-cd', rendered: true,
+  manifest: service('argocd', 'argocd-server', [{ name: 'http', port: 80 }, { name: 'https', port: 443 }]),
+};
 
 describe('lab defect 1: ClusterIssuer letsencrypt-prod does not exist', () => {
   test('the Ingress annotated cert-manager.io/cluster-issuer: letsencrypt-prod is caught', () => {
-    const v = validateManifests([...issuers, file('argocd/ingress-argocd.yaml', argocdIngress('letsencrypt-prod'))], {
-      externalServices: [argocdServer],
+    const v = validateManifests([...issuers, argocdServer, file('argocd/ingress-argocd.yaml', argocdIngress('letsencrypt-prod'))], {
       declaredSecrets: [{ namespace: 'argocd', name: 'argocd-server-tls' }],
     });
     expect(v).toEqual([{
@@ -57,9 +59,10 @@ describe('lab defect 1: ClusterIssuer letsencrypt-prod does not exist', () => {
   test('with the guide\'s Certificate next to it, the annotation is also caught as a second issuance', () => {
     const v = validateManifests([
       ...issuers,
+      argocdServer,
       file('argocd/certificate-argocd-server-tls.yaml', certificate('argocd', 'argocd-server-tls', 'letsencrypt', 'argocd.k-tech.cloud')),
       file('argocd/ingress-argocd.yaml', argocdIngress('letsencrypt-prod')),
-    ], { externalServices: [argocdServer] });
+    ]);
     expect(brief(v)).toEqual([
       'ingress-tls-certificate Ingress argocd/argocd metadata.annotations["cert-manager.io/cluster-issuer"]',
       'issuer-exists Ingress argocd/argocd metadata.annotations["cert-manager.io/cluster-issuer"]',
@@ -71,9 +74,10 @@ describe('lab defect 1: ClusterIssuer letsencrypt-prod does not exist', () => {
     delete fixed.metadata.annotations['cert-manager.io/cluster-issuer'];
     expect(validateManifests([
       ...issuers,
+      argocdServer,
       file('argocd/certificate-argocd-server-tls.yaml', certificate('argocd', 'argocd-server-tls', 'letsencrypt', 'argocd.k-tech.cloud')),
       file('argocd/ingress-argocd.yaml', fixed),
-    ], { externalServices: [argocdServer] })).toEqual([]);
+    ])).toEqual([]);
   });
 });
 

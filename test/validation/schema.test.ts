@@ -1,5 +1,8 @@
-import { validateManifests } from '../../lib/validation';
-import { closest, fieldPath, strictify } from '../../lib/validation/schema';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { SchemaCache, schemaCacheKey, schemaRegistry, validateManifests } from '../../lib/validation';
+import { closest, fieldPath, jsPattern, SchemaRegistry, servedApiVersions, strictify, supportedKubernetesVersions } from '../../lib/validation/schema';
 import { brief, certificate, clusterIssuer, deployment, file, M, only, service } from './helpers';
 
 const schema = (files: ReturnType<typeof file>[]) => only('schema', files);
@@ -213,15 +216,194 @@ describe('schema helpers', () => {
 });
 
 describe('schema: a CRD in the set whose schema does not compile', () => {
+  const widgets = (pattern: string): M => ({
+    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'widgets.example.com' },
+    spec: {
+      group: 'example.com', scope: 'Cluster', names: { kind: 'Widget', plural: 'widgets' },
+      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { mode: { type: 'string', pattern } } } } } } }],
+    },
+  });
+  const widget = (mode: string) => file('w.yaml', { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' }, spec: { mode } });
+
   test('is reported, not thrown', () => {
-    const crd: M = {
-      apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'widgets.example.com' },
+    // RE2's (?P<name>...) group has no JavaScript form.
+    const v = schema([file('crd.yaml', widgets('^(?P<mode>a|b)$')), widget('a')]);
+    expect(v).toEqual([expect.objectContaining({ object: 'Widget w', message: expect.stringContaining('its schema does not compile') })]);
+  });
+
+  test('RE2\'s (?i) compiles, and matches without regard to case', () => {
+    expect(jsPattern('^(?i)(ab|c)$')).toBe('^([aA][bB]|[cC])$');
+    expect(jsPattern('^[a-z]+$')).toBe('^[a-z]+$');
+    const crd = file('crd.yaml', widgets('^(?i)(a|b)$'));
+    expect(schema([crd, widget('a')])).toEqual([]);
+    expect(schema([crd, widget('B')])).toEqual([]);
+    expect(schema([crd, widget('c')])).toEqual([expect.objectContaining({ object: 'Widget w', field: 'spec.mode' })]);
+  });
+});
+
+describe('schema: per Kubernetes version', () => {
+  const dir = path.join(__dirname, '..', '..', 'schemas');
+  const ALL = ['1.28', '1.29', '1.30', '1.31', '1.32', '1.33', '1.34', '1.35', '1.36'];
+  const at = (kubernetesVersion: string | undefined, files: ReturnType<typeof file>[], schemaCache?: SchemaCache) =>
+    only('schema', files, { kubernetesVersion, schemaCache });
+
+  // spec.versions[].selectableFields: alpha in 1.30, beta (on by default) in 1.31, GA in 1.32.
+  const selectableCrd = (): M => ({
+    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'widgets.example.com' },
+    spec: {
+      group: 'example.com', scope: 'Namespaced', names: { kind: 'Widget', plural: 'widgets' },
+      versions: [{
+        name: 'v1', served: true, storage: true,
+        selectableFields: [{ jsonPath: '.spec.colour' }],
+        schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { colour: { type: 'string' } } } } } },
+      }],
+    },
+  });
+
+  test('the bundle holds every minor from 1.28 to 1.36', () => {
+    expect(supportedKubernetesVersions(dir)).toEqual(ALL);
+    expect(supportedKubernetesVersions()).toEqual(ALL);
+  });
+
+  test('a CRD with spec.versions[].selectableFields is a violation on 1.28 and 1.29, valid on 1.31', () => {
+    for (const v of ['1.28', '1.29']) {
+      expect(at(v, [file('crd.yaml', selectableCrd())])).toEqual([expect.objectContaining({
+        object: 'CustomResourceDefinition widgets.example.com', field: 'spec.versions[0].selectableFields',
+        message: expect.stringContaining('unknown field "selectableFields"'),
+      })]);
+    }
+    expect(at('1.31', [file('crd.yaml', selectableCrd())])).toEqual([]);
+    expect(at('1.36', [file('crd.yaml', selectableCrd())])).toEqual([]);
+    // Without a version, the registry is 1.28's.
+    expect(brief(at(undefined, [file('crd.yaml', selectableCrd())]))).toEqual(['schema CustomResourceDefinition widgets.example.com spec.versions[0].selectableFields']);
+  });
+
+  test('a kind only newer minors serve is unknown on older ones: admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy (GA in 1.30)', () => {
+    const policy: M = {
+      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy', metadata: { name: 'max-replicas' },
       spec: {
-        group: 'example.com', scope: 'Cluster', names: { kind: 'Widget', plural: 'widgets' },
-        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { mode: { type: 'string', pattern: '^(?i)(a|b)$' } } } } } } }],
+        failurePolicy: 'Fail',
+        matchConstraints: { resourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['deployments'] }] },
+        validations: [{ expression: 'object.spec.replicas <= 5', message: 'at most 5 replicas' }],
       },
     };
-    const v = schema([file('crd.yaml', crd), file('w.yaml', { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' }, spec: { mode: 'a' } })]);
-    expect(v).toEqual([expect.objectContaining({ object: 'Widget w', message: expect.stringContaining('its schema does not compile') })]);
+    for (const v of ['1.28', '1.29']) {
+      expect(at(v, [file('vap.yaml', policy)])).toEqual([expect.objectContaining({
+        rule: 'schema', object: 'ValidatingAdmissionPolicy max-replicas', field: 'apiVersion',
+        message: `no schema for apiVersion/kind "admissionregistration.k8s.io/v1" ValidatingAdmissionPolicy: it is neither a Kubernetes ${v} kind nor a kind of a bundled CRD`,
+        fix: 'use a served apiVersion of ValidatingAdmissionPolicy: admissionregistration.k8s.io/v1alpha1, admissionregistration.k8s.io/v1beta1',
+      })]);
+    }
+    for (const v of ALL.slice(2)) expect(at(v, [file('vap.yaml', policy)])).toEqual([]);
+    // And it is checked there, not merely known.
+    const typo = { ...policy, spec: { ...policy.spec, validation: policy.spec.validations } };
+    expect(brief(at('1.30', [file('vap.yaml', typo)]))).toEqual(['schema ValidatingAdmissionPolicy max-replicas spec.validation']);
+  });
+
+  test('servedApiVersions lists group/versions and group/version/Kinds, sorted, for Helm --api-versions', () => {
+    const served = servedApiVersions('1.31', dir);
+    expect(served).toEqual(expect.arrayContaining(['apps/v1', 'apps/v1/Deployment', 'v1', 'v1/Service', 'networking.k8s.io/v1/Ingress']));
+    expect(served).not.toContain('batch/v1beta1'); // removed in 1.25
+    expect(served).not.toContain('batch/v1beta1/CronJob');
+    expect(served).not.toContain('v1/PodList'); // list kinds are not resources
+    expect(served).not.toContain('cert-manager.io/v1'); // CRDs are not built in
+    expect(served).toEqual([...served].sort());
+    expect(new Set(served).size).toBe(served.length);
+    expect(servedApiVersions('1.31')).toEqual(served);
+    // Each minor's own: ValidatingAdmissionPolicy v1 from 1.30, MutatingAdmissionPolicy v1 from 1.36.
+    expect(servedApiVersions('1.28', dir)).not.toContain('admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy');
+    expect(served).toContain('admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy');
+    expect(served).not.toContain('admissionregistration.k8s.io/v1/MutatingAdmissionPolicy');
+    expect(servedApiVersions('1.36', dir)).toContain('admissionregistration.k8s.io/v1/MutatingAdmissionPolicy');
+    // A caller's changes do not leak into the next answer.
+    served.length = 0;
+    expect(servedApiVersions('1.31', dir)).toContain('apps/v1');
+  });
+
+  test('a version the bundle lacks, or that is not a minor, is refused with the versions there are', () => {
+    expect(() => servedApiVersions('1.27', dir)).toThrow(/no schema bundle for Kubernetes 1\.27 .*\(it has 1\.28, 1\.29, .*1\.36\)/);
+    expect(() => new SchemaRegistry('1.31.2', dir)).toThrow('Kubernetes version "1.31.2" is not a minor version such as "1.31"');
+    expect(() => validateManifests([], { kubernetesVersion: '1.40' })).toThrow(/no schema bundle for Kubernetes 1\.40/);
+  });
+
+  test('registries, their fingerprints and schema cache keys are per version', () => {
+    const r28 = schemaRegistry(dir, '1.28');
+    const r31 = schemaRegistry(dir, '1.31');
+    expect(r31).toBe(schemaRegistry(dir, '1.31'));
+    expect(r31).not.toBe(r28);
+    expect(r28).toBe(schemaRegistry(dir));
+    expect([r28.kubernetesVersion, r31.kubernetesVersion]).toEqual(['1.28', '1.31']);
+    expect(r31.fingerprint).not.toBe(r28.fingerprint);
+    expect(new SchemaRegistry('1.31', dir).fingerprint).toBe(r31.fingerprint);
+    const m = selectableCrd();
+    expect(schemaCacheKey(r31, m)).not.toBe(schemaCacheKey(r28, m));
+  });
+
+  test('the fingerprint names the version even when two bundles are the same bytes', () => {
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'schemas-'));
+    try {
+      fs.copyFileSync(path.join(dir, 'crds.json'), path.join(copy, 'crds.json'));
+      fs.copyFileSync(path.join(dir, 'k8s-1.31.json'), path.join(copy, 'k8s-1.31.json'));
+      fs.copyFileSync(path.join(dir, 'k8s-1.31.json'), path.join(copy, 'k8s-1.32.json'));
+      expect(supportedKubernetesVersions(copy)).toEqual(['1.31', '1.32']);
+      expect(new SchemaRegistry('1.32', copy).fingerprint).not.toBe(new SchemaRegistry('1.31', copy).fingerprint);
+      expect(new SchemaRegistry('1.31', copy).fingerprint).toBe(schemaRegistry(dir, '1.31').fingerprint);
+    } finally {
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
+  test('an object the cache holds as valid on one version is checked again on another', () => {
+    const cache = new Set<string>();
+    expect(at('1.31', [file('crd.yaml', selectableCrd())], cache)).toEqual([]);
+    expect(cache.size).toBe(1);
+    expect(brief(at('1.28', [file('crd.yaml', selectableCrd())], cache))).toEqual(['schema CustomResourceDefinition widgets.example.com spec.versions[0].selectableFields']);
+    expect(at('1.31', [file('crd.yaml', selectableCrd())], cache)).toEqual([]);
+  });
+
+  test('every built-in kind of every minor is classified cluster-scoped or namespaced', () => {
+    // Namespaced built-in kinds, as `group/Kind`; every other built-in kind is cluster-scoped.
+    const namespaced = new Set([
+      '/Binding', '/ConfigMap', '/Endpoints', '/Event', '/LimitRange', '/PersistentVolumeClaim', '/Pod', '/PodTemplate',
+      '/ReplicationController', '/ResourceQuota', '/Secret', '/Service', '/ServiceAccount',
+      'apps/ControllerRevision', 'apps/DaemonSet', 'apps/Deployment', 'apps/ReplicaSet', 'apps/StatefulSet',
+      'authentication.k8s.io/TokenRequest', 'authorization.k8s.io/LocalSubjectAccessReview',
+      'autoscaling/HorizontalPodAutoscaler', 'autoscaling/Scale', 'batch/CronJob', 'batch/Job',
+      'certificates.k8s.io/PodCertificateRequest', 'coordination.k8s.io/Lease', 'coordination.k8s.io/LeaseCandidate',
+      'discovery.k8s.io/EndpointSlice', 'events.k8s.io/Event', 'networking.k8s.io/Ingress', 'networking.k8s.io/NetworkPolicy',
+      'policy/Eviction', 'policy/PodDisruptionBudget', 'rbac.authorization.k8s.io/Role', 'rbac.authorization.k8s.io/RoleBinding',
+      'resource.k8s.io/PodSchedulingContext', 'resource.k8s.io/ResourceClaim', 'resource.k8s.io/ResourceClaimParameters',
+      'resource.k8s.io/ResourceClaimTemplate', 'resource.k8s.io/ResourceClassParameters',
+      'scheduling.k8s.io/PodGroup', 'scheduling.k8s.io/Workload', 'storage.k8s.io/CSIStorageCapacity',
+    ]);
+    const clusterScoped = new Set<string>();
+    const wrong: string[] = [];
+    for (const v of ALL) {
+      const registry = schemaRegistry(dir, v);
+      for (const entry of servedApiVersions(v, dir)) {
+        const i = entry.lastIndexOf('/');
+        const kind = entry.slice(i + 1);
+        if (!/^[A-Z]/.test(kind)) continue; // a group/version
+        const apiVersion = entry.slice(0, i);
+        const groupKind = `${apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.lastIndexOf('/')) : ''}/${kind}`;
+        const cluster = registry.isClusterScoped(apiVersion, kind);
+        if (cluster === namespaced.has(groupKind)) wrong.push(`${v} ${entry}: ${cluster ? 'cluster-scoped' : 'namespaced'}`);
+        if (cluster) clusterScoped.add(groupKind);
+      }
+    }
+    expect(wrong).toEqual([]);
+    for (const k of ['/Namespace', 'admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding', 'admissionregistration.k8s.io/MutatingAdmissionPolicy',
+      'storage.k8s.io/VolumeAttributesClass', 'networking.k8s.io/ServiceCIDR', 'networking.k8s.io/IPAddress', 'resource.k8s.io/DeviceClass',
+      'resource.k8s.io/ResourceSlice', 'certificates.k8s.io/ClusterTrustBundle', 'storagemigration.k8s.io/StorageVersionMigration']) {
+      expect(clusterScoped).toContain(k);
+    }
+    // A namespaced kind's name in a cluster-scoped kind's group is not enough: the group counts too.
+    expect(schemaRegistry(dir, '1.31').isClusterScoped('example.com/v1', 'Namespace')).toBe(false);
+  });
+
+  test('validation places a cluster-scoped kind of a newer minor outside any namespace', () => {
+    const vac: M = { apiVersion: 'storage.k8s.io/v1', kind: 'VolumeAttributesClass', metadata: { name: 'gold' }, driverName: 'disk.csi.azure.com', parameters: { iops: '5000' } };
+    expect(at('1.34', [file('vac.yaml', vac)])).toEqual([]);
+    expect(brief(at('1.33', [file('vac.yaml', vac)]))).toEqual(['schema VolumeAttributesClass gold apiVersion']);
   });
 });

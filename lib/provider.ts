@@ -1,0 +1,33 @@
+// What the platform must know about who runs the cluster: facts that no manifest of ours states and that
+// change what the charts may scrape or select. One entry per `cluster.provider` of config.
+import type { ClusterPod } from './validation/rules-monitoring';
+
+export interface Provider {
+  /**
+   * Whether the provider runs the control plane out of the cluster's reach: then the scheduler,
+   * controller manager and etcd cannot be scraped, and the charts must not monitor or alert on them.
+   */
+  readonly managedControlPlane: boolean;
+  /** Pods the provider runs in every cluster, outside every Application, that monitors may select. */
+  readonly clusterPods: readonly ClusterPod[];
+}
+
+export const PROVIDERS: Readonly<Record<'aks' | 'self-managed', Provider>> = {
+  aks: {
+    managedControlPlane: true,
+    clusterPods: [{
+      // AKS's CoreDNS (kube-system/coredns), which kube-prometheus-stack's CoreDNS Service selects.
+      namespace: 'kube-system', name: 'coredns', labels: { 'k8s-app': 'kube-dns' },
+      ports: [{ name: 'metrics', containerPort: 9153 }], providedBy: 'AKS',
+    }],
+  },
+  // A cluster installed by kubeadm (or kind, minikube): its control plane and CoreDNS are ordinary pods,
+  // which the platform does not manage either.
+  'self-managed': {
+    managedControlPlane: false,
+    clusterPods: [{
+      namespace: 'kube-system', name: 'coredns', labels: { 'k8s-app': 'kube-dns' },
+      ports: [{ name: 'metrics', containerPort: 9153 }], providedBy: 'kubeadm',
+    }],
+  },
+};

@@ -1,0 +1,603 @@
+// Rendering Helm charts as Argo CD's repo server does (util/helm/cmd.go `template`):
+//   helm template <chart> --name-template <release> --namespace <ns> --kube-version <v> \
+//     --values <valuesObject as a file> [--api-versions <v>]... --include-crds
+// Argo CD adds --skip-tests only when the Application sets `helm.skipTests` (default false), and
+// --skip-schema-validation only with `helm.skipSchemaValidation`; our Applications set neither, so neither
+// is passed: test hooks are rendered (and carry their helm.sh/hook annotation) as Argo CD renders them.
+// The chart is the vendored archive (lib/vendor.ts), checked against vendor/charts.lock.yaml.
+//
+// Each render is cached in dist/render-cache/<key>.json, the key covering everything that changes the
+// output (archive, values, release, namespace, Kubernetes version, API versions, Helm version), so an
+// unchanged synth runs no Helm at all. On a miss the chart is rendered twice, concurrently, and objects
+// that differ between the two (random passwords, generated certificates) are reported as `unstable`:
+// Argo CD would show them out of sync forever.
+import { spawn, spawnSync } from 'child_process';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as yaml from 'js-yaml';
+import type { ChartRender, HelmChartSource } from './component';
+import { HelmBinary, helmBinary, helmEnv, projectRoot, writeFileAtomic } from './helm';
+import { servedApiVersions } from './validation/schema';
+import { vendoredChart } from './vendor';
+
+/** Where renders are cached, relative to the project (dist/ is build output: deleting it costs one slower synth). */
+export const RENDER_CACHE_DIR = path.join('dist', 'render-cache');
+/** The render cache of this checkout. */
+export const RENDER_CACHE = path.join(projectRoot(), RENDER_CACHE_DIR);
+
+export interface RenderRequest {
+  /** The Argo CD Application, for messages. */
+  readonly application: string;
+  readonly source: HelmChartSource;
+  readonly releaseName: string;
+  /** The Application's destination namespace (helm --namespace). */
+  readonly namespace: string;
+  /** `helm.valuesObject`. */
+  readonly values: object;
+  /** The cluster's Kubernetes version, MAJOR.MINOR (e.g. "1.31"); passed as --kube-version 1.31.0. */
+  readonly kubeVersion: string;
+  /** The API versions the cluster serves (helm --api-versions, one flag each), as Argo CD passes them. */
+  readonly apiVersions: readonly string[];
+  /**
+   * Set to ask for a render of its own (a cache entry apart from the same request without it), e.g. to
+   * compare two renders. @default - none
+   */
+  readonly attempt?: number;
+}
+
+/** A rendered Kubernetes object: Helm's output is refused when a document lacks apiVersion, kind or metadata. */
+export interface RenderedManifest {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly [k: string]: unknown };
+  readonly [k: string]: unknown;
+}
+
+export interface RenderedObject {
+  /** The template it came from: the `# Source:` line of Helm's output, e.g. cert-manager/templates/service.yaml. */
+  readonly source: string;
+  readonly manifest: RenderedManifest;
+}
+
+export interface RenderedChart {
+  readonly application: string;
+  /** The objects in Helm's order, empty documents dropped. */
+  readonly objects: readonly RenderedObject[];
+  readonly helm: { readonly version: string; readonly origin: string };
+  /** Whether the objects came from dist/render-cache (no Helm ran). */
+  readonly fromCache: boolean;
+  /** `Kind namespace/name: field paths` of each object that differs between two renders of the same input. */
+  readonly unstable: readonly string[];
+}
+
+export interface RenderOptions {
+  /** One line per chart rendered, then a summary. */
+  readonly log?: (line: string) => void;
+  /** The project folder (vendor/, dist/). @default the folder of package.json above this file */
+  readonly root?: string;
+  /** @default $PLATFORM_RENDER_CACHE, else <root>/dist/render-cache */
+  readonly cacheDir?: string;
+  /** @default helmBinary() */
+  readonly helm?: HelmBinary;
+  /** Helm processes at once. @default os.cpus().length */
+  readonly concurrency?: number;
+  /** Cache entries kept (the most recently used); never fewer than the requests of one call. @default 256 */
+  readonly maxCacheEntries?: number;
+  /** Render each missed chart twice and report what differs (`unstable`). @default true */
+  readonly detectUnstable?: boolean;
+}
+
+/** Bump when the Helm flags, the parsing or the entry format change: every cached render is then stale. */
+const RENDER_FORMAT = 'helm-template/1';
+const DEFAULT_MAX_ENTRIES = 256;
+/** YAML as Kubernetes' decoder reads it: the core schema, with merge keys (`<<`). */
+const YAML_SCHEMA = yaml.CORE_SCHEMA.withTags(yaml.mergeTag);
+/** At most this many differing field paths are listed per unstable object. */
+const MAX_PATHS = 8;
+
+interface CacheEntry {
+  readonly format: string;
+  readonly chart: string;
+  readonly objects: RenderedObject[];
+  readonly unstable: string[];
+}
+
+interface Job {
+  readonly key: string;
+  readonly request: RenderRequest;
+  readonly archive: string;
+  readonly archiveSize: number;
+}
+
+/** What a call has to do: the key of each request, what the cache holds, and the charts to render. */
+interface Plan {
+  readonly helm: HelmBinary;
+  readonly cacheDir: string;
+  readonly log: (line: string) => void;
+  readonly twice: boolean;
+  readonly keys: readonly string[];
+  readonly results: Map<string, CacheEntry>;
+  readonly fromCache: ReadonlySet<string>;
+  /** Largest archives first, so the longest renders do not start last. */
+  readonly jobs: readonly Job[];
+  readonly maxEntries: number;
+}
+
+function plan(requests: readonly RenderRequest[], options: RenderOptions): Plan {
+  const root = options.root ?? projectRoot();
+  const cacheDir = options.cacheDir ?? process.env.PLATFORM_RENDER_CACHE ?? path.join(root, RENDER_CACHE_DIR);
+  const helm = options.helm ?? helmBinary({ root });
+  // Keys first: a bad request or an unvendored chart fails before anything runs.
+  const prepared = requests.map((r) => {
+    const kubeVersion = fullKubeVersion(r);
+    const archive = vendoredChart(r.source, { root });
+    const key = sha256(JSON.stringify([
+      RENDER_FORMAT, archive.sha256, canonicalJson(r.values), r.releaseName, r.namespace, kubeVersion,
+      [...new Set(r.apiVersions)].sort(), helm.version, r.attempt ?? null,
+    ]));
+    return { key, archive: archive.file };
+  });
+  const results = new Map<string, CacheEntry>();
+  const misses = new Map<string, Job>();
+  const now = new Date();
+  requests.forEach((request, i) => {
+    const { key, archive } = prepared[i];
+    if (results.has(key) || misses.has(key)) return;
+    const cached = readEntry(path.join(cacheDir, `${key}.json`), now);
+    if (cached) results.set(key, cached);
+    else misses.set(key, { key, request, archive, archiveSize: fs.statSync(archive).size });
+  });
+  return {
+    helm, cacheDir, log: options.log ?? (() => undefined), twice: options.detectUnstable ?? true,
+    keys: prepared.map((p) => p.key), results, fromCache: new Set(results.keys()),
+    jobs: [...misses.values()].sort((a, b) => b.archiveSize - a.archiveSize || (a.key < b.key ? -1 : 1)),
+    maxEntries: Math.max(options.maxCacheEntries ?? DEFAULT_MAX_ENTRIES, results.size + misses.size),
+  };
+}
+
+/** Parses the renders of a job, compares them, caches the result. */
+function complete(p: Plan, job: Job, first: HelmOutput, second: HelmOutput | undefined, ms: number): void {
+  const objects = parseHelmOutput(first.stdout, job.request);
+  const unstable = second === undefined || first.stdout === second.stdout ? [] : differences(objects, parseHelmOutput(second.stdout, job.request), job.request.namespace);
+  const entry: CacheEntry = { format: RENDER_FORMAT, chart: `${job.request.source.chart} ${job.request.source.version}`, objects, unstable };
+  writeFileAtomic(path.join(p.cacheDir, `${job.key}.json`), JSON.stringify(entry));
+  p.results.set(job.key, entry);
+  const r = job.request;
+  p.log(`rendered ${r.application} (${r.source.chart} ${r.source.version}): ${objects.length} objects in ${ms} ms${unstable.length > 0 ? `, ${unstable.length} unstable` : ''}`);
+  for (const line of new Set(first.stderr.split('\n').map((l) => l.trim()).filter(Boolean))) p.log(`  helm says for ${r.application}: ${line}`);
+}
+
+function finish(p: Plan, requests: readonly RenderRequest[], started: number): RenderedChart[] {
+  if (p.jobs.length > 0) pruneCache(p.cacheDir, p.maxEntries);
+  const took = p.jobs.length > 0 ? ` in ${Date.now() - started} ms` : '';
+  p.log(`helm: ${p.jobs.length} rendered, ${requests.length - p.jobs.length} from cache${took} (helm ${p.helm.version}, ${p.helm.origin})`);
+  const helm = { version: p.helm.version, origin: p.helm.origin };
+  return requests.map((r, i) => {
+    const entry = p.results.get(p.keys[i])!;
+    return { application: r.application, objects: entry.objects, helm, fromCache: p.fromCache.has(p.keys[i]), unstable: entry.unstable };
+  });
+}
+
+/**
+ * Renders every request: from dist/render-cache when it holds the render, else with Helm, up to
+ * `concurrency` processes at once (each missed chart twice, to find what changes between renders).
+ * Results are in the order of `requests`. Throws naming the Application, the chart and Helm's stderr.
+ */
+export async function renderCharts(requests: readonly RenderRequest[], options: RenderOptions = {}): Promise<RenderedChart[]> {
+  const started = Date.now();
+  const p = plan(requests, options);
+  if (p.jobs.length > 0) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'platform-render-'));
+    try {
+      const limit = new Limit(Math.max(1, options.concurrency ?? os.cpus().length));
+      const env = renderEnv(tmp);
+      const settled = await Promise.allSettled(p.jobs.map(async (job, n) => {
+        const args = templateArgs(job, writeValues(tmp, n, job));
+        let t0 = 0;
+        const run = () => limit.run(() => {
+          t0 ||= Date.now();
+          return runHelm(p.helm, args, env, job);
+        });
+        const both = await Promise.allSettled(p.twice ? [run(), run()] : [run()]);
+        for (const b of both) if (b.status === 'rejected') throw b.reason;
+        const [first, second] = both.map((b) => (b as PromiseFulfilledResult<HelmOutput>).value);
+        complete(p, job, first, second, Date.now() - t0);
+      }));
+      // Every render has ended (none still writes into tmp); report all failures at once.
+      const failures = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => (s.reason as Error).message);
+      if (failures.length > 0) throw new Error(failures.join('\n\n'));
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  return finish(p, requests, started);
+}
+
+/** `renderCharts` for synchronous callers: the same cache and results, one Helm process at a time. */
+export function renderChartsSync(requests: readonly RenderRequest[], options: RenderOptions = {}): RenderedChart[] {
+  const started = Date.now();
+  const p = plan(requests, options);
+  if (p.jobs.length > 0) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'platform-render-'));
+    try {
+      const env = renderEnv(tmp);
+      p.jobs.forEach((job, n) => {
+        const t0 = Date.now();
+        const args = templateArgs(job, writeValues(tmp, n, job));
+        const first = runHelmSync(p.helm, args, env, job);
+        complete(p, job, first, p.twice ? runHelmSync(p.helm, args, env, job) : undefined, Date.now() - t0);
+      });
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  return finish(p, requests, started);
+}
+
+/**
+ * Helm's environment (lib/helm.ts: its own home, no HELM_* settings). GOGC=400 unless set: Helm's garbage
+ * collector runs less often, which saves about a fifth of its CPU time here and changes nothing in its output.
+ */
+function renderEnv(tmp: string): NodeJS.ProcessEnv {
+  return { GOGC: '400', ...helmEnv(path.join(tmp, 'helm-home')) };
+}
+
+/** valuesObject as a values file (JSON is YAML; Argo CD writes the same values as YAML). */
+function writeValues(tmp: string, n: number, job: Job): string {
+  const file = path.join(tmp, `values-${n}.json`);
+  fs.writeFileSync(file, JSON.stringify(job.request.values));
+  return file;
+}
+
+function fullKubeVersion(r: RenderRequest): string {
+  const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?$/.exec(r.kubeVersion);
+  if (!m) throw new Error(`Application ${r.application}: kubeVersion ${JSON.stringify(r.kubeVersion)} is not a Kubernetes version; give MAJOR.MINOR, e.g. "1.31"`);
+  return `${m[1]}.${m[2]}.${m[3] ?? '0'}`;
+}
+
+/** The arguments Argo CD's repo server passes to `helm template`, in its order. */
+function templateArgs(job: Job, valuesFile: string): string[] {
+  const r = job.request;
+  return [
+    'template', job.archive, '--name-template', r.releaseName, '--namespace', r.namespace,
+    '--kube-version', fullKubeVersion(r), '--values', valuesFile,
+    ...[...new Set(r.apiVersions)].sort().flatMap((v) => ['--api-versions', v]),
+    '--include-crds',
+  ];
+}
+
+function describeRun(job: Job): string {
+  const r = job.request;
+  const rel = path.relative(process.cwd(), job.archive);
+  return `Application ${r.application}: helm template of chart ${r.source.chart} ${r.source.version} (${r.source.repoURL}, ${rel.startsWith('..') ? job.archive : rel})`;
+}
+
+interface HelmOutput {
+  readonly stdout: string;
+  /** Warnings on success, e.g. "WARNING: This chart is deprecated". */
+  readonly stderr: string;
+}
+
+function runHelm(helm: HelmBinary, args: string[], env: NodeJS.ProcessEnv, job: Job): Promise<HelmOutput> {
+  const what = describeRun(job);
+  return new Promise((resolve, reject) => {
+    const child = spawn(helm.path, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.on('error', (e) => reject(new Error(`${what} could not start ${helm.path} (${helm.origin}): ${e.message}`)));
+    child.on('close', (code, signal) => {
+      if (code === 0) return resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      const stderr = Buffer.concat(err).toString('utf8').trim();
+      reject(new Error(`${what} failed (${signal ? `signal ${signal}` : `exit ${code}`}, helm ${helm.version}):\n${stderr || '(no output on stderr)'}`));
+    });
+  });
+}
+
+function runHelmSync(helm: HelmBinary, args: string[], env: NodeJS.ProcessEnv, job: Job): HelmOutput {
+  const what = describeRun(job);
+  const res = spawnSync(helm.path, args, { env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1024 * 1024 * 1024 });
+  if (res.error) throw new Error(`${what} could not start ${helm.path} (${helm.origin}): ${res.error.message}`);
+  if (res.status === 0) return { stdout: res.stdout.toString('utf8'), stderr: res.stderr.toString('utf8') };
+  const stderr = res.stderr.toString('utf8').trim();
+  throw new Error(`${what} failed (${res.signal ? `signal ${res.signal}` : `exit ${res.status}`}, helm ${helm.version}):\n${stderr || '(no output on stderr)'}`);
+}
+
+/** Helm's output as objects: one per document, with the template named by its `# Source:` line. */
+export function parseHelmOutput(text: string, request: Pick<RenderRequest, 'application' | 'source'>): RenderedObject[] {
+  const objects: RenderedObject[] = [];
+  for (const part of text.split(/^---[ \t]*$/m)) {
+    const source = /^# Source: (.+)$/m.exec(part)?.[1].trim() ?? '';
+    let docs: unknown[];
+    try {
+      docs = yaml.loadAll(part, { schema: YAML_SCHEMA });
+    } catch (e) {
+      throw new Error(`Application ${request.application}: chart ${request.source.chart} ${request.source.version} rendered invalid YAML in ${source || 'its output'}: ${(e as Error).message.split('\n')[0]}`);
+    }
+    for (const doc of docs) {
+      if (doc === null || doc === undefined) continue;
+      const m = doc as { apiVersion?: unknown; kind?: unknown; metadata?: unknown };
+      if (typeof doc !== 'object' || Array.isArray(doc) || typeof m.apiVersion !== 'string' || typeof m.kind !== 'string'
+        || !m.metadata || typeof m.metadata !== 'object' || Array.isArray(m.metadata)) {
+        const what = typeof doc !== 'object' || Array.isArray(doc) ? `a ${Array.isArray(doc) ? 'list' : typeof doc}` : 'an object without apiVersion, kind or metadata';
+        throw new Error(`Application ${request.application}: chart ${request.source.chart} ${request.source.version} rendered ${what} in ${source || 'its output'}, not a Kubernetes object; check the chart's values`);
+      }
+      objects.push({ source, manifest: doc as RenderedManifest });
+    }
+  }
+  return objects;
+}
+
+/** `Kind namespace/name: paths` of each object that differs between two renders. */
+function differences(a: readonly RenderedObject[], b: readonly RenderedObject[], namespace: string): string[] {
+  const id = (o: RenderedObject) => {
+    const m = o.manifest as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
+    return `${o.source}\0${String(m.kind)}\0${String(m.metadata?.namespace ?? '')}\0${String(m.metadata?.name ?? '')}`;
+  };
+  const label = (o: RenderedObject) => {
+    const m = o.manifest as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
+    const ns = m.metadata?.namespace === undefined ? namespace : String(m.metadata.namespace);
+    return `${String(m.kind ?? '(no kind)')} ${ns}/${String(m.metadata?.name ?? '(no name)')}`;
+  };
+  const byId = new Map<string, RenderedObject[]>();
+  for (const o of b) byId.set(id(o), [...(byId.get(id(o)) ?? []), o]);
+  const out: string[] = [];
+  for (const o of a) {
+    const twin = byId.get(id(o))?.shift();
+    if (!twin) {
+      out.push(`${label(o)}: only in one of two renders`);
+      continue;
+    }
+    const paths: string[] = [];
+    diffPaths(o.manifest, twin.manifest, '', paths);
+    if (paths.length > 0) out.push(`${label(o)}: ${paths.slice(0, MAX_PATHS).join(', ')}${paths.length > MAX_PATHS ? `, ... (${paths.length} fields)` : ''}`);
+  }
+  for (const rest of byId.values()) for (const o of rest) out.push(`${label(o)}: only in one of two renders`);
+  return [...new Set(out)];
+}
+
+function diffPaths(x: unknown, y: unknown, at: string, out: string[]): void {
+  if (out.length > MAX_PATHS) return;
+  if (x === y) return;
+  const bothObjects = x !== null && y !== null && typeof x === 'object' && typeof y === 'object' && Array.isArray(x) === Array.isArray(y);
+  if (!bothObjects) {
+    out.push(at || '(whole object)');
+    return;
+  }
+  if (Array.isArray(x)) {
+    const ya = y as unknown[];
+    if (x.length !== ya.length) {
+      out.push(at || '(whole object)');
+      return;
+    }
+    x.forEach((v, i) => diffPaths(v, ya[i], `${at}[${i}]`, out));
+    return;
+  }
+  const xo = x as Record<string, unknown>;
+  const yo = y as Record<string, unknown>;
+  for (const k of [...new Set([...Object.keys(xo), ...Object.keys(yo)])].sort()) {
+    const step = /^[A-Za-z_$][\w$-]*$/.test(k) ? `${at ? '.' : ''}${k}` : `[${JSON.stringify(k)}]`;
+    diffPaths(xo[k], yo[k], `${at}${step}`, out);
+  }
+}
+
+function readEntry(file: string, now: Date): CacheEntry | undefined {
+  let entry: CacheEntry;
+  try {
+    entry = JSON.parse(fs.readFileSync(file, 'utf8')) as CacheEntry;
+  } catch {
+    return undefined;
+  }
+  if (entry?.format !== RENDER_FORMAT || !Array.isArray(entry.objects) || !Array.isArray(entry.unstable)) return undefined;
+  try {
+    fs.utimesSync(file, now, now); // most recently used: pruning keeps it
+  } catch {
+    // a read-only cache still serves
+  }
+  return entry;
+}
+
+/** Keeps the `keep` most recently used entries; removes the rest, and stale temporary files. */
+function pruneCache(dir: string, keep: number): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  const entries: { file: string; mtime: number }[] = [];
+  for (const name of names) {
+    const file = path.join(dir, name);
+    let mtime: number;
+    try {
+      mtime = fs.statSync(file).mtimeMs;
+    } catch {
+      continue;
+    }
+    if (name.endsWith('.tmp')) {
+      if (Date.now() - mtime > 3_600_000) fs.rmSync(file, { force: true });
+    } else if (/^[0-9a-f]{64}\.json$/.test(name)) {
+      entries.push({ file, mtime });
+    }
+  }
+  entries.sort((p, q) => q.mtime - p.mtime || (p.file < q.file ? -1 : 1));
+  for (const e of entries.slice(keep)) fs.rmSync(e.file, { force: true });
+}
+
+/** JSON with object keys sorted, so equal values give equal text whatever the order they were built in. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+    const o = v as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+  });
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** At most `n` tasks at once. */
+class Limit {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly n: number) {}
+
+  public async run<T>(task: () => Promise<T>): Promise<T> {
+    // A finished task hands its slot to the next waiting one, so no newcomer slips in between.
+    if (this.running >= this.n) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
+
+// ---- rendering a whole cluster's charts ----
+
+/** One chart Application to render: a RenderRequest without the cluster's version and APIs. */
+export type ChartInput = Omit<RenderRequest, 'kubeVersion' | 'apiVersions' | 'attempt'>;
+
+const objectId = (m: RenderedManifest) => `${m.kind} ${m.metadata.namespace ? `${m.metadata.namespace}/` : ''}${m.metadata.name}`;
+
+/** `group/version` and `group/version/Kind` of every version the CRDs among these objects serve. */
+function crdApiVersions(objects: readonly RenderedObject[]): string[] {
+  const out = new Set<string>();
+  for (const { manifest } of objects) {
+    if (manifest.kind !== 'CustomResourceDefinition') continue;
+    const spec = manifest.spec as { group?: string; names?: { kind?: string }; versions?: { name?: string; served?: boolean }[] } | undefined;
+    for (const v of spec?.versions ?? []) {
+      if (v?.served === false) continue;
+      out.add(`${spec?.group}/${v.name}`);
+      out.add(`${spec?.group}/${v.name}/${spec?.names?.kind}`);
+    }
+  }
+  return [...out];
+}
+
+/** The Helm hooks Argo CD runs (as PreSync, PostSync or PostDelete hooks); it ignores every other hook. */
+const ARGO_CD_HELM_HOOKS = new Set(['crd-install', 'pre-install', 'pre-upgrade', 'post-install', 'post-upgrade', 'post-delete']);
+
+/**
+ * Whether Argo CD applies a rendered object at all. Objects of Helm hooks it does not support (`test`,
+ * `pre-delete`, `pre-rollback`, ...) are never applied: a chart's `helm test` Pod is not part of the cluster.
+ */
+export function appliedByArgoCd(manifest: RenderedManifest): boolean {
+  const hook = (manifest.metadata.annotations as Record<string, string> | undefined)?.['helm.sh/hook'];
+  return hook === undefined || hook.split(',').some((h) => ARGO_CD_HELM_HOOKS.has(h.trim()));
+}
+
+/**
+ * How a cluster's charts are rendered, as a generator of render rounds (the caller runs each round,
+ * synchronously or in parallel, and sends the results back):
+ * 1. every chart for the built-in APIs of the cluster's Kubernetes version, which shows the CRDs the
+ *    platform installs;
+ * 2. every chart again with `--api-versions` for those CRDs too: that is what Argo CD passes once they are
+ *    served, and charts turn on monitors and other custom resources by those capabilities;
+ * 3. the charts whose objects differed between 1 and 2 once more, with the arguments of 2: an object that
+ *    differs again changes on every render (a random password, a generated certificate), which Argo CD
+ *    shows as a permanent diff. An object that only differed because of the capabilities does not.
+ * Each round is cached by `renderCharts`, so an unchanged synth renders nothing. The result maps each
+ * Application to the objects Argo CD applies (unsupported Helm hooks left out) and the unstable ones.
+ */
+export function* renderRounds(charts: readonly ChartInput[], kubeVersion: string): Generator<RenderRequest[], Map<string, ChartRender>, RenderedChart[]> {
+  const builtIn = servedApiVersions(kubeVersion);
+  const request = (c: ChartInput, apiVersions: readonly string[], attempt?: number): RenderRequest =>
+    ({ ...c, kubeVersion, apiVersions, ...(attempt ? { attempt } : {}) });
+  const first = yield charts.map((c) => request(c, builtIn));
+  const crds = crdApiVersions(first.flatMap((r) => r.objects));
+  const apiVersions = [...new Set([...builtIn, ...crds])].sort();
+  const final = crds.length === 0 ? first : yield charts.map((c) => request(c, apiVersions));
+
+  const contents = (r: RenderedChart) => new Map(r.objects.map((o) => [objectId(o.manifest), JSON.stringify(o.manifest)]));
+  const differing = (a: RenderedChart, b: RenderedChart) => {
+    const before = contents(a);
+    return [...contents(b)].filter(([id, text]) => before.has(id) && before.get(id) !== text).map(([id]) => id);
+  };
+  const suspects = charts.filter((_, i) => differing(first[i], final[i]).length > 0);
+  const again = suspects.length === 0 ? [] : yield suspects.map((c) => request(c, apiVersions, 2));
+  const renders = new Map<string, ChartRender>();
+  charts.forEach((c, i) => {
+    const j = suspects.indexOf(c);
+    renders.set(c.application, {
+      objects: final[i].objects.filter((o) => appliedByArgoCd(o.manifest)),
+      unstable: j < 0 ? [] : differing(final[i], again[j]).sort(),
+    });
+  });
+  return renders;
+}
+
+/**
+ * The outcome of all rounds for a whole cluster, cached under one key (every input of every chart, the
+ * archives, the Kubernetes version and its APIs, the Helm version): an unchanged synth reads one entry
+ * instead of every round's.
+ */
+interface ClusterEntry {
+  readonly format: string;
+  readonly renders: [string, ChartRender][];
+}
+
+function clusterCacheFile(charts: readonly ChartInput[], kubeVersion: string, options: RenderOptions): string {
+  const root = options.root ?? projectRoot();
+  const helm = options.helm ?? helmBinary({ root });
+  const cacheDir = options.cacheDir ?? process.env.PLATFORM_RENDER_CACHE ?? path.join(root, RENDER_CACHE_DIR);
+  const key = sha256(JSON.stringify([
+    RENDER_FORMAT, 'cluster', kubeVersion, servedApiVersions(kubeVersion), helm.version,
+    charts.map((c) => [c.application, vendoredChart(c.source, { root }).sha256, canonicalJson(c.values), c.releaseName, c.namespace]),
+  ]));
+  return path.join(cacheDir, `${key}.json`);
+}
+
+function readClusterEntry(file: string, options: RenderOptions): Map<string, ChartRender> | undefined {
+  let entry: ClusterEntry;
+  try {
+    entry = JSON.parse(fs.readFileSync(file, 'utf8')) as ClusterEntry;
+  } catch {
+    return undefined;
+  }
+  if (entry?.format !== `${RENDER_FORMAT} cluster` || !Array.isArray(entry.renders)) return undefined;
+  try {
+    const now = new Date();
+    fs.utimesSync(file, now, now);
+  } catch {
+    // a read-only cache still serves
+  }
+  options.log?.(`helm: ${entry.renders.length} charts from cache (nothing changed)`);
+  return new Map(entry.renders);
+}
+
+function writeClusterEntry(file: string, renders: Map<string, ChartRender>): Map<string, ChartRender> {
+  const entry: ClusterEntry = { format: `${RENDER_FORMAT} cluster`, renders: [...renders] };
+  writeFileAtomic(file, JSON.stringify(entry));
+  return renders;
+}
+
+/** Renders a cluster's charts: cached renders, Helm for the rest, one chart at a time. */
+export function renderClusterSync(charts: readonly ChartInput[], kubeVersion: string, options: RenderOptions = {}): Map<string, ChartRender> {
+  const file = clusterCacheFile(charts, kubeVersion, options);
+  const cached = readClusterEntry(file, options);
+  if (cached) return cached;
+  const rounds = renderRounds(charts, kubeVersion);
+  let step = rounds.next();
+  while (!step.done) step = rounds.next(renderChartsSync(step.value, { ...options, detectUnstable: false }));
+  return writeClusterEntry(file, step.value);
+}
+
+/** The same, rendering the charts of each round in parallel: the synth path. */
+export async function renderCluster(charts: readonly ChartInput[], kubeVersion: string, options: RenderOptions = {}): Promise<Map<string, ChartRender>> {
+  const file = clusterCacheFile(charts, kubeVersion, options);
+  const cached = readClusterEntry(file, options);
+  if (cached) return cached;
+  const rounds = renderRounds(charts, kubeVersion);
+  let step = rounds.next();
+  while (!step.done) step = rounds.next(await renderCharts(step.value, { ...options, detectUnstable: false }));
+  return writeClusterEntry(file, step.value);
+}
