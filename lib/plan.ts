@@ -213,7 +213,11 @@ export function formatPlan(p: ReturnType<typeof plan>, color: boolean): string {
   const name = (o: PlannedObject) => `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
   for (const o of p.added) add(o, green(`  + ${name(o)}`));
   for (const ch of p.changed) {
-    const shown = ch.fields.slice(0, 12).map((f) => showChange(f, '      '));
+    // A Secret's values never reach the plan (it is printed in CI logs): only which keys changed.
+    const secret = ch.after.kind === 'Secret';
+    const shown = ch.fields.slice(0, 12).map((f) => (secret && /^(data|stringData)\b/.test(f.path)
+      ? `      ${f.path}: ${f.before === undefined ? 'added' : f.after === undefined ? 'removed' : 'changed'} (value not shown)`
+      : showChange(f, '      ')));
     if (ch.fields.length > 12) shown.push(`      ... and ${ch.fields.length - 12} more fields`);
     add(ch.after, `${yellow(`  ~ ${name(ch.after)}`)}\n${shown.join('\n')}`);
   }

@@ -17,6 +17,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
+import { gunzipSync } from 'zlib';
 import type { ChartRender, HelmChartSource } from './component';
 import { HelmBinary, helmBinary, helmEnv, projectRoot, writeFileAtomic } from './helm';
 import { servedApiVersions } from './validation/schema';
@@ -495,41 +496,78 @@ export function appliedByArgoCd(manifest: RenderedManifest): boolean {
   return hook === undefined || hook.split(',').some((h) => ARGO_CD_HELM_HOOKS.has(h.trim()));
 }
 
+/** What a chart's templates can do, found by reading them (see `chartTraits`). */
+export interface ChartTraits {
+  /** Its output can depend on `--api-versions` (`.Capabilities.APIVersions`). */
+  readonly readsApiVersions: boolean;
+  /** It can render random or generated data (randAlphaNum, genCA, uuidv4, now, ...). */
+  readonly mayBeRandom: boolean;
+}
+
+const RANDOM_FUNCTIONS = /\b(rand(AlphaNum|Alpha|Numeric|Ascii|Bytes|Int)|uuidv4|genCA|genPrivateKey|genSelfSignedCert|genSignedCert|now)\b/;
+const traitsByArchive = new Map<string, ChartTraits>();
+
+/** The traits of a vendored chart, from the text of its archive (templates and subcharts included). */
+export function chartTraits(source: HelmChartSource, options: RenderOptions = {}): ChartTraits {
+  const { file, sha256: digest } = vendoredChart(source, { root: options.root });
+  let traits = traitsByArchive.get(digest);
+  if (!traits) {
+    // Template actions only (`{{ ... }}`, comments left out): "now" in a values.yaml comment calls nothing.
+    const actions = (gunzipSync(fs.readFileSync(file)).toString('latin1').match(/\{\{(?!-?\s*\/\*)[^}]*\}\}/g) ?? []).join('\n');
+    traitsByArchive.set(digest, (traits = { readsApiVersions: actions.includes('APIVersions'), mayBeRandom: RANDOM_FUNCTIONS.test(actions) }));
+  }
+  return traits;
+}
+
 /**
  * How a cluster's charts are rendered, as a generator of render rounds (the caller runs each round,
  * synchronously or in parallel, and sends the results back):
  * 1. every chart for the built-in APIs of the cluster's Kubernetes version, which shows the CRDs the
  *    platform installs;
- * 2. every chart again with `--api-versions` for those CRDs too: that is what Argo CD passes once they are
- *    served, and charts turn on monitors and other custom resources by those capabilities;
- * 3. the charts whose objects differed between 1 and 2 once more, with the arguments of 2: an object that
- *    differs again changes on every render (a random password, a generated certificate), which Argo CD
- *    shows as a permanent diff. An object that only differed because of the capabilities does not.
- * Each round is cached by `renderCharts`, so an unchanged synth renders nothing. The result maps each
- * Application to the objects Argo CD applies (unsupported Helm hooks left out) and the unstable ones.
+ * 2. the charts whose templates read `.Capabilities.APIVersions` again, with `--api-versions` for those CRDs
+ *    too: that is what Argo CD passes once they are served, and charts turn on monitors and other custom
+ *    resources by those capabilities (for the others, round 1 is final: the flag cannot change them). In
+ *    the same round, the other charts that can render random data once more with round 1's arguments;
+ * 3. the charts of round 2 whose objects differed from round 1 once more, with round 2's arguments.
+ * An object that differs between two renders of the same arguments changes on every render (a random
+ * password, a generated certificate), which Argo CD shows as a permanent diff; one that only differed
+ * because of the capabilities does not. Each round is cached by `renderCharts`, so an unchanged synth
+ * renders nothing. The result maps each Application to the objects Argo CD applies (unsupported Helm
+ * hooks left out) and the unstable ones.
  */
-export function* renderRounds(charts: readonly ChartInput[], kubeVersion: string): Generator<RenderRequest[], Map<string, ChartRender>, RenderedChart[]> {
+export function* renderRounds(charts: readonly ChartInput[], kubeVersion: string, traits: (c: ChartInput) => ChartTraits):
+  Generator<RenderRequest[], Map<string, ChartRender>, RenderedChart[]> {
   const builtIn = servedApiVersions(kubeVersion);
   const request = (c: ChartInput, apiVersions: readonly string[], attempt?: number): RenderRequest =>
     ({ ...c, kubeVersion, apiVersions, ...(attempt ? { attempt } : {}) });
   const first = yield charts.map((c) => request(c, builtIn));
   const crds = crdApiVersions(first.flatMap((r) => r.objects));
   const apiVersions = [...new Set([...builtIn, ...crds])].sort();
-  const final = crds.length === 0 ? first : yield charts.map((c) => request(c, apiVersions));
 
   const contents = (r: RenderedChart) => new Map(r.objects.map((o) => [objectId(o.manifest), JSON.stringify(o.manifest)]));
   const differing = (a: RenderedChart, b: RenderedChart) => {
     const before = contents(a);
     return [...contents(b)].filter(([id, text]) => before.has(id) && before.get(id) !== text).map(([id]) => id);
   };
-  const suspects = charts.filter((_, i) => differing(first[i], final[i]).length > 0);
-  const again = suspects.length === 0 ? [] : yield suspects.map((c) => request(c, apiVersions, 2));
+  const again = crds.length === 0 ? [] : charts.filter((c) => traits(c).readsApiVersions);
+  const confirm = charts.filter((c) => !again.includes(c) && traits(c).mayBeRandom);
+  const second = again.length + confirm.length === 0 ? [] : yield [
+    ...again.map((c) => request(c, apiVersions)),
+    ...confirm.map((c) => request(c, builtIn, 2)),
+  ];
+  const final = charts.map((c, i) => (again.includes(c) ? second[again.indexOf(c)] : first[i]));
+  const unstable = new Map<ChartInput, string[]>();
+  confirm.forEach((c, k) => unstable.set(c, differing(first[charts.indexOf(c)], second[again.length + k])));
+
+  const suspects = again.filter((c) => traits(c).mayBeRandom && differing(first[charts.indexOf(c)], final[charts.indexOf(c)]).length > 0);
+  const third = suspects.length === 0 ? [] : yield suspects.map((c) => request(c, apiVersions, 2));
+  suspects.forEach((c, k) => unstable.set(c, differing(final[charts.indexOf(c)], third[k])));
+
   const renders = new Map<string, ChartRender>();
   charts.forEach((c, i) => {
-    const j = suspects.indexOf(c);
     renders.set(c.application, {
       objects: final[i].objects.filter((o) => appliedByArgoCd(o.manifest)),
-      unstable: j < 0 ? [] : differing(final[i], again[j]).sort(),
+      unstable: (unstable.get(c) ?? []).sort(),
     });
   });
   return renders;
@@ -585,7 +623,7 @@ export function renderClusterSync(charts: readonly ChartInput[], kubeVersion: st
   const file = clusterCacheFile(charts, kubeVersion, options);
   const cached = readClusterEntry(file, options);
   if (cached) return cached;
-  const rounds = renderRounds(charts, kubeVersion);
+  const rounds = renderRounds(charts, kubeVersion, (c) => chartTraits(c.source, options));
   let step = rounds.next();
   while (!step.done) step = rounds.next(renderChartsSync(step.value, { ...options, detectUnstable: false }));
   return writeClusterEntry(file, step.value);
@@ -596,7 +634,7 @@ export async function renderCluster(charts: readonly ChartInput[], kubeVersion: 
   const file = clusterCacheFile(charts, kubeVersion, options);
   const cached = readClusterEntry(file, options);
   if (cached) return cached;
-  const rounds = renderRounds(charts, kubeVersion);
+  const rounds = renderRounds(charts, kubeVersion, (c) => chartTraits(c.source, options));
   let step = rounds.next();
   while (!step.done) step = rounds.next(await renderCharts(step.value, { ...options, detectUnstable: false }));
   return writeClusterEntry(file, step.value);

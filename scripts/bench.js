@@ -3,9 +3,9 @@
 // with 10, 100 and 1,000 workload apps (each a Deployment, Service, Gateway, VirtualService and
 // Certificate), through the project's synth command and through `npx cdk8s synth`, next to the floor:
 // one node process that only parses the same gitops/ YAML and writes it back with js-yaml. For the default
-// platform it also times a cold synth: every chart rendered anew by Helm (two rounds, in parallel), every
-// object checked against its schema, every chart's values analysed (the render, schema, values and YAML
-// caches of dist/ emptied before each run).
+// platform it also times a cold render (dist/render-cache emptied before each run: Helm renders every chart
+// again, two rounds, in parallel) and a cold synth (every cache of dist/ emptied: renders, schema checks,
+// values analyses, dumped YAML).
 //
 //   npm run bench                       all sizes, 5 runs each
 //   npm run bench -- --runs 3 --sizes default,100 --no-cdk8s
@@ -79,7 +79,9 @@ function measure(argv, env = {}) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const countFiles = (dir) => fs.readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.yaml')).length;
+/** Objects written: one per file, several in a multi-document file (bootstrap/argo-cd/install.yaml). */
+const countFiles = (dir) => fs.readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.yaml'))
+  .reduce((n, f) => n + yaml.loadAll(fs.readFileSync(path.join(dir, f), 'utf8')).filter(Boolean).length, 0);
 
 const floorScript = path.join(work, 'floor.js');
 fs.writeFileSync(floorScript, `
@@ -90,15 +92,18 @@ for (const rel of fs.readdirSync(src, { recursive: true })) {
   if (!rel.endsWith('.yaml')) continue;
   const to = path.join(dst, rel);
   fs.mkdirSync(path.dirname(to), { recursive: true });
-  fs.writeFileSync(to, yaml.dump(yaml.load(fs.readFileSync(from, 'utf8')), { lineWidth: -1, noRefs: true }));
+  const docs = yaml.loadAll(fs.readFileSync(from, 'utf8'));
+  fs.writeFileSync(to, docs.map((d) => yaml.dump(d, { lineWidth: -1, noRefs: true })).join('---\\n'));
 }`);
 
 const rows = [];
 const modes = ['synth', ...(opts['no-cdk8s'] ? [] : ['cdk8s']), 'floor'];
-const modesOf = (size) => (size === 'default' ? ['cold', ...modes] : modes);
+const modesOf = (size) => (size === 'default' ? ['cold', 'cold-render', ...modes] : modes);
 const total = sizes.reduce((n, s) => n + modesOf(s).length * runs, 0);
 /** What a cold synth must redo: renders, schema checks, values analyses, dumped YAML (not Helm or the bundle). */
 const COLD = ['render-cache', 'values-cache', 'yaml-cache', 'schema-cache.json'].map((p) => path.join(ROOT, 'dist', p));
+/** What a cold render must redo: every chart's render. */
+const COLD_RENDER = [path.join(ROOT, 'dist', 'render-cache')];
 let done = 0;
 for (const size of sizes) {
   const file = configFor(size);
@@ -109,8 +114,8 @@ for (const size of sizes) {
     const samples = [];
     for (let i = 0; i < runs; i++) {
       process.stderr.write(`\r[${++done}/${total}] ${size === 'default' ? 'default platform' : `${size} apps`}: ${mode} run ${i + 1}/${runs}   `);
-      if (mode === 'cold') {
-        for (const p of COLD) fs.rmSync(p, { recursive: true, force: true });
+      if (mode === 'cold' || mode === 'cold-render') {
+        for (const p of mode === 'cold' ? COLD : COLD_RENDER) fs.rmSync(p, { recursive: true, force: true });
         samples.push(measure(synthArgs));
       } else if (mode === 'synth') samples.push(measure(synthArgs));
       else if (mode === 'cdk8s') samples.push(measure(['npx', 'cdk8s', 'synth', '--app', synthArgs.join(' '), '--output', path.join(work, 'cdk8s.out')]));
@@ -123,6 +128,7 @@ process.stderr.write('\n\n');
 
 const label = {
   cold: 'cold synth: every chart rendered, every object checked',
+  'cold-render': 'cold render: every chart rendered by Helm',
   synth: 'project synth (node bin/synth.js)', cdk8s: 'npx cdk8s synth', floor: 'floor: parse + dump YAML',
 };
 console.log(`median of ${runs} runs; node ${process.version}; ${os.cpus().length} cores\n`);

@@ -2,7 +2,8 @@
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { diffFields, formatPlan, parseTree, plan, treeAtRef, treeOnDisk } from '../lib/plan';
+import { addRendered, chartApplications, diffFields, formatPlan, parseTree, plan, treeAtRef, treeOnDisk, vendorAtRef } from '../lib/plan';
+import { renderCluster } from '../lib/render';
 import { tempDir } from './helpers';
 
 const ROOT = path.join(__dirname, '..');
@@ -134,5 +135,75 @@ describe('list diffs', () => {
 
   test('an item changed in place keeps its index and the nested path', () => {
     expect(diffFields({ hosts: ['a', 'b'] }, { hosts: ['a', 'c'] })).toEqual([{ path: 'hosts[1]', before: 'b', after: 'c' }]);
+  });
+});
+
+describe('what the charts render', () => {
+  const kiali = (port: number) => yamlOf({
+    apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'kiali', namespace: 'argocd' },
+    spec: {
+      destination: { namespace: 'istio-system' },
+      source: { repoURL: 'https://kiali.org/helm-charts', chart: 'kiali-server', targetRevision: '2.29.0', helm: { releaseName: 'kiali', valuesObject: { server: { port } } } },
+    },
+  });
+
+  test('a values change shows as the rendered objects it changes, under the chart\'s Application', async () => {
+    const { before, after } = fixture({ 'lab/apps/application-kiali.yaml': kiali(20001) }, { 'lab/apps/application-kiali.yaml': kiali(20002) });
+    for (const [tree] of [[before], [after]] as const) {
+      const inputs = chartApplications(tree).get('lab')!;
+      expect(inputs.map((i) => i.application)).toEqual(['kiali']);
+      addRendered(tree, 'lab', await renderCluster(inputs, '1.31'), inputs);
+    }
+    const p = plan(before, after, new Set());
+    const changed = p.changed.filter((c) => c.after.app === 'kiali');
+    expect(changed.map((c) => `${c.after.kind} ${c.after.name}`)).toEqual(expect.arrayContaining(['Service kiali', 'Deployment kiali']));
+    const svc = changed.find((c) => c.after.kind === 'Service')!;
+    expect(svc.fields).toEqual(expect.arrayContaining([{ path: 'spec.ports[0].port', before: 20001, after: 20002 }]));
+    expect(svc.after.file).toBe('chart kiali-server 2.29.0: kiali-server/templates/service.yaml');
+    expect(p.added).toEqual([]);
+    expect(p.removed).toEqual([]);
+  }, 60_000);
+
+  test('the prune gate covers rendered objects: a chart that stops installing its CRDs is blocked', async () => {
+    const certManager = (crds: boolean) => yamlOf({
+      apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'cert-manager', namespace: 'argocd' },
+      spec: {
+        destination: { namespace: 'cert-manager' },
+        source: { repoURL: 'https://charts.jetstack.io', chart: 'cert-manager', targetRevision: 'v1.21.1', helm: { releaseName: 'cert-manager', valuesObject: { crds: { enabled: crds } } } },
+      },
+    });
+    const { before, after } = fixture({ 'lab/apps/application-cert-manager.yaml': certManager(true) }, { 'lab/apps/application-cert-manager.yaml': certManager(false) });
+    for (const tree of [before, after]) {
+      const inputs = chartApplications(tree).get('lab')!;
+      addRendered(tree, 'lab', await renderCluster(inputs, '1.31'), inputs);
+    }
+    const p = plan(before, after, new Set());
+    expect(p.blocked.map((d) => d.key)).toEqual(expect.arrayContaining(['CustomResourceDefinition/certificates.cert-manager.io']));
+    expect(p.blocked.every((d) => d.object.app === 'cert-manager')).toBe(true);
+  }, 60_000);
+
+  test('the vendored charts of a commit are read from git, for the old side of a chart bump', () => {
+    const dir = vendorAtRef('HEAD', ROOT)!;
+    try {
+      const lock = fs.readFileSync(path.join(dir, 'vendor/charts.lock.yaml'), 'utf8');
+      expect(lock).toContain('chart: kiali-server');
+      expect(fs.readFileSync(path.join(dir, 'vendor/charts/kiali-server-2.29.0.tgz'))).toEqual(fs.readFileSync(path.join(ROOT, 'vendor/charts/kiali-server-2.29.0.tgz')));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('multi-line strings are diffed by line; a Secret\'s values are never shown', () => {
+    const cm = (text: string) => yamlOf({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'x' }, data: { 'config.yaml': text } });
+    const secret = (v: string) => yamlOf({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'x' }, data: { token: v } });
+    const { before, after } = fixture(
+      { 'lab/x/configmap-c.yaml': cm('a: 1\nb: 2\nc: 3\n'), 'lab/x/secret-s.yaml': secret('b2xk') },
+      { 'lab/x/configmap-c.yaml': cm('a: 1\nb: 20\nc: 3\n'), 'lab/x/secret-s.yaml': secret('bmV3') });
+    const text = formatPlan(plan(before, after, new Set()), false);
+    expect(text).toContain('data.config.yaml: (text, by line)');
+    expect(text).toMatch(/-b: 2\n.*\+b: 20/);
+    expect(text).toContain('data.token: changed (value not shown)');
+    expect(text).not.toContain('bmV3');
+    expect(text).not.toContain('b2xk');
   });
 });
