@@ -1,6 +1,9 @@
 // Entry point of the command-line tools: `npm run synth` (also the `app` of cdk8s.yaml), `npm run validate`,
 // `npm run plan` and `npm run set-image`. Each parses its arguments here and calls lib/.
 import { runCommand, runCommandAsync } from './lib/cli';
+import { failureLine, recover } from './lib/transaction';
+import { acquireLock } from './lib/lock';
+import { helmBinary, projectRoot } from './lib/helm';
 import { configFiles, loadConfig } from './lib/config';
 import * as fs from 'fs';
 import { addRendered, chartApplications, formatPlan, parseTree, plan, PlannedObject, treeAtRef, treeOnDisk, vendorAtRef } from './lib/plan';
@@ -34,14 +37,15 @@ export function main(argv: string[]): Promise<number> {
       outdir: { type: 'string', short: 'o', default: 'gitops' },
       quiet: { type: 'boolean', short: 'q', default: false },
     },
-    failure: (v) => `synth failed; ${v.outdir}/ was left as it was.`,
+    failure: (v, e) => failureLine('synth', `${v.outdir}/ was left as it was.`, e),
     run: async (v) => {
-      await synth({
-        configs: v.config ?? [],
-        outdir: v.outdir!,
-        log: (line) => { if (!v.quiet) process.stdout.write(`${line}\n`); },
-        schemaCacheFile: SCHEMA_CACHE,
-      });
+      const log = (line: string) => { if (!v.quiet) process.stdout.write(`${line}\n`); };
+      const lock = acquireLock(projectRoot(), 'npm run synth', (line) => process.stderr.write(`${line}\n`));
+      try {
+        await synth({ configs: v.config ?? [], outdir: v.outdir!, log, schemaCacheFile: SCHEMA_CACHE });
+      } finally {
+        lock.release();
+      }
       return 0;
     },
   });
@@ -72,7 +76,15 @@ export function validateMain(argv: string[]): number {
     failure: 'validate failed.',
     run: (v) => {
       let failed = false;
-      for (const r of validateTree(v.config ?? [], v.outdir!)) {
+      const lock = acquireLock(projectRoot(), 'npm run validate', (line) => process.stderr.write(`${line}\n`));
+      let results: ReturnType<typeof validateTree>;
+      try {
+        for (const line of recover([v.outdir!, 'config'])) process.stderr.write(`${line}\n`);
+        results = validateTree(v.config ?? [], v.outdir!);
+      } finally {
+        lock.release();
+      }
+      for (const r of results) {
         if (r.violations.length === 0) {
           process.stdout.write(`${v.outdir}/${r.environment}: ${r.objects} objects valid\n`);
         } else {
@@ -113,25 +125,36 @@ export function planMain(argv: string[]): Promise<number> {
       color: { type: 'boolean' },
       'no-color': { type: 'boolean' },
     },
-    failure: 'plan failed.',
+    failure: (v, e) => failureLine('plan', `${v.outdir}/ was left as it was.`, e),
     run: async (v) => {
-      if (!v['no-synth']) await synth({ configs: [], outdir: v.outdir!, log: () => undefined, schemaCacheFile: SCHEMA_CACHE });
-      const allowed = new Set<string>(v.allow ?? []);
-      const kubeVersions = new Map<string, string>();
-      for (const file of configFiles('config')) {
-        const config = loadConfig(file);
-        for (const key of config.allowRemovals) allowed.add(`${config.environment}:${key}`);
-        kubeVersions.set(config.environment, config.cluster.kubernetesVersion);
+      const lock = acquireLock(projectRoot(), 'npm run plan', (line) => process.stderr.write(`${line}\n`));
+      try {
+        return await planRun(v);
+      } finally {
+        lock.release();
       }
-      const before = parseTree(treeAtRef(v.ref!, v.outdir!));
-      const after = parseTree(treeOnDisk(v.outdir!));
-      const notes = await addChartRendersToPlan(before, after, v.ref!, kubeVersions);
-      const result = plan(before, after, allowed);
-      const color = v['no-color'] ? false : v.color ?? (process.stdout.isTTY === true && !process.env.CI && !process.env.NO_COLOR);
-      process.stdout.write(`Plan: ${v.outdir}/ compared with ${v.ref}\n${notes.map((n) => `${n}\n`).join('')}\n${formatPlan(result, color)}\n`);
-      return result.blocked.length > 0 ? 3 : 0;
     },
   });
+}
+
+/** The plan itself, under the lock: recovery, synth, both trees with their charts' renders, the gate. */
+async function planRun(v: { ref?: string; allow?: string[]; 'no-synth'?: boolean; outdir?: string; color?: boolean; 'no-color'?: boolean }): Promise<number> {
+  for (const line of recover([v.outdir!, 'config'])) process.stderr.write(`${line}\n`);
+  if (!v['no-synth']) await synth({ configs: [], outdir: v.outdir!, log: () => undefined, schemaCacheFile: SCHEMA_CACHE });
+  const allowed = new Set<string>(v.allow ?? []);
+  const kubeVersions = new Map<string, string>();
+  for (const file of configFiles('config')) {
+    const config = loadConfig(file);
+    for (const key of config.allowRemovals) allowed.add(`${config.environment}:${key}`);
+    kubeVersions.set(config.environment, config.cluster.kubernetesVersion);
+  }
+  const before = parseTree(treeAtRef(v.ref!, v.outdir!));
+  const after = parseTree(treeOnDisk(v.outdir!));
+  const notes = await addChartRendersToPlan(before, after, v.ref!, kubeVersions);
+  const result = plan(before, after, allowed);
+  const color = v['no-color'] ? false : v.color ?? (process.stdout.isTTY === true && !process.env.CI && !process.env.NO_COLOR);
+  process.stdout.write(`Plan: ${v.outdir}/ compared with ${v.ref}\n${notes.map((n) => `${n}\n`).join('')}\n${formatPlan(result, color)}\n`);
+  return result.blocked.length > 0 ? 3 : 0;
 }
 
 /**
@@ -155,7 +178,7 @@ async function addChartRendersToPlan(before: Map<string, PlannedObject>, after: 
       addRendered(after, env, await renderCluster(inputs, kubeVersion), inputs);
       const old = oldInputs.get(env) ?? [];
       // The Kubernetes version of the environment now: a version change itself shows in config, not here.
-      if (old.length > 0) addRendered(before, env, await renderCluster(old, kubeVersion, { root: oldVendor, cacheDir: RENDER_CACHE }), old);
+      if (old.length > 0) addRendered(before, env, await renderCluster(old, kubeVersion, { root: oldVendor, cacheDir: RENDER_CACHE, helm: helmBinary() }), old);
     }
   } finally {
     if (oldVendor) fs.rmSync(oldVendor, { recursive: true, force: true });

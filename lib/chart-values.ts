@@ -76,7 +76,7 @@ import * as path from 'path';
 import { writeFileAtomic } from './helm';
 import { canonicalJson } from './render';
 import * as jsyaml from 'js-yaml';
-import { Parser, ReadEntry } from 'tar';
+import { readTar } from './archive';
 import { parse as parseYamlLenient } from 'yaml';
 
 /** A key of the values object that the chart never reads. */
@@ -120,30 +120,6 @@ const pkey = (segs: readonly string[]) => segs.join(SEP);
 // ---------------------------------------------------------------------------------------------
 // Archive reading
 
-/** Every regular file of a (gzipped) tar archive, by path. Synchronous: tar's Parser is, for a Buffer. */
-function readTar(buf: Buffer): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  let ended = false;
-  const parser = new Parser({
-    onReadEntry: (e: ReadEntry) => {
-      if (e.type !== 'File' && e.type !== 'OldFile' && e.type !== 'ContiguousFile') {
-        e.resume();
-        return;
-      }
-      const chunks: Buffer[] = [];
-      const at = e.path.replace(/^\.\//, '');
-      e.on('data', (c: Buffer) => chunks.push(c));
-      e.on('end', () => files.set(at, Buffer.concat(chunks)));
-    },
-  });
-  let error: unknown;
-  parser.on('error', (err: unknown) => { error = err; });
-  parser.on('end', () => { ended = true; });
-  parser.end(buf);
-  if (error) throw error;
-  if (!ended) throw new Error('the archive did not parse synchronously (truncated or not a tar archive?)');
-  return files;
-}
 
 function isText(b: Buffer): boolean {
   return b.length < 4 * 1024 * 1024 && !b.subarray(0, 8000).includes(0);

@@ -5,6 +5,16 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { z } from 'zod';
+import { redactSecrets, urlCredentials } from './secret-scan';
+
+/** The largest config file read: a config is a few KiB; anything near this is a mistake or an attack. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** YAML aliases (`*name`) one config may hold. */
+export const MAX_CONFIG_ALIASES = 1000;
+/** How many values aliases may add beyond the file's own: a "billion laughs" file adds billions. */
+export const MAX_ALIAS_EXPANSION = 10000;
+/** How deep collections may nest (the schema needs about 7). */
+export const MAX_CONFIG_DEPTH = 64;
 
 /** An exact chart version: `1.2.3` or `v1.2.3`, optionally with a pre-release. Ranges are refused. */
 const exactVersion = z
@@ -25,6 +35,109 @@ const domainName = z
   .regex(/^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
     error: 'must be a lower-case DNS domain such as example.com',
   });
+
+/**
+ * A record whose keys `key` checks. A bad key is reported at its own path as `<what> "<key>" <problem>`,
+ * instead of zod's "Invalid key in record".
+ */
+function keyedRecord<V extends z.ZodType>(what: string, key: z.ZodType<string>, value: V) {
+  return z.record(key, value, {
+    error: (iss) => {
+      if (iss.code !== 'invalid_key') return undefined;
+      const inner = ((iss as { issues?: { message: string }[] }).issues ?? []).map((i) => i.message);
+      return `${what} "${String(iss.input)}" ${inner.join('; ') || 'is not allowed'}`;
+    },
+  });
+}
+
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME = /^(?=.{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/** What is wrong with a label or annotation key (`[prefix/]name`), or undefined. */
+function qualifiedNameProblem(key: string): string | undefined {
+  const parts = key.split('/');
+  if (parts.length > 2) return 'must be [prefix/]name with at most one "/"';
+  const name = parts[parts.length - 1];
+  if (parts.length === 2 && !DNS_SUBDOMAIN.test(parts[0])) {
+    return 'has a prefix that is not a DNS subdomain (lower-case letters, digits, "-" and ".", at most 253 characters), such as example.com/name';
+  }
+  if (!LABEL_NAME.test(name)) {
+    return 'must have a name part of 1 to 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
+  }
+  return undefined;
+}
+const qualifiedName = z.string().superRefine((k, ctx) => {
+  const problem = qualifiedNameProblem(k);
+  if (problem) ctx.addIssue({ code: 'custom', message: `${problem}; rename the key` });
+});
+/** A label value: empty, or up to 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit. */
+const labelValue = z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, {
+  error: 'must be a label value: at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit',
+});
+/** The API server refuses an object whose annotations (keys and values) exceed 256 KiB together. */
+const ANNOTATIONS_LIMIT = 256 * 1024;
+const annotations = keyedRecord('annotation', qualifiedName, z.string()).refine(
+  (a) => Object.entries(a).reduce((n, [k, v]) => n + k.length + v.length, 0) <= ANNOTATIONS_LIMIT,
+  { error: `must total at most ${ANNOTATIONS_LIMIT} characters (keys and values), as the API server requires; move large content into a ConfigMap` },
+);
+
+/** The suffix of a workload's Service, which must be a DNS-1035 label (at most 63 characters). */
+const SERVICE_SUFFIX = '-service';
+/** The longest workload name whose Service name `<name>-service` fits 63 characters. */
+export const MAX_WORKLOAD_NAME = 63 - SERVICE_SUFFIX.length;
+/**
+ * A workload's name: its Deployment, container, `app` label and the prefix of its Service
+ * `<name>-service` (a DNS-1035 label: starts with a letter, at most 63 characters).
+ */
+const workloadName = z.string().superRefine((name, ctx) => {
+  if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be lower-case letters, digits and "-", starting with a letter and ending with a letter or digit (its Service "<name>${SERVICE_SUFFIX}" is a DNS-1035 label); rename the workload`,
+    });
+  } else if (name.length > MAX_WORKLOAD_NAME) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `is ${name.length} characters; use at most ${MAX_WORKLOAD_NAME}, so that its Service "<name>${SERVICE_SUFFIX}" fits the 63 characters of a DNS-1035 label; rename the workload`,
+    });
+  }
+});
+
+/**
+ * The subdomains of the platform's own public hosts (`<subdomain>.<domain>`), with what serves them. The
+ * charts build these hosts (charts/harbor.ts, argo-cd.ts, kube-prometheus-stack.ts, kiali.ts, jenkins.ts);
+ * test/config.test.ts checks this list against the hosts the lab platform serves, and the duplicate-host
+ * validation rule checks every Ingress and Gateway host of the rendered platform whatever this list says.
+ */
+export const PLATFORM_SUBDOMAINS: Readonly<Record<string, string>> = {
+  argocd: 'Argo CD',
+  alertmanager: 'Alertmanager',
+  dashboard: 'Kiali',
+  grafana: 'Grafana',
+  harbor: 'Harbor',
+  jenkins: 'Jenkins',
+  prometheus: 'Prometheus',
+};
+
+/**
+ * The ports the Istio sidecar listens on in every pod it is injected into: a container port equal to one
+ * of them collides with Envoy (https://istio.io/latest/docs/ops/deployment/application-requirements/).
+ */
+export const ISTIO_SIDECAR_PORTS: ReadonlyMap<number, string> = new Map([
+  [15000, 'Envoy admin'],
+  [15001, 'Envoy outbound'],
+  [15004, 'debug'],
+  [15006, 'Envoy inbound'],
+  [15008, 'HBONE mTLS tunnel'],
+  [15009, 'HBONE on secure networks'],
+  [15020, 'merged Prometheus telemetry'],
+  [15021, 'health checks'],
+  [15053, 'DNS proxy'],
+  [15090, 'Envoy Prometheus telemetry'],
+]);
+
+/** A DNS host name has at most 253 characters. */
+const MAX_HOST = 253;
 
 const component = <T extends z.ZodRawShape>(extra: T) =>
   z.strictObject({
@@ -123,9 +236,9 @@ const workload = z.strictObject({
     error: 'must start with the protocol Istio should assume: http-, http2-, https-, grpc-, tcp- or tls- (e.g. http-nginx)',
   }).max(15, { error: 'must be at most 15 characters (a container port name)' }),
   /** Annotations of the pods (e.g. Istio's rewriteAppHTTPProbers), besides sidecar injection. */
-  podAnnotations: z.record(z.string(), z.string()).optional(),
+  podAnnotations: annotations.optional(),
   /** Annotations of the Service. */
-  serviceAnnotations: z.record(z.string(), z.string()).optional(),
+  serviceAnnotations: annotations.optional(),
   /** A port serving Prometheus metrics, exposed as http-metrics. */
   metricsPort: z.number().int().min(1).max(65535).optional(),
   /** The `version` label Istio and Kiali group the workload's traffic by. */
@@ -139,7 +252,11 @@ const workload = z.strictObject({
     requestsPerSecond: z.number().positive(),
     activationRequestsPerSecond: z.number().nonnegative(),
   }).refine((a) => a.minReplicas <= a.maxReplicas, { error: 'minReplicas must not exceed maxReplicas', path: ['minReplicas'] }).optional(),
-}).refine((w) => w.metricsPort === undefined || w.metricsPort !== w.port, { error: 'metricsPort must differ from port', path: ['metricsPort'] });
+}).refine((w) => w.metricsPort === undefined || w.metricsPort !== w.port, { error: 'metricsPort must differ from port', path: ['metricsPort'] })
+  .refine((w) => w.metricsPort === undefined || w.portName !== 'http-metrics', {
+    error: 'must not be "http-metrics" when metricsPort is set: that is the metrics port\'s name, and port names must be unique; choose another name such as http-web',
+    path: ['portName'],
+  });
 
 export const configSchema = z
   .strictObject({
@@ -164,11 +281,14 @@ export const configSchema = z
     /** The ingress class of the ingress-nginx controller; Ingresses and HTTP-01 solvers use it. */
     ingressClass: dnsLabel,
     /** Node selector applied where the guide pins pods to Linux nodes (cert-manager, ACME solvers). */
-    nodeSelector: z.record(z.string(), z.string()),
+    nodeSelector: keyedRecord('label', qualifiedName, labelValue),
     /** The git repository Argo CD syncs, and where this environment's gitops folder sits in it. */
     deployRepo: z.strictObject({
       url: z.string().regex(/^(https:\/\/|ssh:\/\/|git@)\S+$/, {
         error: 'must be a git URL starting with https://, ssh:// or git@',
+      }).refine((u) => !carriesCredential(u), {
+        // Synth writes the URL into 13 files of gitops/ (Applications, the AppProject, the inventory).
+        error: 'must not carry a credential (user:password@, or a token before "@" in an https URL): it would be written into gitops/; write the plain URL and give Argo CD the credential as a repository Secret (`argocd repo add <url> --username <user> --password <token>`), and rotate the one that was here',
       }),
       revision: z.string().min(1, { error: 'must name a branch, tag or commit' }),
       /** Path of the gitops/ folder inside the deploy repo; the environment's folder is <path>/<environment>. */
@@ -216,7 +336,7 @@ export const configSchema = z
       /** The issuer of the Istio gateway hosts' Certificates; it must solve HTTP-01 through the istio class. */
       gatewayIssuer: dnsLabel,
       /** Workload name -> how it runs. `npm run set-image -- <name> <tag>` changes image.tag. */
-      workloads: z.record(dnsLabel, workload).refine((w) => Object.keys(w).length > 0, { error: 'must declare at least one workload' }),
+      workloads: keyedRecord('workload name', workloadName, workload).refine((w) => Object.keys(w).length > 0, { error: 'must declare at least one workload' }),
     }),
     jenkins: z.strictObject({
       namespace: dnsLabel,
@@ -310,7 +430,90 @@ export const configSchema = z
         message: `issuer "${c.apps.gatewayIssuer}" ${what}; allowed: ${meshIssuers.join(', ') || 'none (declare an issuer with http01IngressClass: istio)'}`,
       });
     }
+    checkWhatTheClusterRefuses(c, ctx);
   });
+
+interface ClusterFacts {
+  readonly domain: string;
+  readonly apps: {
+    readonly namespace: string;
+    readonly workloads: Readonly<Record<string, { readonly port: number; readonly metricsPort?: number; readonly subdomain?: string }>>;
+  };
+  readonly [component: string]: unknown;
+}
+
+/** The config fields that name a platform component's namespace. */
+const COMPONENT_NAMESPACES = ['argocd', 'certManager', 'ingressNginx', 'harbor', 'jenkins', 'istio', 'kiali', 'keda',
+  'kubePrometheusStack', 'loki', 'promtail', 'tempo', 'secrets'] as const;
+/** Namespaces Kubernetes itself runs in. */
+const SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'];
+
+/**
+ * What the API server, cert-manager, Istio or Argo CD would refuse although every field is well formed on
+ * its own: host names too long, two routes for one host, a workload sharing a namespace with the platform
+ * (where its objects could be the platform's, owned by two Applications), ports the sidecar holds.
+ */
+function checkWhatTheClusterRefuses(c: ClusterFacts, ctx: z.RefinementCtx): void {
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+
+  // The longest platform host must still be a host name.
+  const longest = Object.keys(PLATFORM_SUBDOMAINS).reduce((a, b) => (b.length > a.length ? b : a));
+  if (longest.length + 1 + c.domain.length > MAX_HOST) {
+    issue(['domain'], `makes the platform host ${longest}.<domain> ${longest.length + 1 + c.domain.length} characters, over the ${MAX_HOST} of a host name; use a domain of at most ${MAX_HOST - longest.length - 1} characters`);
+  }
+
+  const ns = c.apps.namespace;
+  const sharing = COMPONENT_NAMESPACES.filter((k) => (c[k] as { namespace?: string } | undefined)?.namespace === ns);
+  if (sharing.length > 0) {
+    issue(['apps', 'namespace'], `"${ns}" is also ${sharing.map((k) => `${k}.namespace`).join(', ')}: a workload's Deployment "<name>" or Service "<name>${SERVICE_SUFFIX}" could be an object of the platform's, which two Applications would then own and overwrite; give the workloads a namespace of their own, such as apps`);
+  } else if (SYSTEM_NAMESPACES.includes(ns)) {
+    issue(['apps', 'namespace'], `"${ns}" is Kubernetes' own namespace; give the workloads a namespace of their own, such as apps`);
+  }
+
+  // A workload with a host gets a Certificate <name>-secret in the gateway's namespace (istio.namespace),
+  // where the ingress gateway reads it: it must not be a secret the platform already fills there.
+  const gatewayNs = (c.istio as { namespace: string }).namespace;
+  const taken = new Map<string, string>([
+    ['docker-config-secret', 'the Harbor image pull secret of lib/secrets.ts'],
+    ['istio-ca-secret', 'istiod\'s self-signed root CA, which signs every certificate of the mesh'],
+  ]);
+  const endpoints: [string, string, string][] = [['harbor', 'harbor-secret', 'Harbor'], ['jenkins', 'jenkins-secret', 'Jenkins'],
+    ['kiali', 'dashboard-secret', 'Kiali'], ['kubePrometheusStack', 'grafana-secret', 'Grafana'],
+    ['kubePrometheusStack', 'prometheus-secret', 'Prometheus'], ['kubePrometheusStack', 'alertmanager-secret', 'Alertmanager']];
+  for (const [component, secret, what] of endpoints) {
+    if ((c[component] as { namespace?: string } | undefined)?.namespace === gatewayNs) taken.set(secret, `${what}'s TLS secret`);
+  }
+
+  const hosts = new Map<string, string>();
+  const reserved = [...ISTIO_SIDECAR_PORTS.keys()].join(', ');
+  for (const name of Object.keys(c.apps.workloads).sort()) {
+    const w = c.apps.workloads[name];
+    const at = ['apps', 'workloads', name];
+    if (w.subdomain !== undefined) {
+      const host = `${w.subdomain}.${c.domain}`;
+      if (host.length > MAX_HOST) {
+        issue([...at, 'subdomain'], `makes the host ${w.subdomain}.<domain> ${host.length} characters, over the ${MAX_HOST} of a host name; use a shorter subdomain`);
+      } else if (Object.prototype.hasOwnProperty.call(PLATFORM_SUBDOMAINS, w.subdomain)) {
+        issue([...at, 'subdomain'], `"${w.subdomain}" makes the host ${host}, which is ${PLATFORM_SUBDOMAINS[w.subdomain]}'s; two routes for one host would split its traffic and its certificate; choose another subdomain (the platform's: ${Object.keys(PLATFORM_SUBDOMAINS).join(', ')})`);
+      } else if (hosts.has(host)) {
+        issue([...at, 'subdomain'], `"${w.subdomain}" makes the host ${host}, which is workload "${hosts.get(host)}"'s too; one host routes to one workload, so choose another subdomain for one of them`);
+      } else {
+        hosts.set(host, name);
+      }
+      const secret = `${name}-secret`;
+      if (taken.has(secret)) {
+        issue(at, `the workload's TLS secret "${secret}" in ${gatewayNs} (where the ingress gateway reads it) is already ${taken.get(secret)}; its Certificate would overwrite it; rename the workload`);
+      }
+    }
+    for (const field of ['port', 'metricsPort'] as const) {
+      const port = w[field];
+      const use = port === undefined ? undefined : ISTIO_SIDECAR_PORTS.get(port);
+      if (use) {
+        issue([...at, field], `${port} is a port of the Istio sidecar (${use}), which runs in every workload pod (sidecar.istio.io/inject) and holds ${reserved}; use another port`);
+      }
+    }
+  }
+}
 
 /** The typed platform config, as read from one file. */
 export type PlatformConfig = z.infer<typeof configSchema> & {
@@ -335,10 +538,23 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * What a wrong value is, never the value itself: a config may hold secrets (sealed-secrets ciphertext, or
+ * plaintext pasted where ciphertext belongs, a token in a URL), and messages end up in CI logs.
+ */
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  if (value === null) return 'null';
+  const n = (count: number, what: string) => `${count} ${what}${count === 1 ? '' : 's'}`;
+  if (typeof value === 'string') return `a string of ${n(value.length, 'character')}; value not shown`;
+  if (Array.isArray(value)) return `a list of ${n(value.length, 'item')}`;
+  if (typeof value === 'object') return `a mapping of ${n(Object.keys(value).length, 'key')}`;
+  return `a ${typeof value}; value not shown`;
+}
+
+/** A credential in a git URL: a password in its user info, or any user info of an https URL (a token). */
+function carriesCredential(url: string): boolean {
+  return urlCredentials(url).length > 0 || /^https:\/\/[^/?#]*@/i.test(url);
 }
 
 function at(root: unknown, p: readonly PropertyKey[]): unknown {
@@ -361,17 +577,9 @@ function shapeKeys(schema: z.ZodType, p: readonly PropertyKey[]): string[] {
 /** Parses and checks config text; `file` is only used in messages. */
 export function parseConfig(text: string, file: string): PlatformConfig {
   const environment = path.basename(file).replace(/\.ya?ml$/, '');
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(environment)) {
-    throw new ConfigError(file, [`file name: the environment name "${environment}" (the file's base name) must be lower-case letters, digits and "-"; rename the file`]);
-  }
-  let raw: unknown;
-  try {
-    raw = yaml.load(text, { filename: file });
-  } catch (e) {
-    const err = e as { reason?: string; mark?: { line: number; column: number }; message: string };
-    const where = err.mark ? ` at line ${err.mark.line + 1}, column ${err.mark.column + 1}` : '';
-    throw new ConfigError(file, [`not valid YAML${where}: ${err.reason ?? err.message}; fix the syntax there`]);
-  }
+  const problem = environmentNameProblem(environment);
+  if (problem) throw new ConfigError(file, [`file name: the environment name "${environment}" (the file's base name) ${problem}; rename the file`]);
+  const raw = loadYaml(text, file);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(file, ['the file must hold a YAML mapping of settings (see config/lab.yaml)']);
   }
@@ -389,30 +597,164 @@ export function parseConfig(text: string, file: string): PlatformConfig {
       }
       return `${field}: ${issue.message.replace(/^Invalid input: /, '')} (got ${describe(got)})`;
     });
-    throw new ConfigError(file, problems);
+    // Messages name fields. Checks across fields quote names (an issuer), and keys are quoted: a value that
+    // failed its own field's check is masked wherever it appears, and so is whatever a secret scanner
+    // recognises (tokens, webhooks, URL passwords), before it reaches a terminal or a CI log.
+    const failed = result.error.issues.filter((i) => i.code !== 'custom').map((i) => at(raw, i.path))
+      .filter((v): v is string => typeof v === 'string' && v.length > 0);
+    const masked = problems.map((p) => failed.reduce((m, v) => m.split(`"${v}"`).join('"<redacted>"'), p));
+    throw new ConfigError(file, redactSecrets(masked.join('\n\u0000\n'), failed.filter((v) => v.length >= 8)).split('\n\u0000\n'));
   }
   return deepFreeze({ ...result.data, environment, file });
 }
 
 /** Reads one config file. */
 export function loadConfig(file: string): PlatformConfig {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(file, [`cannot read the file (${(e as NodeJS.ErrnoException).code}); pass an existing config file`]);
-  }
-  return parseConfig(text, file);
+  return parseConfig(readConfigText(file), file);
 }
 
-/** The config files of every environment: config/*.yaml, sorted. */
+/** For a relative path, which directory it was looked up in. */
+function where(file: string): string {
+  return path.isAbsolute(file) ? '' : `, looked up in ${process.cwd()}`;
+}
+
+/**
+ * The bytes of a config file, refusing what is not a regular file (a FIFO or /dev/zero would never end)
+ * and files over MAX_CONFIG_BYTES, which are read no further than that.
+ */
+export function readConfigBytes(file: string): Buffer {
+  const fail = (problem: string): never => { throw new ConfigError(file, [problem]); };
+  let fd: number | undefined;
+  try {
+    const st = fs.statSync(file);
+    if (st.isDirectory()) fail(`the path is a directory${where(file)}; pass a config file such as config/lab.yaml`);
+    if (!st.isFile()) fail(`the path is not a regular file${where(file)}; pass a config file such as config/lab.yaml`);
+    if (st.size > MAX_CONFIG_BYTES) fail(tooLarge(st.size));
+    fd = fs.openSync(file, 'r');
+    // Read at most one byte more than allowed, whatever stat said: the file may have grown meanwhile.
+    const buffer = Buffer.allocUnsafe(MAX_CONFIG_BYTES + 1);
+    let length = 0;
+    for (let n; length < buffer.length && (n = fs.readSync(fd, buffer, length, buffer.length - length, null)) > 0;) length += n;
+    if (length > MAX_CONFIG_BYTES) fail(tooLarge(length));
+    return Buffer.from(buffer.subarray(0, length));
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    return fail(`cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})${where(file)}; pass an existing config file`);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** The text of a config file (see readConfigBytes). */
+export function readConfigText(file: string): string {
+  return readConfigBytes(file).toString('utf8');
+}
+
+function tooLarge(bytes: number): string {
+  return `the file is ${bytes > MAX_CONFIG_BYTES ? `over ${MAX_CONFIG_BYTES}` : bytes} bytes; a config file may have at most ${MAX_CONFIG_BYTES} (1 MiB): is it the right file?`;
+}
+
+/** What is wrong with an environment name, or undefined. */
+function environmentNameProblem(environment: string): string | undefined {
+  if (!ENVIRONMENT_NAME.test(environment)) return 'must be lower-case letters, digits and "-", starting and ending with a letter or digit';
+  if (environment.length > MAX_ENVIRONMENT_NAME) {
+    return `is ${environment.length} characters; use at most ${MAX_ENVIRONMENT_NAME}, so that the root Application "platform-<environment>" fits the 63 characters of a label value`;
+  }
+  return undefined;
+}
+const ENVIRONMENT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** The longest environment name: the root Application `platform-<environment>` stays a valid label value. */
+export const MAX_ENVIRONMENT_NAME = 63 - 'platform-'.length;
+
+/**
+ * The config files of every environment, sorted: `<dir>/<environment>.yaml` (or .yml) where the base name is
+ * a valid environment name, and a regular file (or a link to one). Editor and hidden files (`.#lab.yaml`,
+ * `.lab.yaml.swp`, `lab.yaml~`, `#lab.yaml#`) and staged copies (`.lab.yaml.new-*`) do not count.
+ */
 export function configFiles(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
-    .filter((f) => /\.ya?ml$/.test(f))
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((f) => {
+      const m = /^(.*)\.ya?ml$/.exec(f);
+      if (!m || environmentNameProblem(m[1])) return false;
+      try {
+        return fs.statSync(path.join(dir, f)).isFile();
+      } catch {
+        return false;
+      }
+    })
     .sort()
     .map((f) => path.join(dir, f));
+}
+
+/**
+ * Parses config YAML, bounded: at most MAX_CONFIG_BYTES, MAX_CONFIG_ALIASES aliases, MAX_CONFIG_DEPTH
+ * levels, and at most MAX_ALIAS_EXPANSION values added by aliases (a "billion laughs" file is refused in
+ * milliseconds, before anything walks it as a tree); a collection that contains itself through an alias is
+ * refused too.
+ */
+function loadYaml(text: string, file: string): unknown {
+  if (text.length > MAX_CONFIG_BYTES || Buffer.byteLength(text, 'utf8') > MAX_CONFIG_BYTES) {
+    throw new ConfigError(file, [tooLarge(Buffer.byteLength(text, 'utf8'))]);
+  }
+  let raw: unknown;
+  try {
+    raw = yaml.load(text, { filename: file, maxAliases: MAX_CONFIG_ALIASES, maxDepth: MAX_CONFIG_DEPTH });
+  } catch (e) {
+    const err = e as { reason?: string; mark?: { line: number; column: number }; message: string };
+    const where = err.mark ? ` at line ${err.mark.line + 1}, column ${err.mark.column + 1}` : '';
+    const reason = err.reason ?? err.message.split('\n')[0];
+    const fix = /maxAliases|maxDepth/.test(reason)
+      ? (/maxAliases/.test(reason) ? `a config needs few aliases (*name); write the values out` : `a config nests about 7 levels deep; flatten it`)
+      : 'fix the syntax there';
+    throw new ConfigError(file, [`not valid YAML${where}: ${reason}; ${fix}`]);
+  }
+  const expansion = aliasExpansion(raw);
+  if (expansion === 'cycle') {
+    throw new ConfigError(file, ['not valid config YAML: an alias (*name) refers to a collection that contains the alias itself; write the values out']);
+  }
+  if (expansion > MAX_ALIAS_EXPANSION) {
+    throw new ConfigError(file, [`not valid config YAML: its aliases (*name) expand to more than ${MAX_ALIAS_EXPANSION} values beyond the file's own (a "billion laughs" file); write the values out or use fewer aliases`]);
+  }
+  return raw;
+}
+
+/**
+ * How many values aliases add to a parsed document when it is read as a tree: js-yaml shares one object
+ * per anchor, so the document itself stays small, but everything that walks it (the schema, freezing,
+ * messages) walks every path. Counted per shared object once, so it costs the size of the document.
+ */
+function aliasExpansion(root: unknown): number | 'cycle' {
+  const size = new Map<object, number>();
+  const open = new Set<object>();
+  let distinct = 0;
+  let cycle = false;
+  const visit = (v: unknown): number => {
+    if (v === null || typeof v !== 'object') return 1;
+    const known = size.get(v);
+    if (known !== undefined) return known;
+    if (open.has(v)) {
+      cycle = true;
+      return 1;
+    }
+    open.add(v);
+    let n = 1;
+    distinct += 1;
+    for (const child of Object.values(v)) {
+      if (child === null || typeof child !== 'object') distinct += 1;
+      n += visit(child);
+    }
+    open.delete(v);
+    size.set(v, n);
+    return n;
+  };
+  const total = visit(root);
+  return cycle ? 'cycle' : total - distinct;
 }
 
 function deepFreeze<T>(o: T): T {

@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { structuredPatch } from 'diff';
+import { isSecretLiteral } from './leaks';
 import type { ChartRender } from './component';
 import type { ChartInput } from './render';
 import { compareText } from './text';
@@ -171,6 +172,8 @@ export function treeOnDisk(gitopsDir: string): Map<string, string> {
   const out = new Map<string, string>();
   if (!fs.existsSync(gitopsDir)) return out;
   for (const rel of fs.readdirSync(gitopsDir, { recursive: true }) as string[]) {
+    // Dot-folders are a write's staging or previous copies (lib/transaction.ts), never part of the tree.
+    if (rel.split(path.sep).some((part) => part.startsWith('.'))) continue;
     if (rel.endsWith('.yaml')) out.set(rel.split(path.sep).join('/'), fs.readFileSync(path.join(gitopsDir, rel), 'utf8'));
   }
   return out;
@@ -194,6 +197,8 @@ function showChange(f: FieldChange, indent: string): string {
     if (lines.length > MAX_TEXT_DIFF_LINES) shown.push(`${indent}  ... ${lines.length - MAX_TEXT_DIFF_LINES} more diff lines`);
     return [`${indent}${f.path}: (text, by line)`, ...shown].join('\n');
   }
+  const key = f.path.split(/[.[\]]/).filter(Boolean).pop() ?? '';
+  if (isSecretLiteral(key, f.before) || isSecretLiteral(key, f.after)) return `${indent}${f.path}: changed (a credential; value not shown)`;
   return `${indent}${f.path}: ${show(f.before)} -> ${show(f.after)}`;
 }
 

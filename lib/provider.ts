@@ -21,13 +21,18 @@ export const PROVIDERS: Readonly<Record<'aks' | 'self-managed', Provider>> = {
       ports: [{ name: 'metrics', containerPort: 9153 }], providedBy: 'AKS',
     }],
   },
-  // A cluster installed by kubeadm (or kind, minikube): its control plane and CoreDNS are ordinary pods,
-  // which the platform does not manage either.
+  // A cluster installed by kubeadm (or kind, minikube): its control plane runs as static pods and its
+  // CoreDNS and kube-proxy as kubeadm's add-ons, none of them managed by the platform. (kubeadm binds the
+  // scheduler's, controller manager's and etcd's metrics to localhost unless told otherwise: expose them
+  // with --bind-address / --listen-metrics-urls for these targets to be up.)
   'self-managed': {
     managedControlPlane: false,
-    clusterPods: [{
-      namespace: 'kube-system', name: 'coredns', labels: { 'k8s-app': 'kube-dns' },
-      ports: [{ name: 'metrics', containerPort: 9153 }], providedBy: 'kubeadm',
-    }],
+    clusterPods: [
+      { namespace: 'kube-system', name: 'coredns', labels: { 'k8s-app': 'kube-dns' }, ports: [{ name: 'metrics', containerPort: 9153 }], providedBy: 'kubeadm' },
+      { namespace: 'kube-system', name: 'kube-scheduler', labels: { component: 'kube-scheduler', tier: 'control-plane' }, ports: [{ containerPort: 10259 }], providedBy: 'kubeadm' },
+      { namespace: 'kube-system', name: 'kube-controller-manager', labels: { component: 'kube-controller-manager', tier: 'control-plane' }, ports: [{ containerPort: 10257 }], providedBy: 'kubeadm' },
+      { namespace: 'kube-system', name: 'etcd', labels: { component: 'etcd', tier: 'control-plane' }, ports: [{ containerPort: 2381 }], providedBy: 'kubeadm' },
+      { namespace: 'kube-system', name: 'kube-proxy', labels: { 'k8s-app': 'kube-proxy' }, ports: [{ containerPort: 10249 }], providedBy: 'kubeadm' },
+    ],
   },
 };

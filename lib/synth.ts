@@ -4,16 +4,16 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import { ConfigError, configFiles, loadConfig, PlatformConfig } from './config';
+import { ConfigError, configFiles, loadConfig, parseConfig, PlatformConfig } from './config';
 import { inventory } from './inventory';
-import { assertNoLeaks, leakViolations } from './leaks';
-import { replaceFolder } from './output';
+import { assertNoLeaks, LeakInput, leakViolations, withoutSecrets } from './leaks';
+import { recover, Transaction, WriteError } from './transaction';
 import { treeOnDisk } from './plan';
 import { buildPlatform, buildPlatformAsync, Manifest, Platform, renderFiles, toYaml } from './platform';
-import { RenderOptions } from './render';
+import { renderClusterSync, RenderOptions } from './render';
 import { projectRoot, writeFileAtomic } from './helm';
 import { jsonOf } from './validation/context';
-import { FileSchemaCache, validatePlatform, ValidationError } from './validate-platform';
+import { chartInputsOf, FileSchemaCache, validatePlatform, ValidationError } from './validate-platform';
 import { ManifestFile, SchemaCache, Violation } from './validation';
 
 const FILE_MARK = '# gitops file: ';
@@ -32,16 +32,42 @@ function parseEnvironmentText(files: ReadonlyMap<string, string>): ManifestFile[
   return out;
 }
 
+/**
+ * The violations of an environment's files as they are (on disk, or as `cdk8s synth` collected them), with
+ * its charts rendered from the Applications in those files, as Argo CD would: a hand edit of a
+ * valuesObject is checked for what it renders. The platform built from config supplies only what no file
+ * states (the components' namespaces, the objects controllers create, the provider).
+ */
+function validateAsApplied(config: PlatformConfig, manifests: readonly ManifestFile[]): Violation[] {
+  const platform = buildPlatform(config);
+  const renders = renderClusterSync(chartInputsOf(manifests), config.cluster.kubernetesVersion);
+  return validatePlatform(platform, manifests, undefined, renders);
+}
+
+/** The files of an environment folder that are not manifests (its README), relative path -> text. */
+function textFilesOnDisk(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const rel of fs.readdirSync(dir, { recursive: true }) as string[]) {
+    if (rel.split(path.sep).some((p) => p.startsWith('.')) || rel.endsWith('.yaml')) continue;
+    const file = path.join(dir, rel);
+    if (fs.statSync(file).isFile()) out.set(rel.split(path.sep).join('/'), fs.readFileSync(file, 'utf8'));
+  }
+  return out;
+}
+
 /** Validates gitops/<environment>/ as it is on disk, for every config (or the given ones). */
 export function validateTree(configs: readonly string[], outdir: string): { environment: string; objects: number; violations: Violation[] }[] {
   const files = configs.length === 0 ? configFiles('config') : [...configs];
+  if (files.length === 0) throw new ConfigError('config/', ['no config files found, so there is nothing to validate; run it in the project (config/<environment>.yaml) or pass --config']);
   return files.map((file) => {
     const config = loadConfig(file);
     const dir = path.join(outdir, config.environment);
     if (!fs.existsSync(dir)) throw new Error(`${dir}/ does not exist; run \`npm run synth\` first`);
-    const manifests = parseEnvironmentText(treeOnDisk(dir));
-    const platform = buildPlatform(config);
-    const violations = [...validatePlatform(platform, manifests), ...leakViolations(manifests as { path: string; manifest: Manifest }[])];
+    const tree = treeOnDisk(dir);
+    const manifests = parseEnvironmentText(tree);
+    // Every file written, text included (the inventory README): one leak scan over all of it.
+    const inputs: LeakInput[] = [...manifests, ...[...textFilesOnDisk(dir)].map(([p, text]) => ({ path: p, text }))];
+    const violations = withoutSecrets([...validateAsApplied(config, manifests), ...leakViolations(inputs)], inputs);
     return { environment: config.environment, objects: manifests.length, violations };
   });
 }
@@ -71,8 +97,7 @@ export function validateCdk8sManifests(manifestPaths: readonly string[]): { obje
     if (stamp[path.basename(p)] === sha256(text)) continue;
     revalidated += manifests.length;
     const config = loadConfig(path.join('config', `${env}.yaml`));
-    const platform = buildPlatform(config);
-    const found = [...validatePlatform(platform, manifests), ...leakViolations(manifests as { path: string; manifest: Manifest }[])];
+    const found = withoutSecrets([...validateAsApplied(config, manifests), ...leakViolations(manifests)], manifests);
     violations.push(...found.map((v) => ({ ...v, file: `${env}/${v.file}` })));
   }
   return { objects, revalidated, violations };
@@ -88,6 +113,12 @@ export interface SynthOptions {
    * @default - no cache: every object is checked
    */
   readonly schemaCacheFile?: string;
+  /**
+   * Config files to render from these bytes instead of their content on disk, and to write with the
+   * environment folders in the same transaction (set-image's bump).
+   * @default - none
+   */
+  readonly configTexts?: ReadonlyMap<string, Buffer>;
 }
 
 /** Renders one environment into its files (path relative to gitops/<environment>/ -> YAML text). */
@@ -102,14 +133,16 @@ export async function renderEnvironment(config: PlatformConfig, schemaCache?: Sc
 export function renderPlatformFiles(platform: Platform, schemaCache?: SchemaCache): Map<string, string> {
   const env = platform.config.environment;
   const rendered = renderFiles(platform);
-  assertNoLeaks(rendered.map((f) => ({ ...f, path: `${env}/${f.path}` })));
+  const readme = inventory(platform, rendered);
+  assertNoLeaks([...rendered.map((f) => ({ ...f, path: `${env}/${f.path}` })), { path: `${env}/README.md`, text: readme }]);
   const violations = validatePlatform(platform, rendered, schemaCache);
-  if (violations.length > 0) throw new ValidationError(env, violations);
+  // A violation may quote a value; none that the leak scan would call a secret reaches the message.
+  if (violations.length > 0) throw new ValidationError(env, withoutSecrets(violations, rendered));
   const byPath = new Map<string, Manifest[]>();
   for (const f of rendered) byPath.set(f.path, [...(byPath.get(f.path) ?? []), f.manifest]);
   const files = new Map<string, string>();
   for (const [rel, manifests] of byPath) files.set(rel, manifests.length === 1 ? toYaml(manifests[0]) : multiDocumentYaml(manifests));
-  files.set('README.md', inventory(platform, rendered));
+  files.set('README.md', readme);
   return files;
 }
 
@@ -133,7 +166,11 @@ function multiDocumentYaml(manifests: readonly Manifest[]): string {
     // Not dumped yet.
   }
   const text = manifests.map((m, i) => (i === 0 ? toYaml(m) : toYaml(m).replace(/^#[^\n]*\n/, ''))).join('---\n');
-  writeFileAtomic(file, text);
+  try {
+    writeFileAtomic(file, text);
+  } catch {
+    // Only a cache: the next synth dumps it again.
+  }
   return text;
 }
 
@@ -151,34 +188,39 @@ function staleEnvironments(outdir: string, current: ReadonlySet<string>): string
     .sort();
 }
 
-export async function synth(options: SynthOptions): Promise<void> {
+/** What a synth did: the targets it replaced (folders and files), in the order it replaced them. */
+export interface SynthResult {
+  readonly changed: readonly string[];
+}
+
+/**
+ * Renders every environment (or the given ones) and writes their folders, and the config files that
+ * `configTexts` replaces, in one transaction (lib/transaction.ts): either all of it lands or none does, and
+ * a crash is finished by the next command. Throws a WriteError that says what changed when the write fails.
+ */
+export async function synth(options: SynthOptions): Promise<SynthResult> {
   const started = Date.now();
+  const root = projectRoot();
+  // As the user would type it (config/lab.yaml from the project root), for messages.
+  const configDir = path.relative(process.cwd(), path.join(root, 'config')) || '.';
   const all = options.configs.length === 0;
-  const files = all ? configFiles('config') : [...options.configs];
-  if (files.length === 0) throw new ConfigError('config/', ['no config files found; add config/<environment>.yaml (see README.md)']);
+  const files = all ? configFiles(configDir) : [...options.configs];
+  for (const line of recover([options.outdir, configDir, ...files.map((f) => path.dirname(path.resolve(f)))])) options.log(line);
+  if (files.length === 0) throw new ConfigError(`${configDir}/`, ['no config files found; add config/<environment>.yaml (see README.md)']);
 
   // Load and render everything before writing anything.
   const rendered = new Map<string, Map<string, string>>();
   const cache = options.schemaCacheFile ? new FileSchemaCache(options.schemaCacheFile) : undefined;
   for (const file of files) {
-    const config = loadConfig(file);
+    const text = options.configTexts?.get(file);
+    const config = text === undefined ? loadConfig(file) : parseConfig(text.toString('utf8'), file);
     if (rendered.has(config.environment)) throw new ConfigError(file, [`environment "${config.environment}" is given twice`]);
     rendered.set(config.environment, await renderEnvironment(config, cache, { log: options.log }));
     options.log(`rendered ${config.environment} from ${file}: ${rendered.get(config.environment)!.size} files`);
   }
 
-  // Only environment folders are replaced: --outdir may hold other things, which stay.
-  for (const [env, envFiles] of rendered) replaceFolder(path.join(options.outdir, env), envFiles);
-  if (all) {
-    // An environment whose config file is gone: its folder goes too, but only a folder synth wrote.
-    for (const stale of staleEnvironments(options.outdir, new Set(rendered.keys()))) {
-      fs.rmSync(path.join(options.outdir, stale), { recursive: true, force: true });
-      options.log(`removed ${path.join(options.outdir, stale)}: no config/${stale}.yaml any more`);
-    }
-  }
-
   // Under `cdk8s synth`, also hand the CLI one manifest file per environment for its validation plugin,
-  // with a stamp of what this process has already validated.
+  // with a stamp of what this process has already validated (build output, written before gitops/).
   const cdk8sOut = process.env.CDK8S_OUTDIR;
   if (cdk8sOut) {
     fs.mkdirSync(cdk8sOut, { recursive: true });
@@ -190,7 +232,32 @@ export async function synth(options: SynthOptions): Promise<void> {
     }
     fs.writeFileSync(path.join(cdk8sOut, VALIDATED_STAMP), JSON.stringify(stamp, null, 2));
   }
-  cache?.save();
-  options.log(`wrote ${[...rendered.keys()].map((e) => path.join(options.outdir, e)).join(', ')} in ${Date.now() - started} ms`);
-}
 
+  // Stage every folder and file, then swap them in together. Only environment folders are replaced:
+  // --outdir may hold other things, which stay.
+  const tx = new Transaction(options.outdir);
+  const stale = all ? staleEnvironments(options.outdir, new Set(rendered.keys())) : [];
+  try {
+    for (const [env, envFiles] of rendered) tx.stageFolder(path.join(options.outdir, env), envFiles);
+    // An environment whose config file is gone: its folder goes too, but only a folder synth wrote.
+    for (const env of stale) tx.remove(path.join(options.outdir, env));
+    for (const [file, text] of options.configTexts ?? []) tx.stageFile(file, text);
+  } catch (e) {
+    tx.abort();
+    const err = e as NodeJS.ErrnoException;
+    throw new WriteError(`cannot write ${err.path ?? options.outdir} (${err.code ?? err.message}); nothing was changed`, []);
+  }
+  const changed = tx.commit();
+  for (const env of stale) options.log(`removed ${path.join(options.outdir, env)}: no config/${env}.yaml any more`);
+
+  // Caches only speed up the next run: failing to keep them changes nothing that was written.
+  try {
+    cache?.save();
+  } catch (e) {
+    options.log(`note: could not keep the schema cache (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); the next synth checks every object again`);
+  }
+  options.log(changed.length === 0
+    ? `${[...rendered.keys()].map((e) => path.join(options.outdir, e)).join(', ')} already up to date (${Date.now() - started} ms)`
+    : `wrote ${changed.map((t) => path.relative(process.cwd(), t) || t).join(', ')} in ${Date.now() - started} ms`);
+  return { changed };
+}

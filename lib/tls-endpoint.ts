@@ -11,6 +11,9 @@ import {
   CertificateSpecUsages,
 } from '../imports/cert-manager.io';
 
+/** The longest X.509 commonName (RFC 5280 ub-common-name); a longer host goes only into dnsNames. */
+export const MAX_COMMON_NAME_BYTES = 64;
+
 /** A ClusterIssuer declared by the cluster-issuers component. Obtain one from `ClusterIssuersChart.issuer()`. */
 export interface ClusterIssuerRef {
   readonly name: string;
@@ -90,7 +93,9 @@ export class TlsEndpoint extends Construct {
       spec: {
         secretName: props.secretName,
         privateKey: { rotationPolicy: CertificateSpecPrivateKeyRotationPolicy.ALWAYS },
-        commonName: props.host,
+        // A commonName holds at most 64 bytes (cert-manager refuses a longer one); Let's Encrypt issues
+        // without one since 2023, reading the host from dnsNames, which is all browsers read anyway.
+        ...(Buffer.byteLength(props.host, 'utf8') <= MAX_COMMON_NAME_BYTES ? { commonName: props.host } : {}),
         dnsNames: [props.host],
         usages: [
           CertificateSpecUsages.DIGITAL_SIGNATURE,

@@ -4,7 +4,8 @@
 // into, the Kubernetes version and provider, where the environment's folders sit in the deploy repo.
 import * as fs from 'fs';
 import * as path from 'path';
-import { isHelmComponent } from './component';
+import { ChartRender, isHelmComponent } from './component';
+import type { ChartInput } from './render';
 import { PROVIDERS } from './provider';
 import { vendoredChart } from './vendor';
 import { storeUnreadValuesIn } from './chart-values';
@@ -49,9 +50,37 @@ function applicationOf(platform: Platform, file: string): string | undefined {
  * Every violation in the files of one environment (paths relative to gitops/<environment>/), checked
  * together with what the platform's charts render.
  */
-export function validatePlatform(platform: Platform, files: readonly ManifestFile[], schemaCache?: SchemaCache): Violation[] {
+export function validatePlatform(platform: Platform, files: readonly ManifestFile[], schemaCache?: SchemaCache,
+  renders?: ReadonlyMap<string, ChartRender>): Violation[] {
   const own = files.map((f) => ({ ...f, application: f.application ?? applicationOf(platform, f.path) }));
-  return validateManifests([...own, ...chartFiles(platform)], { ...validationOptions(platform), schemaCache });
+  const charts = renders ? filesOfRenders(renders) : chartFiles(platform);
+  const options = validationOptions(platform);
+  return validateManifests([...own, ...charts], {
+    ...options, schemaCache,
+    ...(renders ? { unstableObjects: new Map([...renders].map(([app, r]) => [app, r.unstable])) } : {}),
+  });
+}
+
+/** The chart Applications among `files` (apps/), as render inputs: what Argo CD renders from gitops/ as it is. */
+export function chartInputsOf(files: readonly ManifestFile[]): ChartInput[] {
+  const out: ChartInput[] = [];
+  for (const f of files) {
+    const m = f.manifest as { kind?: string; metadata?: { name?: string }; spec?: any };
+    const source = m?.spec?.source;
+    if (!f.path.startsWith(`${APPS_FOLDER}/`) || m?.kind !== 'Application' || typeof source?.chart !== 'string') continue;
+    out.push({
+      application: String(m.metadata?.name),
+      source: { repoURL: String(source.repoURL), chart: source.chart, version: String(source.targetRevision) },
+      releaseName: source.helm?.releaseName ?? String(m.metadata?.name),
+      namespace: m.spec?.destination?.namespace ?? 'default',
+      values: source.helm?.valuesObject ?? {},
+    });
+  }
+  return out;
+}
+
+function filesOfRenders(renders: ReadonlyMap<string, ChartRender>): ManifestFile[] {
+  return [...renders].flatMap(([app, r]) => r.objects.map((o) => ({ path: `${app}/(chart) ${o.source}`, manifest: o.manifest, application: app, rendered: true })));
 }
 
 /**

@@ -67,4 +67,19 @@ describe('TlsEndpoint', () => {
       ingress: { name: 'argocd', className: 'nginx', backend: { service: 'argocd-server', port: 'https' }, annotations: { 'cert-manager.io/cluster-issuer': 'letsencrypt-prod' } },
     })).toThrow(/cert-manager.io\/cluster-issuer would make cert-manager issue argocd-server-tls a second time/);
   });
+
+  test('a host over 64 bytes has no commonName (cert-manager refuses one); the host stays in dnsNames and the Ingress', () => {
+    const host = `${'a'.repeat(50)}.${'b'.repeat(10)}.example.com`;
+    for (const [h, cn] of [[host, undefined], [host.slice(host.length - 64), host.slice(host.length - 64)]] as const) {
+      const { issuer, chart } = setup();
+      new TlsEndpoint(chart, 'long', {
+        host: h, namespace: 'web', secretName: 'long-secret', issuer,
+        ingress: { name: 'long', className: 'nginx', backend: { service: 'web', port: 80 } },
+      });
+      const [cert, ingress] = Testing.synth(chart);
+      expect(cert.spec.commonName).toBe(cn);
+      expect(cert.spec.dnsNames).toEqual([h]);
+      expect(ingress.spec.rules[0].host).toBe(h);
+    }
+  });
 });

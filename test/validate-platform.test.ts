@@ -39,6 +39,8 @@ describe('validation of the platform', () => {
     }
     expect(error).toBeInstanceOf(ValidationError);
     expect(error!.violations.map((v) => `${v.rule} ${v.object} ${v.field}`).sort()).toEqual([
+      // Two Ingresses now serve jenkins.<domain>: ingress-nginx would merge them.
+      'duplicate-host Ingress devops-tools/jenkins spec.rules[0].host',
       'ingress-backend Ingress devops-tools/jenkins-guide spec.rules[0].http.paths[1].backend.service.name',
       // The annotation would also make cert-manager issue jenkins-secret a second time, next to its Certificate.
       'ingress-tls-certificate Ingress devops-tools/jenkins-guide metadata.annotations["cert-manager.io/cluster-issuer"]',
@@ -121,6 +123,6 @@ test('npm run validate also refuses secret material in gitops/ on disk', () => {
   const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'validate.js'), '--outdir', out], { cwd: ROOT, encoding: 'utf8' });
   expect(r.status).toBe(1);
   expect(r.stdout).toContain('apps/application-argo-cd.yaml');
-  expect(r.stdout).toContain('holds a Slack token');
+  expect(r.stdout).toContain('SLACK_TOKEN (rule slack)');
   expect(r.stdout).toContain('[no-secret-data]');
 });

@@ -9,11 +9,12 @@ import { ingressBackend, virtualServiceDestination } from './rules-routing';
 import { gatewayCredential, ingressTlsCertificate, issuerExists } from './rules-tls';
 import { imagePinned, noSecretData } from './rules-workloads';
 import { serviceReference } from './rules-wiring';
+import { duplicateHost } from './rules-hosts';
 import { defaultCredentials, unreadValueRule } from './rules-values';
 import { monitorTarget } from './rules-monitoring';
 import { configReference } from './rules-config';
 import { applySize, crdOrder, disruptionBudget, managedControlPlane, projectDestination, renderStable, singleOwner } from './rules-cluster';
-import { defaultSchemaDir, kindKey, SchemaRegistry } from './schema';
+import { defaultSchemaDir, kindKey, SchemaRegistry, servedByDefault } from './schema';
 import { ManifestFile, RULES, RuleName, SchemaCache, ValidationOptions, Violation } from './types';
 import { createHash } from 'crypto';
 
@@ -54,6 +55,7 @@ const CROSS_RULES: [RuleName, (ctx: Context, files: readonly string[]) => void][
   ['config-reference', configReference],
   ['default-credential', defaultCredentials],
   ['render-stable', renderStable],
+  ['duplicate-host', duplicateHost],
   ['unread-value', (ctx) => { if (ctx.options.chartArchive) unreadValueRule(ctx.options.chartArchive)(ctx); }],
 ];
 
@@ -137,6 +139,14 @@ function validateSchemas(ctx: Context, registry: SchemaRegistry, cache?: SchemaC
   }
   for (const o of ctx.objects) {
     const own = setCrds.get(kindKey(o.apiVersion, o.kind));
+    if (!own && !servedByDefault(o.apiVersion) && registry.isKubernetesKind(o.apiVersion, o.kind)) {
+      // A built-in kind at an alpha (or new beta) version: the definitions know it, an installed cluster does not serve it.
+      const versions = registry.apiVersionsOf(o.kind).filter((v) => servedByDefault(v) && registry.isKubernetesKind(v, o.kind));
+      ctx.report('schema', o, 'apiVersion',
+        `"${o.apiVersion}" is not served by a Kubernetes ${registry.kubernetesVersion} cluster as installed (alpha APIs and betas since 1.24 are off until enabled by feature gate and runtime config)`,
+        versions.length > 0 ? `use a served apiVersion of ${o.kind}: ${versions.join(', ')}` : `drop the object, or raise cluster.kubernetesVersion to a minor where ${o.kind} is GA`);
+      continue;
+    }
     const key = cache ? schemaCacheKey(registry, o.manifest, own ? crdDigest(own) : '') : undefined;
     if (key && cache!.has(key)) continue;
     let problems;

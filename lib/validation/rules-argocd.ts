@@ -16,9 +16,16 @@ function sameRepo(a: string, b: string): boolean {
   return norm(a) === norm(b);
 }
 
+/** Folders of the output that no Application syncs, on purpose: applied by hand once. */
+const BY_HAND = new Set(['bootstrap']);
+
 /** application-path */
-export function applicationPath(ctx: Context, files: readonly string[]): void {
+export function applicationPath(ctx: Context, allFiles: readonly string[]): void {
+  // Our files only: what charts render is not in the repo.
+  const rendered = new Set(ctx.objects.filter((o) => o.rendered).map((o) => o.file));
+  const files = allFiles.filter((f) => !rendered.has(f));
   const folders = new Map<string, number>(); // folder -> number of files directly in it
+  const synced = new Set<string>();
   for (const f of files) {
     const dir = path.posix.dirname(f) === '.' ? '' : path.posix.dirname(f);
     folders.set(dir, (folders.get(dir) ?? 0) + 1);
@@ -62,6 +69,7 @@ export function applicationPath(ctx: Context, files: readonly string[]): void {
       if (p === undefined) continue;
       const folder = folderOf({ repoURL: str(source.repoURL), path: p, targetRevision: str(source.targetRevision) }, app, at);
       if (folder === undefined) continue;
+      synced.add(folder.split('/')[0]);
       const recurse = source.directory?.recurse === true;
       const holds = recurse
         ? [...folders.keys()].some((f) => folder === '' || f === folder || f.startsWith(`${folder}/`))
@@ -76,5 +84,17 @@ export function applicationPath(ctx: Context, files: readonly string[]): void {
           ? 'set spec.source.directory.recurse: true, or point the path at the subfolder'
           : `point it at a folder that holds manifests (${topFolders.join(', ')}), or make the component write its manifests to ${folder}/`);
     }
+  }
+  // The other way round: a folder no Application syncs is never applied (a second install path beside
+  // the charts, such as an IstioOperator for istioctl, or a leftover of a removed component).
+  // Only for a whole environment: one whose apps/ folder the root Application syncs.
+  if (!synced.has('apps')) return;
+  for (const top of topFolders) {
+    if (synced.has(top) || BY_HAND.has(top)) continue;
+    const first = ctx.objects.find((o) => !o.rendered && o.file.startsWith(`${top}/`));
+    if (!first) continue;
+    ctx.report('application-path', first, '',
+      `is in folder ${top}/, which no Application syncs: Argo CD never applies it, and anyone who applies it by hand installs something beside what the Applications manage`,
+      `remove ${top}/ (the component that writes it), or give it an Application`);
   }
 }

@@ -143,9 +143,22 @@ export function crdOrder(ctx: Context): void {
     if (!crd.application) preinstalled.add(k);
     else providers.set(k, new Set([...(providers.get(k) ?? []), crd.application]));
   }
-  const builtIn = ctx.options.isBuiltIn ?? (() => false);
+  // Without the platform's list: the core group, groups without a dot and Kubernetes' own *.k8s.io groups
+  // (but not gateway.networking.k8s.io, whose CRDs a platform installs).
+  const builtIn = ctx.options.isBuiltIn ?? ((apiVersion: string) => {
+    const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+    return !group.includes('.') || (group.endsWith('.k8s.io') && !group.startsWith('gateway.'));
+  });
   for (const o of ctx.objects) {
-    if (!o.application || builtIn(o.apiVersion, o.kind) || preinstalled.has(kindKey(o.group, o.kind))) continue;
+    if (builtIn(o.apiVersion, o.kind) || preinstalled.has(kindKey(o.group, o.kind))) continue;
+    if (!o.application) {
+      if (!o.file.startsWith('bootstrap/')) continue;
+      // Applied by hand from bootstrap/ to a fresh cluster: only its own CRDs exist yet.
+      ctx.report('crd-order', o, 'apiVersion',
+        `is a ${o.kind} (${o.group}) in bootstrap/, applied by hand to a fresh cluster, where no CRD for it exists yet (bootstrap/ installs only Argo CD's); the apply fails with "no matches for kind"`,
+        `turn it off in the values of the chart bootstrap/ installs (charts/argo-cd.ts), or let an Application apply it in a later wave`);
+      continue;
+    }
     const app = apps.get(o.application);
     if (!app) continue; // bootstrap objects: applied by hand before Argo CD syncs anything
     const from = [...(providers.get(kindKey(o.group, o.kind)) ?? [])];

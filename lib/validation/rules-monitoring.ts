@@ -426,7 +426,7 @@ function missingPodsHint(m: KObject, pods: readonly PodModel[], nsSel: ReturnTyp
   const inNs = pods.filter((p) => inNamespaces(nsSel, p.namespace));
   if (inNs.length === 0) {
     return `no workload of the union runs in ${nsText(nsSel)}: point spec.namespaceSelector at the namespace of the pods to scrape, ` +
-      'or, if the cluster itself runs them (outside every Application), declare them in options.clusterPods — or, if nothing runs them (a managed control plane), disable this monitor';
+      'or, if the cluster itself runs them (outside every Application), declare them for the environment\'s cluster.provider (its clusterPods in lib/provider.ts) — or, if nothing runs them (a managed control plane), disable this monitor';
   }
   const hints = labelHints(selector, inNs.map((p) => p.labels));
   return `set spec.selector to labels the pods to scrape carry${hints ? ` (there: ${hints})` : ''}; workloads in ${nsText(nsSel)}: ${workloadsText(inNs)}`;
@@ -502,7 +502,7 @@ function checkServiceMonitor(ctx: Context, m: KObject, services: readonly Servic
       `selects Service ${selected.map((x) => `${x.namespace}/${x.name}`).join(', ')}, which select${selected.length === 1 ? 's' : ''} no pod of the union ` +
       `(spec.selector ${Object.entries(s.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(', ')})${outside ? `; no Application deploys workloads to ${s.namespace}` : ''}, so nothing is scraped`,
       outside
-        ? 'if the cluster itself runs these pods, declare them in options.clusterPods; if nothing runs them (e.g. a managed control plane), disable this monitor and its Service in the chart\'s values'
+        ? 'if the cluster itself runs these pods, declare them for the environment\'s cluster.provider (its clusterPods in lib/provider.ts); if nothing runs them (e.g. a managed control plane), disable this monitor and its Service in the chart\'s values'
         : `make the Service's spec.selector match the pods' labels (pods in ${s.namespace}: ${workloadsText(podModels(ctx).filter((p) => p.namespace === s.namespace)) || 'none'})`);
     return;
   }

@@ -133,11 +133,10 @@ export const WELL_KNOWN_CREDENTIALS: readonly WellKnownCredential[] = [
   },
   {
     chart: 'harbor', key: 'database.internal.password', value: 'changeit', secretKeys: ['POSTGRES_PASSWORD', 'POSTGRESQL_PASSWORD', 'HARBOR_DATABASE_PASSWORD'], anyKey: true,
-    fix: 'harbor (1.19.1) cannot read the internal database password from a Secret: database.internal.password is a literal, and when it is empty ' +
-      'the chart looks up the existing <release>-database Secret, which helm template (Argo CD) cannot, so the password would render empty. ' +
-      'Move to an external PostgreSQL: database.type: external with database.external.existingSecret naming a declared secret whose key "password" ' +
-      `holds it (core, its pre-upgrade job and the exporter then read it from there); ${DECLARED}. Until then the internal database keeps this ` +
-      'password: limit who reaches <release>-database:5432 (a NetworkPolicy admitting only Harbor core and exporter, the only clients) and acknowledge it',
+    fix: 'harbor (1.19.1) has no Secret option for the internal database password, so take it from a declared secret by hand: ' +
+      'database.external.existingSecret naming a declared secret whose key "password" holds it (core, its pre-upgrade job and the exporter ' +
+      'read it from there whatever database.type is), database.internal.password left empty, and database.internal.extraEnvVars setting ' +
+      `POSTGRES_PASSWORD from the same secret (it takes precedence over the chart's Secret) - as charts/harbor.ts does; ${DECLARED}`,
   },
   {
     chart: 'harbor', key: 'registry.credentials.password', value: 'harbor_registry_password', secretKeys: ['REGISTRY_PASSWD', 'REGISTRY_CREDENTIAL_PASSWORD'], anyKey: true,

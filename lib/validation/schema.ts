@@ -131,12 +131,29 @@ function k8sBundlePath(kubernetesVersion: string, dir: string): string {
 const servedCache = new Map<string, readonly string[]>();
 
 /**
- * What a Kubernetes minor serves, for Helm's `--api-versions` (which takes both forms), sorted: every
- * built-in `group/version` (the core group's as `v1`) and every `group/version/Kind` (`v1/Service`,
+ * Beta APIs a cluster serves without being told to. Since Kubernetes 1.24 a new beta API is off by default
+ * (KEP-3136); these few predate that rule or were exempted (SelfSubjectReview, API priority and fairness).
+ */
+const DEFAULT_ON_BETAS = new Set(['authentication.k8s.io/v1beta1', 'flowcontrol.apiserver.k8s.io/v1beta2', 'flowcontrol.apiserver.k8s.io/v1beta3']);
+
+/**
+ * Whether a cluster serves a built-in group/version as installed (AKS, kubeadm): GA versions and the
+ * default-on betas; alpha versions and newer betas need a feature gate and a runtime-config flag first.
+ */
+export function servedByDefault(groupVersion: string): boolean {
+  const version = groupVersion.slice(groupVersion.lastIndexOf('/') + 1);
+  if (/^v\d+alpha\d+$/.test(version)) return false;
+  if (/^v\d+beta\d+$/.test(version)) return DEFAULT_ON_BETAS.has(groupVersion);
+  return true;
+}
+
+/**
+ * What a Kubernetes minor serves by default, for Helm's `--api-versions` (which takes both forms), sorted:
+ * every built-in `group/version` (the core group's as `v1`) and every `group/version/Kind` (`v1/Service`,
  * `apps/v1/Deployment`), from the kinds of schemas/k8s-<minor>.json. List kinds (`v1/PodList`) are left
  * out: they are not resources, and a cluster's discovery does not list them. CRDs are not included. The
- * definitions hold every API of the release, so alpha (and, since 1.24, new beta) APIs are listed too,
- * though a cluster serves them only when they are enabled.
+ * definitions hold every API of the release; alpha APIs and new betas, which a cluster serves only when
+ * they are enabled, are left out (`servedByDefault`), as Argo CD passes only what discovery reports.
  */
 export function servedApiVersions(kubernetesVersion: string, dir: string = defaultSchemaDir()): string[] {
   const file = k8sBundlePath(kubernetesVersion, dir);
@@ -147,6 +164,7 @@ export function servedApiVersions(kubernetesVersion: string, dir: string = defau
     const out = new Set<string>();
     for (const key of kinds) {
       if (key.endsWith('List') && all.has(key.slice(0, -'List'.length))) continue;
+      if (!servedByDefault(key.slice(0, key.lastIndexOf('/')))) continue;
       out.add(key);
       out.add(key.slice(0, key.lastIndexOf('/')));
     }
@@ -366,6 +384,11 @@ export class SchemaRegistry {
     const crd = this.crds.kinds[kindKey(apiVersion, kind)];
     if (crd) return crd.scope === 'Cluster';
     return CLUSTER_SCOPED_K8S.has(`${groupOfApiVersion(apiVersion)}/${kind}`);
+  }
+
+  /** Whether apiVersion/kind is a Kubernetes kind of this minor (at any version, served or not). */
+  public isKubernetesKind(apiVersion: string, kind: string): boolean {
+    return kindKey(apiVersion, kind) in this.k8s.kinds;
   }
 
   /** The bundled apiVersions of a kind, e.g. for `Gateway`: networking.istio.io/v1, ... */

@@ -27,6 +27,7 @@ export const RULES = [
   'disruption-budget',
   'managed-control-plane',
   'unread-value',
+  'duplicate-host',
 ] as const;
 export type RuleName = (typeof RULES)[number];
 

@@ -226,7 +226,7 @@ describe('monitor-target: ServiceMonitor', () => {
     const dns: M = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'coredns', namespace: 'kube-system', labels: { app: 'coredns' } }, spec: { selector: { 'k8s-app': 'kube-dns' }, ports: [{ name: 'http-metrics', port: 9153, targetPort: 9153 }] } };
     const m = serviceMonitor({ namespaceSelector: { matchNames: ['kube-system'] }, selector: { matchLabels: { app: 'coredns' } }, endpoints: [{ port: 'http-metrics' }] });
     const files = [f('s.yaml', dns), f('sm.yaml', m), f('p.yaml', prometheus())];
-    expect(run(files)[0].fix).toContain('options.clusterPods');
+    expect(run(files)[0].fix).toContain('clusterPods in lib/provider.ts');
     const clusterPods = [{ namespace: 'kube-system', name: 'coredns', labels: { 'k8s-app': 'kube-dns' }, ports: [{ name: 'metrics', containerPort: 9153 }], providedBy: 'AKS' }];
     expect(run(files, { clusterPods } as ValidationOptions)).toEqual([]);
   });

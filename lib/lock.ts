@@ -1,0 +1,94 @@
+// One command at a time per checkout: synth, set-image, plan and validate hold `.platform.lock` in the
+// project root while they read config and write gitops/. A second command waits for the first (saying so)
+// and fails with a clear message after PLATFORM_LOCK_TIMEOUT seconds; a lock whose process is gone (killed,
+// crashed) is taken over.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+export const LOCK_FILE = '.platform.lock';
+const DEFAULT_TIMEOUT_S = 120;
+
+interface Holder {
+  readonly pid: number;
+  readonly host: string;
+  readonly command: string;
+  readonly since: string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readHolder(file: string): Holder | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Holder;
+  } catch {
+    return undefined;
+  }
+}
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** A lock held by this process: release() gives it back (also on exit). */
+export interface Lock {
+  release(): void;
+}
+
+/**
+ * Takes the checkout's lock for `command`, waiting while another live command holds it. Throws when it
+ * cannot be had within the timeout, naming the holder.
+ */
+export function acquireLock(root: string, command: string, log: (line: string) => void = () => undefined): Lock {
+  const file = path.join(root, LOCK_FILE);
+  const me: Holder = { pid: process.pid, host: os.hostname(), command, since: new Date().toISOString() };
+  const timeout = Number(process.env.PLATFORM_LOCK_TIMEOUT ?? DEFAULT_TIMEOUT_S) * 1000;
+  const started = Date.now();
+  let told = false;
+  for (;;) {
+    try {
+      fs.writeFileSync(file, JSON.stringify(me), { flag: 'wx' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new Error(`cannot take the lock ${file} (${(e as NodeJS.ErrnoException).code}); nothing was changed`);
+      }
+    }
+    const holder = readHolder(file);
+    // A holder on this machine whose process is gone, or a lock file nobody could read for a while: stale.
+    const stale = holder
+      ? holder.host === me.host && !alive(holder.pid)
+      : Date.now() - (fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0) > 10_000;
+    if (stale) {
+      fs.rmSync(file, { force: true });
+      log(`took over the lock of ${holder ? `\`${holder.command}\` (pid ${holder.pid}), which is gone` : 'an unreadable lock file'}`);
+      continue;
+    }
+    const who = holder ? `\`${holder.command}\` (pid ${holder.pid} on ${holder.host}, since ${holder.since})` : 'another command';
+    if (Date.now() - started >= timeout) {
+      throw new Error(`${who} holds ${file}; gave up waiting after ${Math.round(timeout / 1000)} s, nothing was changed. ` +
+        'Wait for it to finish and run again (PLATFORM_LOCK_TIMEOUT sets the wait in seconds)');
+    }
+    if (!told) {
+      log(`waiting for ${who} to finish (${LOCK_FILE})`);
+      told = true;
+    }
+    sleep(100);
+  }
+  let held = true;
+  const release = () => {
+    if (!held) return;
+    held = false;
+    if (readHolder(file)?.pid === process.pid) fs.rmSync(file, { force: true });
+    process.removeListener('exit', release);
+  };
+  process.on('exit', release);
+  return { release };
+}

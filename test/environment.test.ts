@@ -1,0 +1,115 @@
+// Messages that tell the truth about the environment the commands run in: a missing installation says
+// "run npm ci" (bin/app.js), and a command started in a subdirectory runs from the project root (lib/cli.ts),
+// or names the directory it looked in.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { tempDir } from './helpers';
+
+const ROOT = path.join(__dirname, '..');
+const PKG = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+const node = (script: string, args: string[], cwd: string) =>
+  spawnSync(process.execPath, [script, ...args], { cwd, encoding: 'utf8', env: { ...process.env, PLATFORM_DEBUG: '' } });
+
+/** A copy of the project's entry points and package.json, without node_modules; `modules` fills one. */
+function checkout(modules?: (dir: string) => void): string {
+  const dir = tempDir();
+  fs.cpSync(path.join(ROOT, 'bin'), path.join(dir, 'bin'), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+  fs.cpSync(path.join(ROOT, 'config'), path.join(dir, 'config'), { recursive: true });
+  if (modules) {
+    fs.mkdirSync(path.join(dir, 'node_modules'));
+    modules(path.join(dir, 'node_modules'));
+  }
+  return dir;
+}
+
+/** Links every dependency of package.json into `modules`, but those in `except`. */
+const linkDependencies = (except: string[]) => (modules: string) => {
+  for (const name of Object.keys(PKG.dependencies)) {
+    if (except.includes(name)) continue;
+    fs.mkdirSync(path.dirname(path.join(modules, name)), { recursive: true });
+    fs.symlinkSync(path.join(ROOT, 'node_modules', name), path.join(modules, name));
+  }
+};
+
+describe('a missing installation says "run npm ci"', () => {
+  test('no node_modules at all', () => {
+    const dir = checkout();
+    for (const script of ['synth.js', 'set-image.js', 'validate.js', 'plan.js', 'vendor.js']) {
+      const r = node(path.join('bin', script), script === 'set-image.js' ? ['nginx', '1'] : [], dir);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(`the dependencies are not installed (no node_modules/ in ${fs.realpathSync(dir)}).\nRun \`npm ci\` in ${fs.realpathSync(dir)}, then run the command again; nothing was written.\n`);
+      expect(r.stderr).not.toContain('does not compile');
+    }
+  });
+
+  test('one package missing is named', () => {
+    const dir = checkout(linkDependencies(['zod']));
+    const r = node(path.join('bin', 'synth.js'), [], dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^not installed: zod\.\nRun `npm ci` in .*, then run the command again; nothing was written\.\n$/);
+  });
+
+  test('a package at another version than package.json pins is named', () => {
+    const dir = checkout((modules) => {
+      linkDependencies(['yaml'])(modules);
+      fs.mkdirSync(path.join(modules, 'yaml'));
+      fs.writeFileSync(path.join(modules, 'yaml', 'package.json'), JSON.stringify({ name: 'yaml', version: '1.0.0' }));
+    });
+    const r = node(path.join('bin', 'synth.js'), [], dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`installed at another version: yaml 1.0.0 (package.json pins ${PKG.dependencies.yaml})`);
+    expect(r.stderr).toContain('Run `npm ci`');
+  });
+
+  test('esbuild missing when the app must be built says so, not "does not compile"', () => {
+    // Every run-time dependency, no esbuild, and no dist/main.js yet.
+    const dir = checkout(linkDependencies([]));
+    fs.copyFileSync(path.join(ROOT, 'main.ts'), path.join(dir, 'main.ts'));
+    const r = node(path.join('bin', 'synth.js'), [], dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^esbuild \(a dev dependency, which builds dist\/main\.js from the TypeScript\) is not installed: .*\nRun `npm ci` in /);
+  });
+});
+
+describe('the working directory is found or named', () => {
+  test('from a subdirectory, synth and validate use the project\'s config/, and relative paths stay the user\'s', () => {
+    // An outdir given relative to the subdirectory: ../dist/<x> from test/ is dist/<x> of the project, and
+    // would be a folder beside the project if it were read from the root.
+    const name = `environment-test-${process.pid}`;
+    const out = path.join(ROOT, 'dist', name);
+    const wrong = path.join(ROOT, '..', 'dist', name);
+    const sub = path.join(ROOT, 'test');
+    const rel = path.join('..', 'dist', name);
+    try {
+      const synth = node(path.join('..', 'bin', 'synth.js'), ['--quiet', '--outdir', rel], sub);
+      expect(synth.status).toBe(0);
+      expect(fs.existsSync(path.join(out, 'lab', 'apps'))).toBe(true);
+      expect(fs.existsSync(wrong)).toBe(false);
+
+      const validate = node(path.join('..', 'bin', 'validate.js'), ['--outdir', rel], sub);
+      expect(validate.status).toBe(0);
+      // It validated the lab environment (before, from a subdirectory it found no config and said nothing).
+      expect(validate.stdout).toMatch(new RegExp(`^dist/${name}/lab: \\d+ objects valid\n$`));
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  test('from a subdirectory, set-image finds config/lab.yaml (and refuses the bad tag, changing nothing)', () => {
+    const before = fs.readFileSync(path.join(ROOT, 'config', 'lab.yaml'));
+    const r = node(path.join('..', '..', 'bin', 'set-image.js'), ['nginx', 'latest', '--outdir', tempDir()], path.join(ROOT, 'gitops', 'lab'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('config/lab.yaml: apps.workloads.nginx.image.tag: tag "latest" floats');
+    expect(r.stderr).not.toContain('ENOENT');
+    expect(fs.readFileSync(path.join(ROOT, 'config', 'lab.yaml'))).toEqual(before);
+  });
+
+  test('outside the project, a relative config path that does not exist names the directory it was looked up in', () => {
+    const dir = tempDir();
+    const r = node(path.join(ROOT, 'bin', 'validate.js'), ['--config', 'config/lab.yaml', '--outdir', dir], dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`config/lab.yaml: invalid platform config\n  - cannot read the file (ENOENT), looked up in ${fs.realpathSync(dir)}; pass an existing config file`);
+  });
+});
