@@ -112,10 +112,22 @@ function load() {
       fail('the TypeScript app does not compile (see above); nothing was written.');
     }
     // Written aside and renamed, so concurrent runs (tests, editors) never load a half-written file.
-    fs.mkdirSync(path.dirname(outfile), { recursive: true });
     const staged = `${outfile}.${process.pid}`;
-    fs.writeFileSync(staged, bundle);
-    fs.renameSync(staged, outfile);
+    try {
+      fs.mkdirSync(path.dirname(outfile), { recursive: true });
+      fs.writeFileSync(staged, bundle);
+      fs.renameSync(staged, outfile);
+    } catch (e) {
+      // dist/ is only build output: without it, run the bundle from memory (every run transpiles again).
+      try { fs.rmSync(staged, { force: true }); } catch { /* nothing staged */ }
+      process.stderr.write(`note: cannot write ${path.relative(process.cwd(), outfile)} (${e.code || e.message}); running the app without keeping it\n`);
+      const Module = require('module');
+      const m = new Module(outfile, module);
+      m.filename = outfile;
+      m.paths = Module._nodeModulePaths(path.dirname(outfile));
+      m._compile(Buffer.from(bundle).toString('utf8'), outfile);
+      return m.exports;
+    }
   }
   try {
     return require(outfile);

@@ -70,6 +70,7 @@
 // do not parse, e.g. built with printf and then evaluated by something other than tpl.
 // Parsing is cached per archive digest (sha256 of the archive bytes); a path is re-read and re-hashed on
 // every call (a few ms for all lab charts).
+import { distance } from 'fastest-levenshtein';
 import { createHash } from 'crypto';
 import { readFileSync } from 'fs';
 import * as path from 'path';
@@ -979,7 +980,13 @@ export function unreadValues(archive: string | Buffer, values: object): UnreadVa
   }
   const out: UnreadValue[] = [];
   check(values, [], [rootScope(load(buf))], out);
-  if (file) writeFileAtomic(file, JSON.stringify(out));
+  if (file) {
+    try {
+      writeFileAtomic(file, JSON.stringify(out));
+    } catch {
+      // Only a cache (dist/ may be read-only).
+    }
+  }
   return out;
 }
 
@@ -1071,20 +1078,6 @@ function knownKeys(chart: ChartModel): string[][] {
   return chart.knownKeys;
 }
 
-function levenshtein(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const t = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = t;
-    }
-  }
-  return prev[b.length];
-}
-
 const norm = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
 const words = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/).filter((w) => w !== '');
 
@@ -1106,8 +1099,8 @@ export function suggestValueKey(archive: string | Buffer, segments: readonly str
   // 1. A sibling: same name but for case and separators, or a small edit away.
   const limit = Math.max(1, Math.floor(leaf.length / 4));
   const siblings = keys.filter((p) => pkey(p.slice(0, -1)) === parent);
-  const sib = best(siblings.filter((p) => norm(p[p.length - 1]) === norm(leaf) || levenshtein(p[p.length - 1], leaf) <= limit),
-    (p) => (norm(p[p.length - 1]) === norm(leaf) ? 0 : levenshtein(p[p.length - 1], leaf)));
+  const sib = best(siblings.filter((p) => norm(p[p.length - 1]) === norm(leaf) || distance(p[p.length - 1], leaf) <= limit),
+    (p) => (norm(p[p.length - 1]) === norm(leaf) ? 0 : distance(p[p.length - 1], leaf)));
   if (sib) return formatValuePath(sib);
   // 2. The same name elsewhere: the one sharing the longest prefix.
   const same = best(keys.filter((p) => norm(p[p.length - 1]) === norm(leaf)), (p) => -shared(p));

@@ -3,6 +3,7 @@
 // children and nothing else.
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
+import type { Manifest } from './manifest';
 import type { RuntimeObject } from './validation/rules-config';
 import { jsonOf } from './validation/context';
 
@@ -70,7 +71,7 @@ export function kindOf(o: { readonly apiVersion: string; readonly kind: string }
 export interface RenderedObject {
   /** The template path Helm reports (`# Source:`), e.g. cert-manager/templates/rbac.yaml. */
   readonly source: string;
-  readonly manifest: { readonly apiVersion: string; readonly kind: string; readonly metadata: { readonly name: string; readonly namespace?: string; readonly [k: string]: unknown }; readonly [k: string]: unknown };
+  readonly manifest: Manifest;
 }
 
 /** What a chart renders for this platform: set on its HelmComponent once the render is done. */

@@ -159,13 +159,8 @@ function checkUniqueNames(components: readonly Component[]): void {
   }
 }
 
-/** A Kubernetes object as written to gitops/. */
-export interface Manifest {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly [k: string]: unknown };
-  readonly [k: string]: unknown;
-}
+import type { Manifest } from './manifest';
+export type { Manifest } from './manifest';
 
 /** One rendered file: its path under gitops/<environment>/ and the object it holds. */
 export interface RenderedFile {

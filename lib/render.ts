@@ -19,6 +19,7 @@ import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { gunzipSync } from 'zlib';
 import type { ChartRender, HelmChartSource } from './component';
+import type { Manifest } from './manifest';
 import { HELM_MAJOR, HelmBinary, helmBinary, helmEnv, projectRoot, writeFileAtomic } from './helm';
 import { readTar } from './archive';
 import { servedApiVersions } from './validation/schema';
@@ -50,12 +51,7 @@ export interface RenderRequest {
 }
 
 /** A rendered Kubernetes object: Helm's output is refused when a document lacks apiVersion, kind or metadata. */
-export interface RenderedManifest {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly [k: string]: unknown };
-  readonly [k: string]: unknown;
-}
+export type RenderedManifest = Manifest;
 
 export interface RenderedObject {
   /** The template it came from: the `# Source:` line of Helm's output, e.g. cert-manager/templates/service.yaml. */
@@ -164,7 +160,11 @@ function complete(p: Plan, job: Job, first: HelmOutput, second: HelmOutput | und
   const objects = parseHelmOutput(first.stdout, job.request);
   const unstable = second === undefined || first.stdout === second.stdout ? [] : differences(objects, parseHelmOutput(second.stdout, job.request), job.request.namespace);
   const entry: CacheEntry = { format: RENDER_FORMAT, chart: `${job.request.source.chart} ${job.request.source.version}`, objects, unstable };
-  writeFileAtomic(path.join(p.cacheDir, `${job.key}.json`), JSON.stringify(entry));
+  try {
+    writeFileAtomic(path.join(p.cacheDir, `${job.key}.json`), JSON.stringify(entry));
+  } catch {
+    // Only a cache (dist/ may be read-only): the next synth renders it again.
+  }
   p.results.set(job.key, entry);
   const r = job.request;
   p.log(`rendered ${r.application} (${r.source.chart} ${r.source.version}): ${objects.length} objects in ${ms} ms${unstable.length > 0 ? `, ${unstable.length} unstable` : ''}`);
@@ -617,7 +617,11 @@ function readClusterEntry(file: string, options: RenderOptions): Map<string, Cha
 
 function writeClusterEntry(file: string, renders: Map<string, ChartRender>): Map<string, ChartRender> {
   const entry: ClusterEntry = { format: `${RENDER_FORMAT} cluster`, renders: [...renders] };
-  writeFileAtomic(file, JSON.stringify(entry));
+  try {
+    writeFileAtomic(file, JSON.stringify(entry));
+  } catch {
+    // Only a cache (dist/ may be read-only).
+  }
   return renders;
 }
 
@@ -657,13 +661,17 @@ function checkHelmMatchesArgoCd(charts: readonly ChartInput[], options: RenderOp
   }
 }
 
-/** Renders a cluster's charts: cached renders, Helm for the rest, one chart at a time. */
-export function renderClusterSync(charts: readonly ChartInput[], kubeVersion: string, options: RenderOptions = {}): Map<string, ChartRender> {
+/** What both drivers do first: the checks, the cluster's cache entry, or else the rounds to run. */
+function startCluster(charts: readonly ChartInput[], kubeVersion: string, options: RenderOptions) {
   checkHelmMatchesArgoCd(charts, options);
   const file = clusterCacheFile(charts, kubeVersion, options);
-  const cached = readClusterEntry(file, options);
+  return { file, cached: readClusterEntry(file, options), rounds: renderRounds(charts, kubeVersion, (c) => chartTraits(c.source, options)) };
+}
+
+/** Renders a cluster's charts: cached renders, Helm for the rest, one chart at a time. */
+export function renderClusterSync(charts: readonly ChartInput[], kubeVersion: string, options: RenderOptions = {}): Map<string, ChartRender> {
+  const { file, cached, rounds } = startCluster(charts, kubeVersion, options);
   if (cached) return cached;
-  const rounds = renderRounds(charts, kubeVersion, (c) => chartTraits(c.source, options));
   let step = rounds.next();
   while (!step.done) step = rounds.next(renderChartsSync(step.value, { ...options, detectUnstable: false }));
   return writeClusterEntry(file, step.value);
@@ -671,11 +679,8 @@ export function renderClusterSync(charts: readonly ChartInput[], kubeVersion: st
 
 /** The same, rendering the charts of each round in parallel: the synth path. */
 export async function renderCluster(charts: readonly ChartInput[], kubeVersion: string, options: RenderOptions = {}): Promise<Map<string, ChartRender>> {
-  checkHelmMatchesArgoCd(charts, options);
-  const file = clusterCacheFile(charts, kubeVersion, options);
-  const cached = readClusterEntry(file, options);
+  const { file, cached, rounds } = startCluster(charts, kubeVersion, options);
   if (cached) return cached;
-  const rounds = renderRounds(charts, kubeVersion, (c) => chartTraits(c.source, options));
   let step = rounds.next();
   while (!step.done) step = rounds.next(await renderCharts(step.value, { ...options, detectUnstable: false }));
   return writeClusterEntry(file, step.value);

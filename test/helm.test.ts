@@ -1,20 +1,14 @@
 // Finding the Helm (lib/helm.ts): PLATFORM_HELM, then a Helm 3 on PATH, then the one in the npm layer package.
 // Fake binaries are shell scripts that print a version and count how often they run.
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
 import { HELM_LAYER_PACKAGE, helmBinary } from '../lib/helm';
+import { tempDir } from './helpers';
 
 jest.setTimeout(60_000);
 
-const tmpDirs: string[] = [];
-function tmp(prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  tmpDirs.push(dir);
-  return dir;
-}
-afterAll(() => { for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true }); });
+const tmp = (_prefix: string) => tempDir();
 
 /** A folder holding an executable `helm` that prints `version` and appends a line to `<dir>/runs` per run. */
 function fakeHelm(version: string): { dir: string; file: string; runs: () => number } {

@@ -3,13 +3,13 @@
 // and vendored from a temporary folder mirror: no network, no ../shared.
 import { createHash } from 'crypto';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { c as tarCreate } from 'tar';
 import { helmBinary, HelmBinary } from '../lib/helm';
 import { RenderRequest, renderCharts, renderChartsSync } from '../lib/render';
 import { vendorCharts } from '../lib/vendor';
+import { tempDir } from './helpers';
 
 jest.setTimeout(120_000);
 
@@ -38,13 +38,7 @@ const CHART: Record<string, string> = {
   ].join('\n'),
 };
 
-const tmpDirs: string[] = [];
-function tmp(prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  tmpDirs.push(dir);
-  return dir;
-}
-afterAll(() => { for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true }); });
+const tmp = (_prefix: string) => tempDir();
 
 const source = { repoURL: 'https://charts.example.org', chart: 'demo', version: '0.1.0' };
 let root: string;

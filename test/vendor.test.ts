@@ -9,6 +9,7 @@ import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { c as tarCreate } from 'tar';
 import { formatLock, inspectChartArchive, LOCK_FILE, readLock, vendoredChart, vendorCharts, vendorMain } from '../lib/vendor';
+import { tempDir } from './helpers';
 
 interface ChartSpec {
   name: string;
@@ -19,13 +20,7 @@ interface ChartSpec {
 }
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
-const tmpDirs: string[] = [];
-function tmp(prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  tmpDirs.push(dir);
-  return dir;
-}
-afterAll(() => { for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true }); });
+const tmp = (_prefix: string) => tempDir();
 
 /** Writes a chart's folder under `dir`. */
 function writeChart(dir: string, spec: ChartSpec): void {

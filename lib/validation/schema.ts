@@ -13,6 +13,7 @@
 // Not checked: CEL rules (x-kubernetes-validations) and list-map key uniqueness.
 //
 // Each schema is compiled once, on first use, and cached for the process; the bundle is read once.
+import { distance } from 'fastest-levenshtein';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -536,20 +537,6 @@ function pointerParts(pointer: string, data: unknown): (string | number)[] {
   return parts;
 }
 
-function levenshtein(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length];
-}
-
 /** The declared name closest to `name`, if close enough to be a likely misspelling. */
 export function closest(name: string, candidates: readonly string[]): string | undefined {
   const lower = name.toLowerCase();
@@ -563,7 +550,7 @@ export function closest(name: string, candidates: readonly string[]): string | u
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
   for (const c of candidates) {
-    const d = levenshtein(lower, c.toLowerCase());
+    const d = distance(lower, c.toLowerCase());
     if (d < bestDistance) { best = c; bestDistance = d; }
   }
   return best;

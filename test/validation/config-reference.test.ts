@@ -1,20 +1,10 @@
 // config-reference: every Secret and ConfigMap a workload reads exists in its namespace, with each key read.
 import { ManifestFile, ValidationOptions, Violation } from '../../lib/validation';
-import { Context, groupOf, KObject } from '../../lib/validation/context';
 import { configReference, RuntimeObject } from '../../lib/validation/rules-config';
-import { certificate, deployment, externalSecret, M } from './helpers';
-
-const CLUSTER_SCOPED = new Set(['Namespace', 'MutatingWebhookConfiguration']);
+import { certificate, contextOf, deployment, externalSecret, M } from './helpers';
 
 function run(files: ManifestFile[], options: ValidationOptions & { runtimeObjects?: readonly RuntimeObject[] } = {}): Violation[] {
-  const ctx = new Context(files.map((f): KObject => {
-    const m = f.manifest as M;
-    const namespace = CLUSTER_SCOPED.has(m.kind) ? undefined : m.metadata?.namespace ?? 'default';
-    return {
-      file: f.path, manifest: m, apiVersion: m.apiVersion, kind: m.kind, group: groupOf(m.apiVersion), name: m.metadata?.name ?? '', namespace,
-      label: `${m.kind} ${namespace === undefined ? '' : `${namespace}/`}${m.metadata?.name}`, application: f.application, rendered: f.rendered,
-    };
-  }), options);
+  const ctx = contextOf(files, options);
   configReference(ctx);
   return ctx.violations;
 }

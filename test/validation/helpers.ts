@@ -1,5 +1,6 @@
 // Small builders for validation tests: minimal, valid objects that a test then breaks one way.
 import { ManifestFile, RULES, RuleName, validateManifests, ValidationOptions, Violation } from '../../lib/validation';
+import { Context, groupOf, KObject } from '../../lib/validation/context';
 
 export type M = Record<string, any>;
 
@@ -108,4 +109,18 @@ export function externalSecret(namespace: string, name: string, targetName?: str
 /** `rule field` of each violation: a compact thing to compare in tests. */
 export function brief(violations: Violation[]): string[] {
   return violations.map((v) => `${v.rule} ${v.object} ${v.field}`);
+}
+
+const CLUSTER_SCOPED = new Set(['Namespace', 'MutatingWebhookConfiguration']);
+
+/** A Context of hand-built objects, for calling one rule function directly (namespace 'default' when unset). */
+export function contextOf(files: readonly ManifestFile[], options: ValidationOptions = {}): Context {
+  return new Context(files.map((f): KObject => {
+    const m = f.manifest as M;
+    const namespace = CLUSTER_SCOPED.has(m.kind) ? undefined : m.metadata?.namespace ?? 'default';
+    return {
+      file: f.path, manifest: m, apiVersion: m.apiVersion, kind: m.kind, group: groupOf(m.apiVersion), name: m.metadata?.name ?? '', namespace,
+      label: `${m.kind} ${namespace === undefined ? '' : `${namespace}/`}${m.metadata?.name}`, application: f.application, rendered: f.rendered,
+    };
+  }), options);
 }

@@ -1,22 +1,10 @@
 // monitor-target: every PodMonitor and ServiceMonitor selects pods, names ports they have, names a jobLabel
 // they carry, and is selected by a Prometheus.
 import { ManifestFile, ValidationOptions, Violation } from '../../lib/validation';
-import { Context, groupOf, KObject } from '../../lib/validation/context';
 import { istioSidecar, monitorTarget, podModels, selectorMatches } from '../../lib/validation/rules-monitoring';
-import { M } from './helpers';
+import { contextOf, M } from './helpers';
 
-const CLUSTER_SCOPED = new Set(['Namespace', 'MutatingWebhookConfiguration']);
-
-function context(files: ManifestFile[], options: ValidationOptions = {}): Context {
-  return new Context(files.map((f): KObject => {
-    const m = f.manifest as M;
-    const namespace = CLUSTER_SCOPED.has(m.kind) ? undefined : m.metadata?.namespace ?? 'default';
-    return {
-      file: f.path, manifest: m, apiVersion: m.apiVersion, kind: m.kind, group: groupOf(m.apiVersion), name: m.metadata?.name ?? '', namespace,
-      label: `${m.kind} ${namespace === undefined ? '' : `${namespace}/`}${m.metadata?.name}`, application: f.application, rendered: f.rendered,
-    };
-  }), options);
-}
+const context = contextOf;
 
 function run(files: ManifestFile[], options: ValidationOptions = {}): Violation[] {
   const ctx = context(files, options);
