@@ -108,8 +108,8 @@ function givenOptions(argv: string[], options: Options): Set<string> {
  * Started anywhere inside the project (gitops/lab/, test/, ...), a command runs from the project root, as
  * `npm run` does: its defaults (config/, config/lab.yaml, gitops/) name the project's folders, and the
  * paths the user gave keep meaning what they meant where the user typed them (they are rewritten relative
- * to the root). Outside the project the current directory is kept, and messages about a missing file
- * name the directory they looked in. Returns the directory the command runs in.
+ * to the root). Outside the project the current folder is kept, and config/ and gitops/ are both read
+ * there. Returns the directory the command runs in.
  */
 export function enterProjectRoot(values: Record<string, unknown>, given: ReadonlySet<string>, root: string = projectRoot()): string {
   const cwd = process.cwd();
@@ -120,6 +120,7 @@ export function enterProjectRoot(values: Record<string, unknown>, given: Readonl
     return cwd;
   }
   const inside = path.relative(realRoot, cwd);
+  // Outside the project, the current folder is the work folder (its config/ and gitops/, consistently).
   if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside) || !fs.existsSync(path.join(realRoot, 'package.json'))) return cwd;
   const rebase = (name: string, p: string): string => {
     if (path.isAbsolute(p) || (name === 'mirror' && /^[a-z][a-z0-9+.-]*:/i.test(p))) return p;

@@ -360,7 +360,14 @@ export const configSchema = z
         protocol: z.enum(['TCP', 'HTTP', 'HTTPS', 'TLS', 'GRPC', 'MONGO']),
         /** The port's name in the ServiceEntry. @default <protocol>-<port>, e.g. tcp-3306 */
         portName: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: 'must be a port name such as tcp-mysql' }).optional(),
-      })).default([]),
+      })).default([]).superRefine((list, ctx) => {
+        // Each becomes a ServiceEntry named after it: two of one name would be one object twice.
+        const seen = new Set<string>();
+        list.forEach((e, i) => {
+          if (seen.has(e.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `"${e.name}" is already the name of an earlier entry; give each external service a name of its own` });
+          seen.add(e.name);
+        });
+      }),
     }),
     keda: component({}),
     kubePrometheusStack: component({
@@ -552,7 +559,10 @@ function describe(value: unknown): string {
   return `a ${typeof value}; value not shown`;
 }
 
-/** A credential in a git URL: a password in its user info, or any user info of an https URL (a token). */
+/**
+ * A credential in a git URL: a password in its user info, a credential parameter of its query or fragment
+ * (`?access_token=...`, `&password=...`; urlCredentials finds both), or any user info of an https URL (a token).
+ */
 function carriesCredential(url: string): boolean {
   return urlCredentials(url).length > 0 || /^https:\/\/[^/?#]*@/i.test(url);
 }
@@ -682,11 +692,19 @@ export function configFiles(dir: string): string[] {
     .filter((f) => {
       const m = /^(.*)\.ya?ml$/.exec(f);
       if (!m || environmentNameProblem(m[1])) return false;
+      // An environment's file that exists but cannot be read (a broken link, a folder, a FIFO) is an error,
+      // not a file to skip: skipping it would remove that environment's gitops/ folder as if it were gone.
+      const file = path.join(dir, f);
+      let why: string | undefined;
       try {
-        return fs.statSync(path.join(dir, f)).isFile();
-      } catch {
-        return false;
+        const st = fs.statSync(file);
+        if (st.isFile()) return true;
+        why = st.isDirectory() ? 'it is a folder' : 'it is not a regular file';
+      } catch (e) {
+        const link = fs.lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink();
+        why = `it cannot be read (${(e as NodeJS.ErrnoException).code}${link ? ', a link whose target is missing' : ''})`;
       }
+      throw new ConfigError(file, [`${why}; make it a readable config file, or remove it (then its environment's gitops/ folder goes too); nothing was changed`]);
     })
     .sort()
     .map((f) => path.join(dir, f));

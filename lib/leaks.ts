@@ -7,9 +7,13 @@
 // What it finds, and how:
 // - credentials of known shapes (tokens, webhooks, private keys, connection strings, ...): secretlint's
 //   recommended rules (lib/secret-scan.ts), the only list of token patterns;
-// - a password in the user info of a URL (`https://user:password@host/...`): the URL grammar;
-// - a literal under a secret-looking key (`password`, `token`, `db-password`, `apiKey`, ...) in annotations,
-//   labels, Helm values, ConfigMap data, environment variables and embedded files;
+// - a password in the user info of a URL (`https://user:password@host/...`), and a credential parameter of
+//   a URL's query (`?access_token=...`, `&sig=...`): the URL grammar;
+// - an HTTP Authorization credential (`Basic <base64 of user:password>`, `Bearer <token>`) in any string;
+// - a literal under a secret-looking key (`password`, `token`, `db-password`, `apiKey`, `dbPass`, `pw`, an
+//   `auth` holding `Basic ...`) in annotations, labels, Helm values, ConfigMap data, environment variables and
+//   embedded files: YAML and JSON when they parse, other text (shell, INI, env files) line by line
+//   (`export DB_PASSWORD=...`, `password = ...`);
 // - a v1 Secret that carries data.
 // No message ever holds a found value: a leak names the file, the object, the field and the kind of secret.
 // Objects found clean are remembered by digest in dist/leak-cache.json, so a warm synth scans nothing again.
@@ -19,7 +23,7 @@ import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { projectRoot, writeFileAtomic } from './helm';
 import type { Manifest } from './platform';
-import { REDACTED, redactSecrets, secretlint, secretlintVersion, startSecretlint, urlCredentials } from './secret-scan';
+import { authorizationCredentials, isBasicCredential, REDACTED, redactSecrets, secretlint, secretlintVersion, startSecretlint, urlCredentials } from './secret-scan';
 import type { Violation } from './validation';
 import { jsonOf } from './validation/context';
 
@@ -44,12 +48,39 @@ const STRONG_SECRET_WORD = /(password|passwd|passphrase|pwd|token|api[-_]?key|cr
 /** Keys that name where a credential is, rather than holding it. */
 const REFERENCE_KEY = /^existing|(name|names|ref|file|files|path|paths|namespace|selector|create|enabled|mount|mountPath|items|keys?Ref|type|format|length|ttl|expiry|expiration|duration|provider|source|store|mode|audience|header|template|env|volume)$/i;
 /** Literals that only point at a credential, or hold none: env and template expansion, paths, booleans, empty. */
-const REFERENCE_VALUE = /^(secret:[a-z0-9.-]+:[A-Za-z0-9._-]+|\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_.-]*(:[A-Za-z0-9_.-]+)?|\{\{.*\}\}|\/[\w./-]*|true|false|yes|no|null|~|)$/is;
+const REFERENCE_VALUE = /^(secret:[a-z0-9.-]+:[A-Za-z0-9._-]+|\$__[a-z]+\{[^}]*\}|\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_.-]*(:[A-Za-z0-9_.-]+)?|\{\{.*\}\}|\/[\w./-]*|true|false|yes|no|null|~|)$/is;
+/**
+ * Keys that end in a short word for a password (`dbPass`, `SMTP_PASS`, `example.com/pw`, `adminPwd`), or
+ * hold `pw`/`pass` as a word (`PW_ADMIN`, `pass_phrase`); not `bypass`, `compass`, `two-pass`, `pass-through`.
+ */
+const PASS_SUFFIX = /(pass|pw|pwd|passwd)$/i;
+const NOT_PASS_SUFFIX = /(by|com|sur|tres|over|under|en|im|mis|bi|multi|single|one|two|three|first|second|third|final|high|low|band)[-_]?pass$/i;
+const NOT_AFTER_PASS = new Set(['through', 'thru', 'rate', 'count', 'fail', 'threshold', 'percent', 'percentage', 'mark', 'score', 'limit', 'number']);
+function isPassKey(name: string): boolean {
+  if (PASS_SUFFIX.test(name)) return !NOT_PASS_SUFFIX.test(name);
+  if (!/pw|pass/i.test(name)) return false;
+  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/);
+  return words.some((x, i) => x === 'pw' || (x === 'pass' && !NOT_AFTER_PASS.has(words[i + 1])));
+}
+/** Keys that name an HTTP Authorization (`auth`, `example.com/auth`, `proxyAuth`, `Authorization`). */
+const AUTH_KEY = /auth(orization)?$/i;
+/**
+ * What an `auth` key holds when it is a credential: `Basic <base64>`, `Bearer <token>`, `Token <token>`, or
+ * the base64 of `user:password` itself (a docker config's `auth`). `basic`, a Secret's name, are none.
+ */
+function isAuthorizationValue(v: string): boolean {
+  const m = /^(basic|bearer|token|digest)\s+(\S{4,})/i.exec(v);
+  if (m) return !REFERENCE_VALUE.test(m[2]) && !/^(\{\{|<|\{)/.test(m[2]);
+  return v.length >= 8 && isBasicCredential(v);
+}
+/** Could `text` hold a key that names a credential (or an escape that spells one)? Checked before parsing. */
+const MAY_NAME_CREDENTIAL = /pass|pw|token|secret|key|credential|webhook|auth|\\/i;
+
 /** A Kubernetes object reference `[namespace/]name`. */
 const OBJECT_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?\/)?[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/;
 
 /** Bump when the scan finds more or less, so that the cache of clean objects is dropped. */
-const SCAN_FORMAT = 'leaks/2';
+const SCAN_FORMAT = 'leaks/3';
 /** Embedded documents larger than this are scanned as text only. */
 const MAX_EMBEDDED = 4 * 1024 * 1024;
 /** Nesting deeper than this is scanned as text (Kubernetes objects, CRD schemas included, stay under 40). */
@@ -74,7 +105,7 @@ type Context =
   | 'data'
   | 'other';
 
-type Kind = 'secret-data' | 'secretlint' | 'url' | 'literal' | 'key';
+type Kind = 'secret-data' | 'secretlint' | 'url' | 'url-query' | 'authorization' | 'literal' | 'key';
 
 interface Finding {
   readonly field: Path | string | undefined;
@@ -88,6 +119,8 @@ const FIX: Record<Kind, string> = {
   'secret-data': 'declare the secret in lib/secrets.ts (ExternalSecret or SealedSecret) and refer to it; a Secret in git is readable by anyone with the repo',
   secretlint: 'declare the secret in lib/secrets.ts and refer to it (existingSecret, secretKeyRef, a mounted file); rotate it: it may already be in git history or CI logs',
   url: 'remove the user info from the URL: Argo CD and git read repository credentials from a repository Secret (`argocd repo add`, or a declared secret), never from the URL; rotate the password',
+  'url-query': 'remove the credential from the URL\'s query: Argo CD and git read repository credentials from a repository Secret (`argocd repo add`), other clients from a declared secret (lib/secrets.ts) they are given, never from the URL; rotate the credential',
+  authorization: 'declare the credential in lib/secrets.ts and refer to it (a header or file read from a Secret); rotate it: it may already be in git history or CI logs',
   literal: 'declare the secret in lib/secrets.ts and refer to it (existingSecret, secretKeyRef, a mounted file); annotations and labels can hold no secret at all: anyone who can list the object reads them',
   key: 'a key of this object is itself a credential; remove it and rotate the credential',
 };
@@ -145,10 +178,17 @@ function namesKeyOfSibling(parent: Record<string, unknown> | undefined, key: str
 /** True when `value` under `key` is a credential held as a literal, in `context`. */
 function literalUnderSecretKey(key: string, value: string, context: Context, parent?: Record<string, unknown>): boolean {
   const name = keyName(key);
-  if (!SECRET_WORD.test(name) || REFERENCE_KEY.test(name) || REFERENCE_VALUE.test(value.trim()) || namesKeyOfSibling(parent, key)) return false;
+  const secretWord = SECRET_WORD.test(name);
+  const pass = !secretWord && isPassKey(name);
+  const auth = !secretWord && !pass && AUTH_KEY.test(name);
+  if (!secretWord && !pass && !auth) return false;
+  const v = value.trim();
+  if (REFERENCE_KEY.test(name) || REFERENCE_VALUE.test(v) || namesKeyOfSibling(parent, key)) return false;
+  // `auth` names a credential only by what it holds: `auth-type: basic` is a setting.
+  if (auth) return isAuthorizationValue(v);
   // `*-secret` annotations and labels name a Secret (ingress-nginx's auth-secret, ...); so does a list of
-  // `secrets` (the Prometheus operator's alertmanagerSpec.secrets).
-  if ((context !== 'values' || /secrets$/i.test(name)) && !STRONG_SECRET_WORD.test(name) && OBJECT_NAME.test(value) && value.length <= 253) return false;
+  // `secrets` (the Prometheus operator's alertmanagerSpec.secrets). A pass/pw key names no Secret.
+  if (!pass && (context !== 'values' || /secrets$/i.test(name)) && !STRONG_SECRET_WORD.test(name) && OBJECT_NAME.test(value) && value.length <= 253) return false;
   return true;
 }
 
@@ -166,15 +206,33 @@ function report(w: Walk, field: Path | string | undefined, kind: Kind, what: str
 
 function checkString(w: Walk, key: string, value: string, field: Path | undefined, context: Context, parent?: Record<string, unknown>): void {
   w.text.add(w, key, value, field);
-  if (value.includes('://')) {
-    const creds = urlCredentials(value);
-    if (creds.length > 0) report(w, field, 'url', 'a password in the user info of a URL (scheme://user:password@host)', creds.map((c) => value.slice(c.start, c.end)));
-  }
+  credentialsIn(w, value, () => field);
   if (context !== 'other' && literalUnderSecretKey(key, value, context, parent)) {
     const where = context === 'meta' ? (isUnder(field, 'labels') ? 'a label' : 'an annotation') : context === 'data' ? 'a ConfigMap key' : 'a key';
     report(w, field, 'literal', `a literal value under ${where} that names a credential ("${keyName(key)}")`, [value]);
   }
-  if (value.length >= 3 && (context === 'values' || context === 'data' || value.charCodeAt(0) === 123 /* { */ || value.charCodeAt(0) === 91 /* [ */)) embedded(w, value, field, context);
+  if (value.length >= 3) embedded(w, value, field, value);
+}
+
+/**
+ * Credentials that are one by their shape, in any string: URL user info and query credentials, HTTP
+ * Authorization values. `fieldAt` names the field (or line) of a position; `unless` skips what a text that
+ * was already scanned holds verbatim (an embedded file's strings, after parsing undid its escapes).
+ */
+function credentialsIn(w: Walk, value: string, fieldAt: (start: number) => Path | string | undefined, unless?: string): void {
+  if (value.includes('://') || value.includes('=')) {
+    for (const c of urlCredentials(value)) {
+      const secret = value.slice(c.start, c.end);
+      if (unless?.includes(secret)) continue;
+      if (c.where === 'userinfo') report(w, fieldAt(c.start), 'url', 'a password in the user info of a URL (scheme://user:password@host)', [secret]);
+      else report(w, fieldAt(c.start), 'url-query', `a credential in the query of a URL (parameter ${JSON.stringify(c.name)})`, [secret]);
+    }
+  }
+  for (const c of authorizationCredentials(value)) {
+    const secret = value.slice(c.start, c.end);
+    if (unless?.includes(secret)) continue;
+    report(w, fieldAt(c.start), 'authorization', `an HTTP Authorization credential ("${c.scheme} ${c.scheme === 'Basic' ? '<user:password in base64>' : '<token>'}")`, [secret]);
+  }
 }
 
 function isUnder(field: Path | undefined, seg: string): boolean {
@@ -182,47 +240,100 @@ function isUnder(field: Path | undefined, seg: string): boolean {
   return false;
 }
 
-/** A file inside a string (ConfigMap data, a values file, a JSON annotation): checked with its keys. */
-function embedded(w: Walk, value: string, field: Path | undefined, context: Context): void {
-  if (value.length > MAX_EMBEDDED) return;
+/**
+ * A file inside a string (ConfigMap data, a values file, a JSON annotation, a script in an argument): checked
+ * with its keys. JSON and YAML are parsed when they parse to a mapping or list; any other text (a shell
+ * script, an INI, env or properties file) is read line by line for `key=value`, `key = value`, `key: value`.
+ * `outer` is the string that was scanned as text (the top one, for files inside files).
+ */
+function embedded(w: Walk, value: string, field: Path | undefined, outer: string): void {
+  // Only a key that names a credential can make a finding here: text without one is not parsed.
+  if (value.length > MAX_EMBEDDED || !MAY_NAME_CREDENTIAL.test(value)) return;
   const t = value.trim();
   const json = (t.startsWith('{') && t.endsWith('}')) || (t.startsWith('[') && t.endsWith(']'));
-  // YAML: a values or data string with a mapping in it (`token: $slack-token`, a file of several lines).
-  if (!json && !((context === 'values' || context === 'data') && /:(\s|$)/m.test(value))) return;
-  let docs: unknown[];
-  try {
-    // js-yaml keeps an alias as a second reference to the same node, so a "billion laughs" file stays
-    // small; walkKeys visits each node once.
-    docs = json ? [JSON.parse(t)] : yaml.loadAll(value) as unknown[];
-  } catch {
-    return; // Not a document: its text is scanned as it is.
+  let docs: unknown[] = [];
+  // YAML: a string with a mapping in it (`token: $slack-token`, a file of several lines).
+  if (json || /:(\s|$)/m.test(value)) {
+    try {
+      // js-yaml keeps an alias as a second reference to the same node, so a "billion laughs" file stays
+      // small; walkKeys visits each node once.
+      docs = json ? [JSON.parse(t)] : yaml.loadAll(value) as unknown[];
+    } catch {
+      docs = []; // Not a document: read as lines below.
+    }
   }
-  const seen = new WeakSet<object>();
-  for (const doc of docs) if (doc && typeof doc === 'object') walkKeys(w, doc, at(field, EMBEDDED), '', seen, 0);
+  const trees = docs.filter((d) => d && typeof d === 'object');
+  if (trees.length > 0) {
+    const seen = new WeakSet<object>();
+    for (const doc of trees) walkKeys(w, doc, at(field, EMBEDDED), '', seen, 0, outer);
+    return;
+  }
+  assignments(w, value, field);
+}
+
+/**
+ * True when the credential in `value` is an Authorization credential that `outer` holds verbatim, so that
+ * the scan of `outer` reported it already (`Authorization: Bearer ...` in a header line is one leak, not two).
+ */
+function foundByShape(value: string, outer: string): boolean {
+  const shaped = authorizationCredentials(value);
+  return shaped.length > 0 && shaped.every((c) => outer.includes(value.slice(c.start, c.end)));
+}
+
+/**
+ * `key=value`, `key = value` and `key: value` lines (shell, with `export`/`readonly`/`declare`/`ENV` before
+ * the key; INI; env and properties files; YAML that did not parse), with a key that names a credential.
+ */
+const ASSIGNMENT = /^[ \t]*(?:(?:export|readonly|local|typeset|declare(?:[ \t]+-[A-Za-z]+)*|ENV|ARG|set)[ \t]+)?(["']?)([A-Za-z_][\w.\-/]*)\1([ \t]*)([=:])([ \t]*)(.*)$/gm;
+
+function assignments(w: Walk, text: string, field: Path | undefined): void {
+  if (!text.includes('=') && !text.includes(':')) return;
+  ASSIGNMENT.lastIndex = 0;
+  for (let m = ASSIGNMENT.exec(text); m; m = ASSIGNMENT.exec(text)) {
+    if (m[0].length === 0) ASSIGNMENT.lastIndex++;
+    const [, , key, before, sep, after, rest] = m;
+    // `key:value` is no YAML mapping (`http://...`); a YAML block (`key: |`) did not parse.
+    if (rest === '' || (sep === ':' && after === '') || /^[|>]/.test(rest)) continue;
+    let value: string;
+    const q = rest[0];
+    if (q === '"' || q === "'") {
+      const close = rest.indexOf(q, 1);
+      value = close > 0 ? rest.slice(1, close) : rest.slice(1);
+    } else if (sep === '=' && before === '' && after === '') {
+      value = /^[^\s;&|)`]*/.exec(rest)![0]; // shell: `A=b; run`, `A=b run`
+    } else {
+      value = rest.replace(/\s+[#;].*$/, '').trim(); // INI, properties: `key = value ; comment`
+    }
+    if (value !== '' && literalUnderSecretKey(key, value, 'data') && !foundByShape(value, text)) {
+      report(w, at(at(field, EMBEDDED), key), 'literal', `a literal value under a key that names a credential ("${keyName(key)}") in an embedded file`, [value]);
+    }
+  }
 }
 
 /**
  * Key-aware checks of an embedded document's tree. Its strings are in the scanned text already, as part
  * of the string that embeds them, so only keys and literals are checked here.
  */
-function walkKeys(w: Walk, value: unknown, field: Path | undefined, key: string, seen: WeakSet<object>, depth: number, parent?: Record<string, unknown>): void {
+function walkKeys(w: Walk, value: unknown, field: Path | undefined, key: string, seen: WeakSet<object>, depth: number, outer: string, parent?: Record<string, unknown>): void {
   if (typeof value === 'string') {
-    if (literalUnderSecretKey(key, value, 'values', parent)) {
+    if (literalUnderSecretKey(key, value, 'values', parent) && !foundByShape(value, outer)) {
       report(w, field, 'literal', `a literal value under a key that names a credential ("${keyName(key)}") in an embedded file`, [value]);
     }
-    if (/:(\s|$)/m.test(value)) embedded(w, value, field, 'values');
+    // What parsing spelled out (`\u0026token=`, a folded line) was not in the scanned text.
+    credentialsIn(w, value, () => field, outer);
+    if (value.length >= 3) embedded(w, value, field, outer);
     return;
   }
   // Aliases make a document a graph: each node is checked once. Past MAX_DEPTH only the text counts.
   if (!value || typeof value !== 'object' || seen.has(value) || depth > MAX_DEPTH) return;
   seen.add(value);
   if (Array.isArray(value)) {
-    value.forEach((v, i) => walkKeys(w, v, at(field, i), key, seen, depth + 1));
+    value.forEach((v, i) => walkKeys(w, v, at(field, i), key, seen, depth + 1, outer));
     pairs(w, value, field);
     return;
   }
   const obj = value as Record<string, unknown>;
-  for (const k of Object.keys(obj)) walkKeys(w, obj[k], at(field, k), k, seen, depth + 1, obj);
+  for (const k of Object.keys(obj)) walkKeys(w, obj[k], at(field, k), k, seen, depth + 1, outer, obj);
 }
 
 /** `[{ name: DB_PASSWORD, value: hunter2 }]`: environment variables, Helm parameters, extraEnv lists. */
@@ -270,7 +381,7 @@ function flatten(w: Walk, value: object, field: Path | undefined, context: Conte
     const v = stack.pop();
     if (typeof v === 'string') {
       w.text.add(w, '', v, field);
-      for (const c of urlCredentials(v)) report(w, field, 'url', 'a password in the user info of a URL (scheme://user:password@host)', [v.slice(c.start, c.end)]);
+      credentialsIn(w, v, () => field);
     } else if (v && typeof v === 'object' && !seen.has(v)) {
       seen.add(v);
       if (Array.isArray(v)) for (const x of v) stack.push(x);
@@ -423,9 +534,7 @@ export function findLeaks(files: readonly LeakInput[]): Leak[] {
     if ('text' in f) {
       text.add(w, '', f.text, ROOT);
       // Line by line, so that the line can be named.
-      for (const cred of urlCredentials(f.text)) {
-        report(w, `line ${lineOf(f.text, cred.start)}`, 'url', 'a password in the user info of a URL (scheme://user:password@host)', [f.text.slice(cred.start, cred.end)]);
-      }
+      credentialsIn(w, f.text, (start) => `line ${lineOf(f.text, start)}`);
     } else if (f.manifest && typeof f.manifest === 'object' && !Array.isArray(f.manifest)) walkManifest(w, f.manifest as Record<string, unknown>);
     else walk(w, f.manifest, ROOT, 'other', '', 0);
     walks.push(w);

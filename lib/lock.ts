@@ -33,6 +33,32 @@ function readHolder(file: string): Holder | undefined {
   }
 }
 
+/**
+ * Removes a stale lock, one taker at a time: several commands may find the same dead holder, and without
+ * this each would remove the lock the first one has just taken. The taker holds `<lock>.takeover` (made
+ * exclusively), checks that the lock still names the same dead holder, and only then removes it. A takeover
+ * file older than 10 s is itself left over from a crash and is removed.
+ */
+function takeOver(file: string, holder: Holder | undefined): boolean {
+  const mutex = `${file}.takeover`;
+  try {
+    fs.writeFileSync(mutex, String(process.pid), { flag: 'wx' });
+  } catch {
+    const age = Date.now() - (fs.statSync(mutex, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+    if (age > 10_000) fs.rmSync(mutex, { force: true });
+    return false;
+  }
+  try {
+    const now = readHolder(file);
+    const same = holder ? now?.pid === holder.pid && now?.since === holder.since : now === undefined;
+    if (!same) return false;
+    fs.rmSync(file, { force: true });
+    return true;
+  } finally {
+    fs.rmSync(mutex, { force: true });
+  }
+}
+
 function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
@@ -67,8 +93,8 @@ export function acquireLock(root: string, command: string, log: (line: string) =
       ? holder.host === me.host && !alive(holder.pid)
       : Date.now() - (fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0) > 10_000;
     if (stale) {
-      fs.rmSync(file, { force: true });
-      log(`took over the lock of ${holder ? `\`${holder.command}\` (pid ${holder.pid}), which is gone` : 'an unreadable lock file'}`);
+      // A lock left by a crashed command is taken over quietly: there is nothing the user must do.
+      takeOver(file, holder);
       continue;
     }
     const who = holder ? `\`${holder.command}\` (pid ${holder.pid} on ${holder.host}, since ${holder.since})` : 'another command';
@@ -76,7 +102,8 @@ export function acquireLock(root: string, command: string, log: (line: string) =
       throw new Error(`${who} holds ${file}; gave up waiting after ${Math.round(timeout / 1000)} s, nothing was changed. ` +
         'Wait for it to finish and run again (PLATFORM_LOCK_TIMEOUT sets the wait in seconds)');
     }
-    if (!told) {
+    // Said once, and only when the wait is noticeable.
+    if (!told && Date.now() - started >= 1000) {
       log(`waiting for ${who} to finish (${LOCK_FILE})`);
       told = true;
     }

@@ -9,6 +9,7 @@ import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { structuredPatch } from 'diff';
 import { isSecretLiteral } from './leaks';
+import { REDACTED, redactSecrets } from './secret-scan';
 import type { ChartRender } from './component';
 import type { ChartInput } from './render';
 import { compareText } from './text';
@@ -179,11 +180,20 @@ export function treeOnDisk(gitopsDir: string): Map<string, string> {
   return out;
 }
 
+/** A value as the plan prints it: short, and with every credential in it masked (CI logs keep the plan). */
 const show = (v: unknown) => {
   if (v === undefined) return '(none)';
-  const t = JSON.stringify(v);
+  const t = redactSecrets(JSON.stringify(masked(v)));
   return t.length > 80 ? `${t.slice(0, 77)}...` : t;
 };
+
+/** The value with what sits under a credential-looking key replaced, at any depth. */
+function masked(v: unknown, key = ''): unknown {
+  if (key && isSecretLiteral(key, v)) return REDACTED;
+  if (Array.isArray(v)) return v.map((x) => masked(x, key));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, masked(x, k)]));
+  return v;
+}
 
 /** How many lines of a multi-line string's diff are shown, besides the changed ones' context. */
 const MAX_TEXT_DIFF_LINES = 40;
@@ -192,7 +202,7 @@ const MAX_TEXT_DIFF_LINES = 40;
 function showChange(f: FieldChange, indent: string): string {
   if (typeof f.before === 'string' && typeof f.after === 'string' && (f.before.includes('\n') || f.after.includes('\n'))) {
     const patch = structuredPatch('before', 'after', f.before, f.after, '', '', { context: 1 });
-    const lines = patch.hunks.flatMap((h) => [`@@ line ${h.newStart} @@`, ...h.lines]);
+    const lines = redactSecrets(patch.hunks.flatMap((h) => [`@@ line ${h.newStart} @@`, ...h.lines]).join('\n')).split('\n');
     const shown = lines.slice(0, MAX_TEXT_DIFF_LINES).map((l) => `${indent}  ${l}`);
     if (lines.length > MAX_TEXT_DIFF_LINES) shown.push(`${indent}  ... ${lines.length - MAX_TEXT_DIFF_LINES} more diff lines`);
     return [`${indent}${f.path}: (text, by line)`, ...shown].join('\n');

@@ -123,23 +123,35 @@ export function secretlint(text: string): SecretlintFinding[] {
   return answer.findings;
 }
 
-/** A credential in the user info of a URL: `scheme://user:password@host`. */
+/** A credential in a URL: the password of its user info, or the value of a credential in its query. */
 export interface UrlCredential {
-  /** Where the password starts and ends in the text. */
+  /** Where the credential starts and ends in the text. */
   readonly start: number;
   readonly end: number;
+  /** `userinfo`: `scheme://user:password@host`; `query`: `?access_token=...` (or `&`, `;`, `#`). */
+  readonly where: 'userinfo' | 'query';
+  /** The parameter's name, for `query` (it names a credential, it is none). */
+  readonly name?: string;
 }
 
-/** Passwords that only stand for one: `${PASS}`, `$(PASS)`, `$PASS`, `{{ .Values.pass }}`, `<password>`, `%s`. */
-const PLACEHOLDER = /^(\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*\}\}|<[^>]*>|%[sv]|\*+)$/;
+/**
+ * Passwords that only stand for one: `${PASS}`, `$(PASS)`, `$PASS`, `{{ .Values.pass }}`, `{token}`,
+ * `<password>`, `%s`, `***`.
+ */
+const PLACEHOLDER = /^(\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*\}\}|\{[^{}]*\}|<[^>]*>|%[sv]|\*+)$/;
 
 /**
- * Passwords in the user info of URLs (RFC 3986: `scheme://userinfo@host`, the user info ends at the last
- * "@" before the path). secretlint's basicauth rule only knows http(s) and ftp with a narrow password
- * alphabet; this is the URL grammar itself, so `ssh://`, `postgres://`, percent-encoded and punctuated
- * passwords are found too. A user name alone (`ssh://git@host`) is no credential.
+ * Credentials in URLs: passwords in the user info (RFC 3986: `scheme://userinfo@host`, the user info ends
+ * at the last "@" before the path), and credential parameters of the query or fragment
+ * (`?access_token=...`, `&sig=...`). secretlint's basicauth rule only knows http(s) and ftp with a narrow
+ * password alphabet; this is the URL grammar itself, so `ssh://`, `postgres://`, percent-encoded and
+ * punctuated passwords are found too. A user name alone (`ssh://git@host`) is no credential.
  */
 export function urlCredentials(text: string): UrlCredential[] {
+  return [...userinfoCredentials(text), ...queryCredentials(text)];
+}
+
+function userinfoCredentials(text: string): UrlCredential[] {
   if (!text.includes('://')) return [];
   const found: UrlCredential[] = [];
   const url = /[A-Za-z][A-Za-z0-9+.-]*:\/\/([^\s/?#'"<>`]*)@/g;
@@ -150,7 +162,110 @@ export function urlCredentials(text: string): UrlCredential[] {
     const password = userinfo.slice(colon + 1);
     if (password === '' || PLACEHOLDER.test(password)) continue;
     const start = m.index + m[0].length - 1 - password.length;
-    found.push({ start, end: start + password.length });
+    found.push({ start, end: start + password.length, where: 'userinfo' });
+  }
+  return found;
+}
+
+/**
+ * Query (and fragment) parameters that hold a credential, by name: token, access_token, password, pwd,
+ * secret, client_secret, key, api_key, auth, sig, signature, ... (compared in lower case without `-`, `_`
+ * and `.`, so `X-Amz-Signature` and `private_token` count), minus pagination cursors (`page_token`).
+ */
+const QUERY_CREDENTIAL = /^(key|auth|sig|pass|passwd|pwd|pw|secret|credentials?|apikey|authkey|accesskey|secretkey|privatekey|signingkey|subscriptionkey|.*(token|password|passwd|secret|apikey|accesskey|secretkey|privatekey|signature|credential))$/;
+const NOT_QUERY_CREDENTIAL = /^((next|prev|previous)?page|continuation|cursor|sync|resume|csrf|xsrf)token$/;
+/** Values of such parameters that are no credential. */
+const NOT_A_CREDENTIAL = /^(true|false|yes|no|on|off|null|none|0|1|basic|bearer|digest|required|optional)$/i;
+
+function decode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s;
+  }
+}
+
+/** True when a query parameter's name names a credential. */
+function isCredentialParameter(name: string): boolean {
+  const n = decode(name).toLowerCase().replace(/[-_.\s]/g, '');
+  return QUERY_CREDENTIAL.test(n) && !NOT_QUERY_CREDENTIAL.test(n);
+}
+
+function queryCredentials(text: string): UrlCredential[] {
+  if (!text.includes('=') || !(text.includes('?') || text.includes('#'))) return [];
+  const found: UrlCredential[] = [];
+  const param = /[?&;#]([A-Za-z0-9_.%-]{1,64})=([^&;#\s'"<>`]*)/g;
+  // The run of text (up to a space, quote or bracket) the current parameter is in, and whether it is a URL's
+  // query there; kept across parameters, so that the text is read once whatever it holds.
+  let runStart = 0;
+  let scanned = 0;
+  let query = -1; // where the query of this run starts (its first `?` or `#`), -1 before there is one
+  let url = false;
+  for (let m = param.exec(text); m; m = param.exec(text)) {
+    for (; scanned <= m.index; scanned++) {
+      const c = text[scanned];
+      if (BOUNDARY.test(c)) {
+        runStart = scanned + 1;
+        query = -1;
+      } else if (query < 0 && (c === '?' || c === '#')) {
+        query = scanned;
+        url = query > runStart && /[/:.]/.test(text.slice(runStart, query));
+      }
+    }
+    const value = m[2];
+    if (value === '' || query < 0 || !url || !isCredentialParameter(m[1])) continue;
+    const v = decode(value).trim();
+    if (v === '' || PLACEHOLDER.test(v) || NOT_A_CREDENTIAL.test(v)) continue;
+    const start = m.index + m[0].length - value.length;
+    found.push({ start, end: start + value.length, where: 'query', name: m[1] });
+  }
+  return found;
+}
+
+/**
+ * What ends a URL in text: a space, a quote or a bracket. A parameter is a URL's when the run it is in has a
+ * `?` or `#` at or before it, and before that something a URL has (`scheme:`, `/path`, `host.domain`), as in
+ * `https://host/x?token=`, `git@host:x.git?token=`, `host.io?key=`.
+ */
+const BOUNDARY = /[\s'"<>`]/;
+
+/** An HTTP Authorization credential: `Basic <base64 of user:password>` or `Bearer <token>`. */
+export interface AuthorizationCredential {
+  readonly start: number;
+  readonly end: number;
+  readonly scheme: 'Basic' | 'Bearer';
+}
+
+const AUTHORIZATION = /\b(basic|bearer)[ \t]+([A-Za-z0-9\-._~+/]{8,}=*)(?![A-Za-z0-9\-._~+/=])/gi;
+
+/** `user:password`, base64-encoded (standard or URL alphabet): printable, with a password after the colon. */
+export function isBasicCredential(b64: string): boolean {
+  if (!/^[A-Za-z0-9+/_-]{4,}=*$/.test(b64)) return false;
+  const decoded = Buffer.from(b64, 'base64').toString('latin1');
+  const colon = decoded.indexOf(':');
+  return /^[\x20-\x7e]+$/.test(decoded) && colon >= 0 && colon < decoded.length - 1;
+}
+
+/** A bearer token rather than a word: a digit, mixed case, or a JWT's dots. */
+function isBearerToken(t: string): boolean {
+  return !PLACEHOLDER.test(t) && (/[0-9]/.test(t) || (/[a-z]/.test(t) && /[A-Z]/.test(t.slice(1))) || /^[^.]+\.[^.]+\.[^.]+$/.test(t));
+}
+
+/**
+ * HTTP Authorization credentials anywhere in `text` (`Authorization: Basic YWRtaW46...`, `-H "Authorization:
+ * Bearer eyJ..."`). Conservative: a Basic credential must decode to `user:password`, a Bearer token must
+ * not be a word (`Bearer tokens`, `basic auth` are prose), and references (`Bearer $TOKEN`) are none.
+ */
+export function authorizationCredentials(text: string): AuthorizationCredential[] {
+  if (!/basic|bearer/i.test(text)) return [];
+  const found: AuthorizationCredential[] = [];
+  AUTHORIZATION.lastIndex = 0;
+  for (let m = AUTHORIZATION.exec(text); m; m = AUTHORIZATION.exec(text)) {
+    const basic = m[1].toLowerCase() === 'basic';
+    const cred = m[2];
+    if (basic ? !isBasicCredential(cred) : !isBearerToken(cred)) continue;
+    const start = m.index + m[0].length - cred.length;
+    found.push({ start, end: start + cred.length, scheme: basic ? 'Basic' : 'Bearer' });
   }
   return found;
 }
@@ -159,13 +274,14 @@ export function urlCredentials(text: string): UrlCredential[] {
 export const REDACTED = '<redacted>';
 
 /**
- * `text` with every credential masked: what secretlint finds, URL passwords, and the given values (of at
+ * `text` with every credential masked: what secretlint finds, URL credentials, Authorization credentials, and the given values (of at
  * least 4 characters, so that masking never garbles a message on a one-letter value). For messages that
  * may quote input, as a last line of defence; the messages themselves name fields, not values.
  */
 export function redactSecrets(text: string, known: Iterable<string> = []): string {
   const ranges: [number, number][] = [...secretlint(text).map((f) => [f.start, f.end] as [number, number]),
-    ...urlCredentials(text).map((c) => [c.start, c.end] as [number, number])];
+    ...urlCredentials(text).map((c) => [c.start, c.end] as [number, number]),
+    ...authorizationCredentials(text).map((c) => [c.start, c.end] as [number, number])];
   let out = '';
   let at = 0;
   for (const [s, e] of ranges.sort((a, b) => a[0] - b[0])) {

@@ -6,12 +6,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { runCommandAsync } from './cli';
-import { failureLine } from './transaction';
+import { failureLine, recover } from './transaction';
 import { acquireLock } from './lock';
 import { projectRoot } from './helm';
 import { Alias, Document, isAlias, isMap, isNode, isPair, isScalar, isSeq, Node, parse, parseDocument, Scalar, visit } from 'yaml';
 import { FLOATING_TAG, IMAGE_TAG, parseConfig, PlatformConfig, readConfigBytes } from './config';
-import { synth } from './synth';
+import { configFolders, synth } from './synth';
 
 export const SET_IMAGE_HELP = `Usage: npm run set-image -- <workload> <tag> [options]
 
@@ -337,6 +337,8 @@ export interface SetImageOptions {
  */
 export async function setImage(options: SetImageOptions): Promise<ImageBump> {
   const file = options.configFile;
+  // Finish what a crashed command left before reading the file: it may be mid-swap.
+  for (const line of recover([options.outdir, ...configFolders(file)])) options.log(line);
   const bump = bumpImage(readConfigBytes(file), file, options.workload, options.tag);
   // The bytes, not the decoded text: a comment that is not UTF-8 stays as it was.
   await synth({ configs: [file], outdir: options.outdir, log: options.log, configTexts: new Map([[file, bump.bytes]]) });

@@ -23,11 +23,19 @@ const VALIDATED_STAMP = 'validated.json';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** Files of one environment as written to gitops/<environment>/ (or to a cdk8s manifest), parsed. */
-function parseEnvironmentText(files: ReadonlyMap<string, string>): ManifestFile[] {
+function parseEnvironmentText(files: ReadonlyMap<string, string>, folder = ''): ManifestFile[] {
   const out: ManifestFile[] = [];
   for (const [rel, text] of files) {
     if (!rel.endsWith('.yaml')) continue;
-    for (const doc of yaml.loadAll(text)) if (doc) out.push({ path: rel, manifest: doc });
+    let docs: unknown[];
+    try {
+      docs = yaml.loadAll(text);
+    } catch (e) {
+      const err = e as { reason?: string; mark?: { line: number; column: number }; message: string };
+      const where = err.mark ? ` at line ${err.mark.line + 1}, column ${err.mark.column + 1}` : '';
+      throw new Error(`${folder}${rel}: not valid YAML${where}: ${err.reason ?? err.message.split('\n')[0]}; fix the file, or run \`npm run synth\` to write it anew`);
+    }
+    for (const doc of docs) if (doc) out.push({ path: rel, manifest: doc });
   }
   return out;
 }
@@ -64,7 +72,7 @@ export function validateTree(configs: readonly string[], outdir: string): { envi
     const dir = path.join(outdir, config.environment);
     if (!fs.existsSync(dir)) throw new Error(`${dir}/ does not exist; run \`npm run synth\` first`);
     const tree = treeOnDisk(dir);
-    const manifests = parseEnvironmentText(tree);
+    const manifests = parseEnvironmentText(tree, `${dir}/`);
     // Every file written, text included (the inventory README): one leak scan over all of it.
     const inputs: LeakInput[] = [...manifests, ...[...textFilesOnDisk(dir)].map(([p, text]) => ({ path: p, text }))];
     const violations = withoutSecrets([...validateAsApplied(config, manifests), ...leakViolations(inputs)], inputs);
@@ -174,6 +182,25 @@ function multiDocumentYaml(manifests: readonly Manifest[]): string {
   return text;
 }
 
+function isLink(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** The folders a config file's writes go through: its own, and its link target's (set-image writes there). */
+export function configFolders(file: string): string[] {
+  const dirs = [path.dirname(path.resolve(file))];
+  try {
+    dirs.push(path.dirname(fs.realpathSync(file)));
+  } catch {
+    // A file that does not resolve (yet): its own folder is enough.
+  }
+  return dirs;
+}
+
 /** Folders under `outdir` that synth wrote (bootstrap/ and its inventory) for an environment not in `current`. */
 function staleEnvironments(outdir: string, current: ReadonlySet<string>): string[] {
   if (!fs.existsSync(outdir)) return [];
@@ -200,12 +227,15 @@ export interface SynthResult {
  */
 export async function synth(options: SynthOptions): Promise<SynthResult> {
   const started = Date.now();
-  const root = projectRoot();
-  // As the user would type it (config/lab.yaml from the project root), for messages.
-  const configDir = path.relative(process.cwd(), path.join(root, 'config')) || '.';
+  // The work folder's config/, where the default gitops/ is too (the project root when run in the project).
+  const configDir = 'config';
   const all = options.configs.length === 0;
+  // Finish what a crashed command left before reading anything: a config file may be mid-swap.
+  for (const line of recover([options.outdir, configDir, ...options.configs.flatMap(configFolders)])) options.log(line);
   const files = all ? configFiles(configDir) : [...options.configs];
-  for (const line of recover([options.outdir, configDir, ...files.map((f) => path.dirname(path.resolve(f)))])) options.log(line);
+  if (fs.existsSync(options.outdir) && !fs.statSync(options.outdir).isDirectory()) {
+    throw new WriteError(`${options.outdir} is not a folder; pass --outdir a folder (gitops by default); nothing was changed`, []);
+  }
   if (files.length === 0) throw new ConfigError(`${configDir}/`, ['no config files found; add config/<environment>.yaml (see README.md)']);
 
   // Load and render everything before writing anything.
@@ -236,7 +266,8 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
   // Stage every folder and file, then swap them in together. Only environment folders are replaced:
   // --outdir may hold other things, which stay.
   const tx = new Transaction(options.outdir);
-  const stale = all ? staleEnvironments(options.outdir, new Set(rendered.keys())) : [];
+  const stale = all ? staleEnvironments(options.outdir, new Set(rendered.keys()))
+    .filter((env) => !['yaml', 'yml'].some((ext) => fs.existsSync(path.join(configDir, `${env}.${ext}`)) || isLink(path.join(configDir, `${env}.${ext}`)))) : [];
   try {
     for (const [env, envFiles] of rendered) tx.stageFolder(path.join(options.outdir, env), envFiles);
     // An environment whose config file is gone: its folder goes too, but only a folder synth wrote.

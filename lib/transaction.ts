@@ -52,6 +52,13 @@ export function failpoint(name: string): void {
   }
 }
 
+/** The error, naming the target being written when it names nothing (a failed write has no path). */
+function named(e: unknown, target: string): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (err && typeof err === 'object' && !err.path) err.path = target;
+  return e;
+}
+
 const unique = () => `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
 function exists(p: string): boolean {
@@ -134,8 +141,12 @@ export class Transaction {
     const folder = ++this.folders;
     let n = 0;
     for (const [rel, content] of files) {
-      failpoint(`stage-${folder}-write-${++n}`);
-      fs.writeFileSync(path.join(staged, rel), content);
+      try {
+        failpoint(`stage-${folder}-write-${++n}`);
+        fs.writeFileSync(path.join(staged, rel), content);
+      } catch (e) {
+        throw named(e, target);
+      }
     }
   }
 
@@ -145,12 +156,19 @@ export class Transaction {
    */
   public stageFile(target: string, content: string | Buffer): void {
     const real = exists(target) ? fs.realpathSync(target) : path.resolve(target);
-    const mode = exists(real) ? fs.statSync(real).mode & 0o7777 : 0o644;
+    const st = exists(real) ? fs.statSync(real) : undefined;
+    const mode = st ? st.mode & 0o7777 : 0o644;
     const staged = path.join(path.dirname(real), `.${path.basename(real)}.new-${unique()}`);
     this.swaps.push({ target: real, staged, old: path.join(path.dirname(real), `.${path.basename(real)}.old-${unique()}`) });
-    failpoint('stage-file');
-    fs.writeFileSync(staged, content, { mode });
-    fs.chmodSync(staged, mode);
+    try {
+      failpoint('stage-file');
+      fs.writeFileSync(staged, content, { mode });
+      fs.chmodSync(staged, mode);
+      // The file keeps its owner too (a command run as root must not hand a user's config to root).
+      if (st && process.getuid?.() === 0) fs.chownSync(staged, st.uid, st.gid);
+    } catch (e) {
+      throw named(e, real);
+    }
   }
 
   /** Removes `target` (a folder) in the commit. */

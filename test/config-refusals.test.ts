@@ -242,10 +242,17 @@ describe('config/ holds environments only', () => {
     for (const f of ['lab.yaml', 'prod.yml', '.#lab.yaml', '.lab.yaml.swp', 'lab.yaml~', '#lab.yaml#', '.lab.yaml.new-123', 'Lab.yaml', 'notes.txt', 'lab.yaml.bak']) {
       fs.writeFileSync(path.join(dir, f), lab);
     }
-    fs.mkdirSync(path.join(dir, 'dir.yaml'));
     fs.symlinkSync(path.join(dir, 'lab.yaml'), path.join(dir, 'linked.yaml'));
-    fs.symlinkSync(path.join(dir, 'gone.yaml'), path.join(dir, 'dangling.yaml'));
     expect(configFiles(dir).map((f) => path.basename(f))).toEqual(['lab.yaml', 'linked.yaml', 'prod.yml']);
     expect(configFiles(path.join(dir, 'nope'))).toEqual([]);
+  });
+
+  test('an environment\'s file that cannot be read (a folder, a dangling link) is an error, not a file to skip', () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'dir.yaml'));
+    expect(() => configFiles(dir)).toThrow(/dir\.yaml.*it is a folder/s);
+    fs.rmdirSync(path.join(dir, 'dir.yaml'));
+    fs.symlinkSync(path.join(dir, 'gone.yaml'), path.join(dir, 'dangling.yaml'));
+    expect(() => configFiles(dir)).toThrow(/dangling\.yaml.*a link whose target is missing/s);
   });
 });

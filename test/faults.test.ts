@@ -164,3 +164,34 @@ describe('leftovers', () => {
     expect(fs.existsSync(stray)).toBe(false);
   });
 });
+
+describe('what the next command reads', () => {
+  test('set-image killed while its config is swapped: the next set-image finishes that change before reading the file', () => {
+    const ws = workspace();
+    const killed = node(['bin/set-image.js', 'nginx', '21', '--config', ws.config(), '--outdir', ws.gitops, '--quiet'], { PLATFORM_FAILPOINT: 'swap-2-old' });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(fs.existsSync(ws.config())).toBe(false); // between the two renames
+    const next = node(['bin/set-image.js', 'login-js', '22', '--config', ws.config(), '--outdir', ws.gitops, '--quiet']);
+    expect(next.status).toBe(0);
+    const config = fs.readFileSync(ws.config(), 'utf8');
+    expect(config).toMatch(/msa\/nginx\n\s+tag: "21"/);
+    expect(config).toMatch(/msa\/login_js\n\s+tag: "22"/);
+    expect(fs.readFileSync(path.join(ws.gitops, 'lab', 'workloads', 'deployment-nginx.yaml'), 'utf8')).toContain('msa/nginx:21');
+  });
+
+  test('a config/<env>.yaml that cannot be read (a broken link) is an error, not an environment to remove', () => {
+    const dir = path.join(tempDir(), 'config');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, '..', 'shared.yaml'), LAB);
+    fs.symlinkSync(path.join(dir, '..', 'shared.yaml'), path.join(dir, 'lab.yaml'));
+    const { configFiles } = require('../lib/config') as typeof import('../lib/config');
+    expect(configFiles(dir)).toEqual([path.join(dir, 'lab.yaml')]);
+    fs.renameSync(path.join(dir, '..', 'shared.yaml'), path.join(dir, '..', 'shared.yaml.off'));
+    expect(() => configFiles(dir)).toThrow(/lab\.yaml.*a link whose target is missing.*nothing was changed/s);
+    // Editor files and other names are still skipped quietly.
+    fs.writeFileSync(path.join(dir, '.#lab.yaml'), 'x');
+    fs.mkdirSync(path.join(dir, 'Notes.yaml'));
+    fs.rmSync(path.join(dir, 'lab.yaml'));
+    expect(configFiles(dir)).toEqual([]);
+  });
+});

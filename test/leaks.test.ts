@@ -23,8 +23,13 @@ const SLACK_WEBHOOK = ['https://hooks.slack.com/services', 'T04ZK8QW2', 'B05HJ3L
 const PASSWORD = 'hunter2-Hunter2-xyzzy';
 const URL_PASSWORD = 'Tr0ub4dor-and-3';
 const URL_WITH_PASSWORD = `https://deploy:${URL_PASSWORD}@github.com/kangbock/msa_deploy.git`;
+const QUERY_TOKEN = ['S3cr3t', 'Pa55wd', 'q7Lm'].join('');
+const SHORT_PASSWORD = ['letmein', 'now'].join('-');
+const WORDY_BEARER = ['opensesame', 'letmein'].join('-');
+const BASIC_CREDENTIAL = Buffer.from(`admin:${PASSWORD}`).toString('base64');
+const BEARER_TOKEN = ['a8f5f167f44f', '4964e6c998de', 'e827110cQx'].join('');
 /** Every secret planted in this file: none may ever show in a message. */
-const PLANTED = [GITHUB_TOKEN, SLACK_WEBHOOK, PASSWORD, URL_PASSWORD, 'xyzzy-plaintext-S3cret'];
+const PLANTED = [GITHUB_TOKEN, SLACK_WEBHOOK, PASSWORD, URL_PASSWORD, 'xyzzy-plaintext-S3cret', QUERY_TOKEN, SHORT_PASSWORD, WORDY_BEARER, BASIC_CREDENTIAL, BEARER_TOKEN];
 
 function expectNoSecretIn(text: string): void {
   for (const s of PLANTED) expect(text).not.toContain(s);
@@ -131,6 +136,114 @@ describe('leak places', () => {
     expectNoSecretIn(JSON.stringify(leaks));
     // References and placeholders are not credentials.
     expect(findLeaks([values({ url: 'https://$(USER):$(PASSWORD)@example.com/x', other: 'ssh://git@github.com/x.git', plain: 'https://github.com/x.git' })])).toEqual([]);
+  });
+
+  test('URL query: a credential parameter is refused in deployRepo.url and found in any URL of any object or text file', () => {
+    for (const url of [`https://github.com/kangbock/msa_deploy.git?access_token=${QUERY_TOKEN}`, `git@github.com:kangbock/msa_deploy.git?password=${QUERY_TOKEN}`]) {
+      let error: Error | undefined;
+      try {
+        labConfig((raw) => { raw.deployRepo.url = url; });
+      } catch (e) {
+        error = e as Error;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error!.message).toMatch(/deployRepo\.url: must not carry a credential/);
+      expectNoSecretIn(error!.message);
+    }
+    const leaks = findLeaks([
+      application({ repoURL: `https://github.com/kangbock/msa_deploy.git?ref=main&access_token=${QUERY_TOKEN}`, path: 'gitops/lab', targetRevision: 'main' }),
+      { path: 'x/configmap-q.yaml', manifest: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'q', namespace: 'x' }, data: { BLOB: `https://acct.blob.core.windows.net/c?sv=2022-11-02&X-Amz-Signature=${QUERY_TOKEN}` } } },
+      { path: 'README.md', text: `# Environment\n\nsee <https://api.example.com/v1/x?api_key=${QUERY_TOKEN}>\n` },
+    ]);
+    expect(leaks.map((l) => `${l.file} ${l.field}`).sort()).toEqual([
+      'README.md line 3',
+      'apps/application-x.yaml spec.source.repoURL',
+      'x/configmap-q.yaml data.BLOB',
+    ]);
+    expect(leaks.find((l) => l.file === 'README.md')!.reason).toMatch(/a credential in the query of a URL \(parameter "api_key"\)/);
+    expect(leaks.every((l) => /credential in the query of a URL/.test(l.reason))).toBe(true);
+    expectNoSecretIn(JSON.stringify(leaks));
+    // References, placeholders, empty values and parameters that are no credential.
+    expect(findLeaks([values({ a: 'https://x.example.com/y?token=${TOKEN}&key=', b: 'https://x.example.com/y?page_token=abc123&ref=main', c: 'https://x.example.com/y?auth=true&sig={signature}' })])).toEqual([]);
+  });
+
+  test('credential keys: dbPass, example.com/pw and an auth that holds Bearer are literals; auth-type and auth-secret are not', () => {
+    const e = synthError((raw) => {
+      raw.apps.workloads.nginx.podAnnotations = {
+        dbPass: PASSWORD,
+        'example.com/pw': SHORT_PASSWORD,
+        'example.com/auth': `Bearer ${WORDY_BEARER}`,
+        'nginx.ingress.kubernetes.io/auth-type': 'basic',
+        'nginx.ingress.kubernetes.io/auth-secret': 'monitoring-basic-auth',
+        'nginx.ingress.kubernetes.io/auth-realm': 'Authentication Required',
+        'example.com/bypass': 'cache-layer',
+        'example.com/two-pass': 'enabled',
+      };
+    });
+    expect(e).toBeInstanceOf(LeakError);
+    expect((e as LeakError).leaks.map((l) => l.field).sort()).toEqual([
+      'spec.template.metadata.annotations.dbPass',
+      'spec.template.metadata.annotations["example.com/auth"]',
+      'spec.template.metadata.annotations["example.com/pw"]',
+    ]);
+    expect((e as LeakError).leaks.find((l) => l.field.endsWith('dbPass'))!.reason).toMatch(/literal value under an annotation that names a credential \("dbPass"\)/);
+    expectNoSecretIn(e.message);
+  });
+
+  test('embedded text: a shell script, an INI file and a YAML string anywhere are read for credential keys', () => {
+    const leaks = findLeaks([
+      {
+        path: 'x/configmap-e.yaml',
+        manifest: {
+          apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'e', namespace: 'x' },
+          data: {
+            'setup.sh': `#!/bin/sh\nset -e\nexport DB_PASSWORD=${PASSWORD}\nexport DB_PASSWORD_FILE=/run/secrets/db\nexport API_TOKEN="$(cat /run/secrets/token)"\nexec app\n`,
+            'db.ini': `[database]\nhost = db\npassword = ${SHORT_PASSWORD} ; the app's\nsecret_name = db-credentials\n`,
+          },
+        },
+      },
+      {
+        path: 'x/deployment-e.yaml',
+        manifest: {
+          apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'e', namespace: 'x', annotations: { 'example.com/config': `db:\n  user: app\n  password: ${PASSWORD}\n` } },
+          spec: { template: { spec: { containers: [{ name: 'app', env: [{ name: 'APP_CONFIG', value: `db:\n  user: app\n  password: ${SHORT_PASSWORD}\n` }] }] } } },
+        },
+      },
+    ]);
+    expect(leaks.map((l) => `${l.file} ${l.field}`).sort()).toEqual([
+      'x/configmap-e.yaml data["db.ini"] > password',
+      'x/configmap-e.yaml data["setup.sh"] > DB_PASSWORD',
+      'x/deployment-e.yaml metadata.annotations["example.com/config"] > db.password',
+      'x/deployment-e.yaml spec.template.spec.containers[0].env[0].value > db.password',
+    ]);
+    expect(leaks.every((l) => /names a credential \("(DB_PASSWORD|password)"\) in an embedded file/.test(l.reason))).toBe(true);
+    expectNoSecretIn(JSON.stringify(leaks));
+  });
+
+  test('HTTP Authorization: a Basic or Bearer credential in any string or text file, never a mention of one', () => {
+    const leaks = findLeaks([
+      {
+        path: 'x/deployment-a.yaml',
+        manifest: {
+          apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'a', namespace: 'x' },
+          spec: { template: { spec: { containers: [{ name: 'probe', args: ['-c', `curl -fsS -H "Authorization: Basic ${BASIC_CREDENTIAL}" http://grafana/api/health`] }] } } },
+        },
+      },
+      values({ probe: { headers: [`Authorization: Bearer ${BEARER_TOKEN}`] } }),
+      { path: 'README.md', text: `# Environment\n\n    curl -H 'Authorization: Bearer ${BEARER_TOKEN}' https://x\n` },
+    ]);
+    expect(leaks.map((l) => `${l.file} ${l.field}`).sort()).toEqual([
+      'README.md line 3',
+      'apps/application-x.yaml spec.source.helm.valuesObject.probe.headers[0]',
+      'x/deployment-a.yaml spec.template.spec.containers[0].args[1]',
+    ]);
+    expect(leaks.find((l) => l.file === 'x/deployment-a.yaml')!.reason).toMatch(/an HTTP Authorization credential \("Basic <user:password in base64>"\)/);
+    expectNoSecretIn(JSON.stringify(leaks));
+    expect(findLeaks([values({
+      a: 'basic auth protects the UI; Bearer tokens are read from /var/run/secrets/token',
+      b: 'Authorization: Bearer $TOKEN', c: 'Authorization: Bearer ${TOKEN}', d: 'Authorization: Basic {{ .Values.auth }}',
+      'auth-type': 'basic', authorization: 'bearer',
+    })])).toEqual([]);
   });
 
   test('ConfigMap data: a credential key, a file that holds one, a token in a file', () => {

@@ -207,3 +207,14 @@ describe('what the charts render', () => {
     expect(text).not.toContain('b2xk');
   });
 });
+
+test('a changed map or text in the plan never shows a credential it holds', () => {
+  const svc = (annotations: Record<string, string> | undefined) => yamlOf({ apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'x', ...(annotations ? { annotations } : {}) }, spec: {} });
+  const secretValue = 'S3cr3tPa55wd-zz';
+  const { before, after } = fixture(
+    { 'lab/x/service-s.yaml': svc({ 'db-password': secretValue, link: `https://admin:${secretValue}@grafana.example.org/` }) },
+    { 'lab/x/service-s.yaml': svc(undefined) });
+  const text = formatPlan(plan(before, after, new Set()), false);
+  expect(text).toContain('metadata.annotations');
+  expect(text).not.toContain(secretValue);
+});

@@ -126,3 +126,12 @@ test('npm run validate also refuses secret material in gitops/ on disk', () => {
   expect(r.stdout).toContain('SLACK_TOKEN (rule slack)');
   expect(r.stdout).toContain('[no-secret-data]');
 });
+
+test('a YAML syntax error in gitops/ on disk names the file and the line', () => {
+  const out = tempDir();
+  fs.cpSync(path.join(ROOT, 'gitops', 'lab'), path.join(out, 'lab'), { recursive: true });
+  fs.writeFileSync(path.join(out, 'lab', 'jenkins', 'service-jenkins-service.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: [unclosed\n');
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'validate.js'), '--outdir', out], { cwd: ROOT, encoding: 'utf8' });
+  expect(r.status).toBe(1);
+  expect(r.stderr).toContain(`${out}/lab/jenkins/service-jenkins-service.yaml: not valid YAML at line`);
+});

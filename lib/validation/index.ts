@@ -7,7 +7,7 @@ import { applicationPath } from './rules-argocd';
 import { datasourceUid } from './rules-observability';
 import { ingressBackend, virtualServiceDestination } from './rules-routing';
 import { gatewayCredential, ingressTlsCertificate, issuerExists } from './rules-tls';
-import { imagePinned, noSecretData } from './rules-workloads';
+import { imagePinned, noSecretData, portRange } from './rules-workloads';
 import { serviceReference } from './rules-wiring';
 import { duplicateHost } from './rules-hosts';
 import { defaultCredentials, unreadValueRule } from './rules-values';
@@ -99,7 +99,10 @@ export function validateManifests(files: readonly ManifestFile[], options: Valid
   const ctx = new Context(objects, options);
   ctx.violations.push(...ctxViolations);
 
-  if (!disabled.has('schema')) validateSchemas(ctx, registry, options.schemaCache);
+  if (!disabled.has('schema')) {
+    validateSchemas(ctx, registry, options.schemaCache);
+    portRange(ctx);
+  }
   const names = files.map((f) => f.path);
   for (const [rule, run] of CROSS_RULES) if (!disabled.has(rule)) run(ctx, names);
 

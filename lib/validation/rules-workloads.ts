@@ -98,3 +98,30 @@ export function noSecretData(ctx: Context): void {
     }
   }
 }
+
+/**
+ * Ports the API server refuses although the OpenAPI schema (int32) allows them: it checks port numbers in
+ * Go, 1-65535 (nodePort 0 means "allocate one"). Part of the schema rule: the object would be rejected.
+ */
+export function portRange(ctx: Context): void {
+  const check = (o: KObject, value: unknown, at: Path, allowZero = false) => {
+    if (typeof value !== 'number') return;
+    if (Number.isInteger(value) && value <= 65535 && (value >= 1 || (allowZero && value === 0))) return;
+    ctx.report('schema', o, at, `port ${value} is out of range: the API server accepts 1-65535`, 'use a port number from 1 to 65535');
+  };
+  for (const { object, spec, at } of podSpecs(ctx)) {
+    for (const containers of CONTAINER_LISTS) {
+      list(spec[containers]).forEach((c, i) => list(c?.ports).forEach((p, j) => {
+        check(object, p?.containerPort, [...at, containers, i, 'ports', j, 'containerPort']);
+        if (p?.hostPort !== undefined) check(object, p.hostPort, [...at, containers, i, 'ports', j, 'hostPort']);
+      }));
+    }
+  }
+  for (const s of ctx.of('', 'Service')) {
+    list(s.manifest.spec?.ports).forEach((p, j) => {
+      check(s, p?.port, ['spec', 'ports', j, 'port']);
+      check(s, p?.targetPort, ['spec', 'ports', j, 'targetPort']);
+      if (p?.nodePort !== undefined) check(s, p.nodePort, ['spec', 'ports', j, 'nodePort'], true);
+    });
+  }
+}

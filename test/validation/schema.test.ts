@@ -410,3 +410,17 @@ describe('schema: per Kubernetes version', () => {
     expect(brief(at('1.33', [file('vac.yaml', vac)]))).toEqual(['schema VolumeAttributesClass gold apiVersion']);
   });
 });
+
+describe('schema: what the API server checks beyond the OpenAPI schema', () => {
+  test('a port above 65535 (or 0) is refused where the API server would; nodePort 0 means "allocate"', () => {
+    const svc = (port: number, nodePort?: number) => file('s.yaml', {
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'apps' },
+      spec: { type: 'NodePort', selector: { app: 'web' }, ports: [{ name: 'http', port, targetPort: 8080, ...(nodePort === undefined ? {} : { nodePort }) }] },
+    });
+    expect(brief(only('schema', [svc(70000)]))).toEqual(['schema Service apps/web spec.ports[0].port']);
+    expect(only('schema', [svc(80, 0)])).toEqual([]);
+    expect(only('schema', [svc(80)])).toEqual([]);
+    const pod = deployment('apps', 'web', { containers: [{ name: 'web', image: 'web:1.0.0', ports: [{ containerPort: 65536 }] }] });
+    expect(brief(only('schema', [file('d.yaml', pod)]))).toEqual(['schema Deployment apps/web spec.template.spec.containers[0].ports[0].containerPort']);
+  });
+});
