@@ -288,7 +288,7 @@ export const configSchema = z
         error: 'must be a git URL starting with https://, ssh:// or git@',
       }).refine((u) => !carriesCredential(u), {
         // Synth writes the URL into 13 files of gitops/ (Applications, the AppProject, the inventory).
-        error: 'must not carry a credential (user:password@, or a token before "@" in an https URL): it would be written into gitops/; write the plain URL and give Argo CD the credential as a repository Secret (`argocd repo add <url> --username <user> --password <token>`), and rotate the one that was here',
+        error: 'must not carry a credential (user:password@, a token before "@" in an https URL, or a token in the query such as ?access_token=): it would be written into gitops/; write the plain URL and give Argo CD the credential as a repository Secret (`argocd repo add <url> --username <user> --password <token>`), and rotate the one that was here',
       }),
       revision: z.string().min(1, { error: 'must name a branch, tag or commit' }),
       /** Path of the gitops/ folder inside the deploy repo; the environment's folder is <path>/<environment>. */

@@ -65,12 +65,17 @@ function isPassKey(name: string): boolean {
 /** Keys that name an HTTP Authorization (`auth`, `example.com/auth`, `proxyAuth`, `Authorization`). */
 const AUTH_KEY = /auth(orization)?$/i;
 /**
- * What an `auth` key holds when it is a credential: `Basic <base64>`, `Bearer <token>`, `Token <token>`, or
- * the base64 of `user:password` itself (a docker config's `auth`). `basic`, a Secret's name, are none.
+ * What an `auth` key holds when it is a credential: `Basic <base64>`, `Bearer <token>` (looser than in any
+ * string: the key says what it is), or the base64 of `user:password` itself (a docker config's `auth`).
+ * `basic`, `Basic realm`, a Secret's name are none.
  */
 function isAuthorizationValue(v: string): boolean {
-  const m = /^(basic|bearer|token|digest)\s+(\S{4,})/i.exec(v);
-  if (m) return !REFERENCE_VALUE.test(m[2]) && !/^(\{\{|<|\{)/.test(m[2]);
+  const m = /^(basic|bearer)\s+(\S{8,})$/i.exec(v);
+  if (m) {
+    const cred = m[2];
+    if (REFERENCE_VALUE.test(cred) || /^(\{|<|\$)/.test(cred)) return false;
+    return m[1].toLowerCase() === 'bearer' || isBasicCredential(cred) || (/^[A-Za-z0-9+/_-]+=*$/.test(cred) && /[0-9=+/]|[a-z][A-Z]|[A-Z][a-z]*[A-Z]/.test(cred));
+  }
   return v.length >= 8 && isBasicCredential(v);
 }
 /** Could `text` hold a key that names a credential (or an escape that spells one)? Checked before parsing. */
@@ -570,7 +575,9 @@ export function findLeaks(files: readonly LeakInput[]): Leak[] {
     const byField = new Map<string, Finding[]>();
     for (const x of w.findings) {
       const field = formatField(x.field, secrets);
-      byField.set(field, [...(byField.get(field) ?? []), x]);
+      const same = byField.get(field);
+      if (same) same.push(x);
+      else byField.set(field, [x]);
     }
     for (const [field, found] of byField) {
       const kinds = [...new Set(found.map((x) => x.what))];
@@ -580,16 +587,31 @@ export function findLeaks(files: readonly LeakInput[]): Leak[] {
       leaks.push(leak);
     }
   }
+  lineStarts = undefined;
   saveCache(c);
   return leaks;
 }
 
 const fixes = new WeakMap<Leak, string>();
 
+/** Where the lines of the last text asked about start: a text with many findings is indexed once. */
+let lineStarts: { readonly text: string; readonly starts: number[] } | undefined;
+
 function lineOf(text: string, at: number): number {
-  let n = 1;
-  for (let i = text.indexOf('\n'); i >= 0 && i < at; i = text.indexOf('\n', i + 1)) n++;
-  return n;
+  if (lineStarts?.text !== text) {
+    const starts = [0];
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+    lineStarts = { text, starts };
+  }
+  const { starts } = lineStarts;
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid] <= at) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo + 1;
 }
 
 function mask(text: string, secrets: ReadonlySet<string>): string {
