@@ -136,6 +136,13 @@ describe('each defect the render found is refused when it is put back', () => {
     expect(brief(v, 'service-reference')).toEqual(['Application argocd/kiali spec.source.helm.valuesObject.external_services.prometheus.url']);
   });
 
+  test('a second way to install Istio: an IstioOperator in a folder no Application syncs', () => {
+    const operator = { apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name: 'istio', namespace: 'istio-system' }, spec: { profile: 'demo' } };
+    const v = violations(lab(), (files) => [...files, { path: 'istioctl/istiooperator-istio.yaml', manifest: operator as any }]);
+    expect(brief(v, 'application-path')).toEqual(['IstioOperator istio-system/istio ']);
+    expect(v.find((x) => x.rule === 'application-path')!.message).toContain('istioctl/, which no Application syncs');
+  });
+
   test('a chart that generates a secret on every render', () => {
     const v = violations(lab((_, chart) => { (chart('harbor').values as any).core.existingSecret = undefined; }));
     expect(brief(v, 'render-stable')).toEqual(expect.arrayContaining(['Secret devops-tools/harbor-core ']));
