@@ -57,6 +57,16 @@ function synthError(change: (raw: any) => void): Error {
   throw new Error('synth accepted the config');
 }
 
+/** The error config gives for `url` as deployRepo.url, or undefined when it accepts it. */
+function deployRepoError(url: string): Error | undefined {
+  try {
+    labConfig((raw) => { raw.deployRepo.url = url; });
+    return undefined;
+  } catch (e) {
+    return e as Error;
+  }
+}
+
 describe('leak places', () => {
   test('annotations: a password, a token and a webhook in pod and Service annotations stop synth', () => {
     const e = synthError((raw) => {
@@ -105,12 +115,7 @@ describe('leak places', () => {
 
   test('URL user info: config refuses a credential in deployRepo.url, and names the field only', () => {
     for (const url of [URL_WITH_PASSWORD, `https://${GITHUB_TOKEN}@github.com/kangbock/msa_deploy.git`, `ssh://git:${URL_PASSWORD}@github.com/kangbock/msa_deploy.git`]) {
-      let error: Error | undefined;
-      try {
-        labConfig((raw) => { raw.deployRepo.url = url; });
-      } catch (e) {
-        error = e as Error;
-      }
+      const error = deployRepoError(url);
       expect(error).toBeInstanceOf(ConfigError);
       expect(error!.message).toMatch(/deployRepo\.url: must not carry a credential/);
       expect(error!.message).toContain('argocd repo add');
@@ -140,12 +145,7 @@ describe('leak places', () => {
 
   test('URL query: a credential parameter is refused in deployRepo.url and found in any URL of any object or text file', () => {
     for (const url of [`https://github.com/kangbock/msa_deploy.git?access_token=${QUERY_TOKEN}`, `git@github.com:kangbock/msa_deploy.git?password=${QUERY_TOKEN}`]) {
-      let error: Error | undefined;
-      try {
-        labConfig((raw) => { raw.deployRepo.url = url; });
-      } catch (e) {
-        error = e as Error;
-      }
+      const error = deployRepoError(url);
       expect(error).toBeInstanceOf(ConfigError);
       expect(error!.message).toMatch(/deployRepo\.url: must not carry a credential/);
       expectNoSecretIn(error!.message);
