@@ -1,5 +1,6 @@
-// Entry point of the command-line tools: `npm run synth` (also the `app` of cdk8s.yaml), `npm run validate`,
-// `npm run plan` and `npm run set-image`. Each parses its arguments here and calls lib/.
+// The app: the command-line tools over the platform that charts/platform.ts composes. `npm run synth`
+// (also the `app` of cdk8s.yaml), `npm run validate`, `npm run plan`, `npm run set-image` and
+// `npm run vendor` each parse their arguments here and call lib/ with `composePlatform`.
 import { runCommand, runCommandAsync } from './lib/cli';
 import { failureLine, recover } from './lib/transaction';
 import { acquireLock } from './lib/lock';
@@ -10,10 +11,17 @@ import { addRendered, chartApplications, formatPlan, parseTree, plan, PlannedObj
 import { RENDER_CACHE, renderCluster } from './lib/render';
 import { SCHEMA_CACHE, synth, validateTree } from './lib/synth';
 import { ValidationError } from './lib/validate-platform';
+import { composePlatform } from './charts/platform';
+import { setImageMain as setImageCommand } from './lib/set-image';
+import { vendorMain as vendorCommand } from './lib/vendor';
+import { validateCdk8sManifests as validateManifestsOf } from './lib/synth';
 
-export { renderEnvironment, renderPlatformFiles, synth, validateCdk8sManifests, validateTree } from './lib/synth';
-export { setImageMain } from './lib/set-image';
-export { vendorMain } from './lib/vendor';
+export { composePlatform } from './charts/platform';
+export { renderPlatformFiles } from './lib/synth';
+export const setImageMain = (argv: string[]) => setImageCommand(argv, composePlatform);
+export const vendorMain = (argv: string[]) => vendorCommand(argv, composePlatform);
+/** The cdk8s validation plugin's entry (lib/validation/cdk8s-plugin.js). */
+export const validateCdk8sManifests = (paths: readonly string[]) => validateManifestsOf(composePlatform, paths);
 
 const HELP = `Usage: npm run synth -- [options]      (or: npx cdk8s synth)
 
@@ -42,7 +50,7 @@ export function main(argv: string[]): Promise<number> {
       const log = (line: string) => { if (!v.quiet) process.stdout.write(`${line}\n`); };
       const lock = acquireLock(projectRoot(), 'npm run synth', (line) => process.stderr.write(`${line}\n`));
       try {
-        await synth({ configs: v.config ?? [], outdir: v.outdir!, log, schemaCacheFile: SCHEMA_CACHE });
+        await synth({ compose: composePlatform, configs: v.config ?? [], outdir: v.outdir!, log, schemaCacheFile: SCHEMA_CACHE });
       } finally {
         lock.release();
       }
@@ -80,7 +88,7 @@ export function validateMain(argv: string[]): number {
       let results: ReturnType<typeof validateTree>;
       try {
         for (const line of recover([v.outdir!, 'config'])) process.stderr.write(`${line}\n`);
-        results = validateTree(v.config ?? [], v.outdir!);
+        results = validateTree(composePlatform, v.config ?? [], v.outdir!);
       } finally {
         lock.release();
       }
@@ -140,7 +148,7 @@ export function planMain(argv: string[]): Promise<number> {
 /** The plan itself, under the lock: recovery, synth, both trees with their charts' renders, the gate. */
 async function planRun(v: { ref?: string; allow?: string[]; 'no-synth'?: boolean; outdir?: string; color?: boolean; 'no-color'?: boolean }): Promise<number> {
   for (const line of recover([v.outdir!, 'config'])) process.stderr.write(`${line}\n`);
-  if (!v['no-synth']) await synth({ configs: [], outdir: v.outdir!, log: () => undefined, schemaCacheFile: SCHEMA_CACHE });
+  if (!v['no-synth']) await synth({ compose: composePlatform, configs: [], outdir: v.outdir!, log: () => undefined, schemaCacheFile: SCHEMA_CACHE });
   const allowed = new Set<string>(v.allow ?? []);
   const kubeVersions = new Map<string, string>();
   for (const file of configFiles('config')) {

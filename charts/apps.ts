@@ -1,11 +1,14 @@
 // The deploy repo's workloads (nginx, login-js, register-js): per workload a Deployment and its Service,
 // and, for a workload with a public host, the Istio Gateway and VirtualService that serve it through the
-// ingress gateway with the Certificate the Gateway's credentialName reads. Images, tags, ports and hosts
-// come from config (`apps.workloads`); CI changes a tag with `npm run set-image`, never with sed.
+// ingress gateway with the Certificate the Gateway's credentialName reads. The sidecars of the workloads
+// that speak HTTP (and so report istio_requests_total, which KEDA scales on) are scraped by one PodMonitor
+// built from the workloads themselves. Images, tags, ports and hosts come from config (`apps.workloads`);
+// CI changes a tag with `npm run set-image`, never with sed.
 import * as k8s from '../imports/k8s';
 import { Construct } from 'constructs';
-import { PlatformConfig } from '../lib/config';
+import { HTTP_PORT_NAME, PlatformConfig } from '../lib/config';
 import { ManifestComponent } from '../lib/component';
+import { ENVOY_METRICS, MonitoringStack, PodScrape } from '../lib/monitoring';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
 import { Gateway, GatewaySpecServersTlsMode, VirtualService } from '../imports/networking.istio.io';
 import { IstioGatewayChart, IstiodChart } from './istio';
@@ -16,21 +19,25 @@ import { compareText } from '../lib/text';
 type WorkloadConfig = PlatformConfig['apps']['workloads'][string];
 
 export interface AppsChartProps {
+  readonly config: PlatformConfig['apps'];
+  /** Public hosts are <subdomain>.<domain>. */
+  readonly domain: string;
   /** Issues the gateway hosts' certificates; must answer HTTP-01 through the Istio ingress gateway. */
   readonly gatewayIssuer: ClusterIssuerRef;
   readonly gateway: IstioGatewayChart;
   /** Pods created before istiod's injection webhook exists run without a sidecar until restarted. */
   readonly istiod: IstiodChart;
   readonly secrets: SecretsChart;
-  /** The Prometheus KEDA reads the Istio request rate from. */
-  readonly prometheusUrl: string;
+  /** The Prometheus that scrapes the sidecars and that KEDA reads the Istio request rate from. */
+  readonly monitoring: MonitoringStack;
 }
 
 export class AppsChart extends ManifestComponent {
   public readonly workloads: ReadonlyMap<string, Workload>;
 
-  constructor(scope: Construct, config: PlatformConfig, props: AppsChartProps) {
-    const ns = config.apps.namespace;
+  constructor(scope: Construct, props: AppsChartProps) {
+    const { config } = props;
+    const ns = config.namespace;
     // Not "apps": that folder holds the child Applications.
     super(scope, 'workloads', { namespace: ns, dependsOn: [props.istiod, props.gateway] });
     // Also checked in lib/config.ts, with the file's name; this guards callers that build their own ref.
@@ -40,15 +47,26 @@ export class AppsChart extends ManifestComponent {
     }
     const pullSecret = props.secrets.use(this, 'docker-config-secret', ns);
     const workloads = new Map<string, Workload>();
-    for (const [name, w] of Object.entries(config.apps.workloads).sort(([a], [b]) => compareText(a, b))) {
-      workloads.set(name, new Workload(this, name, { config, name, workload: w, namespace: ns, pullSecret, ...props }));
+    for (const [name, w] of Object.entries(config.workloads).sort(([a], [b]) => compareText(a, b))) {
+      workloads.set(name, new Workload(this, name, { ...props, name, workload: w, namespace: ns, pullSecret }));
     }
     this.workloads = workloads;
+
+    // Declared order, as the guide lists them (nginx, login-js).
+    const metered = Object.keys(config.workloads).filter((name) => workloads.get(name)!.reportsRequests);
+    if (metered.length > 0) {
+      new PodScrape(this, 'envoy-scrape', {
+        stack: props.monitoring,
+        name: 'istio-envoy',
+        podNamespace: ns,
+        matchExpressions: [{ key: 'app', operator: 'In', values: metered }],
+        ...ENVOY_METRICS,
+      });
+    }
   }
 }
 
 interface WorkloadProps extends AppsChartProps {
-  readonly config: PlatformConfig;
   readonly name: string;
   readonly workload: WorkloadConfig;
   readonly namespace: string;
@@ -60,11 +78,17 @@ export class Workload extends Construct {
   public readonly deployment: k8s.KubeDeployment;
   public readonly service: k8s.KubeService;
   public readonly image: string;
+  /**
+   * Whether its sidecar reports istio_requests_total: its port speaks HTTP or gRPC. Those sidecars are
+   * scraped, so request-rate autoscaling (which config allows only on such a port) always has its metric.
+   */
+  public readonly reportsRequests: boolean;
 
   constructor(scope: Construct, id: string, props: WorkloadProps) {
     super(scope, id);
     const { name, workload: w, namespace: ns } = props;
     this.image = `${w.image.repository}:${w.image.tag}`;
+    this.reportsRequests = HTTP_PORT_NAME.test(w.portName);
     // Istio's telemetry and Kiali's graph identify a workload by app and version (canonical-name and
     // canonical-revision when set); the app.kubernetes.io and Backstage labels are the guide's.
     const selector = { app: name };
@@ -116,13 +140,13 @@ export class Workload extends Construct {
       spec: { selector, ports: servicePorts },
     });
 
-    if (w.subdomain) this.expose(props, `${w.subdomain}.${props.config.domain}`, w.port);
+    if (w.subdomain) this.expose(props, `${w.subdomain}.${props.domain}`, w.port);
 
     if (w.autoscaling) {
       new IstioRequestRateScaling(this, 'autoscaling', {
         deployment: this.deployment.name,
         namespace: ns,
-        prometheusUrl: props.prometheusUrl,
+        prometheusUrl: props.monitoring.prometheusUrl,
         ...w.autoscaling,
       });
     }

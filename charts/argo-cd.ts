@@ -4,7 +4,8 @@
 import * as yaml from 'js-yaml';
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config';
-import { HelmComponent, ManifestComponent } from '../lib/component';
+import { HelmComponent } from '../lib/component';
+import { MonitoringStack, PodScrape } from '../lib/monitoring';
 import { ArgoCdValues } from '../lib/helm-values';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
 import { SecretsChart } from './secrets';
@@ -119,23 +120,50 @@ const TRIGGERS: Readonly<Record<string, { when: string; send: string }>> = {
   'on-sync-failed': { when: "app.status.operationState.phase in ['Error','Failed']", send: 'app-sync-failed' },
 };
 
+export interface ArgoCdProps {
+  readonly config: PlatformConfig['argocd'];
+  /** Argo CD's host is argocd.<domain>. */
+  readonly domain: string;
+  readonly ingressClass: string;
+  /** Issues argocd.<domain>'s certificate; must answer HTTP-01 through `ingressClass`. */
+  readonly issuer: ClusterIssuerRef;
+  readonly secrets: SecretsChart;
+  /** The Prometheus that scrapes Argo CD's controllers. */
+  readonly monitoring: MonitoringStack;
+}
+
+/** Argo CD's servers that expose metrics: pod label app.kubernetes.io/name -> metrics port (Argo CD 2.x and 3.x). */
+const METRICS_PORTS: Readonly<Record<string, number>> = {
+  'argocd-application-controller': 8082,
+  // The guide notes the port may be 8085 in other installs; 8080 is the controller's metrics port in Argo CD 2.x/3.x.
+  'argocd-applicationset-controller': 8080,
+  'argocd-repo-server': 8084,
+  'argocd-server': 8083,
+};
+
+/**
+ * Argo CD, which manages itself once bootstrap/ installed it: the chart; argocd.<domain> (the Certificate
+ * argocd-server serves itself, and an Ingress that passes TLS through); and the PodMonitors of its servers.
+ */
 export class ArgoCdChart extends HelmComponent<ArgoCdValues> {
   public readonly host: string;
+  public readonly endpoint: TlsEndpoint;
 
-  constructor(scope: Construct, config: PlatformConfig, secrets: SecretsChart) {
-    const host = `argocd.${config.domain}`;
+  constructor(scope: Construct, props: ArgoCdProps) {
+    const { config, secrets } = props;
+    const host = `argocd.${props.domain}`;
     const cm: ArgoCdCm = {
       'resource.customizations.health.argoproj.io_Application': APPLICATION_HEALTH_LUA,
       'resource.customizations.ignoreDifferences.all': WEBHOOK_IGNORE_DIFFERENCES,
     };
-    const rbac = config.argocd.rbac;
+    const rbac = config.rbac;
     super(scope, 'argo-cd', {
-      namespace: config.argocd.namespace,
+      namespace: config.namespace,
       runtimeObjects: [{
-        kind: 'Secret', namespace: config.argocd.namespace, name: 'argocd-redis', keys: ['auth'],
+        kind: 'Secret', namespace: config.namespace, name: 'argocd-redis', keys: ['auth'],
         createdBy: 'Job argocd-redis-secret-init (argocd admin redis-initial-password), read as REDIS_PASSWORD',
       }],
-      source: { repoURL: 'https://argoproj.github.io/argo-helm', chart: 'argo-cd', version: config.argocd.chartVersion },
+      source: { repoURL: 'https://argoproj.github.io/argo-helm', chart: 'argo-cd', version: config.chartVersion },
       // The release name of the installation bootstrap/ presupposes (`helm install argocd ...` in the
       // guide), so the Application adopts the running Argo CD's objects instead of creating a second set.
       releaseName: ARGOCD_RELEASE,
@@ -149,7 +177,7 @@ export class ArgoCdChart extends HelmComponent<ArgoCdValues> {
     });
     this.host = host;
 
-    const slack = secrets.use(this, 'argocd-notifications-secret', config.argocd.namespace);
+    const slack = secrets.use(this, 'argocd-notifications-secret', config.namespace);
     const triggerNames = Object.keys(TRIGGERS);
     this.addValues({
       notifications: {
@@ -161,14 +189,14 @@ export class ArgoCdChart extends HelmComponent<ArgoCdValues> {
         templates: { ...NOTIFICATION_TEMPLATES },
         triggers: Object.fromEntries(Object.entries(TRIGGERS).map(([name, t]) =>
           [`trigger.${name}`, `- when: ${t.when}\n  send: [${t.send}]`])),
-        subscriptions: [{ recipients: [`slack:${config.argocd.slackChannel}`], triggers: triggerNames }],
+        subscriptions: [{ recipients: [`slack:${config.slackChannel}`], triggers: triggerNames }],
       },
     });
 
-    const sso = config.argocd.githubSso;
+    const sso = config.githubSso;
     if (sso) {
       // Dex reads `$<secret>:<key>` from a Secret labelled part-of argocd (the declaration carries the label).
-      const github = secrets.use(this, 'argocd-dex-github', config.argocd.namespace);
+      const github = secrets.use(this, 'argocd-dex-github', config.namespace);
       const dex = {
         connectors: [{
           type: 'github',
@@ -180,36 +208,33 @@ export class ArgoCdChart extends HelmComponent<ArgoCdValues> {
       const cm: ArgoCdCm = { 'dex.config': yaml.dump(dex, { lineWidth: -1 }) };
       this.addValues({ configs: { cm } });
     }
-  }
-}
 
-/** argocd.<domain>: the Certificate argocd-server serves itself, and an Ingress that passes TLS through. */
-export class ArgoCdEndpointChart extends ManifestComponent {
-  public readonly endpoint: TlsEndpoint;
-
-  constructor(scope: Construct, config: PlatformConfig, issuer: ClusterIssuerRef, argocd: ArgoCdChart) {
-    const ns = config.argocd.namespace;
-    super(scope, 'argo-cd-endpoint', { namespace: ns });
-    // The guide's Ingress also names ClusterIssuer letsencrypt-prod, which does not exist; the
-    // Certificate below (issuer from config) fills argocd-server-tls instead. With ssl-passthrough the
-    // controller hands the TLS stream to argocd-server, which presents that certificate itself (the
-    // Ingress's tls section then only documents the host), and which needs the controller's
-    // --enable-ssl-passthrough (charts/ingress-nginx.ts).
+    const ns = config.namespace;
     this.endpoint = new TlsEndpoint(this, 'endpoint', {
-      host: argocd.host,
+      host,
       namespace: ns,
       secretName: ARGOCD_SERVER_TLS,
-      issuer,
+      issuer: props.issuer,
       ingress: {
         name: 'argocd',
-        className: config.ingressClass,
+        className: props.ingressClass,
         backend: { service: ARGOCD_SERVER_SERVICE, port: 'https' },
         annotations: {
           'nginx.ingress.kubernetes.io/ssl-passthrough': 'true',
-          // Without it nginx talks HTTP to argocd-server, which redirects to HTTPS: a redirect loop.
           'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS',
         },
       },
     });
+    for (const [name, port] of Object.entries(METRICS_PORTS)) {
+      new PodScrape(this, `scrape-${name}`, {
+        stack: props.monitoring,
+        name,
+        podNamespace: ns,
+        matchLabels: { 'app.kubernetes.io/name': name },
+        jobLabel: 'app.kubernetes.io/name',
+        port,
+        path: '/metrics',
+      });
+    }
   }
 }

@@ -1,26 +1,89 @@
-// cert-manager: the chart that issues every TLS certificate of the platform. It installs its own CRDs,
-// so the components that write Certificates and ClusterIssuers are synced after it.
+// cert-manager: the chart that issues every TLS certificate of the platform, the ClusterIssuers every
+// Certificate refers to (Let's Encrypt through HTTP-01, one per ingress class that answers challenges, as
+// config declares them). The chart installs its own CRDs, so the components that write Certificates are
+// synced after it. Its PodMonitor is kube-prometheus-stack's (see `metrics`): the stack's endpoints need
+// cert-manager first, so a monitor here would make each wait for the other.
 import { Construct } from 'constructs';
-import { PlatformConfig } from '../lib/config';
+import { ACME_SERVERS, IssuerConfig, PlatformConfig } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { CertManagerValues } from '../lib/helm-values';
+import { ClusterIssuerRef } from '../lib/tls-endpoint';
+import { ClusterIssuer } from '../imports/cert-manager.io';
+
+export interface CertManagerProps {
+  readonly config: PlatformConfig['certManager'];
+  /** Where the controller and the ACME solver pods may run. */
+  readonly nodeSelector: Readonly<Record<string, string>>;
+}
+
+/** Pods that serve Prometheus metrics, for a monitor that lives elsewhere. */
+export interface MetricsPods {
+  readonly namespace: string;
+  readonly matchLabels: Readonly<Record<string, string>>;
+  readonly port: number;
+  readonly path: string;
+}
+
+/** The controller's pods, which its PodMonitor selects. */
+const CONTROLLER_LABELS = { 'app.kubernetes.io/name': 'cert-manager' } as const;
 
 export class CertManagerChart extends HelmComponent<CertManagerValues> {
-  constructor(scope: Construct, config: PlatformConfig) {
+  /** The controller's metrics endpoint. */
+  public readonly metrics: MetricsPods;
+  private readonly issuers = new Map<string, ClusterIssuerRef>();
+
+  constructor(scope: Construct, props: CertManagerProps) {
+    const { config } = props;
     super(scope, 'cert-manager', {
-      namespace: config.certManager.namespace,
-      source: { repoURL: 'https://charts.jetstack.io', chart: 'cert-manager', version: config.certManager.chartVersion },
+      namespace: config.namespace,
+      source: { repoURL: 'https://charts.jetstack.io', chart: 'cert-manager', version: config.chartVersion },
       values: {
         // The guide's `--set installCRDs=true`, under its current name: the chart deprecated installCRDs
         // for crds.enabled and refuses to render when both are on (its cert-manager.crd-check).
         // keep=true: removing the Application must not delete the CRDs and with them every certificate.
         crds: { enabled: true, keep: true },
-        nodeSelector: { ...config.nodeSelector },
+        nodeSelector: { ...props.nodeSelector },
         // The chart's default lease namespace is kube-system, which is outside the platform's project (and,
         // on AKS, a namespace the provider manages): Argo CD would refuse the whole sync. The controller and
         // cainjector hold their leases in their own namespace instead.
-        global: { leaderElection: { namespace: config.certManager.namespace } },
+        global: { leaderElection: { namespace: config.namespace } },
       },
     });
+    for (const issuer of config.issuers) this.addIssuer(issuer, props);
+    this.metrics = { namespace: config.namespace, matchLabels: CONTROLLER_LABELS, port: 9402, path: '/metrics' };
+  }
+
+  /** The issuer named `name`; throws, listing the declared ones, if there is none. */
+  public issuer(name: string): ClusterIssuerRef {
+    const ref = this.issuers.get(name);
+    if (!ref) throw new Error(`no ClusterIssuer "${name}"; declared: ${[...this.issuers.keys()].join(', ')}`);
+    return ref;
+  }
+
+  private addIssuer(issuer: IssuerConfig, props: CertManagerProps): void {
+    new ClusterIssuer(this, issuer.name, {
+      metadata: {
+        name: issuer.name,
+        // Applied once the chart's own objects (wave 0) are healthy: the webhook that admits a
+        // ClusterIssuer must be serving, or the sync fails until a retry.
+        annotations: { 'argocd.argoproj.io/sync-wave': '1' },
+      },
+      spec: {
+        acme: {
+          server: ACME_SERVERS[issuer.acme],
+          email: props.config.acmeEmail,
+          privateKeySecretRef: { name: issuer.name },
+          solvers: [{
+            http01: {
+              ingress: {
+                class: issuer.http01IngressClass,
+                podTemplate: { spec: { nodeSelector: { ...props.nodeSelector } } },
+              },
+            },
+          }],
+        },
+      },
+    });
+    this.issuers.set(issuer.name, { name: issuer.name, http01IngressClass: issuer.http01IngressClass, declaredBy: this });
   }
 }

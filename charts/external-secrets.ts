@@ -1,22 +1,23 @@
 // External Secrets Operator: turns the platform's ExternalSecrets into Secrets, reading Azure Key Vault
 // as a managed identity through AKS workload identity (no credential of its own anywhere).
 import { Construct } from 'constructs';
-import { PlatformConfig } from '../lib/config';
+import { SecretsConfig } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { ExternalSecretsValues } from '../lib/helm-values';
 import { EXTERNAL_SECRETS_SERVICE_ACCOUNT } from './secrets';
 
 export class ExternalSecretsChart extends HelmComponent<ExternalSecretsValues> {
-  constructor(scope: Construct, config: PlatformConfig & { secrets: { backend: 'external-secrets' } }) {
+  constructor(scope: Construct, props: { readonly config: Extract<SecretsConfig, { backend: 'external-secrets' }> }) {
+    const { config } = props;
     super(scope, 'external-secrets', {
-      namespace: config.secrets.namespace,
-      source: { repoURL: 'https://charts.external-secrets.io', chart: 'external-secrets', version: config.secrets.chartVersion },
+      namespace: config.namespace,
+      source: { repoURL: 'https://charts.external-secrets.io', chart: 'external-secrets', version: config.chartVersion },
       values: {
         installCRDs: true,
         serviceAccount: {
           name: EXTERNAL_SECRETS_SERVICE_ACCOUNT,
           // Workload identity: the token of this service account is exchanged for the managed identity's.
-          annotations: { 'azure.workload.identity/client-id': config.secrets.keyVault.clientId },
+          annotations: { 'azure.workload.identity/client-id': config.keyVault.clientId },
         },
         podLabels: { 'azure.workload.identity/use': 'true' },
       },

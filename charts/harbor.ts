@@ -1,36 +1,34 @@
 // Harbor, the private registry at harbor.<domain>: the chart (which creates Harbor's Ingress) and the
-// Certificate that fills its TLS secret. The chart's values are read from the endpoint, so the host and
-// secret name the Ingress uses are the ones the Certificate issues.
+// Certificate that fills its TLS secret, in one Application. The chart's values are read from the
+// endpoint, so the host and secret name the Ingress uses are the ones the Certificate issues.
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config';
-import { HelmComponent, ManifestComponent } from '../lib/component';
+import { HelmComponent } from '../lib/component';
 import { HarborValues } from '../lib/helm-values';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
 import { SecretsChart } from './secrets';
 
-/** The Certificate for harbor.<domain>, in its own folder because Argo CD renders the chart. */
-export class HarborCertificateChart extends ManifestComponent {
-  public readonly endpoint: TlsEndpoint;
-
-  constructor(scope: Construct, config: PlatformConfig, issuer: ClusterIssuerRef) {
-    super(scope, 'harbor-certificate', { namespace: config.harbor.namespace });
-    this.endpoint = new TlsEndpoint(this, 'harbor', {
-      host: `harbor.${config.domain}`,
-      namespace: config.harbor.namespace,
-      secretName: 'harbor-secret',
-      issuer,
-    });
-  }
+export interface HarborProps {
+  readonly config: PlatformConfig['harbor'];
+  /** Harbor's host is harbor.<domain>. */
+  readonly domain: string;
+  readonly ingressClass: string;
+  /** Issues harbor.<domain>'s certificate; must answer HTTP-01 through `ingressClass`. */
+  readonly issuer: ClusterIssuerRef;
+  readonly secrets: SecretsChart;
 }
 
 export class HarborChart extends HelmComponent<HarborValues> {
-  constructor(scope: Construct, config: PlatformConfig, tls: HarborCertificateChart, secrets: SecretsChart) {
-    const { host, secretName } = tls.endpoint;
-    const ns = config.harbor.namespace;
+  public readonly endpoint: TlsEndpoint;
+
+  constructor(scope: Construct, props: HarborProps) {
+    const { config, secrets } = props;
+    const ns = config.namespace;
+    const host = `harbor.${props.domain}`;
+    const secretName = 'harbor-secret';
     super(scope, 'harbor', {
-      namespace: config.harbor.namespace,
-      dependsOn: [tls],
-      source: { repoURL: 'https://helm.goharbor.io', chart: 'harbor', version: config.harbor.chartVersion },
+      namespace: ns,
+      source: { repoURL: 'https://helm.goharbor.io', chart: 'harbor', version: config.chartVersion },
       values: {
         expose: {
           type: 'ingress',
@@ -38,11 +36,13 @@ export class HarborChart extends HelmComponent<HarborValues> {
           // It also adds cert-manager.io/cluster-issuer to the Ingress, which would make cert-manager issue
           // harbor-secret a second time next to the Certificate; the Certificate is the one mechanism kept.
           tls: { enabled: true, certSource: 'secret', secret: { secretName } },
-          ingress: { hosts: { core: host }, className: config.ingressClass },
+          ingress: { hosts: { core: host }, className: props.ingressClass },
         },
         externalURL: `https://${host}`,
       },
     });
+    // No Ingress here: the chart renders it from the same host and secret.
+    this.endpoint = new TlsEndpoint(this, 'harbor', { host, namespace: ns, secretName, issuer: props.issuer });
     // Every secret Harbor would otherwise take from values or generate anew on each render (so that
     // Argo CD would see a diff forever) comes from the declared secrets instead.
     const s = secrets.use(this, 'harbor-secrets', ns);

@@ -4,16 +4,23 @@ import { PlatformConfig } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { IngressNginxValues } from '../lib/helm-values';
 
+export interface IngressNginxProps {
+  readonly config: PlatformConfig['ingressNginx'];
+  /** The IngressClass the controller serves. */
+  readonly ingressClass: string;
+}
+
 export class IngressNginxChart extends HelmComponent<IngressNginxValues> {
-  constructor(scope: Construct, config: PlatformConfig) {
+  constructor(scope: Construct, props: IngressNginxProps) {
+    const { config } = props;
     super(scope, 'ingress-nginx', {
       // The guide installs the controller into `default`; it gets a namespace of its own here.
-      namespace: config.ingressNginx.namespace,
+      namespace: config.namespace,
       runtimeObjects: [{
-        kind: 'Secret', namespace: config.ingressNginx.namespace, name: 'ingress-nginx-admission', keys: ['ca', 'cert', 'key'],
+        kind: 'Secret', namespace: config.namespace, name: 'ingress-nginx-admission', keys: ['ca', 'cert', 'key'],
         createdBy: 'Job ingress-nginx-admission-create (kube-webhook-certgen), for the admission webhook',
       }],
-      source: { repoURL: 'https://kubernetes.github.io/ingress-nginx', chart: 'ingress-nginx', version: config.ingressNginx.chartVersion },
+      source: { repoURL: 'https://kubernetes.github.io/ingress-nginx', chart: 'ingress-nginx', version: config.chartVersion },
       values: {
         controller: {
           // The Azure load balancer probes / by default, which the controller answers with 404, so the
@@ -21,7 +28,7 @@ export class IngressNginxChart extends HelmComponent<IngressNginxValues> {
           service: {
             annotations: { 'service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path': '/healthz' },
           },
-          ingressClassResource: { name: config.ingressClass },
+          ingressClassResource: { name: props.ingressClass },
           // Argo CD's Ingress passes TLS through to argocd-server (charts/argo-cd.ts); the controller
           // ignores the ssl-passthrough annotation unless started with this flag.
           extraArgs: { 'enable-ssl-passthrough': 'true' },

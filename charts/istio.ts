@@ -5,7 +5,8 @@
 // istiod values below.
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config';
-import { HelmComponent, ManifestComponent } from '../lib/component';
+import { HelmComponent } from '../lib/component';
+import { ENVOY_METRICS, MonitoringStack, PodScrape } from '../lib/monitoring';
 import { IstioBaseValues, IstiodValues, IstioGatewayValues } from '../lib/helm-values';
 import { Telemetry } from '../imports/telemetry.istio.io';
 
@@ -48,26 +49,44 @@ export function meshConfig(tracing: OtlpEndpoint): MeshConfig {
   };
 }
 
+type IstioConfig = PlatformConfig['istio'];
+
 /** Istio's CRDs and the validating webhook's base. */
 export class IstioBaseChart extends HelmComponent<IstioBaseValues> {
-  constructor(scope: Construct, config: PlatformConfig) {
+  constructor(scope: Construct, props: { readonly config: IstioConfig }) {
+    const { config } = props;
     super(scope, 'istio-base', {
-      namespace: config.istio.namespace,
+      namespace: config.namespace,
       // istiod turns the webhook's failurePolicy from Ignore to Fail once it serves; Argo CD is told to
       // ignore that field (charts/argo-cd.ts) and must not put it back when it syncs for another reason.
       syncOptions: ['RespectIgnoreDifferences=true'],
-      source: { repoURL: ISTIO_CHARTS, chart: 'base', version: config.istio.chartVersion },
+      source: { repoURL: ISTIO_CHARTS, chart: 'base', version: config.chartVersion },
       releaseName: 'istio-base',
-      values: { global: { istioNamespace: config.istio.namespace } },
+      values: { global: { istioNamespace: config.namespace } },
     });
   }
 }
 
-/** The control plane, with the demo profile's relevant settings and the guide's mesh config. */
+export interface IstiodProps {
+  readonly config: IstioConfig;
+  readonly base: IstioBaseChart;
+  /** Where every proxy sends spans. */
+  readonly tracing: OtlpEndpoint;
+  readonly monitoring: MonitoringStack;
+}
+
+/**
+ * The control plane, with the demo profile's relevant settings and the guide's mesh config; the
+ * mesh-wide Telemetry that sends every proxy's spans to Tempo; and istiod's PodMonitor.
+ */
 export class IstiodChart extends HelmComponent<IstiodChartValues> {
-  constructor(scope: Construct, config: PlatformConfig, base: IstioBaseChart, tracing: OtlpEndpoint) {
+  /** The mesh's root namespace: mesh-wide policy (Telemetry, ServiceEntries for every namespace) goes here. */
+  public readonly rootNamespace: string;
+
+  constructor(scope: Construct, props: IstiodProps) {
+    const { config, base, tracing } = props;
     super(scope, 'istiod', {
-      namespace: config.istio.namespace,
+      namespace: config.namespace,
       runtimeObjects: [{
         kind: 'ConfigMap', name: 'istio-ca-root-cert', keys: ['root-cert.pem'],
         createdBy: 'istiod\'s namespace controller, in every namespace, for the sidecars and gateways',
@@ -75,7 +94,7 @@ export class IstiodChart extends HelmComponent<IstiodChartValues> {
       dependsOn: [base],
       // istiod fills in the webhooks' caBundle at run time (see charts/argo-cd.ts).
       syncOptions: ['RespectIgnoreDifferences=true'],
-      source: { repoURL: ISTIO_CHARTS, chart: 'istiod', version: config.istio.chartVersion },
+      source: { repoURL: ISTIO_CHARTS, chart: 'istiod', version: config.chartVersion },
       releaseName: 'istiod',
       values: {
         // From istioctl's demo profile: one replica, small requests, every request traced (the Telemetry's
@@ -84,7 +103,7 @@ export class IstiodChart extends HelmComponent<IstiodChartValues> {
         traceSampling: 100,
         resources: { requests: { cpu: '10m', memory: '100Mi' } },
         global: {
-          istioNamespace: config.istio.namespace,
+          istioNamespace: config.namespace,
           proxy: { resources: { requests: { cpu: '10m', memory: '40Mi' } } },
           // With one replica the chart's PodDisruptionBudget (minAvailable 1) allows no eviction, so node
           // drains and AKS upgrades would hang on istiod. Sidecars keep their last config while istiod
@@ -94,21 +113,48 @@ export class IstiodChart extends HelmComponent<IstiodChartValues> {
         meshConfig: { enablePrometheusMerge: true, ...meshConfig(tracing) },
       },
     });
+    this.rootNamespace = config.namespace;
+    new Telemetry(this, 'mesh-default', {
+      metadata: { name: 'mesh-default', namespace: this.rootNamespace },
+      spec: {
+        tracing: [{
+          providers: [{ name: TRACING_PROVIDER }],
+          randomSamplingPercentage: config.tracingSamplingPercentage,
+        }],
+      },
+    });
+    new PodScrape(this, 'scrape', {
+      stack: props.monitoring,
+      name: 'istiod',
+      podNamespace: config.namespace,
+      matchLabels: { app: 'istiod' },
+      jobLabel: 'app',
+      // The monitoring port, which istiod does not name.
+      port: 15014,
+      path: '/metrics',
+    });
   }
 }
 
-/** The ingress gateway the apps' Gateways bind to, on an Azure load balancer. */
+export interface IstioGatewayProps {
+  readonly config: IstioConfig;
+  readonly istiod: IstiodChart;
+  readonly monitoring: MonitoringStack;
+}
+
+/** The ingress gateway the apps' Gateways bind to, on an Azure load balancer, and the gateways' PodMonitor. */
 export class IstioGatewayChart extends HelmComponent<IstioGatewayValues> {
   public readonly selector: Readonly<Record<string, string>> = INGRESS_GATEWAY_LABELS;
   /** Where the gateway runs; a Gateway's credentialName secret must live here. */
   public readonly gatewayNamespace: string;
 
-  constructor(scope: Construct, config: PlatformConfig, istiod: IstiodChart) {
+  constructor(scope: Construct, props: IstioGatewayProps) {
+    const { config, istiod } = props;
     super(scope, INGRESS_GATEWAY, {
-      namespace: config.istio.namespace,
+      namespace: config.namespace,
       // The gateway's pod is a proxy injected by istiod's webhook (inject.istio.io/templates: gateway).
       dependsOn: [istiod],
-      source: { repoURL: ISTIO_CHARTS, chart: 'gateway', version: config.istio.chartVersion },
+      source: { repoURL: ISTIO_CHARTS, chart: 'gateway', version: config.chartVersion },
       releaseName: INGRESS_GATEWAY,
       values: {
         labels: { ...INGRESS_GATEWAY_LABELS },
@@ -116,29 +162,20 @@ export class IstioGatewayChart extends HelmComponent<IstioGatewayValues> {
         autoscaling: { enabled: false },
       },
     });
-    this.gatewayNamespace = config.istio.namespace;
-  }
-}
-
-/** The mesh-wide tracing policy: every proxy sends spans to Tempo through the otlp provider. */
-export class IstioTelemetryChart extends ManifestComponent {
-  constructor(scope: Construct, config: PlatformConfig, istiod: IstiodChart) {
-    // The provider is defined in istiod's mesh config; a Telemetry naming it before istiod knows it is
-    // rejected by the validating webhook.
-    super(scope, 'istio-telemetry', { namespace: config.istio.namespace, dependsOn: [istiod] });
-    new Telemetry(this, 'mesh-default', {
-      metadata: { name: 'mesh-default', namespace: config.istio.namespace },
-      spec: {
-        tracing: [{
-          providers: [{ name: TRACING_PROVIDER }],
-          randomSamplingPercentage: config.istio.tracingSamplingPercentage,
-        }],
-      },
+    this.gatewayNamespace = config.namespace;
+    new PodScrape(this, 'scrape', {
+      stack: props.monitoring,
+      name: 'istio-gateways',
+      podNamespace: config.namespace,
+      // The guide's monitor covers an egress gateway too, should one run.
+      matchExpressions: [{ key: 'istio', operator: 'In', values: ['ingressgateway', 'egressgateway'] }],
+      jobLabel: 'istio',
+      ...ENVOY_METRICS,
     });
   }
 }
 
 /** The labels that turn on sidecar injection, per namespace, for the Namespace objects. */
-export function injectionLabels(config: PlatformConfig): Record<string, Record<string, string>> {
-  return Object.fromEntries(config.istio.injectionNamespaces.map((ns) => [ns, { 'istio-injection': 'enabled' }]));
+export function injectionLabels(config: IstioConfig): Record<string, Record<string, string>> {
+  return Object.fromEntries(config.injectionNamespaces.map((ns) => [ns, { 'istio-injection': 'enabled' }]));
 }

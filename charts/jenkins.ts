@@ -6,6 +6,7 @@ import * as k8s from '../imports/k8s';
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config';
 import { ManifestComponent } from '../lib/component';
+import { MonitoringStack, PodScrape } from '../lib/monitoring';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
 import { SecretRef, SecretsChart } from './secrets';
 
@@ -18,16 +19,29 @@ export const JENKINS_AGENT_PORT = 50000;
 /** The service account agent pods run as: it pulls images from Harbor, and has no API rights. */
 export const JENKINS_AGENT_SERVICE_ACCOUNT = 'jenkins-agent';
 
+export interface JenkinsProps {
+  readonly config: PlatformConfig['jenkins'];
+  /** Jenkins's host is jenkins.<domain>. */
+  readonly domain: string;
+  readonly ingressClass: string;
+  /** Issues jenkins.<domain>'s certificate; must answer HTTP-01 through `ingressClass`. */
+  readonly issuer: ClusterIssuerRef;
+  readonly secrets: SecretsChart;
+  /** The Prometheus that scrapes Jenkins's /prometheus (its metrics plugin). */
+  readonly monitoring: MonitoringStack;
+}
+
 export class JenkinsChart extends ManifestComponent {
   public readonly endpoint: TlsEndpoint;
   /** The registry credentials Kaniko mounts at /kaniko/.docker and agent pods pull with. */
   public readonly registryCredentials: SecretRef;
   public readonly image: string;
 
-  constructor(scope: Construct, config: PlatformConfig, issuer: ClusterIssuerRef, secrets: SecretsChart) {
-    const ns = config.jenkins.namespace;
+  constructor(scope: Construct, props: JenkinsProps) {
+    const { config, secrets } = props;
+    const ns = config.namespace;
     super(scope, 'jenkins', { namespace: ns });
-    this.image = `${config.jenkins.image.repository}:${config.jenkins.image.tag}`;
+    this.image = `${config.image.repository}:${config.image.tag}`;
     this.registryCredentials = secrets.use(this, 'docker-config-secret', ns);
 
     // The guide's jenkins-admin ClusterRole grants every verb on every core resource in every namespace
@@ -117,7 +131,7 @@ export class JenkinsChart extends ManifestComponent {
           metadata: { name: 'jenkins-data' },
           spec: {
             accessModes: ['ReadWriteOnce'],
-            resources: { requests: { storage: k8s.Quantity.fromString(config.jenkins.storage) } },
+            resources: { requests: { storage: k8s.Quantity.fromString(config.storage) } },
           },
         }],
       },
@@ -128,15 +142,29 @@ export class JenkinsChart extends ManifestComponent {
     // (under /wsagents/); inbound TCP agents use port 50000 of the Service inside the cluster, which an
     // HTTP Ingress cannot carry anyway.
     this.endpoint = new TlsEndpoint(this, 'endpoint', {
-      host: `jenkins.${config.domain}`,
+      host: `jenkins.${props.domain}`,
       namespace: ns,
       secretName: 'jenkins-secret',
-      issuer,
+      issuer: props.issuer,
       ingress: {
         name: 'jenkins',
-        className: config.ingressClass,
+        className: props.ingressClass,
         backend: { service: service.name, port: JENKINS_HTTP_PORT },
       },
+    });
+
+    // The metrics plugin's endpoint, with a Jenkins user and API token from a secret next to Prometheus.
+    const metricsAuth = secrets.use(this, 'jenkins-metrics-basic-auth', props.monitoring.monitorNamespace);
+    new PodScrape(this, 'scrape', {
+      stack: props.monitoring,
+      name: 'jenkins',
+      podNamespace: ns,
+      matchLabels: JENKINS_SELECTOR,
+      jobLabel: 'app',
+      port: 'httpport',
+      path: '/prometheus',
+      scheme: 'http',
+      basicAuth: { secret: metricsAuth, usernameKey: 'username', passwordKey: 'password' },
     });
   }
 }

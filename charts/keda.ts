@@ -9,11 +9,12 @@ import { KedaValues } from '../lib/helm-values';
 import { ScaledObject } from '../imports/keda.sh';
 
 export class KedaChart extends HelmComponent<KedaValues> {
-  constructor(scope: Construct, config: PlatformConfig) {
+  constructor(scope: Construct, props: { readonly config: PlatformConfig['keda'] }) {
+    const { config } = props;
     super(scope, 'keda', {
-      namespace: config.keda.namespace,
+      namespace: config.namespace,
       runtimeObjects: [{
-        kind: 'Secret', namespace: config.keda.namespace, name: 'kedaorg-certs', keys: ['ca.crt', 'ca.key', 'tls.crt', 'tls.key'],
+        kind: 'Secret', namespace: config.namespace, name: 'kedaorg-certs', keys: ['ca.crt', 'ca.key', 'tls.crt', 'tls.key'],
         createdBy: 'the operator\'s certificate rotation, for the metrics API server and the webhooks',
       }],
       extraNamespaces: {
@@ -21,7 +22,7 @@ export class KedaChart extends HelmComponent<KedaValues> {
         // authentication-reader Role, which exists only in kube-system: the chart binds it there.
         'kube-system': 'RoleBinding keda-operator-auth-reader to extension-apiserver-authentication-reader',
       },
-      source: { repoURL: 'https://kedacore.github.io/charts', chart: 'keda', version: config.keda.chartVersion },
+      source: { repoURL: 'https://kedacore.github.io/charts', chart: 'keda', version: config.chartVersion },
       values: {},
     });
   }

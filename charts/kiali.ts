@@ -4,7 +4,7 @@
 // (the Azure MySQL server) appear in Kiali's graph instead of as PassthroughCluster.
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config';
-import { HelmComponent, ManifestComponent } from '../lib/component';
+import { HelmComponent } from '../lib/component';
 import { KialiServerValues } from '../lib/helm-values';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
 import { ServiceEntry, ServiceEntrySpecLocation, ServiceEntrySpecResolution } from '../imports/networking.istio.io';
@@ -35,12 +35,30 @@ type KialiChartValues = Omit<KialiServerValues, 'external_services'> & {
   };
 };
 
+export interface KialiProps {
+  readonly config: PlatformConfig['kiali'];
+  /** Kiali's host is dashboard.<domain>. */
+  readonly domain: string;
+  readonly ingressClass: string;
+  /** Issues dashboard.<domain>'s certificate; must answer HTTP-01 through `ingressClass`. */
+  readonly issuer: ClusterIssuerRef;
+  /** The mesh Kiali shows; its root namespace gets the ServiceEntries. */
+  readonly istiod: IstiodChart;
+  readonly backends: KialiBackends;
+  readonly secrets: SecretsChart;
+}
+
+/** Kiali: the chart, dashboard.<domain> (Certificate and Ingress), and the mesh's external services. */
 export class KialiChart extends HelmComponent<KialiChartValues> {
-  constructor(scope: Construct, config: PlatformConfig, istiod: IstiodChart, backends: KialiBackends, secrets: SecretsChart) {
+  public readonly endpoint: TlsEndpoint;
+
+  constructor(scope: Construct, props: KialiProps) {
+    const { config, backends, secrets, istiod } = props;
+    const ns = config.namespace;
     super(scope, 'kiali', {
-      namespace: config.kiali.namespace,
+      namespace: ns,
       dependsOn: [istiod],
-      source: { repoURL: 'https://kiali.org/helm-charts', chart: 'kiali-server', version: config.kiali.chartVersion },
+      source: { repoURL: 'https://kiali.org/helm-charts', chart: 'kiali-server', version: config.chartVersion },
       releaseName: 'kiali',
       values: {
         // The samples addon logs everyone in anonymously; behind a public Ingress that would show the
@@ -63,29 +81,20 @@ export class KialiChart extends HelmComponent<KialiChartValues> {
     // forever and each sync would log everyone out. The chart mounts a `secret:<name>:<key>` reference
     // itself; the name differs from the chart's own kiali-signing-key Secret, which then holds only
     // this reference.
-    const signingKey = secrets.use(this, 'kiali-login-signing-key', config.kiali.namespace);
+    const signingKey = secrets.use(this, 'kiali-login-signing-key', ns);
     this.addValues({ login_token: { signing_key: `secret:${signingKey.name}:${signingKey.key('key')}` } });
-  }
-}
 
-/** dashboard.<domain> (Certificate and Ingress), and the mesh's external services. */
-export class KialiDashboardChart extends ManifestComponent {
-  public readonly endpoint: TlsEndpoint;
-
-  constructor(scope: Construct, config: PlatformConfig, issuer: ClusterIssuerRef, kiali: KialiChart) {
-    const ns = config.kiali.namespace;
-    super(scope, 'kiali-dashboard', { namespace: ns, dependsOn: [kiali] });
     this.endpoint = new TlsEndpoint(this, 'endpoint', {
-      host: `dashboard.${config.domain}`,
+      host: `dashboard.${props.domain}`,
       namespace: ns,
       secretName: 'dashboard-secret',
-      issuer,
-      ingress: { name: 'dashboard', className: config.ingressClass, backend: { service: KIALI_SERVICE, port: KIALI_PORT } },
+      issuer: props.issuer,
+      ingress: { name: 'dashboard', className: props.ingressClass, backend: { service: KIALI_SERVICE, port: KIALI_PORT } },
     });
-    for (const e of config.kiali.externalServices) {
+    for (const e of config.externalServices) {
       new ServiceEntry(this, `service-entry-${e.name}`, {
         // The root namespace makes the entry visible to every namespace of the mesh.
-        metadata: { name: e.name, namespace: config.istio.namespace },
+        metadata: { name: e.name, namespace: istiod.rootNamespace },
         spec: {
           hosts: [e.host],
           ports: [{ number: e.port, name: e.portName ?? `${e.protocol.toLowerCase()}-${e.port}`, protocol: e.protocol }],

@@ -1,5 +1,5 @@
-// kube-prometheus-stack: Prometheus, Alertmanager, Grafana and the prometheus-operator CRDs that the
-// monitoring component's PodMonitors need. The guide's `helm install` plus its two `helm upgrade -f`
+// kube-prometheus-stack: Prometheus, Alertmanager, Grafana and the prometheus-operator CRDs that every
+// component's PodMonitors need, with the HTTPS endpoints of the three UIs. The guide's `helm install` plus its two `helm upgrade -f`
 // (alertmanager-notification-values.yaml, and enableRemoteWriteReceiver for Tempo's metrics generator)
 // are one set of values here. No credential is in the values: the Slack webhook is a file mounted from
 // the alertmanager-slack secret, and Grafana's admin login is the grafana-admin secret.
@@ -9,6 +9,10 @@ import { PROVIDERS } from '../lib/provider';
 import { HelmComponent } from '../lib/component';
 import { GrafanaValues, KubePrometheusStackValues } from '../lib/helm-values';
 import { SecretsChart } from './secrets';
+import { GrafanaProvisioning } from '../lib/grafana';
+import { MonitoringStack, PodScrape } from '../lib/monitoring';
+import { MetricsPods } from './cert-manager';
+import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
 
 /**
  * The chart's values with the Grafana subchart typed by its own chart's values: `grafana:` is passed
@@ -55,23 +59,42 @@ const MANAGED_CONTROL_PLANE_OFF: KubePrometheusStackChartValues = {
   kubeProxy: { enabled: false },
 };
 
-export class KubePrometheusStackChart extends HelmComponent<KubePrometheusStackChartValues> {
+export interface KubePrometheusStackProps {
+  readonly config: PlatformConfig['kubePrometheusStack'];
+  /** The UIs are prometheus.<domain>, alertmanager.<domain> and grafana.<domain>. */
+  readonly domain: string;
+  readonly ingressClass: string;
+  /** Issues the three hosts' certificates; must answer HTTP-01 through `ingressClass`. */
+  readonly issuer: ClusterIssuerRef;
+  readonly provider: PlatformConfig['cluster']['provider'];
+  readonly secrets: SecretsChart;
+  /**
+   * cert-manager's controller, scraped by a PodMonitor of this component: cert-manager cannot own it,
+   * since this component's Certificates need cert-manager synced first and its PodMonitor would need this
+   * component's CRD first.
+   */
+  readonly certManager: MetricsPods;
+}
+
+/**
+ * Prometheus, Alertmanager and Grafana: the chart, their HTTPS endpoints, and what other components
+ * need to be monitored (`MonitoringStack`) and to provision Grafana (`GrafanaProvisioning`).
+ */
+export class KubePrometheusStackChart extends HelmComponent<KubePrometheusStackChartValues> implements MonitoringStack {
   public readonly hosts: StackHosts;
+  public readonly endpoints: { readonly prometheus: TlsEndpoint; readonly alertmanager: TlsEndpoint; readonly grafana: TlsEndpoint };
   public readonly prometheus: StackService;
   public readonly alertmanager: StackService;
   public readonly grafana: StackService;
   /** Labels a PodMonitor or ServiceMonitor needs for this Prometheus to select it. */
   public readonly monitorLabels: Readonly<Record<string, string>>;
-  /** Labels the Grafana sidecars discover provisioning ConfigMaps by. */
-  public readonly grafanaDatasourceLabels: Readonly<Record<string, string>> = { grafana_datasource: '1' };
-  public readonly grafanaDashboardLabels: Readonly<Record<string, string>> = { grafana_dashboard: '1' };
-  /** The annotation that puts a dashboard ConfigMap into a Grafana folder of that name. */
-  public readonly grafanaFolderAnnotation = 'k8s-sidecar-target-directory';
-  /** The uids of the datasources the chart itself provisions, for other datasources and dashboards to link to. */
-  public readonly datasourceUid = { prometheus: 'prometheus', alertmanager: 'alertmanager' } as const;
+  public readonly monitorNamespace: string;
+  public readonly prometheusUrl: string;
+  /** How other components provision Grafana's datasources and dashboards. */
+  public readonly grafanaProvisioning: GrafanaProvisioning;
 
-  constructor(scope: Construct, config: PlatformConfig, secrets: SecretsChart) {
-    const kps = config.kubePrometheusStack;
+  constructor(scope: Construct, props: KubePrometheusStackProps) {
+    const { config: kps, secrets } = props;
     const ns = kps.namespace;
     // The release name is the component's name; the chart names its Services <release>-<component>.
     const release = 'kube-prometheus-stack';
@@ -86,7 +109,7 @@ export class KubePrometheusStackChart extends HelmComponent<KubePrometheusStackC
         'kube-system': 'Service kube-prometheus-stack-coredns in front of CoreDNS',
       },
       source: { repoURL: 'https://prometheus-community.github.io/helm-charts', chart: 'kube-prometheus-stack', version: kps.chartVersion },
-      values: PROVIDERS[config.cluster.provider].managedControlPlane ? MANAGED_CONTROL_PLANE_OFF : {},
+      values: PROVIDERS[props.provider].managedControlPlane ? MANAGED_CONTROL_PLANE_OFF : {},
     });
     const service = (suffix: string, port: number): StackService => {
       const name = `${release}-${suffix}`;
@@ -96,14 +119,25 @@ export class KubePrometheusStackChart extends HelmComponent<KubePrometheusStackC
     this.prometheus = service('prometheus', 9090);
     this.alertmanager = service('alertmanager', 9093);
     this.grafana = service('grafana', 80);
+    this.prometheusUrl = this.prometheus.url;
     this.hosts = {
-      prometheus: `prometheus.${config.domain}`,
-      alertmanager: `alertmanager.${config.domain}`,
-      grafana: `grafana.${config.domain}`,
+      prometheus: `prometheus.${props.domain}`,
+      alertmanager: `alertmanager.${props.domain}`,
+      grafana: `grafana.${props.domain}`,
     };
     // prometheusSpec.podMonitorSelectorNilUsesHelmValues (default true) makes Prometheus select only
-    // monitors carrying the release label.
+    // monitors carrying the release label; the monitors live next to Prometheus (every namespace would
+    // do: podMonitorNamespaceSelector is {}).
     this.monitorLabels = { release };
+    this.monitorNamespace = ns;
+    this.grafanaProvisioning = {
+      namespace: ns,
+      datasourceLabels: { grafana_datasource: '1' },
+      dashboardLabels: { grafana_dashboard: '1' },
+      folderAnnotation: 'k8s-sidecar-target-directory',
+      datasourceUid: { prometheus: 'prometheus', alertmanager: 'alertmanager' },
+    };
+    const grafana = this.grafanaProvisioning;
 
     const slack = secrets.use(this, 'alertmanager-slack', ns);
     const grafanaAdmin = secrets.use(this, 'grafana-admin', ns);
@@ -175,25 +209,55 @@ export class KubePrometheusStackChart extends HelmComponent<KubePrometheusStackC
           datasources: {
             enabled: true,
             label: 'grafana_datasource',
-            labelValue: this.grafanaDatasourceLabels.grafana_datasource,
+            labelValue: grafana.datasourceLabels.grafana_datasource,
             // The chart's own Prometheus (and Alertmanager) datasource stays, under a pinned uid that the
             // Tempo datasource and the dashboards link to.
             defaultDatasourceEnabled: true,
-            uid: this.datasourceUid.prometheus,
-            alertmanager: { enabled: true, uid: this.datasourceUid.alertmanager },
+            uid: grafana.datasourceUid.prometheus,
+            alertmanager: { enabled: true, uid: grafana.datasourceUid.alertmanager },
           },
           dashboards: {
             enabled: true,
             label: 'grafana_dashboard',
-            labelValue: this.grafanaDashboardLabels.grafana_dashboard,
+            labelValue: grafana.dashboardLabels.grafana_dashboard,
             searchNamespace: 'ALL',
             // The guide annotates its Tempo dashboard with a target folder; the sidecar only honours that
             // with these two settings, which the guide never sets.
-            folderAnnotation: this.grafanaFolderAnnotation,
+            folderAnnotation: grafana.folderAnnotation,
             provider: { foldersFromFilesStructure: true },
           },
         },
       },
+    });
+
+    // Prometheus and Alertmanager have no login of their own, and the guide publishes both: anyone could
+    // query every metric, write series (Prometheus accepts remote write for Tempo) and silence alerts.
+    // ingress-nginx asks for a password from the htpasswd in a declared secret. Grafana has its own login.
+    const auth = secrets.use(this, 'monitoring-basic-auth', ns);
+    const basicAuth = (realm: string) => ({
+      'nginx.ingress.kubernetes.io/auth-type': 'basic',
+      'nginx.ingress.kubernetes.io/auth-secret': auth.name,
+      'nginx.ingress.kubernetes.io/auth-realm': realm,
+    });
+    auth.key('auth');
+    const endpoint = (id: string, host: string, secretName: string, ingressName: string, backend: StackService, annotations?: Record<string, string>) =>
+      new TlsEndpoint(this, id, {
+        host,
+        namespace: ns,
+        secretName,
+        issuer: props.issuer,
+        ingress: { name: ingressName, className: props.ingressClass, backend: { service: backend.name, port: backend.port }, annotations },
+      });
+    // Names as the guide's *-certificate.yaml and *-ingress.yaml have them.
+    this.endpoints = {
+      prometheus: endpoint('prometheus', this.hosts.prometheus, 'prometheus-secret', 'prometheus-ingress', this.prometheus, basicAuth('Prometheus')),
+      alertmanager: endpoint('alertmanager', this.hosts.alertmanager, 'alertmanager-secret', 'alertmanager-ingress', this.alertmanager, basicAuth('Alertmanager')),
+      grafana: endpoint('grafana', this.hosts.grafana, 'grafana-secret', 'grafana', this.grafana),
+    };
+    const cm = props.certManager;
+    new PodScrape(this, 'scrape-cert-manager', {
+      stack: this, name: 'cert-manager', podNamespace: cm.namespace, matchLabels: cm.matchLabels,
+      jobLabel: 'app.kubernetes.io/name', port: cm.port, path: cm.path,
     });
   }
 }

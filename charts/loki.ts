@@ -5,6 +5,8 @@ import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { LokiValues } from '../lib/helm-values';
+import { GrafanaDashboard, GrafanaDatasource, GrafanaProvisioning } from '../lib/grafana';
+import lokiLogsOverview from './dashboards/loki-logs-overview.json';
 
 /**
  * The chart's values plus `loki.storage.bucketNames`: the chart's storage helpers read the container names
@@ -25,14 +27,26 @@ export type LokiChartValues = LokiValues & {
 export const LOKI_SERVICE_ACCOUNT = 'loki';
 const WORKLOAD_IDENTITY_USE = { 'azure.workload.identity/use': 'true' };
 
+export interface LokiProps {
+  readonly config: PlatformConfig['loki'];
+  /** The ruler's Alertmanager. */
+  readonly alertmanagerUrl: string;
+  /** The Grafana that gets Loki's datasource and dashboard. */
+  readonly grafana: GrafanaProvisioning;
+}
+
+/** The datasource uids Loki's and Tempo's datasources are provisioned under, and link each other by. */
+export const DATASOURCE_UIDS = { loki: 'loki', tempo: 'tempo' } as const;
+
+/** Loki: the chart, and Grafana's Loki datasource (with its link to Tempo) and logs dashboard. */
 export class LokiChart extends HelmComponent<LokiChartValues> {
   /** The gateway every client talks to (push and query), e.g. http://loki-gateway.loki.svc.cluster.local. */
   public readonly gatewayUrl: string;
   /** Loki runs with auth_enabled: every request names this tenant in X-Scope-OrgID. */
   public readonly tenant: string;
 
-  constructor(scope: Construct, config: PlatformConfig, alertmanagerUrl: string) {
-    const loki = config.loki;
+  constructor(scope: Construct, props: LokiProps) {
+    const { config: loki, alertmanagerUrl, grafana } = props;
     super(scope, 'loki', {
       namespace: loki.namespace,
       source: { repoURL: 'https://grafana.github.io/helm-charts', chart: 'loki', version: loki.chartVersion },
@@ -100,5 +114,42 @@ export class LokiChart extends HelmComponent<LokiChartValues> {
     // The chart names the gateway <release>-gateway (the release name contains the chart name); port 80.
     this.gatewayUrl = `http://${this.releaseName}-gateway.${loki.namespace}.svc.cluster.local`;
     this.tenant = loki.tenant;
+
+    // The guide's loki file also deletes and re-creates "Loki" on every provisioning run (deleteDatasources),
+    // a one-off migration step; with a fixed uid there is nothing to migrate.
+    new GrafanaDatasource(this, 'datasource', {
+      grafana,
+      name: 'loki-datasource',
+      file: {
+        apiVersion: 1,
+        prune: true,
+        datasources: [{
+          name: 'Loki',
+          uid: DATASOURCE_UIDS.loki,
+          type: 'loki',
+          access: 'proxy',
+          url: this.gatewayUrl,
+          isDefault: false,
+          editable: false,
+          version: 1,
+          jsonData: {
+            // Loki runs with auth_enabled: every query names the tenant the log shipper pushes as.
+            httpHeaderName1: 'X-Scope-OrgID',
+            // The guide has derivedFields beside jsonData, where Grafana ignores it, and without `url`, which
+            // is the query the link runs in Tempo.
+            derivedFields: [{
+              name: 'traceID',
+              matcherRegex: '(?:traceID|traceId|trace_id)=(\\w+)',
+              datasourceUid: DATASOURCE_UIDS.tempo,
+              url: '${__value.raw}',
+              urlDisplayLabel: 'Open trace in Tempo',
+            }],
+          },
+          // The tenant id, not a credential; Grafana only accepts header values here.
+          secureJsonData: { httpHeaderValue1: this.tenant },
+        }],
+      },
+    });
+    new GrafanaDashboard(this, 'dashboard', { grafana, name: 'grafana-dashboards-loki', file: 'loki-overview.json', dashboard: lokiLogsOverview });
   }
 }

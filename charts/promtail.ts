@@ -6,11 +6,18 @@ import { HelmComponent } from '../lib/component';
 import { PromtailValues } from '../lib/helm-values';
 import { LokiChart } from './loki';
 
+export interface PromtailProps {
+  readonly config: PlatformConfig['promtail'];
+  /** Where the logs are pushed, as Loki's tenant. */
+  readonly loki: LokiChart;
+}
+
 export class PromtailChart extends HelmComponent<PromtailValues> {
-  constructor(scope: Construct, config: PlatformConfig, loki: LokiChart) {
+  constructor(scope: Construct, props: PromtailProps) {
+    const { config, loki } = props;
     super(scope, 'promtail', {
-      namespace: config.promtail.namespace,
-      source: { repoURL: 'https://grafana.github.io/helm-charts', chart: 'promtail', version: config.promtail.chartVersion },
+      namespace: config.namespace,
+      source: { repoURL: 'https://grafana.github.io/helm-charts', chart: 'promtail', version: config.chartVersion },
       values: {
         config: {
           clients: [{ url: `${loki.gatewayUrl}/loki/api/v1/push`, tenant_id: loki.tenant }],

@@ -1,7 +1,7 @@
 // Sealed Secrets controller: decrypts the SealedSecrets of the platform with a key that never leaves the
 // cluster. Chosen instead of External Secrets with `secrets.backend: sealed-secrets`.
 import { Construct } from 'constructs';
-import { PlatformConfig } from '../lib/config';
+import { SecretsConfig } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 
 /** The few values of the sealed-secrets chart we set (no upstream defaults file is vendored for it). */
@@ -11,10 +11,11 @@ export interface SealedSecretsValues {
 }
 
 export class SealedSecretsChart extends HelmComponent<SealedSecretsValues> {
-  constructor(scope: Construct, config: PlatformConfig & { secrets: { backend: 'sealed-secrets' } }) {
+  constructor(scope: Construct, props: { readonly config: Extract<SecretsConfig, { backend: 'sealed-secrets' }> }) {
+    const { config } = props;
     super(scope, 'sealed-secrets', {
-      namespace: config.secrets.namespace,
-      source: { repoURL: 'https://bitnami-labs.github.io/sealed-secrets', chart: 'sealed-secrets', version: config.secrets.chartVersion },
+      namespace: config.namespace,
+      source: { repoURL: 'https://bitnami-labs.github.io/sealed-secrets', chart: 'sealed-secrets', version: config.chartVersion },
       values: { fullnameOverride: 'sealed-secrets-controller' },
     });
   }

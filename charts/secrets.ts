@@ -4,7 +4,7 @@
 import { Construct } from 'constructs';
 import { ConfigError, fieldPath, PlatformConfig, SecretsConfig } from '../lib/config';
 import { Component, ManifestComponent } from '../lib/component';
-import { platformSecrets, SecretDeclaration } from '../lib/secrets';
+import { platformSecrets, SecretConsumer, SecretDeclaration } from '../lib/secrets';
 import {
   ClusterSecretStore,
   ClusterSecretStoreSpecProviderAzurekvAuthType,
@@ -13,7 +13,6 @@ import {
   ExternalSecretSpecTargetCreationPolicy,
 } from '../imports/external-secrets.io';
 import { SealedSecret } from '../imports/bitnami.com';
-import { compareText } from '../lib/text';
 
 export const CLUSTER_SECRET_STORE = 'azure-key-vault';
 /** The operator's service account; the managed identity is federated with it. */
@@ -28,19 +27,13 @@ export interface SecretRef {
   key(key: string): string;
 }
 
-/** Who uses which secret where; for the inventory. */
-export interface SecretUse {
-  readonly secret: string;
-  readonly namespace: string;
-  readonly consumer: string;
-}
-
 export class SecretsChart extends ManifestComponent {
   public readonly declarations: readonly SecretDeclaration[];
   public readonly backend: SecretsConfig['backend'];
-  private readonly uses: SecretUse[] = [];
 
-  constructor(scope: Construct, config: PlatformConfig, backendComponent: Component) {
+  /** `config`: the whole config, since lib/secrets.ts places each secret in its consumers' namespaces. */
+  constructor(scope: Construct, props: { readonly config: PlatformConfig; readonly backend: Component }) {
+    const { config, backend: backendComponent } = props;
     super(scope, 'secrets', { namespace: config.secrets.namespace, dependsOn: [backendComponent] });
     this.declarations = platformSecrets(config);
     this.backend = config.secrets.backend;
@@ -88,7 +81,7 @@ export class SecretsChart extends ManifestComponent {
       throw new Error(`${consumer.name} uses secret "${name}" in namespace ${namespace}, but it is declared only in ${d.namespaces.join(', ')}; add the namespace to its declaration`);
     }
     if (consumer !== this) consumer.dependOn(this);
-    this.uses.push({ secret: name, namespace, consumer: consumer.name });
+    SecretConsumer.record(consumer, name, namespace);
     return {
       name,
       namespace,
@@ -98,11 +91,6 @@ export class SecretsChart extends ManifestComponent {
         return key;
       },
     };
-  }
-
-  /** Every recorded use, sorted. */
-  public get consumers(): readonly SecretUse[] {
-    return [...this.uses].sort((a, b) => compareText(`${a.secret}/${a.namespace}/${a.consumer}`, `${b.secret}/${b.namespace}/${b.consumer}`));
   }
 
   private externalSecret(d: SecretDeclaration, namespace: string): void {

@@ -7,6 +7,9 @@ import { PlatformConfig } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { TempoDistributedValues } from '../lib/helm-values';
 import { SecretsChart } from './secrets';
+import { GrafanaDashboard, GrafanaDatasource, GrafanaProvisioning } from '../lib/grafana';
+import { DATASOURCE_UIDS } from './loki';
+import tempoServiceObservability from './dashboards/tempo-service-observability.json';
 
 /**
  * The chart's values plus `storage.trace.azure`: the chart's config template writes that map when the
@@ -29,14 +32,24 @@ const KEY_ENV = 'STORAGE_ACCOUNT_ACCESS_KEY';
 const CONFIG_READERS = ['distributor', 'ingester', 'querier', 'queryFrontend', 'compactor', 'metricsGenerator'] as const;
 const OTLP_GRPC_PORT = 4317;
 
+export interface TempoProps {
+  readonly config: PlatformConfig['tempo'];
+  readonly secrets: SecretsChart;
+  /** Where the metrics generator remote-writes service-graph and span metrics. */
+  readonly prometheusUrl: string;
+  /** The Grafana that gets Tempo's datasource and dashboard. */
+  readonly grafana: GrafanaProvisioning;
+}
+
+/** Tempo: the chart, and Grafana's Tempo datasource (linked to Loki and Prometheus) and service dashboard. */
 export class TempoChart extends HelmComponent<TempoChartValues> {
   /** Grafana's Tempo datasource URL: the query frontend's HTTP API. */
   public readonly queryFrontendUrl: string;
   /** Where the mesh sends spans (OTLP gRPC): host and port of the distributor. */
   public readonly otlpGrpc: { readonly host: string; readonly port: number };
 
-  constructor(scope: Construct, config: PlatformConfig, secrets: SecretsChart, prometheusUrl: string) {
-    const tempo = config.tempo;
+  constructor(scope: Construct, props: TempoProps) {
+    const { config: tempo, secrets, prometheusUrl, grafana } = props;
     super(scope, 'tempo', {
       namespace: tempo.namespace,
       source: { repoURL: 'https://grafana.github.io/helm-charts', chart: 'tempo-distributed', version: tempo.chartVersion },
@@ -81,5 +94,53 @@ export class TempoChart extends HelmComponent<TempoChartValues> {
     // contains "tempo" (the base name, not the chart's name), so tempo-query-frontend, tempo-distributor.
     this.queryFrontendUrl = `http://${this.releaseName}-query-frontend.${tempo.namespace}.svc.cluster.local:3200`;
     this.otlpGrpc = { host: `${this.releaseName}-distributor.${tempo.namespace}.svc.cluster.local`, port: OTLP_GRPC_PORT };
+
+    new GrafanaDatasource(this, 'datasource', {
+      grafana,
+      name: 'tempo-datasource',
+      file: {
+        apiVersion: 1,
+        datasources: [{
+          name: 'Tempo',
+          uid: DATASOURCE_UIDS.tempo,
+          type: 'tempo',
+          access: 'proxy',
+          url: this.queryFrontendUrl,
+          basicAuth: false,
+          isDefault: false,
+          editable: false,
+          version: 1,
+          jsonData: {
+            // The service graph's metrics are in Prometheus (the metrics generator remote-writes them).
+            serviceMap: { datasourceUid: grafana.datasourceUid.prometheus },
+            nodeGraph: { enabled: true },
+            tracesToLogsV2: {
+              datasourceUid: DATASOURCE_UIDS.loki,
+              spanStartTimeShift: '-2m',
+              spanEndTimeShift: '2m',
+              // tracesToLogsV2 takes {key, value} pairs (span attribute -> Loki label); the guide's plain
+              // strings are the format of the retired tracesToLogs. Its "cluster" is dropped: no Loki stream
+              // has that label, so any span carrying it would match no logs.
+              tags: [
+                { key: 'namespace', value: 'namespace' },
+                { key: 'pod', value: 'pod' },
+                { key: 'service.name', value: 'service' },
+              ],
+            },
+            tracesToMetrics: {
+              datasourceUid: grafana.datasourceUid.prometheus,
+              tags: [{ key: 'service.name', value: 'service' }],
+              queries: [
+                { name: 'Request rate', query: 'sum(rate(traces_spanmetrics_calls_total{$__tags}[5m]))' },
+                { name: 'p95 latency', query: 'histogram_quantile(0.95, sum by (le) (rate(traces_spanmetrics_latency_bucket{$__tags}[5m])))' },
+              ],
+            },
+          },
+        }],
+      },
+    });
+    new GrafanaDashboard(this, 'dashboard', {
+      grafana, name: 'grafana-dashboard-tempo-observability', file: 'tempo-observability.json', dashboard: tempoServiceObservability, folder: 'Tempo',
+    });
   }
 }

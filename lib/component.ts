@@ -1,6 +1,7 @@
-// A component is one Argo CD Application: either a Helm chart with typed values, or a folder of
-// manifests that this app synthesizes. Each is a cdk8s Chart, so a component's manifests are its
-// children and nothing else.
+// A component is one product and one Argo CD Application: a Helm chart with typed values, a folder of
+// manifests that this app synthesizes, or both (a chart plus its Certificate, monitors and dashboards,
+// synced from two sources). Each is a cdk8s Chart, so a component's manifests are its children and
+// nothing else; the platform finds components by walking the construct tree.
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { Manifest } from './manifest';
@@ -84,7 +85,7 @@ export interface ChartRender {
 // Note: cdk8s's Chart defines Symbol.hasInstance so that `x instanceof AnyChartSubclass` is true for
 // every chart. Components are therefore told apart by `kind`, never by instanceof.
 export abstract class Component extends Chart {
-  /** Whether Argo CD renders a Helm chart or syncs a folder this app writes. */
+  /** Whether the Application renders a Helm chart (and syncs the component's folder, if it has objects), or only syncs its folder. */
   public abstract readonly kind: 'helm' | 'manifests';
   /** The component's name: its Argo CD Application, its gitops folder and its chart file share it. */
   public readonly name: string;
@@ -125,6 +126,11 @@ export abstract class Component extends Chart {
     return this.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject);
   }
 
+  /** Whether the component writes a folder of its own (gitops/<environment>/<name>/). */
+  public get hasFolder(): boolean {
+    return this.apiObjects.length > 0;
+  }
+
   /**
    * Every object Argo CD applies for this component, as plain manifests: the ones it writes and, for a
    * chart, the ones the chart renders.
@@ -133,9 +139,13 @@ export abstract class Component extends Chart {
     return this.apiObjects.map((o) => o.toJson());
   }
 
-  /** The namespaces the component's objects may go into: its own, and its extraNamespaces. */
+  /**
+   * The namespaces the component's objects may go into: its own, its extraNamespaces (for what its chart
+   * renders), and those its own objects name (a monitor next to Prometheus, say).
+   */
   public get namespaces(): string[] {
-    return [this.targetNamespace, ...Object.keys(this.extraNamespaces)];
+    const own = this.apiObjects.map((o) => o.metadata.namespace).filter((ns): ns is string => ns !== undefined);
+    return [...new Set([this.targetNamespace, ...Object.keys(this.extraNamespaces), ...own])];
   }
 
   /**
@@ -160,9 +170,10 @@ export interface HelmComponentProps<V> extends ComponentProps {
 }
 
 /**
- * A Helm chart that Argo CD renders and syncs. It writes no manifests of its own; synth renders the chart
- * from its vendored archive (lib/render.ts) and attaches the result, so that what the chart applies is
- * checked with everything else.
+ * A Helm chart that Argo CD renders and syncs, plus whatever objects the component adds as its children
+ * (a Certificate, monitors, dashboards): those go into its folder, and its Application then has two
+ * sources, the chart and the folder. Synth renders the chart from its vendored archive (lib/render.ts) and
+ * attaches the result, so that what the chart applies is checked with everything else.
  */
 export class HelmComponent<V extends object> extends Component {
   public readonly kind = 'helm';
@@ -191,7 +202,7 @@ export class HelmComponent<V extends object> extends Component {
   }
 
   public override get appliedManifests(): readonly RenderedObject['manifest'][] {
-    return this.render.objects.map((o) => o.manifest);
+    return [...this.render.objects.map((o) => o.manifest), ...super.appliedManifests];
   }
 
   /** The chart's values, as Argo CD passes them (`helm.valuesObject`). */
@@ -226,6 +237,16 @@ export class ManifestComponent extends Component {
 
 export function isHelmComponent(c: Component): c is HelmComponent<object> {
   return c.kind === 'helm';
+}
+
+function isComponent(c: Construct): c is Component {
+  const kind = (c as Partial<Component>).kind;
+  return c instanceof Chart && (kind === 'helm' || kind === 'manifests');
+}
+
+/** The components directly under `scope` (the App), in the order they were built. */
+export function componentsOf(scope: Construct): Component[] {
+  return scope.node.children.filter(isComponent);
 }
 
 /** The component a construct belongs to, if any. */

@@ -227,6 +227,9 @@ const imageRepository = z.string().regex(/^([a-z0-9.-]+(:[0-9]+)?\/)?[a-z0-9]+([
 });
 const image = z.strictObject({ repository: imageRepository, tag: imageTag });
 
+/** Port names whose traffic Istio parses as HTTP (istio_requests_total); tcp-, tls- and https- ports are opaque to it. */
+export const HTTP_PORT_NAME = /^(http|http2|grpc)(-|$)/;
+
 /** One workload of the deploy repo (nginx, login-js, register-js). */
 const workload = z.strictObject({
   image,
@@ -253,6 +256,10 @@ const workload = z.strictObject({
     activationRequestsPerSecond: z.number().nonnegative(),
   }).refine((a) => a.minReplicas <= a.maxReplicas, { error: 'minReplicas must not exceed maxReplicas', path: ['minReplicas'] }).optional(),
 }).refine((w) => w.metricsPort === undefined || w.metricsPort !== w.port, { error: 'metricsPort must differ from port', path: ['metricsPort'] })
+  .refine((w) => !w.autoscaling || HTTP_PORT_NAME.test(w.portName), {
+    error: 'autoscaling follows istio_requests_total, which Istio counts only for HTTP and gRPC ports; name the port http-, http2- or grpc- (if the workload speaks HTTP), or drop autoscaling',
+    path: ['portName'],
+  })
   .refine((w) => w.metricsPort === undefined || w.portName !== 'http-metrics', {
     error: 'must not be "http-metrics" when metricsPort is set: that is the metrics port\'s name, and port names must be unique; choose another name such as http-web',
     path: ['portName'],

@@ -3,6 +3,8 @@
 // their waves, public endpoints, secrets and their consumers, scrape targets, datasources, and Mermaid
 // diagrams of the app of apps and of the traffic paths.
 import * as yaml from 'js-yaml';
+import { platformSecrets, secretConsumers } from './secrets';
+import { writtenSources } from './app-of-apps';
 import { ARGOCD_INSTALL_FILE, chartComponents, Platform, RenderedFile } from './platform';
 import { compareText } from './text';
 
@@ -136,10 +138,12 @@ export function inventory(platform: Platform, files: readonly RenderedFile[]): s
 
   out.push('## Applications', '');
   out.push(table(['wave', 'Application', 'source', 'namespace', 'objects'], apps.map((a) => {
-    const s = a.spec.source;
-    const source = s.chart ? `chart ${code(s.chart)} ${code(s.targetRevision)} from ${s.repoURL}` : `folder ${code(s.path)}`;
-    const folder = s.chart ? undefined : s.path.split('/').pop();
-    return [wave(a), code(a.metadata.name), source, code(a.spec.destination.namespace), folder ? counts.get(folder) ?? 0 : `${rendered.get(a.metadata.name)?.length ?? 0} rendered`];
+    const { chart, folder } = writtenSources(a.spec);
+    const source = [chart ? `chart ${code(chart.chart!)} ${code(chart.targetRevision!)} from ${chart.repoURL}` : '', folder ? `folder ${code(folder.path!)}` : '']
+      .filter(Boolean).join(' + ');
+    const written = folder ? `${counts.get(folder.path!.split('/').pop()!) ?? 0} written` : '';
+    const fromChart = chart ? `${rendered.get(a.metadata.name)?.length ?? 0} rendered` : '';
+    return [wave(a), code(a.metadata.name), source, code(a.spec.destination.namespace), [fromChart, written].filter(Boolean).join(', ')];
   })));
 
   out.push('### What the charts render', '');
@@ -158,8 +162,8 @@ export function inventory(platform: Platform, files: readonly RenderedFile[]): s
   for (const w of waves) {
     out.push(`  subgraph ${id('wave', String(w))}[${label(`wave ${w}`)}]`);
     for (const a of apps.filter((x) => wave(x) === w)) {
-      const s = a.spec.source;
-      out.push(`    ${id('app', a.metadata.name)}[${label(s.chart ? `${a.metadata.name} (chart ${s.targetRevision})` : a.metadata.name)}]`);
+      const s = writtenSources(a.spec).chart;
+      out.push(`    ${id('app', a.metadata.name)}[${label(s ? `${a.metadata.name} (chart ${s.targetRevision})` : a.metadata.name)}]`);
     }
     out.push('  end');
   }
@@ -175,8 +179,9 @@ export function inventory(platform: Platform, files: readonly RenderedFile[]): s
   // values carry the host.
   const eps = endpoints(objects).map((e) => {
     if (e.via !== CHART_INGRESS) return e;
-    const owner = apps.find((a) => a.spec.source.chart && JSON.stringify(a.spec.source.helm?.valuesObject ?? {}).includes(`"${e.host}"`));
-    return owner ? { ...e, via: `Ingress of chart ${owner.spec.source.chart} (Application ${owner.metadata.name})` } : e;
+    const owner = apps.map((a) => ({ a, chart: writtenSources(a.spec).chart }))
+      .find(({ chart }) => chart && JSON.stringify(chart.helm?.valuesObject ?? {}).includes(`"${e.host}"`));
+    return owner ? { ...e, via: `Ingress of chart ${owner.chart!.chart} (Application ${owner.a.metadata.name})` } : e;
   });
   out.push('## Public endpoints', '');
   out.push(table(['host', 'served by', 'TLS secret', 'issuer', 'backend', 'namespace'],
@@ -204,9 +209,9 @@ export function inventory(platform: Platform, files: readonly RenderedFile[]): s
   }
 
   out.push('## Secrets', '');
-  out.push(`Backend: \`${platform.secrets.backend}\`. No value is in git; see "Secrets" in the repo README.`, '');
-  const uses = platform.secrets.consumers;
-  out.push(table(['secret', 'type', 'namespaces', 'keys', 'consumers'], platform.secrets.declarations.map((d) => [
+  out.push(`Backend: \`${platform.config.secrets.backend}\`. No value is in git; see "Secrets" in the repo README.`, '');
+  const uses = secretConsumers(platform.app);
+  out.push(table(['secret', 'type', 'namespaces', 'keys', 'consumers'], platformSecrets(platform.config).map((d) => [
     code(d.name), d.type, d.namespaces.map(code).join(', '), Object.keys(d.keys).map(code).join(', '),
     [...new Set(uses.filter((u) => u.secret === d.name).map((u) => `${u.consumer} (${u.namespace})`))].join(', ') || 'none yet',
   ])));

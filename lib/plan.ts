@@ -2,6 +2,7 @@
 // (with a short field-level diff) and removed, compared with gitops/ at a git ref. Removing objects that
 // hold data (CRDs, PersistentVolumeClaims, volume claim templates, Namespaces, Secrets and secret
 // declarations) is refused unless acknowledged in config (`allowRemovals`) or with --allow.
+import { writtenSources } from './app-of-apps';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -38,6 +39,11 @@ export interface Plan {
   readonly added: PlannedObject[];
   readonly removed: PlannedObject[];
   readonly changed: { before: PlannedObject; after: PlannedObject; fields: FieldChange[] }[];
+  /**
+   * Objects that another Application syncs now, with any field changes: Argo CD adopts them in place
+   * (see "Moving objects between Applications" in README.md); they are not deleted and recreated.
+   */
+  readonly moved: { before: PlannedObject; after: PlannedObject; fields: FieldChange[] }[];
   /** Removals that destroy data, with why. */
   readonly dangerous: { object: PlannedObject; why: string; key: string }[];
 }
@@ -113,10 +119,11 @@ export function diffFields(a: unknown, b: unknown, at = ''): FieldChange[] {
 export function plan(before: Map<string, PlannedObject>, after: Map<string, PlannedObject>, allowed: ReadonlySet<string>): Plan & { blocked: Plan['dangerous'] } {
   const added = [...after].filter(([k]) => !before.has(k)).map(([, o]) => o);
   const removed = [...before].filter(([k]) => !after.has(k)).map(([, o]) => o);
-  const changed = [...after]
+  const kept = [...after]
     .filter(([k]) => before.has(k))
-    .map(([k, o]) => ({ before: before.get(k)!, after: o, fields: diffFields(before.get(k)!.object, o.object) }))
-    .filter((c) => c.fields.length > 0);
+    .map(([k, o]) => ({ before: before.get(k)!, after: o, fields: diffFields(before.get(k)!.object, o.object) }));
+  const moved = kept.filter((c) => c.before.app !== c.after.app);
+  const changed = kept.filter((c) => c.before.app === c.after.app && c.fields.length > 0);
   const dangerous: Plan['dangerous'] = [];
   for (const o of removed) {
     if (DANGEROUS[o.kind]) dangerous.push({ object: o, why: DANGEROUS[o.kind], key: objectKey(o) });
@@ -141,7 +148,7 @@ export function plan(before: Map<string, PlannedObject>, after: Map<string, Plan
     }
   }
   const blocked = dangerous.filter((d) => !allowed.has(d.key) && !allowed.has(`${d.object.env}:${d.key}`));
-  return { added, removed, changed, dangerous, blocked };
+  return { added, removed, changed, moved, dangerous, blocked };
 }
 
 /** gitops/ as committed at `ref` (env-relative paths), read with git without touching the work tree. */
@@ -237,8 +244,13 @@ export function formatPlan(p: ReturnType<typeof plan>, color: boolean): string {
     add(ch.after, `${yellow(`  ~ ${name(ch.after)}`)}\n${shown.join('\n')}`);
   }
   for (const o of p.removed) add(o, red(`  - ${name(o)}`));
+  for (const m of p.moved) {
+    const fields = m.fields.slice(0, 12).map((f) => showChange(f, '      '));
+    add(m.after, [yellow(`  > ${name(m.after)} (moved from Application ${m.before.app}, adopted in place)`), ...fields].join('\n'));
+  }
   for (const [g, ls] of [...groups].sort(([a], [b]) => compareText(a, b))) lines.push(bold(`Application ${g}`), ...ls.sort((a, b) => compareText(a.replace(/\x1b\[[0-9;]*m/g, '').slice(4), b.replace(/\x1b\[[0-9;]*m/g, '').slice(4))), '');
-  lines.push(`${p.added.length} to add, ${p.changed.length} to change, ${p.removed.length} to remove.`);
+  lines.push(`${p.added.length} to add, ${p.changed.length} to change, ${p.removed.length} to remove` +
+    `${p.moved.length > 0 ? `, ${p.moved.length} to move between Applications` : ''}.`);
   const touched = [...p.added, ...p.removed, ...p.changed.map((c) => c.after)];
   for (const env of [...new Set(touched.filter((o) => o.app.startsWith('bootstrap')).map((o) => o.env))].sort()) {
     lines.push(`Note: no Application syncs bootstrap/; after merging, run \`kubectl apply -f <gitops>/${env}/bootstrap/\`.`);
@@ -263,13 +275,14 @@ export function chartApplications(tree: ReadonlyMap<string, PlannedObject>): Map
   const out = new Map<string, ChartInput[]>();
   for (const o of tree.values()) {
     const spec = o.object.spec;
-    if (o.kind !== 'Application' || o.app !== 'root' || typeof spec?.source?.chart !== 'string') continue;
+    const chart = o.kind === 'Application' && o.app === 'root' ? writtenSources(spec).chart : undefined;
+    if (!chart) continue;
     const input: ChartInput = {
       application: o.name,
-      source: { repoURL: spec.source.repoURL, chart: spec.source.chart, version: String(spec.source.targetRevision) },
-      releaseName: spec.source.helm?.releaseName ?? o.name,
+      source: { repoURL: String(chart.repoURL), chart: chart.chart!, version: String(chart.targetRevision) },
+      releaseName: chart.helm?.releaseName ?? o.name,
       namespace: spec.destination?.namespace ?? 'default',
-      values: spec.source.helm?.valuesObject ?? {},
+      values: chart.helm?.valuesObject ?? {},
     };
     out.set(o.env, [...(out.get(o.env) ?? []), input]);
   }

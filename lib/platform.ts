@@ -1,113 +1,45 @@
-// Platform config -> components -> rendered files. `buildPlatform` makes the construct tree of one
-// environment; `renderFiles` turns it into the files of gitops/<environment>/, in memory.
+// The machinery from a composition (charts/platform.ts builds one per environment) to the files of
+// gitops/<environment>/: render every chart, attach the renders, derive the waves, the Applications and
+// the AppProject from the construct tree, and turn it all into files, in memory.
 import { ApiObject, App, Chart } from 'cdk8s';
 import * as yaml from 'js-yaml';
-import { CertManagerChart } from '../charts/cert-manager';
-import { ClusterIssuersChart } from '../charts/cluster-issuers';
-import { HarborCertificateChart, HarborChart } from '../charts/harbor';
-import { IngressNginxChart } from '../charts/ingress-nginx';
-import { ExternalSecretsChart } from '../charts/external-secrets';
-import { NamespacesChart } from '../charts/namespaces';
-import { SealedSecretsChart } from '../charts/sealed-secrets';
-import { SecretsChart } from '../charts/secrets';
-import { APPS_FOLDER, BOOTSTRAP_FOLDER, BootstrapChart, RootChart } from '../charts/root';
-import { AppsChart } from '../charts/apps';
-import { ArgoCdChart, ArgoCdEndpointChart } from '../charts/argo-cd';
-import { injectionLabels, IstioBaseChart, IstioGatewayChart, IstiodChart, IstioTelemetryChart } from '../charts/istio';
-import { JenkinsChart } from '../charts/jenkins';
-import { KedaChart } from '../charts/keda';
-import { KialiChart, KialiDashboardChart } from '../charts/kiali';
-import { KubePrometheusStackChart } from '../charts/kube-prometheus-stack';
-import { LokiChart } from '../charts/loki';
-import { MonitoringChart } from '../charts/monitoring';
-import { PromtailChart } from '../charts/promtail';
-import { TempoChart } from '../charts/tempo';
 import { PlatformConfig } from './config';
-import { ChartRender, Component, HelmComponent, isHelmComponent, kindOf, SKIP_DRY_RUN } from './component';
+import { APPS_FOLDER, BOOTSTRAP_FOLDER, BootstrapChart, ChildApplications } from './app-of-apps';
+import { ChartRender, Component, componentsOf, HelmComponent, isHelmComponent, kindOf, SKIP_DRY_RUN } from './component';
 import { dependencies, syncWaves } from './ordering';
 import { ChartInput, renderCluster, renderClusterSync, RenderOptions } from './render';
 import { servedApiVersions } from './validation/schema';
 import { ManifestFile } from './validation/types';
 import { compareText } from './text';
 
-/** The components of one environment, before their charts are rendered. */
+/** The components of one environment, before their charts are rendered: what charts/platform.ts builds. */
 export interface Composition {
   readonly config: PlatformConfig;
+  /** Every component is a direct child of this App. */
   readonly app: App;
-  /** Every component, in the order they were declared. */
-  readonly components: readonly Component[];
-  readonly secrets: SecretsChart;
-  /** The Argo CD that bootstrap/ installs and the argo-cd Application then manages. */
-  readonly argoCd: ArgoCdChart;
-  /** Namespaces the platform writes into besides the components' own (secrets, injection). */
-  readonly extraNamespaces: readonly string[];
+  /** The Argo CD that bootstrap/ installs and its own Application then manages. */
+  readonly argoCd: HelmComponent<object>;
 }
+
+/** Builds the components of one environment from its config (charts/platform.ts `composePlatform`). */
+export type Compose = (config: PlatformConfig) => Composition;
 
 /** One environment, rendered: its components with their charts' objects, the waves and the Argo CD objects. */
 export interface Platform extends Composition {
+  /** Every component, in the order it was built: the App's children. */
+  readonly components: readonly Component[];
   readonly waves: ReadonlyMap<Component, number>;
   /** What each component is synced after: declared dependencies and the installers of the CRDs it uses. */
   readonly dependencies: ReadonlyMap<Component, readonly Component[]>;
-  readonly root: RootChart;
+  readonly applications: ChildApplications;
   readonly bootstrap: BootstrapChart;
   /** `group/Kind` of every kind Kubernetes itself serves at the environment's version. */
   readonly builtInKinds: ReadonlySet<string>;
 }
 
-/** Builds the components of one environment. Nothing is rendered or written. */
-export function composePlatform(config: PlatformConfig): Composition {
-  const app = new App();
-  const s = config.secrets;
-  const secretsBackend = s.backend === 'external-secrets'
-    ? new ExternalSecretsChart(app, { ...config, secrets: s })
-    : new SealedSecretsChart(app, { ...config, secrets: s });
-  const secrets = new SecretsChart(app, config, secretsBackend);
-  const certManager = new CertManagerChart(app, config);
-  const issuers = new ClusterIssuersChart(app, config);
-  const ingressIssuer = issuers.issuer(config.certManager.ingressIssuer);
-  const ingressNginx = new IngressNginxChart(app, config);
-  const harborCertificate = new HarborCertificateChart(app, config, ingressIssuer);
-  const harbor = new HarborChart(app, config, harborCertificate, secrets);
-  const jenkins = new JenkinsChart(app, config, ingressIssuer, secrets);
-  const argoCd = new ArgoCdChart(app, config, secrets);
-  const argoCdEndpoint = new ArgoCdEndpointChart(app, config, ingressIssuer, argoCd);
-  const kubePrometheusStack = new KubePrometheusStackChart(app, config, secrets);
-  const loki = new LokiChart(app, config, kubePrometheusStack.alertmanager.url);
-  const promtail = new PromtailChart(app, config, loki);
-  const tempo = new TempoChart(app, config, secrets, kubePrometheusStack.prometheus.url);
-  const monitoring = new MonitoringChart(app, config, { stack: kubePrometheusStack, issuer: ingressIssuer, secrets, loki, tempo });
-  const istioBase = new IstioBaseChart(app, config);
-  const istiod = new IstiodChart(app, config, istioBase, tempo.otlpGrpc);
-  const istioGateway = new IstioGatewayChart(app, config, istiod);
-  const istioTelemetry = new IstioTelemetryChart(app, config, istiod);
-  const kiali = new KialiChart(app, config, istiod, {
-    prometheusUrl: kubePrometheusStack.prometheus.url,
-    grafanaUrl: kubePrometheusStack.grafana.url,
-    grafanaPublicUrl: `https://${kubePrometheusStack.hosts.grafana}`,
-  }, secrets);
-  const kialiDashboard = new KialiDashboardChart(app, config, ingressIssuer, kiali);
-  const keda = new KedaChart(app, config);
-  const workloads = new AppsChart(app, config, {
-    gatewayIssuer: issuers.issuer(config.apps.gatewayIssuer), gateway: istioGateway, istiod, secrets,
-    prometheusUrl: kubePrometheusStack.prometheus.url,
-  });
-
-  const components: Component[] = [secretsBackend, secrets, certManager, issuers, ingressNginx, harborCertificate, harbor,
-    jenkins, argoCd, argoCdEndpoint, istioBase, istiod, istioGateway, istioTelemetry, kiali, kialiDashboard, keda, workloads,
-    kubePrometheusStack, loki, promtail, tempo, monitoring];
-  // Secrets land in namespaces that other components create: the namespaces exist first.
-  const extraNamespaces = [...secrets.declarations.flatMap((d) => d.namespaces), ...config.istio.injectionNamespaces];
-  const usedNamespaces = [...components.flatMap((c) => c.namespaces), ...extraNamespaces];
-  const namespaces = new NamespacesChart(app, usedNamespaces, injectionLabels(config));
-  secrets.dependOn(namespaces);
-  components.unshift(namespaces);
-  checkUniqueNames(components);
-  return { config, app, components, secrets, argoCd, extraNamespaces };
-}
-
 /** The chart components of a composition. */
 export function chartComponents(c: Composition): HelmComponent<object>[] {
-  return c.components.filter(isHelmComponent);
+  return componentsOf(c.app).filter(isHelmComponent);
 }
 
 /** What Helm is asked to render for one chart component, as Argo CD's repo server would. */
@@ -117,6 +49,8 @@ function chartInput(h: HelmComponent<object>): ChartInput {
 
 /** Attaches the renders, derives the waves and builds the Argo CD objects: the platform is complete. */
 export function completePlatform(c: Composition, renders: ReadonlyMap<string, ChartRender>): Platform {
+  const components = componentsOf(c.app);
+  checkUniqueNames(components);
   for (const h of chartComponents(c)) {
     const r = renders.get(h.name);
     if (!r) throw new Error(`no render of chart ${h.name}`);
@@ -128,25 +62,23 @@ export function completePlatform(c: Composition, renders: ReadonlyMap<string, Ch
     .filter((parts) => /^[A-Z]/.test(parts[parts.length - 1]))
     .map((parts) => (parts.length === 2 ? `/${parts[1]}` : `${parts[0]}/${parts[2]}`)));
   // Argo CD's own CRDs exist before anything syncs: bootstrap/ installs Argo CD.
-  const preinstalled = new Set(c.argoCd.appliedManifests.filter((m) => m.kind === 'CustomResourceDefinition')
+  const preinstalled = new Set(c.argoCd.render.objects.map((o) => o.manifest).filter((m) => m.kind === 'CustomResourceDefinition')
     .map((m) => `${(m as any).spec.group}/${(m as any).spec.names.kind}`));
   const ordering = { isBuiltIn: (k: string) => builtInKinds.has(k), preinstalled };
-  const waves = syncWaves(c.components, ordering);
-  const root = new RootChart(c.app, c.config, c.components, waves);
-  const bootstrap = new BootstrapChart(c.app, c.config, c.components, c.extraNamespaces);
-  return { ...c, waves, dependencies: dependencies(c.components, ordering), root, bootstrap, builtInKinds };
+  const waves = syncWaves(components, ordering);
+  const applications = new ChildApplications(c.app, c.config, components, waves);
+  const bootstrap = new BootstrapChart(c.app, c.config, components);
+  return { ...c, components, waves, dependencies: dependencies(components, ordering), applications, bootstrap, builtInKinds };
 }
 
 /** Builds and renders one environment: cached renders, Helm for the rest, one chart at a time. */
-export function buildPlatform(config: PlatformConfig, options: RenderOptions = {}): Platform {
-  const c = composePlatform(config);
-  return completePlatform(c, renderClusterSync(chartComponents(c).map(chartInput), config.cluster.kubernetesVersion, options));
+export function buildPlatform(c: Composition, options: RenderOptions = {}): Platform {
+  return completePlatform(c, renderClusterSync(chartComponents(c).map(chartInput), c.config.cluster.kubernetesVersion, options));
 }
 
 /** The same, rendering the charts in parallel: the synth path. */
-export async function buildPlatformAsync(config: PlatformConfig, options: RenderOptions = {}): Promise<Platform> {
-  const c = composePlatform(config);
-  return completePlatform(c, await renderCluster(chartComponents(c).map(chartInput), config.cluster.kubernetesVersion, options));
+export async function buildPlatformAsync(c: Composition, options: RenderOptions = {}): Promise<Platform> {
+  return completePlatform(c, await renderCluster(chartComponents(c).map(chartInput), c.config.cluster.kubernetesVersion, options));
 }
 
 function checkUniqueNames(components: readonly Component[]): void {
@@ -207,12 +139,13 @@ export const ARGOCD_INSTALL_FILE = `${BOOTSTRAP_FOLDER}/argo-cd/install.yaml`;
  */
 function argoCdInstall(platform: Platform): RenderedFile[] {
   const ns = platform.argoCd.targetNamespace;
-  const crdScope = new Map(platform.argoCd.appliedManifests.filter((m) => m.kind === 'CustomResourceDefinition')
+  const installed = platform.argoCd.render.objects.map((o) => o.manifest);
+  const crdScope = new Map(installed.filter((m) => m.kind === 'CustomResourceDefinition')
     .map((m) => [`${(m as any).spec.group}/${(m as any).spec.names.kind}`, (m as any).spec.scope]));
   const clusterScoped = (m: Manifest) => crdScope.has(kindOf(m)) ? crdScope.get(kindOf(m)) === 'Cluster' : CLUSTER_SCOPED.has(kindOf(m));
   const rank = (m: Manifest) => (m.kind === 'Namespace' ? 0 : m.kind === 'CustomResourceDefinition' ? 1 : clusterScoped(m) ? 2 : 3);
   const namespace: Manifest = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } };
-  const objects = [namespace, ...platform.argoCd.appliedManifests.map((m) => (clusterScoped(m) || m.metadata.namespace
+  const objects = [namespace, ...installed.map((m) => (clusterScoped(m) || m.metadata.namespace
     ? m : { ...m, metadata: { ...m.metadata, namespace: ns } }) as Manifest)];
   return objects
     .map((m) => ({ m, key: `${rank(m)} ${m.kind} ${m.metadata.namespace ?? ''} ${m.metadata.name}` }))
@@ -233,14 +166,11 @@ export function renderFiles(platform: Platform): RenderedFile[] {
   const files: RenderedFile[] = [
     ...renderChart(platform.bootstrap, BOOTSTRAP_FOLDER),
     ...argoCdInstall(platform),
-    ...renderChart(platform.root, APPS_FOLDER),
+    ...renderChart(platform.applications, APPS_FOLDER),
   ];
   for (const c of platform.components) {
-    if (c.kind === 'manifests') {
-      const own = renderChart(c, c.name, platform.builtInKinds);
-      if (own.length === 0) throw new Error(`component ${c.name} has no manifests; Argo CD would sync an empty folder`);
-      files.push(...own);
-    }
+    if (c.kind === 'manifests' && !c.hasFolder) throw new Error(`component ${c.name} has no manifests; Argo CD would sync an empty folder`);
+    if (c.hasFolder) files.push(...renderChart(c, c.name, platform.builtInKinds));
   }
   return files;
 }

@@ -2,7 +2,10 @@
 // comes from. Values never pass through this repo: the External Secrets backend fetches them from Azure
 // Key Vault (the `remoteKey` of each key), the Sealed Secrets backend decrypts kubeseal ciphertext.
 // Consumers obtain a secret through `SecretsChart.use()`, so they cannot name a secret not declared here.
+import { Construct } from 'constructs';
 import { PlatformConfig } from './config';
+import { componentOf } from './component';
+import { compareText } from './text';
 
 export type SecretType = 'Opaque' | 'kubernetes.io/dockerconfigjson' | 'kubernetes.io/tls';
 
@@ -119,4 +122,27 @@ export function platformSecrets(config: PlatformConfig): SecretDeclaration[] {
     },
     ...optional,
   ];
+}
+
+/**
+ * A component's use of a declared secret in one namespace: a child of the consumer, so that who uses
+ * which secret is read off the construct tree (the inventory's Secrets table).
+ */
+export class SecretConsumer extends Construct {
+  constructor(scope: Construct, id: string, readonly secret: string, readonly namespace: string) {
+    super(scope, id);
+  }
+
+  /** Marks that `consumer` uses `secret` in `namespace` (once per pair). */
+  static record(consumer: Construct, secret: string, namespace: string): void {
+    const id = `uses-secret-${secret}-${namespace}`;
+    if (!consumer.node.tryFindChild(id)) new SecretConsumer(consumer, id, secret, namespace);
+  }
+}
+
+/** Who uses which secret where, from the tree under `scope`, sorted. */
+export function secretConsumers(scope: Construct): { secret: string; namespace: string; consumer: string }[] {
+  return scope.node.findAll().filter((c): c is SecretConsumer => c instanceof SecretConsumer)
+    .map((c) => ({ secret: c.secret, namespace: c.namespace, consumer: componentOf(c)?.name ?? c.node.scope!.node.id }))
+    .sort((a, b) => compareText(`${a.secret}/${a.namespace}/${a.consumer}`, `${b.secret}/${b.namespace}/${b.consumer}`));
 }

@@ -12,6 +12,7 @@ import { projectRoot } from './helm';
 import { Alias, Document, isAlias, isMap, isNode, isPair, isScalar, isSeq, Node, parse, parseDocument, Scalar, visit } from 'yaml';
 import { FLOATING_TAG, IMAGE_TAG, parseConfig, PlatformConfig, readConfigBytes } from './config';
 import { configFolders, synth } from './synth';
+import type { Compose } from './platform';
 
 export const SET_IMAGE_HELP = `Usage: npm run set-image -- <workload> <tag> [options]
 
@@ -324,6 +325,8 @@ export function writeConfigPreservingFile(file: string, content: string | Uint8A
 }
 
 export interface SetImageOptions {
+  /** Builds an environment's components from its config (charts/platform.ts). */
+  readonly compose: Compose;
   readonly configFile: string;
   readonly workload: string;
   readonly tag: string;
@@ -341,12 +344,12 @@ export async function setImage(options: SetImageOptions): Promise<ImageBump> {
   for (const line of recover([options.outdir, ...configFolders(file)])) options.log(line);
   const bump = bumpImage(readConfigBytes(file), file, options.workload, options.tag);
   // The bytes, not the decoded text: a comment that is not UTF-8 stays as it was.
-  await synth({ configs: [file], outdir: options.outdir, log: options.log, configTexts: new Map([[file, bump.bytes]]) });
+  await synth({ compose: options.compose, configs: [file], outdir: options.outdir, log: options.log, configTexts: new Map([[file, bump.bytes]]) });
   options.log(`${options.workload}: ${bump.repository}:${bump.previousTag} -> ${bump.repository}:${options.tag} (${file})`);
   return bump;
 }
 
-export function setImageMain(argv: string[]): Promise<number> {
+export function setImageMain(argv: string[], compose: Compose): Promise<number> {
   return runCommandAsync(argv, {
     help: SET_IMAGE_HELP,
     options: {
@@ -361,6 +364,7 @@ export function setImageMain(argv: string[]): Promise<number> {
       const lock = acquireLock(projectRoot(), 'npm run set-image', (line) => process.stderr.write(`${line}\n`));
       try {
         await setImage({
+          compose,
           configFile: v.config!,
           workload,
           tag,

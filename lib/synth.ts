@@ -9,7 +9,7 @@ import { inventory } from './inventory';
 import { assertNoLeaks, LeakInput, leakViolations, withoutSecrets } from './leaks';
 import { recover, Transaction, WriteError } from './transaction';
 import { treeOnDisk } from './plan';
-import { buildPlatform, buildPlatformAsync, Manifest, Platform, renderFiles, toYaml } from './platform';
+import { buildPlatform, buildPlatformAsync, Compose, Manifest, Platform, renderFiles, toYaml } from './platform';
 import { renderClusterSync, RenderOptions } from './render';
 import { projectRoot, writeFileAtomic } from './helm';
 import { jsonOf } from './validation/context';
@@ -46,8 +46,8 @@ function parseEnvironmentText(files: ReadonlyMap<string, string>, folder = ''): 
  * valuesObject is checked for what it renders. The platform built from config supplies only what no file
  * states (the components' namespaces, the objects controllers create, the provider).
  */
-function validateAsApplied(config: PlatformConfig, manifests: readonly ManifestFile[]): Violation[] {
-  const platform = buildPlatform(config);
+function validateAsApplied(compose: Compose, config: PlatformConfig, manifests: readonly ManifestFile[]): Violation[] {
+  const platform = buildPlatform(compose(config));
   const renders = renderClusterSync(chartInputsOf(manifests), config.cluster.kubernetesVersion);
   return validatePlatform(platform, manifests, undefined, renders);
 }
@@ -64,7 +64,7 @@ function textFilesOnDisk(dir: string): Map<string, string> {
 }
 
 /** Validates gitops/<environment>/ as it is on disk, for every config (or the given ones). */
-export function validateTree(configs: readonly string[], outdir: string): { environment: string; objects: number; violations: Violation[] }[] {
+export function validateTree(compose: Compose, configs: readonly string[], outdir: string): { environment: string; objects: number; violations: Violation[] }[] {
   const files = configs.length === 0 ? configFiles('config') : [...configs];
   if (files.length === 0) throw new ConfigError('config/', ['no config files found, so there is nothing to validate; run it in the project (config/<environment>.yaml) or pass --config']);
   return files.map((file) => {
@@ -75,7 +75,7 @@ export function validateTree(configs: readonly string[], outdir: string): { envi
     const manifests = parseEnvironmentText(tree, `${dir}/`);
     // Every file written, text included (the inventory README): one leak scan over all of it.
     const inputs: LeakInput[] = [...manifests, ...[...textFilesOnDisk(dir)].map(([p, text]) => ({ path: p, text }))];
-    const violations = withoutSecrets([...validateAsApplied(config, manifests), ...leakViolations(inputs)], inputs);
+    const violations = withoutSecrets([...validateAsApplied(compose, config, manifests), ...leakViolations(inputs)], inputs);
     return { environment: config.environment, objects: manifests.length, violations };
   });
 }
@@ -85,7 +85,7 @@ export function validateTree(configs: readonly string[], outdir: string): { envi
  * sha256 matches the stamp written by the synth that produced it was validated in that process, before
  * anything was written; any other file is parsed and validated in full.
  */
-export function validateCdk8sManifests(manifestPaths: readonly string[]): { objects: number; revalidated: number; violations: Violation[] } {
+export function validateCdk8sManifests(compose: Compose, manifestPaths: readonly string[]): { objects: number; revalidated: number; violations: Violation[] } {
   let objects = 0;
   let revalidated = 0;
   const violations: Violation[] = [];
@@ -105,13 +105,15 @@ export function validateCdk8sManifests(manifestPaths: readonly string[]): { obje
     if (stamp[path.basename(p)] === sha256(text)) continue;
     revalidated += manifests.length;
     const config = loadConfig(path.join('config', `${env}.yaml`));
-    const found = withoutSecrets([...validateAsApplied(config, manifests), ...leakViolations(manifests)], manifests);
+    const found = withoutSecrets([...validateAsApplied(compose, config, manifests), ...leakViolations(manifests)], manifests);
     violations.push(...found.map((v) => ({ ...v, file: `${env}/${v.file}` })));
   }
   return { objects, revalidated, violations };
 }
 
 export interface SynthOptions {
+  /** Builds an environment's components from its config (charts/platform.ts). */
+  readonly compose: Compose;
   /** Config files to render; all of config/*.yaml when empty. */
   readonly configs: readonly string[];
   readonly outdir: string;
@@ -130,8 +132,8 @@ export interface SynthOptions {
 }
 
 /** Renders one environment into its files (path relative to gitops/<environment>/ -> YAML text). */
-export async function renderEnvironment(config: PlatformConfig, schemaCache?: SchemaCache, options: RenderOptions = {}): Promise<Map<string, string>> {
-  return renderPlatformFiles(await buildPlatformAsync(config, options), schemaCache);
+export async function renderEnvironment(compose: Compose, config: PlatformConfig, schemaCache?: SchemaCache, options: RenderOptions = {}): Promise<Map<string, string>> {
+  return renderPlatformFiles(await buildPlatformAsync(compose(config), options), schemaCache);
 }
 
 /**
@@ -245,7 +247,7 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     const text = options.configTexts?.get(file);
     const config = text === undefined ? loadConfig(file) : parseConfig(text.toString('utf8'), file);
     if (rendered.has(config.environment)) throw new ConfigError(file, [`environment "${config.environment}" is given twice`]);
-    rendered.set(config.environment, await renderEnvironment(config, cache, { log: options.log }));
+    rendered.set(config.environment, await renderEnvironment(options.compose, config, cache, { log: options.log }));
     options.log(`rendered ${config.environment} from ${file}: ${rendered.get(config.environment)!.size} files`);
   }
 

@@ -11,7 +11,8 @@ import { vendoredChart } from './vendor';
 import { storeUnreadValuesIn } from './chart-values';
 import { projectRoot } from './helm';
 import { chartFiles, Platform } from './platform';
-import { APPS_FOLDER, BOOTSTRAP_FOLDER, rootApplicationName } from '../charts/root';
+import { APPS_FOLDER, BOOTSTRAP_FOLDER, rootApplicationName } from './app-of-apps';
+import { writtenSources } from './app-of-apps';
 import { formatViolations, ManifestFile, SchemaCache, validateManifests, ValidationOptions, Violation } from './validation';
 
 /** Where the values analysis of each chart is kept between synths (build output). */
@@ -66,11 +67,11 @@ export function chartInputsOf(files: readonly ManifestFile[]): ChartInput[] {
   const out: ChartInput[] = [];
   for (const f of files) {
     const m = f.manifest as { kind?: string; metadata?: { name?: string }; spec?: any };
-    const source = m?.spec?.source;
-    if (!f.path.startsWith(`${APPS_FOLDER}/`) || m?.kind !== 'Application' || typeof source?.chart !== 'string') continue;
+    const source = writtenSources(m?.spec).chart;
+    if (!f.path.startsWith(`${APPS_FOLDER}/`) || m?.kind !== 'Application' || !source) continue;
     out.push({
       application: String(m.metadata?.name),
-      source: { repoURL: String(source.repoURL), chart: source.chart, version: String(source.targetRevision) },
+      source: { repoURL: String(source.repoURL), chart: source.chart!, version: String(source.targetRevision) },
       releaseName: source.helm?.releaseName ?? String(m.metadata?.name),
       namespace: m.spec?.destination?.namespace ?? 'default',
       values: source.helm?.valuesObject ?? {},

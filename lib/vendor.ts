@@ -11,10 +11,10 @@ import * as yaml from 'js-yaml';
 import { Parser, ReadEntry } from 'tar';
 import { z } from 'zod';
 import { runCommandAsync } from './cli';
-import { HelmChartSource, isHelmComponent } from './component';
+import { HelmChartSource } from './component';
 import { configFiles, loadConfig } from './config';
 import { helmBinary, helmEnv, projectRoot, writeFileAtomic } from './helm';
-import { composePlatform } from './platform';
+import { chartComponents, Compose } from './platform';
 
 /** The lock file and the archives' folder, relative to the project folder. */
 export const LOCK_FILE = 'vendor/charts.lock.yaml';
@@ -562,7 +562,7 @@ Options:
 `;
 
 /** `npm run vendor`: returns the exit code. */
-export function vendorMain(argv: string[]): Promise<number> {
+export function vendorMain(argv: string[], compose: Compose): Promise<number> {
   return runCommandAsync(argv, {
     help: HELP,
     options: {
@@ -575,8 +575,8 @@ export function vendorMain(argv: string[]): Promise<number> {
       const log = (line: string) => { if (!v.quiet) process.stdout.write(`${line}\n`); };
       const configs = v.config && v.config.length > 0 ? v.config : configFiles('config');
       if (configs.length === 0) throw new Error('no config/*.yaml found; run from the project folder or pass --config <file>');
-      // The components only (composePlatform): building the platform would render the charts, which needs them vendored.
-      const sources = configs.flatMap((file) => composePlatform(loadConfig(file)).components.filter(isHelmComponent).map((c) => c.source));
+      // The components only (compose): building the platform would render the charts, which needs them vendored.
+      const sources = configs.flatMap((file) => chartComponents(compose(loadConfig(file))).map((c) => c.source));
       const mirror = v.mirror ?? process.env[MIRROR_ENV];
       if (mirror) log(`mirror: ${mirror}`);
       const report = await vendorCharts(sources, { mirror: mirror || undefined, log, prune: !v.config || v.config.length === 0 });

@@ -1,3 +1,4 @@
+import { composePlatform } from '../charts/platform';
 import { buildPlatform, renderFiles } from '../lib/platform';
 import { labConfig, render, unionViolations } from './helpers';
 
@@ -92,9 +93,9 @@ describe('the deploy repo\'s workloads', () => {
   });
 
   test('a workload without a host gets no Gateway; a new workload is one config entry', () => {
-    const files = renderFiles(buildPlatform(labConfig((raw) => {
+    const files = renderFiles(buildPlatform(composePlatform(labConfig((raw) => {
       raw.apps.workloads.api = { image: { repository: 'harbor.k-tech.cloud/msa/api', tag: '7' }, port: 8080, portName: 'http-api', version: 'v2', subdomain: 'api' };
-    })));
+    }))));
     const names = files.filter((f) => f.path.startsWith('workloads/')).map((f) => `${f.manifest.kind}/${f.manifest.metadata.name}`);
     expect(names).toEqual(expect.arrayContaining(['Deployment/api', 'Service/api-service', 'Gateway/api-gateway', 'VirtualService/api-virtualservice', 'Certificate/api-secret']));
     expect(names.filter((n) => n.includes('login-js'))).toEqual(['Deployment/login-js', 'Service/login-js-service']);

@@ -1,3 +1,4 @@
+import { composePlatform } from '../charts/platform';
 import * as yaml from 'js-yaml';
 import { buildPlatform, renderFiles } from '../lib/platform';
 import { labConfig, labPlatform, render, unionViolations } from './helpers';
@@ -6,11 +7,11 @@ const lab = render();
 
 describe('argo-cd', () => {
   const app = lab.app('argo-cd');
-  const values = app.spec.source.helm.valuesObject;
+  const values = lab.values(app.metadata.name);
 
   test('Argo CD manages itself from the argo-helm chart, under the guide\'s release name', () => {
-    expect(app.spec.source).toMatchObject({ repoURL: 'https://argoproj.github.io/argo-helm', chart: 'argo-cd', targetRevision: '10.1.1' });
-    expect(app.spec.source.helm.releaseName).toBe('argocd');
+    expect(lab.chart(app.metadata.name)).toMatchObject({ repoURL: 'https://argoproj.github.io/argo-helm', chart: 'argo-cd', targetRevision: '10.1.1' });
+    expect(lab.chart(app.metadata.name).helm.releaseName).toBe('argocd');
     expect(app.spec.destination.namespace).toBe('argocd');
     expect(values.global.domain).toBe('argocd.k-tech.cloud');
     expect(app.spec.syncPolicy.syncOptions).toContain('ServerSideApply=true');
@@ -74,13 +75,15 @@ describe('argo-cd', () => {
     expect(ing.spec.rules[0].http.paths).toEqual([{ path: '/', pathType: 'Prefix', backend: { service: { name: 'argocd-server', port: { name: 'https' } } } }]);
     const cert = lab.get('Certificate', 'argocd-server-tls', 'argocd');
     expect(cert.spec).toMatchObject({ secretName: 'argocd-server-tls', dnsNames: ['argocd.k-tech.cloud'], issuerRef: { name: 'letsencrypt', kind: 'ClusterIssuer' } });
-    expect(lab.wave('argo-cd-endpoint')).toBeGreaterThan(lab.wave('cluster-issuers'));
+    // The endpoint is the argo-cd Application's own folder, synced after cert-manager (its CRD and issuers).
+    expect(lab.in('argo-cd').map((f) => f.manifest.kind).sort()).toEqual(['Certificate', 'Ingress', 'PodMonitor', 'PodMonitor', 'PodMonitor', 'PodMonitor']);
+    expect(lab.wave('argo-cd')).toBeGreaterThan(lab.wave('cert-manager'));
     // ingress-nginx ignores ssl-passthrough unless started with the flag.
-    expect(lab.app('ingress-nginx').spec.source.helm.valuesObject.controller.extraArgs).toEqual({ 'enable-ssl-passthrough': 'true' });
+    expect(lab.values('ingress-nginx').controller.extraArgs).toEqual({ 'enable-ssl-passthrough': 'true' });
     // The backend is the Service the argo-cd chart renders, port https included; the union checks it.
     const server = labPlatform().argoCd.appliedManifests.find((m) => m.kind === 'Service' && m.metadata.name === 'argocd-server') as any;
     expect(server.spec.ports).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'https', port: 443 })]));
-    expect(unionViolations().filter((v) => v.file.startsWith('argo-cd-endpoint/'))).toEqual([]);
+    expect(unionViolations().filter((v) => v.file.startsWith('argo-cd/'))).toEqual([]);
   });
 
   test('no component waits for Argo CD by accident: its CRDs are installed by bootstrap/, before any wave', () => {
@@ -97,11 +100,11 @@ describe('argo-cd', () => {
 
   test('RBAC from config lands in argocd-rbac-cm values; none by default', () => {
     expect(values.configs.rbac).toBeUndefined();
-    const files = renderFiles(buildPlatform(labConfig((raw) => {
+    const files = renderFiles(buildPlatform(composePlatform(labConfig((raw) => {
       raw.argocd.rbac = { defaultPolicy: 'role:readonly', policyCsv: ['p, role:org-admin, applications, *, */*, allow'] };
-    })));
+    }))));
     const v: any = files.find((f) => f.path === 'apps/application-argo-cd.yaml')!.manifest;
-    expect(v.spec.source.helm.valuesObject.configs.rbac).toEqual({ 'policy.default': 'role:readonly', 'policy.csv': 'p, role:org-admin, applications, *, */*, allow\n' });
+    expect(v.spec.sources[0].helm.valuesObject.configs.rbac).toEqual({ 'policy.default': 'role:readonly', 'policy.csv': 'p, role:org-admin, applications, *, */*, allow\n' });
     expect(() => labConfig((raw) => { raw.argocd.rbac = { defaultPolicy: 'role:readonly', policyCsv: ['allow everything'] }; })).toThrow(/argocd\.rbac\.policyCsv\.0/);
   });
 });
@@ -110,13 +113,13 @@ describe('GitHub SSO (optional)', () => {
   const sso = render(labConfig((r) => { r.argocd.githubSso = { clientId: 'Ov23liExampleClient', orgs: ['k-tech'] }; }));
 
   test('off by default: no Dex connector and no client secret', () => {
-    const cm = render().app('argo-cd').spec.source.helm.valuesObject.configs.cm;
+    const cm = render().values('argo-cd').configs.cm;
     expect(cm['dex.config']).toBeUndefined();
     expect(() => render().get('ExternalSecret', 'argocd-dex-github', 'argocd')).toThrow();
   });
 
   test('Dex logs in members of the configured organizations; the client secret is only a reference', () => {
-    const cm = sso.app('argo-cd').spec.source.helm.valuesObject.configs.cm;
+    const cm = sso.values('argo-cd').configs.cm;
     expect(yaml.load(cm['dex.config'])).toEqual({
       connectors: [{
         type: 'github', id: 'github', name: 'GitHub',

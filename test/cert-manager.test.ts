@@ -7,8 +7,8 @@ describe('cert-manager', () => {
   test('the chart installs its CRDs and runs on Linux nodes, as the guide sets', () => {
     const app = lab.app('cert-manager');
     expect(app.spec.destination.namespace).toBe('cert-manager');
-    expect(app.spec.source).toMatchObject({ repoURL: 'https://charts.jetstack.io', chart: 'cert-manager', targetRevision: 'v1.21.1' });
-    expect(app.spec.source.helm.valuesObject).toEqual({
+    expect(lab.chart(app.metadata.name)).toMatchObject({ repoURL: 'https://charts.jetstack.io', chart: 'cert-manager', targetRevision: 'v1.21.1' });
+    expect(lab.values(app.metadata.name)).toEqual({
       crds: { enabled: true, keep: true },
       nodeSelector: { 'kubernetes.io/os': 'linux' },
       global: { leaderElection: { namespace: 'cert-manager' } },
@@ -26,7 +26,7 @@ describe('cert-manager', () => {
 });
 
 test('the chart renders: it fails when the deprecated installCRDs is on together with crds.enabled', () => {
-  const values = render().app('cert-manager').spec.source.helm.valuesObject;
+  const values = render().values('cert-manager');
   expect(values.installCRDs && values.crds?.enabled).toBeFalsy();
   // crds.keep without crds.enabled is refused by the chart too.
   expect(values.crds).toEqual({ enabled: true, keep: true });

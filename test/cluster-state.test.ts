@@ -1,7 +1,8 @@
 // The platform comes up: the lab's whole cluster state (our manifests plus every chart's render) passes every
 // check, and each defect the first render found is refused again when it is put back, naming it.
+import { composePlatform } from '../charts/platform';
 import { HelmComponent, isHelmComponent } from '../lib/component';
-import { buildPlatformAsync, completePlatform, composePlatform, Composition, Platform, renderFiles, RenderedFile } from '../lib/platform';
+import { buildPlatformAsync, chartComponents, completePlatform, Composition, Platform, renderFiles, RenderedFile } from '../lib/platform';
 import { renderClusterSync } from '../lib/render';
 import { validatePlatform } from '../lib/validate-platform';
 import { RuleName, Violation } from '../lib/validation';
@@ -10,9 +11,9 @@ import { labConfig } from './helpers';
 /** The lab, with `tweak` applied to its components before the charts are rendered. */
 function lab(tweak: (c: Composition, chart: (name: string) => HelmComponent<any>) => void = () => undefined): Platform {
   const c = composePlatform(labConfig());
-  const chart = (name: string) => c.components.filter(isHelmComponent).find((h) => h.name === name)! as HelmComponent<any>;
+  const chart = (name: string) => chartComponents(c).find((h) => h.name === name)! as HelmComponent<any>;
   tweak(c, chart);
-  const inputs = c.components.filter(isHelmComponent).map((h) => ({
+  const inputs = chartComponents(c).map((h) => ({
     application: h.name, source: h.source, releaseName: h.releaseName, namespace: h.targetNamespace, values: h.values,
   }));
   return completePlatform(c, renderClusterSync(inputs, c.config.cluster.kubernetesVersion));
@@ -97,7 +98,7 @@ describe('each defect the render found is refused when it is put back', () => {
     const v = violations(lab((_, chart) => addValues(chart('harbor'), { database: { internal: { password: 'changeit' } } })));
     const found = v.filter((x) => x.rule === 'default-credential');
     expect(found.map((x) => `${x.object} ${x.field}`)).toEqual([
-      'Application argocd/harbor spec.source.helm.valuesObject.database.internal.password',
+      'Application argocd/harbor spec.sources[0].helm.valuesObject.database.internal.password',
       'Secret devops-tools/harbor-database data.POSTGRES_PASSWORD',
     ]);
     expect(JSON.stringify(found)).not.toContain('changeit');
@@ -105,7 +106,7 @@ describe('each defect the render found is refused when it is put back', () => {
 
   test('a values key the pinned chart never reads (Kiali\'s istio_namespace)', () => {
     const v = violations(lab((_, chart) => addValues(chart('kiali'), { istio_namespace: 'istio-system' })));
-    expect(brief(v, 'unread-value')).toEqual(['Application argocd/kiali spec.source.helm.valuesObject.istio_namespace']);
+    expect(brief(v, 'unread-value')).toEqual(['Application argocd/kiali spec.sources[0].helm.valuesObject.istio_namespace']);
   });
 
   test('a monitor whose jobLabel the pods do not carry (the Jenkins PodMonitor)', () => {
@@ -115,16 +116,16 @@ describe('each defect the render found is refused when it is put back', () => {
   });
 
   test('a custom resource synced before its CRD', () => {
-    const v = violations(lab(), (files) => files.map((f) => (f.path === 'apps/application-cluster-issuers.yaml'
+    const v = violations(lab(), (files) => files.map((f) => (f.path === 'apps/application-harbor.yaml'
       ? { ...f, manifest: { ...f.manifest, metadata: { ...f.manifest.metadata, annotations: { 'argocd.argoproj.io/sync-wave': '0' } } } } : f)));
-    expect(brief(v, 'crd-order')).toEqual(expect.arrayContaining(['ClusterIssuer letsencrypt apiVersion']));
+    expect(brief(v, 'crd-order')).toEqual(expect.arrayContaining(['Certificate devops-tools/harbor-secret apiVersion']));
   });
 
   test('an object two Applications apply', () => {
     const platform = lab();
     const v = violations(platform, (files) => {
       const svc = platform.components.filter(isHelmComponent).find((h) => h.name === 'kiali')!.render.objects.find((o) => o.manifest.kind === 'Service')!;
-      return [...files, { path: 'kiali-dashboard/service-kiali.yaml', manifest: svc.manifest as any }];
+      return [...files, { path: 'jenkins/service-kiali.yaml', manifest: svc.manifest as any }];
     });
     expect(brief(v, 'single-owner')).toEqual(['Service istio-system/kiali metadata.name']);
   });
@@ -133,7 +134,7 @@ describe('each defect the render found is refused when it is put back', () => {
     const v = violations(lab((_, chart) => addValues(chart('kiali'), {
       external_services: { prometheus: { url: 'http://kube-prometheus-stack-prometheus.monitoring.svc.cluster.local:9999' } },
     })));
-    expect(brief(v, 'service-reference')).toEqual(['Application argocd/kiali spec.source.helm.valuesObject.external_services.prometheus.url']);
+    expect(brief(v, 'service-reference')).toEqual(['Application argocd/kiali spec.sources[0].helm.valuesObject.external_services.prometheus.url']);
   });
 
   test('a second way to install Istio: an IstioOperator in a folder no Application syncs', () => {
@@ -151,7 +152,7 @@ describe('each defect the render found is refused when it is put back', () => {
 
 describe('the Kubernetes version is the environment\'s', () => {
   test('on 1.29, cert-manager 1.21\'s CRDs carry selectableFields, which that API server rejects', async () => {
-    const platform = await buildPlatformAsync(labConfig((raw) => { raw.cluster.kubernetesVersion = '1.29'; }));
+    const platform = await buildPlatformAsync(composePlatform(labConfig((raw) => { raw.cluster.kubernetesVersion = '1.29'; })));
     const v = violations(platform).filter((x) => x.rule === 'schema');
     expect(v.map((x) => `${x.object} ${x.field}`)).toEqual(expect.arrayContaining([
       expect.stringMatching(/^CustomResourceDefinition certificates\.cert-manager\.io spec\.versions\[0\]\.selectableFields$/),

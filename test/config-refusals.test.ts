@@ -118,7 +118,7 @@ describe('hosts', () => {
     for (const ing of lab.all('Ingress')) for (const rule of (ing as any).spec.rules ?? []) hosts.add(rule.host);
     for (const gw of lab.all('Gateway')) for (const s of (gw as any).spec.servers) for (const h of s.hosts) hosts.add(h);
     // Hosts the charts render (Harbor's Ingress) come from the same config: the endpoint's host.
-    const harborValues = JSON.stringify(lab.app('harbor').spec.source.helm.valuesObject);
+    const harborValues = JSON.stringify(lab.values('harbor'));
     expect(harborValues).toContain('harbor.k-tech.cloud');
     hosts.add('harbor.k-tech.cloud');
     const workloadHosts = Object.values(labConfig().apps.workloads).filter((w) => w.subdomain).map((w) => `${w.subdomain}.k-tech.cloud`);

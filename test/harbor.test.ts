@@ -3,10 +3,10 @@ import { render } from './helpers';
 const lab = render();
 
 describe('harbor', () => {
-  const values = lab.app('harbor').spec.source.helm.valuesObject;
+  const values = lab.values('harbor');
 
   test('the values express the guide\'s sed edits', () => {
-    expect(lab.app('harbor').spec.source).toMatchObject({ repoURL: 'https://helm.goharbor.io', chart: 'harbor', targetRevision: '1.19.1' });
+    expect(lab.chart('harbor')).toMatchObject({ repoURL: 'https://helm.goharbor.io', chart: 'harbor', targetRevision: '1.19.1' });
     expect(lab.app('harbor').spec.destination.namespace).toBe('devops-tools');
     expect(values.expose.ingress.hosts.core).toBe('harbor.k-tech.cloud');
     expect(values.externalURL).toBe('https://harbor.k-tech.cloud');

@@ -1,5 +1,6 @@
 // Shared test helpers: the lab config (optionally changed), and the rendered platform looked up by kind
 // and name rather than by position.
+import { composePlatform } from '../charts/platform';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -49,6 +50,19 @@ export class Rendered {
     return this.in('apps').map((f) => f.manifest).find((m) => m.metadata.name === name) ?? (() => { throw new Error(`no Application ${name}`); })();
   }
 
+  /** The chart source of a component's Application (its `source`, or the chart among its `sources`). */
+  chart(name: string): any {
+    const spec = this.app(name).spec;
+    const found = [spec.source, ...(spec.sources ?? [])].find((s: any) => s?.chart);
+    if (!found) throw new Error(`Application ${name} has no chart source`);
+    return found;
+  }
+
+  /** The Helm values of a component's Application. */
+  values(name: string): any {
+    return this.chart(name).helm.valuesObject;
+  }
+
   wave(name: string): number {
     return Number(this.app(name).metadata.annotations['argocd.argoproj.io/sync-wave']);
   }
@@ -67,12 +81,12 @@ export class Rendered {
  */
 let labBuilt: Platform | undefined;
 export function labPlatform(): Platform {
-  return (labBuilt ??= buildPlatform(labConfig()));
+  return (labBuilt ??= buildPlatform(composePlatform(labConfig())));
 }
 
 /** The files of an environment: the lab's (its platform built once per file) unless a config is given. */
 export function render(config?: PlatformConfig): Rendered {
-  const platform = config ? buildPlatform(config) : labPlatform();
+  const platform = config ? buildPlatform(composePlatform(config)) : labPlatform();
   return new Rendered(renderFiles(platform), platform);
 }
 

@@ -1,8 +1,10 @@
+import { platformSecrets } from '../lib/secrets';
+import { composePlatform } from '../charts/platform';
 import { endpoints, inventory } from '../lib/inventory';
 import { buildPlatform, renderFiles } from '../lib/platform';
 import { labConfig } from './helpers';
 
-const platform = buildPlatform(labConfig());
+const platform = buildPlatform(composePlatform(labConfig()));
 const files = renderFiles(platform);
 const md = inventory(platform, files);
 
@@ -13,13 +15,13 @@ describe('inventory', () => {
       const row = md.split('\n').find((l) => l.includes(`| \`${a.metadata.name}\` |`));
       expect(row).toBeDefined();
       expect(row).toContain(`| ${a.metadata.annotations['argocd.argoproj.io/sync-wave']} |`);
-      expect(row).toContain(a.spec.source.chart ? `\`${a.spec.source.targetRevision}\`` : `\`${a.spec.source.path}\``);
+      for (const src of [a.spec.source, ...(a.spec.sources ?? [])].filter(Boolean)) expect(row).toContain(src.chart ? `\`${src.targetRevision}\`` : `\`${src.path}\``);
     }
   });
 
   test('lists the public endpoints with TLS secret and issuer', () => {
     expect(md).toContain('| `jenkins.k-tech.cloud` | Ingress devops-tools/jenkins | `jenkins-secret` | `letsencrypt` | `jenkins-service:8080` | `devops-tools` |');
-    // A chart's Ingress is read from its render, backends included: Harbor's, with the Certificate of harbor-certificate.
+    // A chart's Ingress is read from its render, backends included: Harbor's, with the Certificate of the harbor component.
     expect(md).toContain('| `harbor.k-tech.cloud` | Ingress devops-tools/harbor-ingress | `harbor-secret` | `letsencrypt` | `harbor-portal:80` | `devops-tools` |');
     expect(md).toContain('| `harbor.k-tech.cloud/v2/` | Ingress devops-tools/harbor-ingress | `harbor-secret` | `letsencrypt` | `harbor-core:80` | `devops-tools` |');
     const harbor = platform.components.find((c) => c.name === 'harbor')!.appliedManifests;
@@ -47,7 +49,7 @@ describe('inventory', () => {
   test('lists every declared secret with backend and consumers', () => {
     expect(md).toContain('Backend: `external-secrets`.');
     expect(md).toMatch(/\| `harbor-secrets` \| Opaque \| `devops-tools` \| .* \| harbor \(devops-tools\) \|/);
-    for (const d of platform.secrets.declarations) expect(md).toContain(`| \`${d.name}\` |`);
+    for (const d of platformSecrets(platform.config)) expect(md).toContain(`| \`${d.name}\` |`);
   });
 
   test('the diagrams are Mermaid flowcharts of plain statements', () => {

@@ -10,26 +10,26 @@ const TEMPO = { name: 'otlp', opentelemetry: { service: 'tempo-distributor.obser
 describe('istio', () => {
   test('base, istiod and the gateway are pinned charts of the Istio repo, in the istio namespace', () => {
     for (const [app, chart] of [['istio-base', 'base'], ['istiod', 'istiod'], ['istio-ingressgateway', 'gateway']]) {
-      expect(lab.app(app).spec.source).toMatchObject({ repoURL: ISTIO, chart, targetRevision: '1.24.2' });
+      expect(lab.chart(app)).toMatchObject({ repoURL: ISTIO, chart, targetRevision: '1.24.2' });
       expect(lab.app(app).spec.destination.namespace).toBe('istio-system');
     }
   });
 
   test('values are set at the top level, never under _internal_defaults_do_not_set', () => {
     for (const app of ['istio-base', 'istiod', 'istio-ingressgateway']) {
-      expect(Object.keys(lab.app(app).spec.source.helm.valuesObject)).not.toContain('_internal_defaults_do_not_set');
+      expect(Object.keys(lab.values(app))).not.toContain('_internal_defaults_do_not_set');
     }
   });
 
   test('istiod renders no PodDisruptionBudget: with one replica it would block every node drain', () => {
-    expect(lab.app('istiod').spec.source.helm.valuesObject.global.defaultPodDisruptionBudget).toEqual({ enabled: false });
+    expect(lab.values('istiod').global.defaultPodDisruptionBudget).toEqual({ enabled: false });
     const istiod = lab.platform!.components.find((c) => c.name === 'istiod')!;
     expect(istiod.appliedManifests.filter((m) => m.kind === 'PodDisruptionBudget')).toEqual([]);
     expect(istiod.appliedManifests.filter((m) => m.kind === 'Deployment').map((m: any) => m.spec.replicas ?? 1)).toEqual([1]);
   });
 
   test('istiod carries the guide\'s mesh config: prometheus metrics, otlp tracing to Tempo', () => {
-    const mesh = lab.app('istiod').spec.source.helm.valuesObject.meshConfig;
+    const mesh = lab.values('istiod').meshConfig;
     expect(mesh.defaultProviders).toEqual({ metrics: ['prometheus'], tracing: ['otlp'] });
     expect(mesh.extensionProviders).toEqual([TEMPO]);
     expect(mesh.accessLogFile).toBe('/dev/stdout');
@@ -37,25 +37,25 @@ describe('istio', () => {
 
   test('the gateway is istio-ingressgateway with the labels the apps\' Gateways select', () => {
     const app = lab.app('istio-ingressgateway');
-    expect(app.spec.source.helm.releaseName).toBe('istio-ingressgateway');
-    const labels = app.spec.source.helm.valuesObject.labels;
+    expect(lab.chart(app.metadata.name).helm.releaseName).toBe('istio-ingressgateway');
+    const labels = lab.values(app.metadata.name).labels;
     for (const gw of lab.all('Gateway') as any[]) {
       for (const [k, v] of Object.entries(gw.spec.selector)) expect(labels[k]).toBe(v);
     }
     expect(labels.istio).toBe('ingressgateway');
   });
 
-  test('waves: CRDs, then istiod, then the gateway and the Telemetry', () => {
+  test('waves: CRDs, then istiod (with the Telemetry), then the gateway', () => {
     expect(lab.wave('istiod')).toBeGreaterThan(lab.wave('istio-base'));
     expect(lab.wave('istio-ingressgateway')).toBeGreaterThan(lab.wave('istiod'));
-    expect(lab.wave('istio-telemetry')).toBeGreaterThan(lab.wave('istiod'));
     // istio-base's chart renders the Istio CRDs; what writes Istio custom resources is synced after it.
     const base = lab.platform!.components.find((c) => c.name === 'istio-base')!;
     const groups = base.appliedManifests.filter((m) => m.kind === 'CustomResourceDefinition').map((m: any) => m.spec.group);
     expect([...new Set(groups)].sort()).toEqual(['extensions.istio.io', 'networking.istio.io', 'security.istio.io', 'telemetry.istio.io']);
-    expect(lab.dependencies('istio-telemetry')).toContain('istio-base');
+    expect(lab.dependencies('istiod')).toContain('istio-base');
+    expect(lab.in('istiod').map((f) => f.manifest.kind).sort()).toEqual(['PodMonitor', 'Telemetry']);
     expect(lab.dependencies('workloads')).toEqual(expect.arrayContaining(['istio-base', 'istiod', 'istio-ingressgateway']));
-    expect(lab.dependencies('kiali-dashboard')).toContain('istio-base');
+    expect(lab.dependencies('kiali')).toContain('istio-base');
   });
 
   test('Telemetry mesh-default samples the configured share of requests to otlp', () => {
@@ -74,7 +74,7 @@ describe('istio', () => {
     const rendered = chartFiles(lab.platform!).map((f) => f.manifest as any);
     expect(rendered.length).toBeGreaterThan(0);
     expect(rendered.filter((m) => m.kind === 'IstioOperator' || (m.kind === 'CustomResourceDefinition' && m.spec.names.kind === 'IstioOperator'))).toEqual([]);
-    for (const f of lab.in('apps')) expect((f.manifest as any).spec.source.path ?? '').not.toMatch(/istioctl/);
+    for (const f of lab.in('apps')) expect(JSON.stringify((f.manifest as any).spec)).not.toMatch(/istioctl/);
   });
 
   test('sidecar injection is on for the configured namespaces only', () => {

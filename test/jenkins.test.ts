@@ -65,6 +65,6 @@ describe('jenkins', () => {
     }]);
     const cert = lab.get('Certificate', 'jenkins-secret', NS);
     expect(cert.spec).toMatchObject({ secretName: 'jenkins-secret', dnsNames: ['jenkins.k-tech.cloud'], issuerRef: { name: 'letsencrypt', kind: 'ClusterIssuer' } });
-    expect(lab.wave('jenkins')).toBeGreaterThan(lab.wave('cluster-issuers'));
+    expect(lab.wave('jenkins')).toBeGreaterThan(lab.wave('cert-manager'));
   });
 });

@@ -5,7 +5,7 @@ const lab = render();
 describe('keda', () => {
   test('the KEDA chart, pinned, installing the keda.sh CRDs, applied server-side', () => {
     const app = lab.app('keda');
-    expect(app.spec.source).toMatchObject({ repoURL: 'https://kedacore.github.io/charts', chart: 'keda', targetRevision: '2.20.2' });
+    expect(lab.chart(app.metadata.name)).toMatchObject({ repoURL: 'https://kedacore.github.io/charts', chart: 'keda', targetRevision: '2.20.2' });
     expect(app.spec.destination.namespace).toBe('keda');
     const keda = lab.platform!.components.find((c) => c.name === 'keda')!;
     const crds = keda.appliedManifests.filter((m) => m.kind === 'CustomResourceDefinition') as any[];

@@ -6,10 +6,10 @@ const NS = 'istio-system';
 
 describe('kiali', () => {
   const app = lab.app('kiali');
-  const values = app.spec.source.helm.valuesObject;
+  const values = lab.values(app.metadata.name);
 
   test('the kiali-server chart, pinned, in the istio namespace', () => {
-    expect(app.spec.source).toMatchObject({ repoURL: 'https://kiali.org/helm-charts', chart: 'kiali-server', targetRevision: '2.29.0' });
+    expect(lab.chart(app.metadata.name)).toMatchObject({ repoURL: 'https://kiali.org/helm-charts', chart: 'kiali-server', targetRevision: '2.29.0' });
     expect(app.spec.destination.namespace).toBe(NS);
     // Kiali 2 has no istio_namespace value: it finds Istio in the namespace it is installed in, as its config says.
     expect(values.istio_namespace).toBeUndefined();
@@ -50,7 +50,7 @@ describe('kiali', () => {
     const svc = kiali.appliedManifests.find((m) => m.kind === 'Service' && m.metadata.name === 'kiali') as any;
     expect(svc.metadata.namespace).toBe(NS);
     expect(svc.spec.ports.map((p: any) => p.port)).toContain(values.server.port);
-    expect(unionViolations().filter((v) => v.file.startsWith('kiali-dashboard/'))).toEqual([]);
+    expect(unionViolations().filter((v) => v.file.startsWith('kiali/'))).toEqual([]);
   });
 
   test('the Azure MySQL server is a mesh-external ServiceEntry', () => {
@@ -63,9 +63,9 @@ describe('kiali', () => {
     });
   });
 
-  test('waves: after istiod; the endpoint after the chart and the issuers', () => {
+  test('waves: after istiod, and after cert-manager for its endpoint\'s Certificate', () => {
     expect(lab.wave('kiali')).toBeGreaterThan(lab.wave('istiod'));
-    expect(lab.wave('kiali-dashboard')).toBeGreaterThan(lab.wave('kiali'));
-    expect(lab.wave('kiali-dashboard')).toBeGreaterThan(lab.wave('istio-base'));
+    expect(lab.wave('kiali')).toBeGreaterThan(lab.wave('cert-manager'));
+    expect(lab.app('kiali').spec.sources.map((s: any) => s.chart ?? s.path)).toEqual(['kiali-server', 'gitops/lab/kiali']);
   });
 });

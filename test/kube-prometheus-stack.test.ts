@@ -1,25 +1,26 @@
+import { composePlatform } from '../charts/platform';
 import { HelmComponent } from '../lib/component';
 import { findLeaks } from '../lib/leaks';
-import { composePlatform } from '../lib/platform';
+import { chartComponents } from '../lib/platform';
 import { platformSecrets } from '../lib/secrets';
 import { labConfig, render } from './helpers';
 
 const config = labConfig();
 const lab = render();
 const app = lab.app('kube-prometheus-stack');
-const values = app.spec.source.helm.valuesObject;
+const values = lab.values(app.metadata.name);
 const alertmanager = values.alertmanager;
 const slack = alertmanager.config.receivers[0].slack_configs[0];
 const templates: string = alertmanager.templateFiles['slack.tmpl'];
 
 describe('kube-prometheus-stack: the Application', () => {
   test('installs the pinned chart into the monitoring namespace with server-side apply', () => {
-    expect(app.spec.source).toMatchObject({
+    expect(lab.chart(app.metadata.name)).toMatchObject({
       repoURL: 'https://prometheus-community.github.io/helm-charts',
       chart: 'kube-prometheus-stack',
       targetRevision: '88.5.3',
     });
-    expect(app.spec.source.helm.releaseName).toBe('kube-prometheus-stack');
+    expect(lab.chart(app.metadata.name).helm.releaseName).toBe('kube-prometheus-stack');
     expect(app.spec.destination.namespace).toBe('monitoring');
     // The operator's CRDs are too large for client-side apply's last-applied annotation.
     expect(app.spec.syncPolicy.syncOptions).toContain('ServerSideApply=true');
@@ -47,7 +48,7 @@ describe('kube-prometheus-stack: the Application', () => {
     // The API server, kubelets and CoreDNS stay scraped.
     expect(names).toEqual(expect.arrayContaining(['ServiceMonitor kube-prometheus-stack-apiserver', 'ServiceMonitor kube-prometheus-stack-kubelet', 'ServiceMonitor kube-prometheus-stack-coredns']));
     const selfManaged = composePlatform(labConfig((r) => { r.cluster.provider = 'self-managed'; }));
-    const v = (selfManaged.components.find((c) => c.name === 'kube-prometheus-stack') as HelmComponent<any>).values;
+    const v = (chartComponents(selfManaged).find((c) => c.name === 'kube-prometheus-stack') as HelmComponent<any>).values;
     for (const key of Object.keys(off)) expect(v[key]).toBeUndefined();
   });
 });
@@ -117,7 +118,7 @@ describe('kube-prometheus-stack: Alertmanager to Slack', () => {
     const defaulted = labConfig((r) => { delete r.kubePrometheusStack.alertTimeZone; });
     expect(defaulted.kubePrometheusStack.alertTimeZone).toBe('Asia/Seoul');
     const utc = render(labConfig((r) => { r.kubePrometheusStack.alertTimeZone = 'Europe/Berlin'; }));
-    expect(utc.app('kube-prometheus-stack').spec.source.helm.valuesObject.alertmanager.templateFiles['slack.tmpl']).toContain('tz "Europe/Berlin"');
+    expect(utc.values('kube-prometheus-stack').alertmanager.templateFiles['slack.tmpl']).toContain('tz "Europe/Berlin"');
   });
 
   test('an unknown time zone or a channel without # is refused with the field named', () => {

@@ -1,6 +1,7 @@
 // The one leak scan (lib/leaks.ts): every place a secret can reach gitops/, through the paths that put it
 // there (config -> synth, a hand edit -> `npm run validate`, the cdk8s plugin), and no message that shows
 // the secret it found. Every token below is assembled at run time, so the repo itself holds none.
+import { composePlatform } from '../charts/platform';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -48,7 +49,7 @@ const fields = (leaks: { field: string }[]) => leaks.map((l) => l.field).sort();
 
 /** The error synth raises for a config, before anything is written. */
 function synthError(change: (raw: any) => void): Error {
-  const platform = buildPlatform(labConfig(change));
+  const platform = buildPlatform(composePlatform(labConfig(change)));
   try {
     renderPlatformFiles(platform);
   } catch (e) {
@@ -399,7 +400,7 @@ describe('one scan for synth, npm run validate and the cdk8s plugin', () => {
     const cwd = process.cwd();
     process.chdir(ROOT);
     try {
-      const r = validateCdk8sManifests([file]);
+      const r = validateCdk8sManifests(composePlatform, [file]);
       expect(r.revalidated).toBe(r.objects);
       const leaks = r.violations.filter((v) => v.rule === 'no-secret-data');
       expect(leaks.map((v) => v.file)).toEqual(expect.arrayContaining(['lab/apps/application-workloads.yaml', 'lab/bootstrap/appproject-platform.yaml']));

@@ -3,11 +3,11 @@ import { labConfig, render } from './helpers';
 
 const lab = render();
 const app = lab.app('loki');
-const values = app.spec.source.helm.valuesObject;
+const values = lab.values(app.metadata.name);
 
 describe('loki', () => {
   test('the pinned chart in the loki namespace, in distributed mode', () => {
-    expect(app.spec.source).toMatchObject({ repoURL: 'https://grafana.github.io/helm-charts', chart: 'loki', targetRevision: '7.3.0' });
+    expect(lab.chart(app.metadata.name)).toMatchObject({ repoURL: 'https://grafana.github.io/helm-charts', chart: 'loki', targetRevision: '7.3.0' });
     expect(app.spec.destination.namespace).toBe('loki');
     expect(values.deploymentMode).toBe('Distributed');
   });
@@ -46,7 +46,7 @@ describe('loki', () => {
       r.loki.clientId = '11111111-2222-3333-4444-555555555555';
       r.loki.storageAccount = 'otheraccount';
       r.loki.containers = { chunks: 'c-chunks', ruler: 'c-rules' };
-    })).app('loki').spec.source.helm.valuesObject;
+    })).values('loki');
     expect(other.serviceAccount.annotations['azure.workload.identity/client-id']).toBe('11111111-2222-3333-4444-555555555555');
     expect(other.loki.storage.azure.accountName).toBe('otheraccount');
     expect(other.loki.storage.bucketNames).toEqual({ chunks: 'c-chunks', ruler: 'c-rules' });
@@ -80,7 +80,7 @@ describe('loki', () => {
 
   test('Promtail and Grafana reach Loki through its gateway, wherever Loki runs', () => {
     const moved = render(labConfig((r) => { r.loki.namespace = 'logs'; }));
-    const push = moved.app('promtail').spec.source.helm.valuesObject.config.clients[0].url;
+    const push = moved.values('promtail').config.clients[0].url;
     expect(push).toBe('http://loki-gateway.logs.svc.cluster.local/loki/api/v1/push');
     expect(Object.values(moved.get('ConfigMap', 'loki-datasource', 'monitoring').data)[0]).toContain('url: http://loki-gateway.logs.svc.cluster.local\n');
   });

@@ -1,23 +1,26 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import { dashboardDatasourceUids, escapeDollars, linkedDatasourceUids } from '../charts/monitoring';
-import { scrapeTargets } from '../lib/scrape-targets';
+import { escapeDollars } from '../lib/grafana';
 import { platformSecrets } from '../lib/secrets';
 import { labConfig, render, unionViolations } from './helpers';
 
 const config = labConfig();
 const lab = render();
 const NS = 'monitoring';
-const COMPONENT = 'monitoring-config';
-const kps = lab.app('kube-prometheus-stack').spec.source.helm.valuesObject;
-const kpsRelease = lab.app('kube-prometheus-stack').spec.source.helm.releaseName;
+const kps = lab.values('kube-prometheus-stack');
+const kpsRelease = lab.chart('kube-prometheus-stack').helm.releaseName;
 const kpsRendered = lab.platform!.components.find((c) => c.name === 'kube-prometheus-stack')!.appliedManifests as any[];
+/** Every `datasourceUid` (datasource links) or `datasource.uid` (dashboard panels) anywhere in `node`. */
+const uidsIn = (node: any): string[] => (Array.isArray(node) ? node.flatMap(uidsIn) : node && typeof node === 'object'
+  ? Object.entries(node).flatMap(([k, v]: [string, any]) => (k === 'datasourceUid' && typeof v === 'string' ? [v]
+    : k === 'datasource' && typeof v?.uid === 'string' ? [v.uid] : uidsIn(v)))
+  : []);
 /** The uids of the datasources the chart provisions itself (read from its render, not restated). */
 const chartUids: string[] = kpsRendered.filter((m) => m.kind === 'ConfigMap' && m.metadata.labels?.[kps.grafana.sidecar.datasources.label])
   .flatMap((cm) => Object.values<string>(cm.data).flatMap((t) => (yaml.load(t) as any).datasources.map((d: any) => d.uid)));
 
-const datasourceFiles = () => lab.in(COMPONENT).map((f) => f.manifest as any)
+const datasourceFiles = () => lab.files.map((f) => f.manifest as any)
   .filter((m) => m.kind === 'ConfigMap' && m.metadata.labels?.grafana_datasource === '1');
 /** The provisioning file of a datasource ConfigMap, as Grafana reads it ($$ is a literal $). */
 const provisioning = (name: string): any => {
@@ -28,22 +31,33 @@ const datasource = (name: string) => provisioning(name).datasources[0];
 const dashboard = (name: string, key: string) => JSON.parse(lab.get('ConfigMap', name, NS).data[key]);
 const queries = (d: any): string[] => d.panels.flatMap((p: any) => (p.targets ?? []).map((t: any) => t.expr ?? t.query ?? t.queryType));
 
-describe('monitoring-config: the Application', () => {
-  test('is a folder in the monitoring namespace, synced after the stack that installs the PodMonitor CRD', () => {
-    const app = lab.app(COMPONENT);
-    expect(app.spec.destination.namespace).toBe(NS);
-    expect(app.spec.source.path).toBe(`gitops/lab/${COMPONENT}`);
-    expect(lab.wave(COMPONENT)).toBeGreaterThan(lab.wave('kube-prometheus-stack'));
-    expect(lab.wave(COMPONENT)).toBeGreaterThan(lab.wave('cluster-issuers'));
-    expect(lab.wave(COMPONENT)).toBeGreaterThan(lab.wave('secrets'));
+describe('monitoring objects live with the component they are about', () => {
+  const folderOf = (kind: string, name: string) => lab.files.find((f) => f.manifest.kind === kind && f.manifest.metadata.name === name)!.path.split('/')[0];
+  test.each([
+    ['Ingress', 'prometheus-ingress', 'kube-prometheus-stack'], ['Certificate', 'grafana-secret', 'kube-prometheus-stack'],
+    ['PodMonitor', 'jenkins', 'jenkins'], ['PodMonitor', 'argocd-server', 'argo-cd'], ['PodMonitor', 'istiod', 'istiod'],
+    ['PodMonitor', 'istio-gateways', 'istio-ingressgateway'], ['PodMonitor', 'istio-envoy', 'workloads'],
+    ['ConfigMap', 'loki-datasource', 'loki'], ['ConfigMap', 'grafana-dashboard-tempo-observability', 'tempo'],
+  ])('%s %s is written by %s', (kind, name, component) => {
+    expect(folderOf(kind, name)).toBe(component);
   });
 
-  test('every object lands in the monitoring namespace', () => {
-    expect(lab.in(COMPONENT).map((f) => (f.manifest.metadata as any).namespace)).toEqual(lab.in(COMPONENT).map(() => NS));
+  test('a component that applies a PodMonitor is synced after the stack that installs its CRD', () => {
+    for (const m of lab.all('PodMonitor')) {
+      const owner = folderOf('PodMonitor', m.metadata.name);
+      if (owner !== 'kube-prometheus-stack') expect(lab.wave(owner)).toBeGreaterThan(lab.wave('kube-prometheus-stack'));
+    }
+  });
+
+  test('no Application exists only to hold another product\'s objects', () => {
+    const names = lab.in('apps').map((f) => f.manifest.metadata.name);
+    for (const gone of ['monitoring-config', 'harbor-certificate', 'argo-cd-endpoint', 'kiali-dashboard', 'istio-telemetry', 'cluster-issuers']) {
+      expect(names).not.toContain(gone);
+    }
   });
 });
 
-describe('monitoring-config: HTTPS endpoints as the guide names them', () => {
+describe('monitoring: HTTPS endpoints as the guide names them', () => {
   test.each([
     ['prometheus.k-tech.cloud', 'prometheus-secret', 'prometheus-ingress', 'kube-prometheus-stack-prometheus', 9090],
     ['alertmanager.k-tech.cloud', 'alertmanager-secret', 'alertmanager-ingress', 'kube-prometheus-stack-alertmanager', 9093],
@@ -82,15 +96,14 @@ describe('monitoring-config: HTTPS endpoints as the guide names them', () => {
   });
 });
 
-describe('monitoring-config: PodMonitors', () => {
+describe('monitoring: PodMonitors', () => {
   const monitors = () => lab.all('PodMonitor') as any[];
 
-  test('the nine PodMonitors of the guide, all from lib/scrape-targets.ts', () => {
+  test('the nine PodMonitors of the guide', () => {
     expect(monitors().map((m) => m.metadata.name).sort()).toEqual([
       'argocd-application-controller', 'argocd-applicationset-controller', 'argocd-repo-server', 'argocd-server',
       'cert-manager', 'istio-envoy', 'istio-gateways', 'istiod', 'jenkins',
     ]);
-    expect(monitors().map((m) => m.metadata.name).sort()).toEqual(scrapeTargets(config).map((t) => t.name).sort());
   });
 
   test('each carries the label this Prometheus selects (release: <helm release>)', () => {
@@ -161,8 +174,8 @@ describe('monitoring-config: PodMonitors', () => {
     const declared = platformSecrets(config).find((d) => d.name === 'jenkins-metrics-basic-auth')!;
     expect(declared.namespaces).toContain(NS);
     expect(Object.keys(declared.keys).sort()).toEqual(['password', 'username']);
-    expect(lab.in(COMPONENT).filter((f) => f.manifest.kind === 'Secret')).toEqual([]);
-    expect(JSON.stringify(lab.in(COMPONENT))).not.toMatch(/kangbock|JENKINS_API_TOKEN|stringData/);
+    expect(lab.files.filter((f) => !f.path.startsWith('bootstrap/') && f.manifest.kind === 'Secret')).toEqual([]);
+    expect(JSON.stringify(lab.in('jenkins'))).not.toMatch(/kangbock|JENKINS_API_TOKEN|stringData/);
   });
 
   test('the Jenkins selector and port name match the Jenkins pods this platform runs', () => {
@@ -190,6 +203,48 @@ describe('monitoring-config: PodMonitors', () => {
     expect(moved.get('PodMonitor', 'istio-envoy', NS).spec.namespaceSelector.matchNames).toEqual(['shop']);
   });
 
+  /** Every pod template the platform applies (ours and the charts'), with its namespace. */
+  const podTemplates = (platform = lab.platform!) => platform.components.flatMap((c) => c.appliedManifests as any[])
+    .filter((m) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(m.kind))
+    .map((m) => ({ namespace: m.metadata.namespace ?? '', name: m.metadata.name, labels: m.spec.template.metadata?.labels ?? {} }));
+  const selects = (monitor: any, pod: { namespace: string; labels: Record<string, string> }) =>
+    (monitor.spec.namespaceSelector?.matchNames ?? [monitor.metadata.namespace]).includes(pod.namespace) &&
+    Object.entries(monitor.spec.selector.matchLabels ?? {}).every(([k, v]) => pod.labels[k] === v) &&
+    (monitor.spec.selector.matchExpressions ?? []).every((e: any) => (e.operator === 'In' ? e.values.includes(pod.labels[e.key]) : true));
+
+  test('every jobLabel is a label of every pod its monitor selects', () => {
+    for (const m of monitors().filter((x) => x.spec.jobLabel)) {
+      const pods = podTemplates().filter((p) => selects(m, p));
+      expect([m.metadata.name, pods.length > 0]).toEqual([m.metadata.name, true]);
+      for (const p of pods) expect([m.metadata.name, p.name, p.labels[m.spec.jobLabel] !== undefined]).toEqual([m.metadata.name, p.name, true]);
+    }
+  });
+
+  test('every workload KEDA scales on istio_requests_total has its sidecar scraped, in any environment', () => {
+    const platforms = [lab, render(labConfig((r) => {
+      r.apps.workloads['login-js'].autoscaling = { minReplicas: 1, maxReplicas: 3, requestsPerSecond: 10, activationRequestsPerSecond: 1 };
+      r.apps.workloads['register-js'].portName = 'http-registerjs';
+      r.apps.workloads['register-js'].autoscaling = { minReplicas: 1, maxReplicas: 3, requestsPerSecond: 10, activationRequestsPerSecond: 1 };
+    }))];
+    for (const env of platforms) {
+      const scaled = env.all('ScaledObject') as any[];
+      for (const so of scaled) {
+        const workload = /destination_workload="([^"]+)"/.exec(so.spec.triggers[0].metadata.query)![1];
+        const pods = podTemplates(env.platform!).filter((p) => p.namespace === so.metadata.namespace && p.name === workload);
+        expect(pods).toHaveLength(1);
+        const scraping = (env.all('PodMonitor') as any[]).filter((m) => selects(m, pods[0]) && m.spec.podMetricsEndpoints.some((e: any) => e.port === 'http-envoy-prom'));
+        expect([workload, scraping.length]).toEqual([workload, 1]);
+      }
+    }
+    expect(platforms[1].all('ScaledObject')).toHaveLength(3);
+  });
+
+  test('autoscaling on a port Istio cannot count requests on is refused, naming the field', () => {
+    expect(() => labConfig((r) => {
+      r.apps.workloads['register-js'].autoscaling = { minReplicas: 1, maxReplicas: 3, requestsPerSecond: 10, activationRequestsPerSecond: 1 };
+    })).toThrow(/apps\.workloads\.register-js\.portName: autoscaling follows istio_requests_total/);
+  });
+
   test('the platform\'s own validation finds every monitor selected by the rendered Prometheus, and its targets', () => {
     // monitor-target over the union: our PodMonitors and the chart's ServiceMonitors, against the pods,
     // Services and the Prometheus of every Application.
@@ -197,7 +252,7 @@ describe('monitoring-config: PodMonitors', () => {
   });
 });
 
-describe('monitoring-config: Grafana datasources', () => {
+describe('monitoring: Grafana datasources', () => {
   test('Loki and Tempo, as ConfigMaps the datasource sidecar discovers', () => {
     expect(datasourceFiles().map((m) => m.metadata.name).sort()).toEqual(['loki-datasource', 'tempo-datasource']);
     expect(Object.keys(lab.get('ConfigMap', 'loki-datasource', NS).data)).toEqual(['loki-datasource.yaml']);
@@ -234,7 +289,7 @@ describe('monitoring-config: Grafana datasources', () => {
   test('every datasource uid a datasource links to exists', () => {
     const defined = [...chartUids, ...datasourceFiles().flatMap((cm) => Object.values(cm.data).flatMap((t: any) => (yaml.load(t) as any).datasources.map((d: any) => d.uid)))];
     expect(new Set(defined).size).toBe(defined.length);
-    const links = datasourceFiles().flatMap((cm) => Object.values(cm.data).flatMap((t: any) => (yaml.load(t) as any).datasources.flatMap((d: any) => linkedDatasourceUids(d.jsonData))));
+    const links = datasourceFiles().flatMap((cm) => Object.values(cm.data).flatMap((t: any) => (yaml.load(t) as any).datasources.flatMap((d: any) => uidsIn(d.jsonData))));
     expect(links.sort()).toEqual(['loki', 'prometheus', 'prometheus', 'tempo']);
     for (const uid of links) expect(defined).toContain(uid);
     // The chart's datasource ConfigMap is part of the union: no uid needs declaring.
@@ -243,13 +298,13 @@ describe('monitoring-config: Grafana datasources', () => {
   });
 
   test('the Loki tenant Grafana reads as is the one Promtail pushes as', () => {
-    const promtail = lab.app('promtail').spec.source.helm.valuesObject;
+    const promtail = lab.values('promtail');
     expect(datasource('loki-datasource').secureJsonData.httpHeaderValue1).toBe(promtail.config.clients[0].tenant_id);
     expect(promtail.config.clients[0].url).toBe(`${datasource('loki-datasource').url}/loki/api/v1/push`);
   });
 });
 
-describe('monitoring-config: Grafana dashboards', () => {
+describe('monitoring: Grafana dashboards', () => {
   const loki = () => dashboard('grafana-dashboards-loki', 'loki-overview.json');
   const tempo = () => dashboard('grafana-dashboard-tempo-observability', 'tempo-observability.json');
 
@@ -265,7 +320,7 @@ describe('monitoring-config: Grafana dashboards', () => {
 
   test('every dashboard in charts/dashboards/ is embedded', () => {
     const files = fs.readdirSync(path.join(__dirname, '..', 'charts', 'dashboards')).filter((f) => f.endsWith('.json'));
-    const embedded = lab.in(COMPONENT).map((f) => f.manifest as any).filter((m) => m.metadata.labels?.grafana_dashboard === '1')
+    const embedded = lab.files.map((f) => f.manifest as any).filter((m) => m.metadata.labels?.grafana_dashboard === '1')
       .map((m) => JSON.parse(Object.values(m.data)[0] as string).uid).sort();
     const onDisk = files.map((f) => JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'charts', 'dashboards', f), 'utf8')).uid).sort();
     expect(embedded).toEqual(onDisk);
@@ -275,7 +330,7 @@ describe('monitoring-config: Grafana dashboards', () => {
   test('every datasource a dashboard queries exists', () => {
     const defined = [...chartUids, 'loki', 'tempo'];
     for (const d of [loki(), tempo()]) {
-      const used = dashboardDatasourceUids(d);
+      const used = uidsIn(d);
       expect(used.length).toBeGreaterThan(0);
       for (const uid of used) expect(defined).toContain(uid);
     }
@@ -311,13 +366,8 @@ describe('monitoring-config: Grafana dashboards', () => {
   });
 });
 
-describe('monitoring-config: helpers', () => {
+describe('Grafana provisioning: helpers', () => {
   test('escapeDollars doubles every $ in strings only', () => {
     expect(escapeDollars({ a: '${x} $y', b: [1, '$'], c: true })).toEqual({ a: '$${x} $$y', b: [1, '$$'], c: true });
-  });
-
-  test('the uid walkers find links at any depth', () => {
-    expect(linkedDatasourceUids({ a: { datasourceUid: 'x' }, b: [{ datasourceUid: 'y' }] }).sort()).toEqual(['x', 'y']);
-    expect(dashboardDatasourceUids({ panels: [{ datasource: { uid: 'p' }, targets: [{ datasource: { uid: 'q' } }] }] })).toEqual(['p', 'q']);
   });
 });

@@ -1,6 +1,9 @@
 // Whole-platform properties of the default (lab) environment.
-import { ARGOCD_INSTALL_FILE, chartFiles } from '../lib/platform';
-import { labConfig, render } from './helpers';
+import { KubeConfigMap } from '../imports/k8s';
+import { composePlatform } from '../charts/platform';
+import { ManifestComponent } from '../lib/component';
+import { ARGOCD_INSTALL_FILE, buildPlatform, chartFiles, renderFiles } from '../lib/platform';
+import { labConfig, render, Rendered, unionViolations } from './helpers';
 
 const lab = render();
 
@@ -20,11 +23,11 @@ describe('the app of apps', () => {
     // Its own Namespace first, then the CRDs, then everything the chart renders, nothing else.
     expect(id(install[0])).toBe('Namespace argocd');
     expect(install.slice(1, 4).map((m) => m.kind)).toEqual(['CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition']);
-    expect(install.slice(1).map(id).sort()).toEqual(argo.appliedManifests.map(id).sort());
+    expect(install.slice(1).map(id).sort()).toEqual(argo.render.objects.map((o) => id(o.manifest)).sort());
     // Object for object the chart's, except that kubectl would put an object without a namespace into the
     // current context's: every namespaced one names argocd.
     for (const m of install.slice(1)) {
-      const rendered = argo.appliedManifests.find((a) => id(a) === id(m))!;
+      const rendered = argo.render.objects.map((o) => o.manifest).find((a) => id(a) === id(m))!;
       expect(m).toEqual({ ...rendered, metadata: { ...rendered.metadata, ...(m.metadata.namespace ? { namespace: m.metadata.namespace } : {}) } });
       if (rendered.metadata.namespace) expect(m.metadata.namespace).toBe(rendered.metadata.namespace);
     }
@@ -41,32 +44,50 @@ describe('the app of apps', () => {
     expect(root.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
   });
 
-  test('the apps folder holds one Application per component and nothing else', () => {
-    const apps = lab.in('apps').map((f) => f.manifest);
-    expect(apps.every((m) => m.kind === 'Application')).toBe(true);
-    expect(apps.map((m) => m.metadata.name).sort()).toEqual([
-      'argo-cd', 'argo-cd-endpoint', 'cert-manager', 'cluster-issuers', 'external-secrets', 'harbor', 'harbor-certificate',
-      'ingress-nginx', 'istio-base', 'istio-ingressgateway', 'istio-telemetry', 'istiod', 'jenkins', 'keda', 'kiali',
-      'kiali-dashboard', 'kube-prometheus-stack', 'loki', 'monitoring-config', 'namespaces', 'promtail', 'secrets', 'tempo', 'workloads',
+  test('one Application per product, each found in the construct tree; no list names them', () => {
+    const apps = lab.in('apps').map((f) => f.manifest.metadata.name).sort();
+    expect(apps).toEqual(lab.platform!.components.map((c) => c.name).sort());
+    expect(apps).toEqual([
+      'argo-cd', 'cert-manager', 'external-secrets', 'harbor', 'ingress-nginx', 'istio-base', 'istio-ingressgateway', 'istiod',
+      'jenkins', 'keda', 'kiali', 'kube-prometheus-stack', 'loki', 'namespaces', 'promtail', 'secrets', 'tempo', 'workloads',
     ]);
   });
 
-  test('every directory Application points at a folder that holds manifests', () => {
-    for (const f of lab.in('apps')) {
-      const src = (f.manifest as any).spec.source;
-      if (src.chart) continue;
-      const folder = src.path.replace(/^gitops\/lab\//, '');
-      expect(lab.in(folder).length).toBeGreaterThan(0);
-    }
+  test('a component built anywhere in the composition gets its Application, folder and AppProject entry', () => {
+    const c = composePlatform(labConfig());
+    const extra = new ManifestComponent(c.app, 'extra', { namespace: 'extra-ns' });
+    new KubeConfigMap(extra, 'cm', { metadata: { name: 'settings', namespace: 'extra-ns' }, data: { a: 'b' } });
+    const r = new Rendered(renderFiles(buildPlatform(c)));
+    expect(r.app('extra').spec.source.path).toBe('gitops/lab/extra');
+    expect(r.in('extra').map((f) => f.path)).toEqual(['extra/configmap-settings.yaml']);
+    expect(r.get('AppProject', 'platform').spec.destinations).toContainEqual({ server: 'https://kubernetes.default.svc', namespace: 'extra-ns' });
   });
 
-  test('every Helm Application pins an exact chart version', () => {
+  test('a chart component with objects of its own syncs both: chart first, then its folder', () => {
+    const harbor = lab.app('harbor');
+    expect(harbor.spec.source).toBeUndefined();
+    expect(harbor.spec.sources.map((s: any) => s.chart ?? s.path)).toEqual(['harbor', 'gitops/lab/harbor']);
+    expect(lab.in('harbor').map((f) => f.path)).toEqual(['harbor/certificate-harbor-secret.yaml']);
+    // A chart without objects of its own keeps a single source.
+    expect(lab.app('keda').spec.source.chart).toBe('keda');
+  });
+
+  test('every folder source points at a folder that holds manifests, and every folder has an Application', () => {
+    const folders = new Set(lab.files.map((f) => f.path.split('/')[0]).filter((f) => f !== 'apps' && f !== 'bootstrap'));
+    const synced = new Set<string>();
     for (const f of lab.in('apps')) {
-      const src = (f.manifest as any).spec.source;
-      if (!src.chart) continue;
-      expect(src.targetRevision).toMatch(/^v?\d+\.\d+\.\d+$/);
-      expect(src.helm.valuesObject).toBeDefined();
+      const spec = (f.manifest as any).spec;
+      for (const src of [spec.source, ...(spec.sources ?? [])].filter((x: any) => x?.path)) {
+        const folder = src.path.replace(/^gitops\/lab\//, '');
+        expect(lab.in(folder).length).toBeGreaterThan(0);
+        synced.add(folder);
+      }
     }
+    expect([...folders].sort()).toEqual([...synced].sort());
+  });
+
+  test('child Applications carry no resources-finalizer: removing one (or moving its objects) never deletes them', () => {
+    for (const f of lab.in('apps')) expect((f.manifest.metadata as any).finalizers).toBeUndefined();
   });
 
   test('every child Application syncs automatically with prune and selfHeal into a namespace it may create', () => {
@@ -82,7 +103,7 @@ describe('the app of apps', () => {
 
   test('the AppProject allows exactly the repos and namespaces the platform uses', () => {
     const project = lab.get('AppProject', 'platform');
-    const used = new Set(lab.in('apps').map((f) => (f.manifest as any).spec.source.repoURL));
+    const used = new Set(lab.in('apps').flatMap((f) => { const spec = (f.manifest as any).spec; return [spec.source, ...(spec.sources ?? [])].filter(Boolean).map((x: any) => x.repoURL); }));
     expect(project.spec.sourceRepos).toEqual([...used].sort());
     expect(project.spec.sourceRepos).toContain('https://github.com/kangbock/msa_deploy.git');
     // What Argo CD writes into: our files' namespaces, those of every object the charts render, the destinations.
@@ -100,11 +121,13 @@ describe('the app of apps', () => {
   test('sync waves follow CRD providers and declared dependencies', () => {
     expect(lab.wave('cert-manager')).toBe(0);
     expect(lab.wave('ingress-nginx')).toBe(0);
-    // ClusterIssuers are cert-manager custom resources.
-    expect(lab.wave('cluster-issuers')).toBeGreaterThan(lab.wave('cert-manager'));
-    // The Harbor Certificate needs the CRD and its issuer; the chart needs the certificate's secret.
-    expect(lab.wave('harbor-certificate')).toBeGreaterThan(lab.wave('cluster-issuers'));
-    expect(lab.wave('harbor')).toBeGreaterThan(lab.wave('harbor-certificate'));
+    // Harbor's Certificate needs cert-manager's CRD and issuer; its chart reads secrets the secrets component declares.
+    expect(lab.wave('harbor')).toBeGreaterThan(lab.wave('cert-manager'));
+    expect(lab.wave('harbor')).toBeGreaterThan(lab.wave('secrets'));
+    // A PodMonitor waits for the stack that installs its CRD.
+    expect(lab.wave('jenkins')).toBeGreaterThan(lab.wave('kube-prometheus-stack'));
+    // Inside cert-manager's Application the ClusterIssuers wait for the chart (and its webhook) to be healthy.
+    for (const i of lab.all('ClusterIssuer')) expect((i.metadata as any).annotations['argocd.argoproj.io/sync-wave']).toBe('1');
   });
 
   test('every custom resource may be dry-run before its CRD exists', () => {
@@ -199,5 +222,9 @@ describe('a second environment', () => {
     expect(facts.filter((f) => text.includes(f))).toEqual([]);
     expect(other.get('Application', 'platform-staging').spec.source.path).toBe('clusters/staging/apps');
     expect(other.get('Certificate', 'harbor-secret', 'registry').spec.issuerRef.name).toBe('le-public');
+  });
+
+  test('passes every check synth makes, as the lab does', () => {
+    expect(unionViolations(undefined, other.platform).map((v) => `${v.rule}: ${v.file} ${v.message}`)).toEqual([]);
   });
 });

@@ -3,18 +3,18 @@ import { labConfig, render } from './helpers';
 
 const lab = render();
 const app = lab.app('promtail');
-const values = app.spec.source.helm.valuesObject;
+const values = lab.values(app.metadata.name);
 
 describe('promtail', () => {
   test('the pinned chart in the monitoring namespace', () => {
-    expect(app.spec.source).toMatchObject({ repoURL: 'https://grafana.github.io/helm-charts', chart: 'promtail', targetRevision: '6.17.1' });
+    expect(lab.chart(app.metadata.name)).toMatchObject({ repoURL: 'https://grafana.github.io/helm-charts', chart: 'promtail', targetRevision: '6.17.1' });
     expect(app.spec.destination.namespace).toBe('monitoring');
   });
 
   test('pushes to the Loki gateway as the configured tenant', () => {
     expect(values.config.clients).toEqual([{ url: 'http://loki-gateway.loki.svc.cluster.local/loki/api/v1/push', tenant_id: 'self-monitoring' }]);
     const other = render(labConfig((r) => { r.loki.tenant = 'platform'; }));
-    expect(other.app('promtail').spec.source.helm.valuesObject.config.clients[0].tenant_id).toBe('platform');
+    expect(other.values('promtail').config.clients[0].tenant_id).toBe('platform');
   });
 
   test('the guide\'s labels and canary drop are appended to the chart\'s kubernetes-pods job', () => {

@@ -1,3 +1,4 @@
+import { composePlatform } from '../charts/platform';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -6,8 +7,9 @@ import { SecretsChart } from '../charts/secrets';
 import { HelmComponent, ManifestComponent } from '../lib/component';
 import { ConfigError } from '../lib/config';
 import { findLeaks } from '../lib/leaks';
-import { platformSecrets } from '../lib/secrets';
-import { composePlatform, Composition } from '../lib/platform';
+import { platformSecrets, secretConsumers } from '../lib/secrets';
+import { Composition } from '../lib/platform';
+import { componentsOf } from '../lib/component';
 import { labConfig, render, Rendered, tempDir } from './helpers';
 
 const ROOT = path.join(__dirname, '..');
@@ -65,7 +67,7 @@ describe('declared secrets, External Secrets backend (default)', () => {
       tenantId: '00000000-0000-0000-0000-000000000000',
       serviceAccountRef: { name: 'external-secrets', namespace: 'external-secrets' },
     });
-    const values = lab.app('external-secrets').spec.source.helm.valuesObject;
+    const values = lab.values('external-secrets');
     expect(values.serviceAccount).toEqual({ name: 'external-secrets', annotations: { 'azure.workload.identity/client-id': '00000000-0000-0000-0000-000000000000' } });
     expect(values.podLabels).toEqual({ 'azure.workload.identity/use': 'true' });
   });
@@ -77,7 +79,7 @@ describe('declared secrets, External Secrets backend (default)', () => {
   });
 
   test('Harbor reads its admin password and generated secrets from declared secrets', () => {
-    const v = lab.app('harbor').spec.source.helm.valuesObject;
+    const v = lab.values('harbor');
     expect(v.harborAdminPassword).toBeUndefined();
     expect(v.existingSecretAdminPassword).toBe('harbor-secrets');
     expect(v.core.secretName).toBe('harbor-core-token');
@@ -101,7 +103,7 @@ describe('declared secrets, External Secrets backend (default)', () => {
  * fetches it once an environment uses it); what these tests check needs no render.
  */
 function composed(c: Composition): Rendered {
-  return new Rendered(c.components.filter((x) => x.kind === 'manifests')
+  return new Rendered(componentsOf(c.app).filter((x) => x.kind === 'manifests')
     .flatMap((x) => x.apiObjects.map((o) => ({ path: `${x.name}/${o.kind.toLowerCase()}-${o.metadata.name}.yaml`, manifest: o.toJson() }))));
 }
 
@@ -113,14 +115,14 @@ describe('Sealed Secrets backend', () => {
     expect(sealed.all('ExternalSecret')).toEqual([]);
     expect(sealed.all('ClusterSecretStore')).toEqual([]);
     expect(sealed.all('SealedSecret').length).toBe(lab.all('ExternalSecret').length);
-    const names = composition.components.map((c) => c.name);
+    const names = componentsOf(composition.app).map((c) => c.name);
     expect(names).not.toContain('external-secrets');
-    const controller = composition.components.find((c) => c.name === 'sealed-secrets') as HelmComponent<object>;
+    const controller = componentsOf(composition.app).find((c) => c.name === 'sealed-secrets') as HelmComponent<object>;
     expect(controller.kind).toBe('helm');
     expect(controller.source).toEqual({ repoURL: 'https://bitnami-labs.github.io/sealed-secrets', chart: 'sealed-secrets', version: '2.18.0' });
     expect(controller.targetNamespace).toBe('kube-system');
     // The secrets are synced after the controller that decrypts them.
-    expect(composition.secrets.declaredDependencies).toContain(controller);
+    expect(componentsOf(composition.app).find((c) => c.name === 'secrets')!.declaredDependencies).toContain(controller);
   });
 
   test('a SealedSecret carries ciphertext and the target type', () => {
@@ -155,7 +157,7 @@ describe('consumers', () => {
   function chart() {
     const app = new App();
     const backend = new ManifestComponent(app, 'backend', { namespace: 'external-secrets' });
-    return { app, secrets: new SecretsChart(app, config, backend) };
+    return { app, secrets: new SecretsChart(app, { config, backend }) };
   }
 
   test('an undeclared secret cannot be used', () => {
@@ -177,7 +179,7 @@ describe('consumers', () => {
     expect(ref.key('admin-password')).toBe('admin-password');
     expect(() => ref.key('password')).toThrow(/has only admin-user, admin-password/);
     expect(consumer.declaredDependencies).toContain(secrets);
-    expect(secrets.consumers).toEqual([{ secret: 'grafana-admin', namespace: 'monitoring', consumer: 'grafana' }]);
+    expect(secretConsumers(app)).toEqual([{ secret: 'grafana-admin', namespace: 'monitoring', consumer: 'grafana' }]);
   });
 });
 

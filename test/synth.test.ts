@@ -37,7 +37,7 @@ describe('synth', () => {
     expect(synth('--outdir', out, '--quiet').code).toBe(0);
     expect(synth('--outdir', out, '--config', prod, '--quiet').code).toBe(0);
     expect(fs.readdirSync(out).sort()).toEqual(['lab', 'prod']);
-    expect(fs.readFileSync(path.join(out, 'prod/harbor-certificate/certificate-harbor-secret.yaml'), 'utf8')).toContain('harbor.example.com');
+    expect(fs.readFileSync(path.join(out, 'prod/harbor/certificate-harbor-secret.yaml'), 'utf8')).toContain('harbor.example.com');
   });
 
   test.each([

@@ -5,12 +5,12 @@ import { labConfig, render } from './helpers';
 const config = labConfig();
 const lab = render();
 const app = lab.app('tempo');
-const values = app.spec.source.helm.valuesObject;
+const values = lab.values(app.metadata.name);
 
 describe('tempo', () => {
   test('the pinned tempo-distributed chart in the observability namespace, after the secrets it reads', () => {
-    expect(app.spec.source).toMatchObject({ repoURL: 'https://grafana.github.io/helm-charts', chart: 'tempo-distributed', targetRevision: '1.61.3' });
-    expect(app.spec.source.helm.releaseName).toBe('tempo');
+    expect(lab.chart(app.metadata.name)).toMatchObject({ repoURL: 'https://grafana.github.io/helm-charts', chart: 'tempo-distributed', targetRevision: '1.61.3' });
+    expect(lab.chart(app.metadata.name).helm.releaseName).toBe('tempo');
     expect(app.spec.destination.namespace).toBe('observability');
     expect(lab.wave('tempo')).toBeGreaterThan(lab.wave('secrets'));
   });
@@ -26,7 +26,7 @@ describe('tempo', () => {
       storage: { remote_write: [{ url: 'http://kube-prometheus-stack-prometheus.monitoring.svc.cluster.local:9090/api/v1/write' }] },
     });
     expect(values.overrides.defaults.metrics_generator.processors).toEqual(['service-graphs', 'span-metrics']);
-    expect(lab.app('kube-prometheus-stack').spec.source.helm.valuesObject.prometheus.prometheusSpec.enableRemoteWriteReceiver).toBe(true);
+    expect(lab.values('kube-prometheus-stack').prometheus.prometheusSpec.enableRemoteWriteReceiver).toBe(true);
   });
 
   test('trace blocks go to the configured Azure container; the key is expanded from the environment', () => {
@@ -35,7 +35,7 @@ describe('tempo', () => {
       azure: { container_name: 'tempo-traces', storage_account_name: 'kbleestorageaccount', storage_account_key: '${STORAGE_ACCOUNT_ACCESS_KEY}' },
     });
     const other = render(labConfig((r) => { r.tempo.storageAccount = 'tracesaccount'; r.tempo.container = 'traces'; }));
-    expect(other.app('tempo').spec.source.helm.valuesObject.storage.trace.azure).toMatchObject({ container_name: 'traces', storage_account_name: 'tracesaccount' });
+    expect(other.values('tempo').storage.trace.azure).toMatchObject({ container_name: 'traces', storage_account_name: 'tracesaccount' });
   });
 
   test.each(['distributor', 'ingester', 'querier', 'queryFrontend', 'compactor', 'metricsGenerator'])(

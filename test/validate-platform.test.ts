@@ -1,4 +1,5 @@
 // The validation as the synth, the cdk8s plugin and `npm run validate` run it on the platform.
+import { composePlatform } from '../charts/platform';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -12,12 +13,12 @@ const ROOT = path.join(__dirname, '..');
 
 describe('validation of the platform', () => {
   test('the lab environment is valid: schemas and every reference', () => {
-    const platform = buildPlatform(labConfig());
+    const platform = buildPlatform(composePlatform(labConfig()));
     expect(validatePlatform(platform, renderFiles(platform))).toEqual([]);
   });
 
   test('synth refuses the guide\'s two broken references, naming each', () => {
-    const platform = buildPlatform(labConfig());
+    const platform = buildPlatform(composePlatform(labConfig()));
     const jenkins = platform.components.find((c) => c.name === 'jenkins')!;
     // The guide's jenkins-ingress.yaml with argocd-ingress.yaml's issuer annotation.
     new k8s.KubeIngress(jenkins, 'guide-ingress', {
@@ -65,7 +66,7 @@ describe('the cdk8s plugin\'s check', () => {
 
   test('manifests the synth validated are not validated twice', () => {
     const file = synthUnderCdk8s();
-    const r = validateCdk8sManifests([file]);
+    const r = validateCdk8sManifests(composePlatform, [file]);
     expect(r.objects).toBeGreaterThan(90);
     expect(r.revalidated).toBe(0);
     expect(r.violations).toEqual([]);
@@ -77,7 +78,7 @@ describe('the cdk8s plugin\'s check', () => {
     const cwd = process.cwd();
     process.chdir(ROOT);
     try {
-      const r = validateCdk8sManifests([file]);
+      const r = validateCdk8sManifests(composePlatform, [file]);
       expect(r.revalidated).toBe(r.objects);
       expect(r.violations.map((v) => [v.rule, v.file, v.object])).toEqual([['image-pinned', 'lab/jenkins/statefulset-jenkins.yaml', 'StatefulSet devops-tools/jenkins']]);
     } finally {
@@ -96,11 +97,11 @@ describe('npm run validate', () => {
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/lab: \d+ objects valid/);
 
-    const cert = path.join(out, 'lab', 'harbor-certificate', 'certificate-harbor-secret.yaml');
+    const cert = path.join(out, 'lab', 'harbor', 'certificate-harbor-secret.yaml');
     fs.writeFileSync(cert, fs.readFileSync(cert, 'utf8').replace('secretName: harbor-secret', 'secretName: harbor-secret\n  renewBeforePercent: 200\n  colour: blue'));
     const bad = run('--outdir', out);
     expect(bad.status).toBe(1);
-    expect(bad.stdout).toContain('harbor-certificate/certificate-harbor-secret.yaml');
+    expect(bad.stdout).toContain('harbor/certificate-harbor-secret.yaml');
     expect(bad.stdout).toContain('Certificate devops-tools/harbor-secret');
     expect(bad.stdout).toMatch(/spec\.colour/);
   });

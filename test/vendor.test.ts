@@ -1,5 +1,6 @@
 // Chart vendoring (lib/vendor.ts) against mirrors made here: tiny charts packed with `tar`, an index.yaml
 // with their digests, in a temporary folder (and once served over HTTP on the loopback address).
+import { composePlatform } from '../charts/platform';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
@@ -260,14 +261,14 @@ describe('npm run vendor', () => {
   afterEach(() => jest.restoreAllMocks());
 
   it('prints its usage on --help, and exits 2 with the usage on an unknown flag', async () => {
-    expect(await vendorMain(['--help'])).toBe(0);
+    expect(await vendorMain(['--help'], composePlatform)).toBe(0);
     expect(out.mock.calls.join('')).toMatch(/^Usage: npm run vendor/);
-    expect(await vendorMain(['--mirrors', 'x'])).toBe(2);
+    expect(await vendorMain(['--mirrors', 'x'], composePlatform)).toBe(2);
     expect(err.mock.calls.join('')).toMatch(/Unknown option '--mirrors'[\s\S]*Usage: npm run vendor/);
   });
 
   it('exits 1 with one message when a config file does not exist', async () => {
-    expect(await vendorMain(['--config', 'config/no-such-environment.yaml'])).toBe(1);
+    expect(await vendorMain(['--config', 'config/no-such-environment.yaml'], composePlatform)).toBe(1);
     expect(err.mock.calls.join('')).toMatch(/^vendor failed; vendor\/ was left as it was\.\n.*config\/no-such-environment\.yaml/);
   });
 });

@@ -1,15 +1,17 @@
-// The app of apps. bootstrap/ holds Argo CD's own installation (argo-cd/install.yaml, written by
-// lib/platform.ts from the argo-cd chart's render), the AppProject and the root Application, applied once by
-// hand; the root Application syncs apps/, which holds one child Application per component, in sync waves
-// derived from the components' dependencies.
+// The app of apps, derived from the components. bootstrap/ holds Argo CD's own installation
+// (argo-cd/install.yaml, written by lib/platform.ts from the argo-cd chart's render), the AppProject and the
+// root Application, applied once by hand; the root Application syncs apps/, which holds one child
+// Application per component, in sync waves derived from the components' dependencies. A component with a
+// chart and a folder of its own gets an Application with two sources.
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { PlatformConfig } from '../lib/config';
-import { Component, isHelmComponent } from '../lib/component';
+import { PlatformConfig } from './config';
+import { Component, isHelmComponent } from './component';
 import {
   AppProject,
   Application,
   ApplicationSpecSource,
+  ApplicationSpecSources,
   ApplicationSpecSyncPolicy,
 } from '../imports/argoproj.io';
 
@@ -40,8 +42,8 @@ function syncPolicy(options: readonly string[], namespaceLabels?: Readonly<Recor
   };
 }
 
-/** The child Applications: gitops/<environment>/apps/. */
-export class RootChart extends Chart {
+/** The child Applications: gitops/<environment>/apps/, one per component. */
+export class ChildApplications extends Chart {
   constructor(scope: Construct, config: PlatformConfig, components: readonly Component[], waves: ReadonlyMap<Component, number>) {
     super(scope, APPS_FOLDER, { disableResourceNameHashes: true });
     for (const c of components) {
@@ -53,7 +55,7 @@ export class RootChart extends Chart {
         },
         spec: {
           project: config.argocd.project,
-          source: sourceOf(config, c),
+          ...sourcesOf(config, c),
           destination: { server: IN_CLUSTER, namespace: c.targetNamespace },
           syncPolicy: syncPolicy(c.syncOptions, c.namespaceLabels),
         },
@@ -62,25 +64,26 @@ export class RootChart extends Chart {
   }
 }
 
-function sourceOf(config: PlatformConfig, c: Component): ApplicationSpecSource {
-  if (isHelmComponent(c)) {
-    return {
-      repoUrl: c.source.repoURL,
-      chart: c.source.chart,
-      targetRevision: c.source.version,
-      helm: { releaseName: c.releaseName, valuesObject: c.values },
-    };
-  }
-  return { repoUrl: config.deployRepo.url, targetRevision: config.deployRepo.revision, path: repoPath(config, c.name) };
+/** `source` for a chart or a folder; `sources` (chart first, then folder) for a component with both. */
+function sourcesOf(config: PlatformConfig, c: Component): { source: ApplicationSpecSource } | { sources: ApplicationSpecSources[] } {
+  const folder: ApplicationSpecSource = { repoUrl: config.deployRepo.url, targetRevision: config.deployRepo.revision, path: repoPath(config, c.name) };
+  if (!isHelmComponent(c)) return { source: folder };
+  const chart: ApplicationSpecSource = {
+    repoUrl: c.source.repoURL,
+    chart: c.source.chart,
+    targetRevision: c.source.version,
+    helm: { releaseName: c.releaseName, valuesObject: c.values },
+  };
+  return c.hasFolder ? { sources: [chart, folder] } : { source: chart };
 }
 
 /** The AppProject and the root Application: gitops/<environment>/bootstrap/, applied once with kubectl. */
 export class BootstrapChart extends Chart {
-  /** `namespaces`: every namespace the platform writes into, besides the components' own. */
-  constructor(scope: Construct, config: PlatformConfig, components: readonly Component[], namespaces: readonly string[] = []) {
+  constructor(scope: Construct, config: PlatformConfig, components: readonly Component[]) {
     super(scope, BOOTSTRAP_FOLDER, { disableResourceNameHashes: true });
     const helmRepos = components.filter(isHelmComponent).map((c) => c.source.repoURL);
-    const allNamespaces = [config.argocd.namespace, ...components.flatMap((c) => c.namespaces), ...namespaces];
+    // Where the components' objects go (their own objects' namespaces included) and where their charts may write.
+    const allNamespaces = [config.argocd.namespace, ...components.flatMap((c) => c.namespaces)];
 
     new AppProject(this, 'project', {
       metadata: { name: config.argocd.project, namespace: config.argocd.namespace },
@@ -104,4 +107,20 @@ export class BootstrapChart extends Chart {
       },
     });
   }
+}
+
+/** A source of an Application as it is written in gitops/ (plain JSON, not the typed binding). */
+export interface WrittenSource {
+  readonly repoURL?: string;
+  readonly chart?: string;
+  readonly path?: string;
+  readonly targetRevision?: string;
+  readonly helm?: { readonly releaseName?: string; readonly valuesObject?: Record<string, unknown> };
+}
+
+/** The chart source and the folder source of an Application's spec (`source` or `sources[]`), either may be absent. */
+export function writtenSources(spec: { source?: unknown; sources?: unknown } | undefined): { chart?: WrittenSource; folder?: WrittenSource } {
+  const all = [spec?.source, ...(Array.isArray(spec?.sources) ? spec!.sources as unknown[] : [])]
+    .filter((s): s is WrittenSource => typeof s === 'object' && s !== null);
+  return { chart: all.find((s) => typeof s.chart === 'string'), folder: all.find((s) => typeof s.path === 'string') };
 }

@@ -1,0 +1,67 @@
+// The platform of one environment: every component, wired to what it uses. This is the only file that
+// knows all components; everything platform-wide (the Applications, the AppProject, the namespaces, the
+// waves, the validation's view, the inventory) is derived from the construct tree it builds, in
+// lib/platform.ts. Adding a component: a file in charts/ with its props interface, its config section in
+// lib/config.ts, and one `new` here with the references it needs.
+import { App } from 'cdk8s';
+import { PlatformConfig } from '../lib/config';
+import { Composition } from '../lib/platform';
+import { AppsChart } from './apps';
+import { ArgoCdChart } from './argo-cd';
+import { CertManagerChart } from './cert-manager';
+import { ExternalSecretsChart } from './external-secrets';
+import { HarborChart } from './harbor';
+import { IngressNginxChart } from './ingress-nginx';
+import { injectionLabels, IstioBaseChart, IstioGatewayChart, IstiodChart } from './istio';
+import { JenkinsChart } from './jenkins';
+import { KedaChart } from './keda';
+import { KialiChart } from './kiali';
+import { KubePrometheusStackChart } from './kube-prometheus-stack';
+import { LokiChart } from './loki';
+import { NamespacesChart } from './namespaces';
+import { PromtailChart } from './promtail';
+import { SealedSecretsChart } from './sealed-secrets';
+import { SecretsChart } from './secrets';
+import { TempoChart } from './tempo';
+
+/** Builds the components of one environment under a new App. Nothing is rendered or written. */
+export function composePlatform(config: PlatformConfig): Composition {
+  const app = new App();
+  const { domain, ingressClass } = config;
+  const s = config.secrets;
+  const secretsBackend = s.backend === 'external-secrets'
+    ? new ExternalSecretsChart(app, { config: s })
+    : new SealedSecretsChart(app, { config: s });
+  const secrets = new SecretsChart(app, { config, backend: secretsBackend });
+  const certManager = new CertManagerChart(app, { config: config.certManager, nodeSelector: config.nodeSelector });
+  const issuer = certManager.issuer(config.certManager.ingressIssuer);
+  const site = { domain, ingressClass, issuer, secrets };
+  const monitoring = new KubePrometheusStackChart(app, {
+    ...site, config: config.kubePrometheusStack, provider: config.cluster.provider, certManager: certManager.metrics,
+  });
+
+  new IngressNginxChart(app, { config: config.ingressNginx, ingressClass });
+  new HarborChart(app, { ...site, config: config.harbor });
+  new JenkinsChart(app, { ...site, config: config.jenkins, monitoring });
+  const argoCd = new ArgoCdChart(app, { ...site, config: config.argocd, monitoring });
+  const grafana = monitoring.grafanaProvisioning;
+  const loki = new LokiChart(app, { config: config.loki, alertmanagerUrl: monitoring.alertmanager.url, grafana });
+  new PromtailChart(app, { config: config.promtail, loki });
+  const tempo = new TempoChart(app, { config: config.tempo, secrets, prometheusUrl: monitoring.prometheusUrl, grafana });
+  const istioBase = new IstioBaseChart(app, { config: config.istio });
+  const istiod = new IstiodChart(app, { config: config.istio, base: istioBase, tracing: tempo.otlpGrpc, monitoring });
+  const gateway = new IstioGatewayChart(app, { config: config.istio, istiod, monitoring });
+  new KialiChart(app, {
+    ...site, config: config.kiali, istiod,
+    backends: { prometheusUrl: monitoring.prometheusUrl, grafanaUrl: monitoring.grafana.url, grafanaPublicUrl: `https://${monitoring.hosts.grafana}` },
+  });
+  new KedaChart(app, { config: config.keda });
+  new AppsChart(app, {
+    config: config.apps, domain, gatewayIssuer: certManager.issuer(config.apps.gatewayIssuer), gateway, istiod, secrets, monitoring,
+  });
+
+  // Last: the namespaces every component above writes into, as objects synced before the secrets.
+  const namespaces = new NamespacesChart(app, { components: app, secrets, labels: injectionLabels(config.istio) });
+  secrets.dependOn(namespaces);
+  return { config, app, argoCd };
+}

@@ -1,0 +1,81 @@
+// Grafana provisioning as typed children of the component that owns the data: a datasource or a dashboard
+// is a ConfigMap the Grafana sidecars discover by label, in Grafana's namespace. Datasource uids that
+// datasources and dashboards link to are checked against the cluster state by the validator
+// (datasource-uid in lib/validation/rules-observability.ts), where hand edits of gitops/ are seen too.
+import * as yaml from 'js-yaml';
+import { Construct } from 'constructs';
+import * as k8s from '../imports/k8s';
+
+/** The Grafana that the sidecars provision: where provisioning ConfigMaps go and how they are labelled. */
+export interface GrafanaProvisioning {
+  readonly namespace: string;
+  readonly datasourceLabels: Readonly<Record<string, string>>;
+  readonly dashboardLabels: Readonly<Record<string, string>>;
+  /** The annotation that puts a dashboard ConfigMap into a Grafana folder of that name. */
+  readonly folderAnnotation: string;
+  /** The uids of the datasources Grafana has without us (the chart's Prometheus, Alertmanager). */
+  readonly datasourceUid: { readonly prometheus: string; readonly alertmanager: string };
+}
+
+export interface GrafanaDatasourceProps {
+  readonly grafana: GrafanaProvisioning;
+  /** The ConfigMap's name; the file in it is `<name>.yaml`. */
+  readonly name: string;
+  /** Grafana's datasource provisioning file (apiVersion, datasources, ...). */
+  readonly file: { readonly datasources: readonly ({ readonly uid: string } & Record<string, unknown>)[] } & Record<string, unknown>;
+}
+
+/** A datasource provisioning file, as a ConfigMap. */
+export class GrafanaDatasource extends Construct {
+  public readonly configMap: k8s.KubeConfigMap;
+
+  constructor(scope: Construct, id: string, props: GrafanaDatasourceProps) {
+    super(scope, id);
+    this.configMap = new k8s.KubeConfigMap(this, 'configmap', {
+      metadata: { name: props.name, namespace: props.grafana.namespace, labels: { ...props.grafana.datasourceLabels } },
+      // Grafana expands $VAR and ${VAR} from its environment in provisioning files: a literal $ (a derived
+      // field's ${__value.raw}, a metric query's $__tags) is written $$.
+      data: { [`${props.name}.yaml`]: yaml.dump(escapeDollars(props.file), { lineWidth: -1, noRefs: true }) },
+    });
+  }
+}
+
+export interface GrafanaDashboardProps {
+  readonly grafana: GrafanaProvisioning;
+  /** The ConfigMap's name. */
+  readonly name: string;
+  /** The dashboard's file name inside the ConfigMap, e.g. loki-overview.json. */
+  readonly file: string;
+  /** The dashboard JSON. */
+  readonly dashboard: object;
+  /** @default - Grafana's General folder */
+  readonly folder?: string;
+}
+
+/** A dashboard, as a ConfigMap. */
+export class GrafanaDashboard extends Construct {
+  public readonly configMap: k8s.KubeConfigMap;
+
+  constructor(scope: Construct, id: string, props: GrafanaDashboardProps) {
+    super(scope, id);
+    this.configMap = new k8s.KubeConfigMap(this, 'configmap', {
+      metadata: {
+        name: props.name,
+        namespace: props.grafana.namespace,
+        labels: { ...props.grafana.dashboardLabels },
+        ...(props.folder ? { annotations: { [props.grafana.folderAnnotation]: props.folder } } : {}),
+      },
+      data: { [props.file]: JSON.stringify(props.dashboard, null, 2) },
+    });
+  }
+}
+
+/** The value with every `$` in its strings doubled, as Grafana's provisioning reads a literal `$`. */
+export function escapeDollars<T>(value: T): T {
+  if (typeof value === 'string') return value.replace(/\$/g, '$$$$') as T;
+  if (Array.isArray(value)) return value.map(escapeDollars) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeDollars(v)])) as T;
+  }
+  return value;
+}
