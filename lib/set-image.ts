@@ -10,7 +10,7 @@ import { failureLine, recover } from './transaction';
 import { acquireLock } from './lock';
 import { projectRoot } from './helm';
 import { Alias, Document, isAlias, isMap, isNode, isPair, isScalar, isSeq, Node, parse, parseDocument, Scalar, visit } from 'yaml';
-import { FLOATING_TAG, IMAGE_TAG, parseConfig, PlatformConfig, readConfigBytes } from './config';
+import { floatingTagReason, IMAGE_TAG, parseConfig, PlatformConfig, readConfigBytes } from './config';
 import { configFolders, synth } from './synth';
 
 export const SET_IMAGE_HELP = `Usage: npm run set-image -- <workload> <tag> [options]
@@ -52,8 +52,9 @@ export function tagProblem(tag: string): string | undefined {
   if (!IMAGE_TAG.test(tag)) {
     return `tag "${tag}" is not a docker tag: use letters, digits, "_", "." and "-", at most 128 characters, not starting with "." or "-" (e.g. 42 or 1.4.2)`;
   }
-  if (FLOATING_TAG.test(tag)) {
-    return `tag "${tag}" floats (it names whatever was pushed last); use the exact tag the build pushed, e.g. the build number`;
+  const reason = floatingTagReason(tag);
+  if (reason) {
+    return `tag "${tag}" floats (it ${reason}); use the exact tag the build pushed, e.g. the build number`;
   }
   return undefined;
 }

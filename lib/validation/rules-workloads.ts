@@ -1,5 +1,6 @@
 // Workloads and secrets: every secret a pod or a monitor reads is declared, images are pinned, and no
 // Secret carries its material in git.
+import { floatingTagReason } from '../config';
 import { Context, isObject, KObject, list, Path, str } from './context';
 
 /** Where the pod spec of each workload kind lives. */
@@ -37,21 +38,15 @@ export function podSpecs(ctx: Context): PodSpecAt[] {
 }
 
 
-/** Tags that name no version: they move. A tag without any digit cannot be a version either. */
-const FLOATING_TAGS = new Set(['latest', 'lts', 'stable', 'edge', 'nightly', 'dev', 'develop', 'main', 'master', 'mainline', 'current', 'rolling', 'release']);
-
-/** Why an image reference floats, or undefined if it is pinned. */
+/** Why an image reference floats, or undefined if it is pinned (the tag rule is lib/config.ts's). */
 export function floatingReason(image: string): string | undefined {
   if (image.includes('@')) return undefined; // a digest
   const last = image.slice(image.lastIndexOf('/') + 1);
   const colon = last.lastIndexOf(':');
   if (colon < 0) return 'has no tag, so it means :latest';
   const tag = last.slice(colon + 1);
-  const word = tag.split(/[-_.]/)[0].toLowerCase();
-  if (FLOATING_TAGS.has(tag.toLowerCase())) return `has the tag "${tag}", which moves to whatever is newest`;
-  if (FLOATING_TAGS.has(word)) return `has the tag "${tag}", which follows "${word}" and moves`;
-  if (!/\d/.test(tag)) return `has the tag "${tag}", which names no version and moves`;
-  return undefined;
+  const reason = floatingTagReason(tag);
+  return reason && `has the tag "${tag}", which ${reason}`;
 }
 
 /** image-pinned */

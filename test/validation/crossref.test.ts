@@ -1,6 +1,9 @@
 // Each cross-reference rule: a minimal good set passes, and one defect is caught where it is.
 import { ManifestFile, validateManifests } from '../../lib/validation';
 import { floatingReason } from '../../lib/validation/rules-workloads';
+import { EXACT_CHART_VERSION, floatingTagReason } from '../../lib/config';
+import { tagProblem } from '../../lib/set-image';
+import { labConfig } from '../helpers';
 import { resolveServiceHost } from '../../lib/validation/rules-routing';
 import {
   brief, certificate, clusterIssuer, deployment, externalSecret, file, ingress, M, only, service,
@@ -371,8 +374,16 @@ describe('application-path', () => {
   test('a chart source needs an exact targetRevision', () => {
     const chart = (targetRevision?: string) => file('apps/a.yaml', app({ repoURL: 'https://charts.jetstack.io', chart: 'cert-manager', ...(targetRevision ? { targetRevision } : {}) }));
     for (const ok of ['v1.21.1', '1.19.1', '2.0.0-rc.1']) expect(only('application-path', [chart(ok)])).toEqual([]);
-    for (const bad of ['^1.2.0', '1.x', '*', 'latest', '>=1.0.0', '1.2', undefined]) {
+    // Build metadata is refused as config refuses it: semver precedence ignores it, so it names no single archive.
+    for (const bad of ['^1.2.0', '1.x', '*', 'latest', '>=1.0.0', '1.2', '1.2.3+build.1', undefined]) {
       expect(brief(only('application-path', [chart(bad)]))).toEqual(['application-path Application argocd/a spec.source.targetRevision']);
+    }
+  });
+
+  test('one version rule: config refuses the chart versions the validator refuses', () => {
+    for (const bad of ['^1.2.0', '1.x', 'latest', '1.2', '1.2.3+build.1']) {
+      expect(EXACT_CHART_VERSION.test(bad)).toBe(false);
+      expect(() => labConfig((raw) => { raw.harbor.chartVersion = bad; })).toThrow(/harbor\.chartVersion: must be an exact chart version/);
     }
   });
 
@@ -411,6 +422,19 @@ describe('image-pinned', () => {
     expect(floatingReason('jenkins/jenkins:lts-jdk17')).toContain('follows "lts"');
     expect(floatingReason('busybox:stable')).toContain('moves');
     expect(floatingReason('node:alpine')).toContain('names no version');
+  });
+
+  test('one tag rule: what the validator refuses, config and set-image refuse too', () => {
+    for (const tag of ['latest', 'LATEST', 'lts-jdk17', 'edge_1', 'nightly', 'release-candidate', 'alpine', 'stable']) {
+      expect(floatingTagReason(tag)).toBeDefined();
+      expect(floatingReason(`nginx:${tag}`)).toBeDefined();
+      expect(tagProblem(tag)).toMatch(/floats/);
+      expect(() => labConfig((raw) => { raw.apps.workloads.nginx.image.tag = tag; })).toThrow(/apps\.workloads\.nginx\.image\.tag: must be an exact tag/);
+    }
+    for (const tag of ['42', '2.528.2-lts-jdk21', 'v1.4.2', '1.27-alpine']) {
+      expect(floatingTagReason(tag)).toBeUndefined();
+      expect(tagProblem(tag)).toBeUndefined();
+    }
   });
 });
 
