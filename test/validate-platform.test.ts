@@ -3,7 +3,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as k8s from '../imports/k8s';
-import { renderPlatformFiles, validateCdk8sManifests } from '../lib/synth';
+import { renderPlatformFiles, validateCdk8sManifests, validateTree } from '../lib/synth';
 import { buildPlatform, renderFiles } from '../lib/platform';
 import { validatePlatform, ValidationError } from '../lib/validate-platform';
 import { labConfig, tempDir } from './helpers';
@@ -125,6 +125,18 @@ test('npm run validate also refuses secret material in gitops/ on disk', () => {
   expect(r.stdout).toContain('apps/application-argo-cd.yaml');
   expect(r.stdout).toContain('SLACK_TOKEN (rule slack)');
   expect(r.stdout).toContain('[no-secret-data]');
+});
+
+test('npm run validate reports a hand-written Secret with data exactly once (one rule, one fix)', () => {
+  const out = tempDir();
+  fs.cpSync(path.join(ROOT, 'gitops', 'lab'), path.join(out, 'lab'), { recursive: true });
+  fs.writeFileSync(path.join(out, 'lab', 'workloads', 'secret-db.yaml'),
+    'apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: default\ntype: Opaque\ndata:\n  password: eA==\n');
+  const [lab] = validateTree([path.join(ROOT, 'config', 'lab.yaml')], out);
+  const found = lab.violations.filter((v) => v.file === 'workloads/secret-db.yaml');
+  expect(found.map((v) => `${v.rule} ${v.object} ${v.field}`)).toEqual(['no-secret-data Secret default/db data']);
+  expect(found[0].message).toContain('data keys: password');
+  expect(found[0].fix).toContain('lib/secrets.ts');
 });
 
 test('a YAML syntax error in gitops/ on disk names the file and the line', () => {

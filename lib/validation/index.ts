@@ -7,7 +7,7 @@ import { applicationPath } from './rules-argocd';
 import { datasourceUid } from './rules-observability';
 import { ingressBackend, virtualServiceDestination } from './rules-routing';
 import { gatewayCredential, ingressTlsCertificate, issuerExists } from './rules-tls';
-import { imagePinned, noSecretData, portRange } from './rules-workloads';
+import { imagePinned, portRange } from './rules-workloads';
 import { serviceReference } from './rules-wiring';
 import { duplicateHost } from './rules-hosts';
 import { defaultCredentials, unreadValueRule } from './rules-values';
@@ -43,7 +43,6 @@ const CROSS_RULES: [RuleName, (ctx: Context, files: readonly string[]) => void][
   ['datasource-uid', datasourceUid],
   ['application-path', applicationPath],
   ['image-pinned', imagePinned],
-  ['no-secret-data', noSecretData],
   ['project-destination', projectDestination],
   ['apply-size', applySize],
   ['single-owner', singleOwner],

@@ -77,24 +77,6 @@ function istioInjected(o: KObject): boolean {
 }
 
 /**
- * no-secret-data: our own Secrets only. What a chart renders is not written to git; its Secrets are
- * checked for default credentials and for data that changes per render instead.
- */
-export function noSecretData(ctx: Context): void {
-  for (const s of ctx.of('', 'Secret')) {
-    if (s.rendered) continue;
-    for (const field of ['data', 'stringData'] as const) {
-      const value = s.manifest[field];
-      if (!isObject(value) || Object.keys(value).length === 0) continue;
-      ctx.report('no-secret-data', s, [field],
-        `Secret carries secret material in git (${field} keys: ${Object.keys(value).sort().join(', ')})`,
-        'replace it with an ExternalSecret (external-secrets.io) or a SealedSecret (bitnami.com), or create it out of band ' +
-        'and list it in options.declaredSecrets');
-    }
-  }
-}
-
-/**
  * Ports the API server refuses although the OpenAPI schema (int32) allows them: it checks port numbers in
  * Go, 1-65535 (nodePort 0 means "allocate one"). Part of the schema rule: the object would be rejected.
  */

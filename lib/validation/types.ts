@@ -13,6 +13,7 @@ export const RULES = [
   'datasource-uid',
   'application-path',
   'image-pinned',
+  // Reported by the one leak scan (lib/leaks.ts leakViolations), which synth, validate and the cdk8s plugin run.
   'no-secret-data',
   // Checks of the whole cluster state: our manifests plus every chart Application's rendered objects.
   'project-destination',
