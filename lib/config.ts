@@ -219,6 +219,21 @@ const issuer = z.strictObject({
   http01IngressClass: dnsLabel,
 });
 
+/** The ingress class of the Istio ingress gateway, which serves the apps' hosts and answers their challenges. */
+export const MESH_INGRESS_CLASS = 'istio';
+
+/**
+ * The one issuer-to-ingress-class rule: an issuer's HTTP-01 challenge reaches a host only through the
+ * ingress class the issuer solves with, so that class must be the one serving the host. Checked where
+ * the pairing is made: here for an environment's issuers (with the config file and field), and by
+ * TlsEndpoint for an Ingress it builds. Returns the problem, or undefined; `servedBy` ends in "class".
+ */
+export function http01ClassProblem(issuer: { readonly name: string; readonly http01IngressClass: string }, className: string, servedBy: string): string | undefined {
+  if (issuer.http01IngressClass === className) return undefined;
+  return `issuer "${issuer.name}" solves HTTP-01 through ingress class "${issuer.http01IngressClass}", but ${servedBy} "${className}", ` +
+    `so the challenge would never reach the host; choose an issuer whose http01IngressClass is "${className}"`;
+}
+
 /** Docker's tag grammar. */
 export const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** Tag words that name no version: they move to whatever was pushed last. */
@@ -442,22 +457,21 @@ export const configSchema = z
         path: ['certManager', 'ingressIssuer'],
         message: `names issuer "${c.certManager.ingressIssuer}", which is not declared; allowed: ${names.join(', ')}`,
       });
-    } else if (chosen.http01IngressClass !== c.ingressClass) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['certManager', 'ingressIssuer'],
-        message: `issuer "${chosen.name}" solves HTTP-01 through ingress class "${chosen.http01IngressClass}", but Ingresses use "${c.ingressClass}"; choose an issuer whose http01IngressClass is "${c.ingressClass}"`,
-      });
+    } else {
+      const problem = http01ClassProblem(chosen, c.ingressClass, 'Ingresses use');
+      if (problem) ctx.addIssue({ code: 'custom', path: ['certManager', 'ingressIssuer'], message: problem });
     }
     // The apps' hosts are served by the Istio ingress gateway, so their issuer must solve through it.
-    const meshIssuers = c.certManager.issuers.filter((i) => i.http01IngressClass === 'istio').map((i) => i.name);
+    const meshIssuers = c.certManager.issuers.filter((i) => i.http01IngressClass === MESH_INGRESS_CLASS).map((i) => i.name);
     const gatewayIssuer = c.certManager.issuers.find((i) => i.name === c.apps.gatewayIssuer);
-    if (!gatewayIssuer || gatewayIssuer.http01IngressClass !== 'istio') {
-      const what = gatewayIssuer ? `solves HTTP-01 through class "${gatewayIssuer.http01IngressClass}", not "istio"` : 'is not declared';
+    const gatewayProblem = gatewayIssuer
+      ? http01ClassProblem(gatewayIssuer, MESH_INGRESS_CLASS, 'the apps\' hosts are served by the Istio ingress gateway, class')
+      : `issuer "${c.apps.gatewayIssuer}" is not declared`;
+    if (gatewayProblem) {
       ctx.addIssue({
         code: 'custom',
         path: ['apps', 'gatewayIssuer'],
-        message: `issuer "${c.apps.gatewayIssuer}" ${what}; allowed: ${meshIssuers.join(', ') || 'none (declare an issuer with http01IngressClass: istio)'}`,
+        message: `${gatewayProblem}; allowed: ${meshIssuers.join(', ') || `none (declare an issuer with http01IngressClass: ${MESH_INGRESS_CLASS})`}`,
       });
     }
     checkWhatTheClusterRefuses(c, ctx);
