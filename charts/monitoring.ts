@@ -10,6 +10,7 @@ import * as yaml from 'js-yaml';
 import { PlatformConfig } from '../lib/config';
 import { ManifestComponent } from '../lib/component';
 import { ScrapeTarget, scrapeTargets } from '../lib/scrape-targets';
+import { dashboardDatasourceUids, linkedDatasourceUids } from '../lib/grafana';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
 import {
   PodMonitor,
@@ -217,21 +218,4 @@ export function escapeDollars<T>(value: T): T {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeDollars(v)])) as T;
   }
   return value;
-}
-
-/** Every `datasourceUid` anywhere in a datasource's jsonData (serviceMap, tracesToLogsV2, derivedFields[], ...). */
-export function linkedDatasourceUids(node: unknown): string[] {
-  if (Array.isArray(node)) return node.flatMap(linkedDatasourceUids);
-  if (node === null || typeof node !== 'object') return [];
-  return Object.entries(node).flatMap(([k, v]) => (k === 'datasourceUid' && typeof v === 'string' ? [v] : linkedDatasourceUids(v)));
-}
-
-/** Every `datasource.uid` in a dashboard (panels, targets, template variables). */
-export function dashboardDatasourceUids(node: unknown): string[] {
-  if (Array.isArray(node)) return node.flatMap(dashboardDatasourceUids);
-  if (node === null || typeof node !== 'object') return [];
-  return Object.entries(node).flatMap(([k, v]) => {
-    if (k === 'datasource' && v && typeof v === 'object' && typeof (v as { uid?: unknown }).uid === 'string') return [(v as { uid: string }).uid];
-    return dashboardDatasourceUids(v);
-  });
 }

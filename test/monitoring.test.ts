@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import { dashboardDatasourceUids, escapeDollars, linkedDatasourceUids } from '../charts/monitoring';
+import { escapeDollars } from '../charts/monitoring';
+import { dashboardDatasourceUids, linkedDatasourceUids } from '../lib/grafana';
 import { scrapeTargets } from '../lib/scrape-targets';
 import { platformSecrets } from '../lib/secrets';
 import { labConfig, render, unionViolations } from './helpers';

@@ -1,5 +1,6 @@
 // Observability: Grafana datasources refer to each other by uid, and Prometheus selects monitors by label.
 import * as yaml from 'js-yaml';
+import { datasourceUidRefs } from '../grafana';
 import { fieldPath } from './schema';
 import { Context, isObject, Json, KObject, list, Path, str } from './context';
 
@@ -10,16 +11,6 @@ interface UidRef {
   readonly object: KObject;
   readonly uid: string;
   readonly at: Path;
-}
-
-/** Every `datasourceUid` anywhere under a datasource's jsonData (tracesToLogsV2, serviceMap, derivedFields[], ...). */
-function uidRefs(node: Json, at: Path, out: { uid: string; at: Path }[]): void {
-  if (Array.isArray(node)) { node.forEach((n, i) => uidRefs(n, [...at, i], out)); return; }
-  if (!isObject(node)) return;
-  for (const [k, v] of Object.entries(node)) {
-    if (k === 'datasourceUid' && typeof v === 'string' && v !== '') out.push({ uid: v, at: [...at, k] });
-    else uidRefs(v, [...at, k], out);
-  }
 }
 
 /** datasource-uid */
@@ -58,9 +49,7 @@ export function datasourceUid(ctx: Context): void {
             'derivedFields is set on the datasource itself, where Grafana ignores it: it is a jsonData setting',
             `move it to ${fieldPath([...at, 'jsonData', 'derivedFields'])}`);
         }
-        const found: { uid: string; at: Path }[] = [];
-        uidRefs(ds.jsonData, [...at, 'jsonData'], found);
-        for (const f of found) refs.push({ object: cm, uid: f.uid, at: f.at });
+        for (const f of datasourceUidRefs(ds.jsonData, [...at, 'jsonData'])) refs.push({ object: cm, uid: f.uid, at: f.at });
       });
     }
   }

@@ -294,6 +294,15 @@ datasources:
     expect(v[0].message).toContain('datasource uid "prom"');
   });
 
+  test('an empty uid links to nothing and is caught, as the chart refuses it (one walk: lib/grafana.ts)', () => {
+    const v = only('datasource-uid', [file('l.yaml', loki), file('t.yaml', tempo('""'))]);
+    expect(v.map((x) => x.field)).toEqual([
+      'data["tempo-datasource.yaml"].datasources[0].jsonData.serviceMap.datasourceUid',
+      'data["tempo-datasource.yaml"].datasources[0].jsonData.tracesToMetrics.datasourceUid',
+    ]);
+    expect(v[0].message).toContain('datasource uid ""');
+  });
+
   test('derivedFields outside jsonData (as in the guide\'s loki-datasource.yaml) is caught', () => {
     const misplaced = datasources('loki-datasource', 'apiVersion: 1\ndatasources:\n  - name: Loki\n    uid: loki\n    type: loki\n    derivedFields:\n      - name: traceID\n        datasourceUid: tempo\n');
     expect(brief(only('datasource-uid', [file('l.yaml', misplaced)]))).toEqual(['datasource-uid ConfigMap monitoring/loki-datasource data["loki-datasource.yaml"].datasources[0].derivedFields']);
