@@ -6,7 +6,8 @@ import * as k8s from '../imports/k8s';
 import { renderPlatformFiles, validateCdk8sManifests, validateTree } from '../lib/synth';
 import { buildPlatform, renderFiles } from '../lib/platform';
 import { validatePlatform, ValidationError } from '../lib/validate-platform';
-import { labConfig, tempDir } from './helpers';
+import * as yaml from 'js-yaml';
+import { labConfig, labRaw, tempDir } from './helpers';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -137,6 +138,25 @@ test('npm run validate reports a hand-written Secret with data exactly once (one
   expect(found.map((v) => `${v.rule} ${v.object} ${v.field}`)).toEqual(['no-secret-data Secret default/db data']);
   expect(found[0].message).toContain('data keys: password');
   expect(found[0].fix).toContain('lib/secrets.ts');
+});
+
+test('Istio in another namespace (istio.namespace: mesh-system) synthesizes and validates with no violation', () => {
+  // The gateway's credentials are looked up where the rendered ingress gateway Deployment runs, not in a
+  // hard-coded istio-system. A copy of the lab config, in a temp dir: config/ and gitops/ are not touched.
+  const dir = tempDir();
+  const raw = labRaw();
+  raw.istio.namespace = 'mesh-system';
+  raw.kiali.namespace = 'mesh-system';
+  const config = path.join(dir, 'mesh.yaml');
+  fs.writeFileSync(config, yaml.dump(raw));
+  const out = path.join(dir, 'gitops');
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'synth.js'), '--config', config, '--outdir', out, '-q'], { cwd: ROOT, encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  expect(fs.readFileSync(path.join(out, 'mesh', 'workloads', 'certificate-nginx-secret.yaml'), 'utf8')).toContain('namespace: mesh-system');
+  const [mesh] = validateTree([config], out);
+  expect(mesh.environment).toBe('mesh');
+  expect(mesh.violations).toEqual([]);
 });
 
 test('a YAML syntax error in gitops/ on disk names the file and the line', () => {

@@ -103,15 +103,6 @@ export interface ValidationOptions {
   readonly knownIssuers?: readonly KnownIssuer[];
 
 
-  // ---- gateway-credential ----
-  /**
-   * The namespace where Istio's ingress gateway workload runs. Istio reads a Gateway's
-   * tls.credentialName from the namespace of the gateway *workload*, not of the Gateway object, and
-   * in this platform that workload runs in istio-system; so credentialName secrets are looked up there.
-   * @default 'istio-system'
-   */
-  readonly gatewayCredentialNamespace?: string;
-
   // ---- datasource-uid ----
   /** Datasource uids that exist without a datasource ConfigMap, e.g. the chart's built-in `prometheus`. */
   readonly knownDatasourceUids?: readonly string[];

@@ -138,22 +138,36 @@ describe('gateway-credential', () => {
     },
   });
 
-  test('a credentialName filled by a Certificate in istio-system passes', () => {
-    expect(only('gateway-credential', [file('c.yaml', certificate('istio-system', 'nginx-secret', 'letsencrypt2')), file('g.yaml', gateway('nginx-secret'))])).toEqual([]);
+  // The gateway workload, as the istio-ingressgateway chart renders it: its namespace is where Istio reads credentials.
+  const gatewayWorkload = (namespace: string): ManifestFile => {
+    const d = deployment(namespace, 'istio-ingressgateway', { containers: [{ name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.24.2' }] });
+    d.spec.template.metadata.labels = { app: 'istio-ingressgateway', istio: 'ingressgateway' };
+    return file(`${namespace}/gw.yaml`, d);
+  };
+
+  test('a credentialName filled by a Certificate in the gateway workload\'s namespace passes', () => {
+    expect(only('gateway-credential', [gatewayWorkload('istio-system'), file('c.yaml', certificate('istio-system', 'nginx-secret', 'letsencrypt2')), file('g.yaml', gateway('nginx-secret'))])).toEqual([]);
   });
 
   test('a Certificate in the Gateway\'s own namespace does not count: the gateway workload reads istio-system', () => {
-    const v = only('gateway-credential', [file('c.yaml', certificate('apps', 'nginx-secret')), file('g.yaml', gateway('nginx-secret'))]);
+    const v = only('gateway-credential', [gatewayWorkload('istio-system'), file('c.yaml', certificate('apps', 'nginx-secret')), file('g.yaml', gateway('nginx-secret'))]);
     expect(v).toEqual([expect.objectContaining({
       object: 'Gateway apps/nginx-gateway', field: 'spec.servers[1].tls.credentialName',
       message: expect.stringContaining('declared in apps, but the gateway workload only reads istio-system'),
     })]);
   });
 
-  test('gatewayCredentialNamespace moves the lookup; declaredSecrets count', () => {
-    const files = [file('c.yaml', certificate('apps', 'nginx-secret')), file('g.yaml', gateway('nginx-secret'))];
-    expect(only('gateway-credential', files, { gatewayCredentialNamespace: 'apps' })).toEqual([]);
-    expect(only('gateway-credential', [file('g.yaml', gateway('x'))], { declaredSecrets: [{ namespace: 'istio-system', name: 'x' }] })).toEqual([]);
+  test('the namespace is the selected gateway workload\'s, wherever it runs (no istio-system assumed)', () => {
+    const mesh = [gatewayWorkload('mesh-system'), file('g.yaml', gateway('nginx-secret'))];
+    expect(only('gateway-credential', [...mesh, file('c.yaml', certificate('mesh-system', 'nginx-secret'))])).toEqual([]);
+    const v = only('gateway-credential', [...mesh, file('c.yaml', certificate('istio-system', 'nginx-secret'))]);
+    expect(v.map((x) => x.message)).toEqual([expect.stringContaining('in namespace mesh-system, where the ingress gateway workload reads it (a secret of that name is declared in istio-system')]);
+  });
+
+  test('a Gateway whose selector selects no gateway workload is caught at its selector', () => {
+    const v = only('gateway-credential', [file('c.yaml', certificate('istio-system', 'nginx-secret')), file('g.yaml', gateway('nginx-secret'))]);
+    expect(brief(v)).toEqual(['gateway-credential Gateway apps/nginx-gateway spec.selector']);
+    expect(v[0].message).toContain('selector istio=ingressgateway selects no gateway workload');
   });
 });
 
