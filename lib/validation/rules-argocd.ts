@@ -3,7 +3,6 @@
 import * as path from 'path';
 import { EXACT_CHART_VERSION } from '../config';
 import { Context, isObject, Json, KObject, list, Path, str } from './context';
-import { ApplicationSourceRef } from './types';
 
 
 function trimSlashes(p: string): string {
@@ -31,9 +30,8 @@ export function applicationPath(ctx: Context, allFiles: readonly string[]): void
   }
   const topFolders = [...new Set([...folders.keys()].map((f) => f.split('/')[0]).filter((f) => f !== ''))].sort();
 
-  const folderOf = (source: ApplicationSourceRef, app: KObject, at: Path): string | undefined => {
-    const { resolveApplicationPath, repoPathPrefix, repoURL } = ctx.options;
-    if (resolveApplicationPath) return resolveApplicationPath(source);
+  const folderOf = (source: { readonly repoURL?: string; readonly path: string }, app: KObject, at: Path): string | undefined => {
+    const { repoPathPrefix, repoURL } = ctx.options;
     if (repoPathPrefix === undefined) return undefined;
     if (repoURL && source.repoURL && !sameRepo(repoURL, source.repoURL)) return undefined;
     const prefix = trimSlashes(repoPathPrefix);
@@ -66,7 +64,7 @@ export function applicationPath(ctx: Context, allFiles: readonly string[]): void
       }
       const p = str(source.path);
       if (p === undefined) continue;
-      const folder = folderOf({ repoURL: str(source.repoURL), path: p, targetRevision: str(source.targetRevision) }, app, at);
+      const folder = folderOf({ repoURL: str(source.repoURL), path: p }, app, at);
       if (folder === undefined) continue;
       synced.add(folder.split('/')[0]);
       const recurse = source.directory?.recurse === true;

@@ -53,12 +53,12 @@ export function datasourceUid(ctx: Context): void {
       });
     }
   }
-  const known = new Set([...defined.keys(), ...(ctx.options.knownDatasourceUids ?? [])]);
+  const known = new Set(defined.keys());
   for (const ref of refs) {
     if (known.has(ref.uid)) continue;
     ctx.report('datasource-uid', ref.object, ref.at,
       `refers to datasource uid "${ref.uid}", which no datasource ConfigMap (label ${DATASOURCE_LABEL}: "${DATASOURCE_LABEL_VALUE}") defines; ` +
       `the known uids are: ${[...known].sort().join(', ') || 'none'}`,
-      `use the uid of a provisioned datasource, provision one with uid "${ref.uid}", or, if the chart provides it, list it in options.knownDatasourceUids`);
+      `use the uid of a provisioned datasource (ours, or one the chart renders), or provision one with uid "${ref.uid}"`);
   }
 }

@@ -31,11 +31,11 @@ export function ingressTlsCertificate(ctx: Context): void {
         }
         return;
       }
-      if (ctx.isOptionSecret(ing.namespace, secret)) return;
+      if (ctx.isRuntimeSecret(ing.namespace, secret)) return;
       ctx.report('ingress-tls-certificate', ing, ['spec', 'tls', i, 'secretName'],
         `TLS secret "${secret}" is not the spec.secretName of any cert-manager Certificate in namespace ${ing.namespace}${elsewhere(ctx.certificatesNamed(secret))}`,
         `declare a Certificate with spec.secretName: ${secret} in namespace ${ing.namespace} (a TlsEndpoint does), ` +
-        `or, if something outside this set creates the secret, list { namespace: '${ing.namespace}', name: '${secret}' } in options.declaredSecrets`);
+        'or, if a controller creates the secret at run time, list it in the runtimeObjects of the component that runs that controller');
     });
   }
 }
@@ -81,7 +81,7 @@ export function gatewayCredential(ctx: Context): void {
     }
     for (const namespace of namespaces) {
       for (const [name, field] of names) {
-        if (declared.has(objectKey(namespace, name))) continue;
+        if (declared.has(objectKey(namespace, name)) || ctx.isRuntimeSecret(namespace, name)) continue;
         const other = ctx.secretElsewhere(namespace, name);
         const hint = other.length > 0 ? ` (a secret of that name is declared in ${other.join(', ')}, but the gateway workload only reads ${namespace})` : '';
         ctx.report('gateway-credential', gw, field,
@@ -95,15 +95,8 @@ export function gatewayCredential(ctx: Context): void {
 
 /** issuer-exists */
 export function issuerExists(ctx: Context): void {
-  const known = ctx.options.knownIssuers ?? [];
-  const clusterIssuers = new Set([
-    ...ctx.of(CERT_MANAGER_GROUP, 'ClusterIssuer').map((o) => o.name),
-    ...known.filter((k) => k.kind === 'ClusterIssuer').map((k) => k.name),
-  ]);
-  const issuers = new Set([
-    ...ctx.of(CERT_MANAGER_GROUP, 'Issuer').map((o) => objectKey(o.namespace, o.name)),
-    ...known.filter((k) => k.kind === 'Issuer').map((k) => objectKey(k.namespace, k.name)),
-  ]);
+  const clusterIssuers = new Set(ctx.of(CERT_MANAGER_GROUP, 'ClusterIssuer').map((o) => o.name));
+  const issuers = new Set(ctx.of(CERT_MANAGER_GROUP, 'Issuer').map((o) => objectKey(o.namespace, o.name)));
   const issuersIn = (ns: string | undefined) => [...issuers].filter((k) => k.startsWith(`${ns ?? ''}/`)).map((k) => k.slice(k.indexOf('/') + 1));
 
   const check = (o: KObject, kind: string, name: string, field: (string | number)[]) => {
@@ -113,15 +106,14 @@ export function issuerExists(ctx: Context): void {
       const guess = closest(name, names);
       ctx.report('issuer-exists', o, field,
         `ClusterIssuer "${name}" does not exist; ${names.length > 0 ? `the ClusterIssuers are: ${names.join(', ')}` : 'no ClusterIssuer is declared'}`,
-        `${guess ? `use "${guess}" (or another declared one)` : 'name a declared ClusterIssuer'}, declare ClusterIssuer "${name}", ` +
-        'or, if it is created outside this set, list it in options.knownIssuers');
+        `${guess ? `use "${guess}" (or another declared one)` : 'name a declared ClusterIssuer'}, or declare ClusterIssuer "${name}" (certManager.issuers in the config)`);
     } else if (kind === 'Issuer') {
       if (issuers.has(objectKey(o.namespace, name))) return;
       const names = issuersIn(o.namespace).sort();
       ctx.report('issuer-exists', o, field,
         `Issuer "${name}" does not exist in namespace ${o.namespace}; ${names.length > 0 ? `the Issuers there are: ${names.join(', ')}` : 'no Issuer is declared there'}` +
         (clusterIssuers.has(name) ? ` (a ClusterIssuer "${name}" exists: the kind is probably meant to be ClusterIssuer)` : ''),
-        clusterIssuers.has(name) ? 'set the kind to ClusterIssuer' : `declare Issuer "${name}" in namespace ${o.namespace}, name an existing one, or list it in options.knownIssuers`);
+        clusterIssuers.has(name) ? 'set the kind to ClusterIssuer' : `declare Issuer "${name}" in namespace ${o.namespace}, or name an existing one`);
     }
   };
 
