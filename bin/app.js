@@ -112,14 +112,10 @@ function load() {
       fail('the TypeScript app does not compile (see above); nothing was written.');
     }
     // Written aside and renamed, so concurrent runs (tests, editors) never load a half-written file.
-    const staged = `${outfile}.${process.pid}`;
     try {
-      fs.mkdirSync(path.dirname(outfile), { recursive: true });
-      fs.writeFileSync(staged, bundle);
-      fs.renameSync(staged, outfile);
+      require('../lib/atomic-write').writeFileAtomic(outfile, bundle);
     } catch (e) {
       // dist/ is only build output: without it, run the bundle from memory (every run transpiles again).
-      try { fs.rmSync(staged, { force: true }); } catch { /* nothing staged */ }
       process.stderr.write(`note: cannot write ${path.relative(process.cwd(), outfile)} (${e.code || e.message}); running the app without keeping it\n`);
       const Module = require('module');
       const m = new Module(outfile, module);

@@ -40,11 +40,6 @@ export class AppsChart extends ManifestComponent {
     const ns = config.namespace;
     // Not "apps": that folder holds the child Applications.
     super(scope, 'workloads', { namespace: ns, dependsOn: [props.istiod, props.gateway] });
-    // Also checked in lib/config.ts, with the file's name; this guards callers that build their own ref.
-    if (props.gatewayIssuer.http01IngressClass !== 'istio') {
-      throw new Error(`apps.gatewayIssuer: issuer "${props.gatewayIssuer.name}" solves HTTP-01 through class "${props.gatewayIssuer.http01IngressClass}", ` +
-        'but the apps\' hosts are served by the Istio ingress gateway; choose an issuer whose http01IngressClass is "istio"');
-    }
     const pullSecret = props.secrets.use(this, 'docker-config-secret', ns);
     const workloads = new Map<string, Workload>();
     for (const [name, w] of Object.entries(config.workloads).sort(([a], [b]) => compareText(a, b))) {

@@ -74,7 +74,7 @@ import { distance } from 'fastest-levenshtein';
 import { createHash } from 'crypto';
 import { readFileSync } from 'fs';
 import * as path from 'path';
-import { writeFileAtomic } from './helm';
+import { writeFileAtomic } from './atomic-write';
 import { canonicalJson } from './render';
 import * as jsyaml from 'js-yaml';
 import { readTar } from './archive';

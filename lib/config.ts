@@ -16,10 +16,16 @@ export const MAX_ALIAS_EXPANSION = 10000;
 /** How deep collections may nest (the schema needs about 7). */
 export const MAX_CONFIG_DEPTH = 64;
 
-/** An exact chart version: `1.2.3` or `v1.2.3`, optionally with a pre-release. Ranges are refused. */
+/**
+ * An exact chart version: `1.2.3` or `v1.2.3`, optionally with a pre-release. Ranges, wildcards, `latest`
+ * and build metadata (`+build`, which semver precedence ignores, so it names no single archive) are not.
+ * The one definition: config's chartVersion fields and the validator's check of an Application's
+ * targetRevision (a hand-edited gitops/) both use it.
+ */
+export const EXACT_CHART_VERSION = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 const exactVersion = z
   .string()
-  .regex(/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, {
+  .regex(EXACT_CHART_VERSION, {
     error: 'must be an exact chart version such as 1.19.1 or v1.21.1 (no ranges, no "latest")',
   });
 
@@ -213,14 +219,46 @@ const issuer = z.strictObject({
   http01IngressClass: dnsLabel,
 });
 
+/** The ingress class of the Istio ingress gateway, which serves the apps' hosts and answers their challenges. */
+export const MESH_INGRESS_CLASS = 'istio';
+
+/**
+ * The one issuer-to-ingress-class rule: an issuer's HTTP-01 challenge reaches a host only through the
+ * ingress class the issuer solves with, so that class must be the one serving the host. Checked where
+ * the pairing is made: here for an environment's issuers (with the config file and field), and by
+ * TlsEndpoint for an Ingress it builds. Returns the problem, or undefined; `servedBy` ends in "class".
+ */
+export function http01ClassProblem(issuer: { readonly name: string; readonly http01IngressClass: string }, className: string, servedBy: string): string | undefined {
+  if (issuer.http01IngressClass === className) return undefined;
+  return `issuer "${issuer.name}" solves HTTP-01 through ingress class "${issuer.http01IngressClass}", but ${servedBy} "${className}", ` +
+    `so the challenge would never reach the host; choose an issuer whose http01IngressClass is "${className}"`;
+}
+
 /** Docker's tag grammar. */
 export const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-/** Tags that name whatever was pushed last, so the same config would run different code tomorrow. */
-export const FLOATING_TAG = /^(latest|lts|stable|edge|main|master|dev)(-|$)/;
+/** Tag words that name no version: they move to whatever was pushed last. */
+const FLOATING_TAG_WORDS = new Set(['latest', 'lts', 'stable', 'edge', 'nightly', 'dev', 'develop', 'main', 'master', 'mainline', 'current', 'rolling', 'release']);
+
+/**
+ * Why an image tag floats (names whatever was pushed last, so the same config would run different code
+ * tomorrow), or undefined if it is pinned: a floating word (`latest`), a tag that starts with one
+ * (`lts-jdk17`, `latest.alpine`), or a tag without any digit (`alpine`), which names no version either.
+ * The one definition: config's image tags, set-image and the validator's image-pinned rule use it.
+ */
+export function floatingTagReason(tag: string): string | undefined {
+  const word = tag.split(/[-_.]/)[0].toLowerCase();
+  if (FLOATING_TAG_WORDS.has(tag.toLowerCase())) return 'moves to whatever is newest';
+  if (FLOATING_TAG_WORDS.has(word)) return `follows "${word}" and moves`;
+  if (!/\d/.test(tag)) return 'names no version and moves';
+  return undefined;
+}
 const imageTag = z
   .string()
   .regex(IMAGE_TAG, { error: 'must be a docker tag: letters, digits, "_", "." and "-", at most 128 characters, not starting with "." or "-"' })
-  .refine((t) => !FLOATING_TAG.test(t), { error: 'must be an exact tag such as 2.528.2-lts-jdk21 or 42; floating tags (latest, lts, stable, ...) are refused' });
+  .superRefine((t, ctx) => {
+    const reason = floatingTagReason(t);
+    if (reason) ctx.addIssue({ code: 'custom', message: `must be an exact tag such as 2.528.2-lts-jdk21 or 42; floating tags (latest, lts, stable, ...) are refused: "${t}" ${reason}` });
+  });
 /** An image without its tag: [registry[:port]/]path. */
 const imageRepository = z.string().regex(/^([a-z0-9.-]+(:[0-9]+)?\/)?[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, {
   error: 'must be an image repository without a tag, such as harbor.example.com/msa/nginx',
@@ -426,22 +464,21 @@ export const configSchema = z
         path: ['certManager', 'ingressIssuer'],
         message: `names issuer "${c.certManager.ingressIssuer}", which is not declared; allowed: ${names.join(', ')}`,
       });
-    } else if (chosen.http01IngressClass !== c.ingressClass) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['certManager', 'ingressIssuer'],
-        message: `issuer "${chosen.name}" solves HTTP-01 through ingress class "${chosen.http01IngressClass}", but Ingresses use "${c.ingressClass}"; choose an issuer whose http01IngressClass is "${c.ingressClass}"`,
-      });
+    } else {
+      const problem = http01ClassProblem(chosen, c.ingressClass, 'Ingresses use');
+      if (problem) ctx.addIssue({ code: 'custom', path: ['certManager', 'ingressIssuer'], message: problem });
     }
     // The apps' hosts are served by the Istio ingress gateway, so their issuer must solve through it.
-    const meshIssuers = c.certManager.issuers.filter((i) => i.http01IngressClass === 'istio').map((i) => i.name);
+    const meshIssuers = c.certManager.issuers.filter((i) => i.http01IngressClass === MESH_INGRESS_CLASS).map((i) => i.name);
     const gatewayIssuer = c.certManager.issuers.find((i) => i.name === c.apps.gatewayIssuer);
-    if (!gatewayIssuer || gatewayIssuer.http01IngressClass !== 'istio') {
-      const what = gatewayIssuer ? `solves HTTP-01 through class "${gatewayIssuer.http01IngressClass}", not "istio"` : 'is not declared';
+    const gatewayProblem = gatewayIssuer
+      ? http01ClassProblem(gatewayIssuer, MESH_INGRESS_CLASS, 'the apps\' hosts are served by the Istio ingress gateway, class')
+      : `issuer "${c.apps.gatewayIssuer}" is not declared`;
+    if (gatewayProblem) {
       ctx.addIssue({
         code: 'custom',
         path: ['apps', 'gatewayIssuer'],
-        message: `issuer "${c.apps.gatewayIssuer}" ${what}; allowed: ${meshIssuers.join(', ') || 'none (declare an issuer with http01IngressClass: istio)'}`,
+        message: `${gatewayProblem}; allowed: ${meshIssuers.join(', ') || `none (declare an issuer with http01IngressClass: ${MESH_INGRESS_CLASS})`}`,
       });
     }
     checkWhatTheClusterRefuses(c, ctx);

@@ -1,7 +1,8 @@
 // Grafana provisioning as typed children of the component that owns the data: a datasource or a dashboard
-// is a ConfigMap the Grafana sidecars discover by label, in Grafana's namespace. Datasource uids that
-// datasources and dashboards link to are checked against the cluster state by the validator
-// (datasource-uid in lib/validation/rules-observability.ts), where hand edits of gitops/ are seen too.
+// is a ConfigMap the Grafana sidecars discover by label, in Grafana's namespace. The datasource uids that
+// datasources and dashboards link to are found by the one walk below and checked against the whole cluster
+// state by the validator (datasource-uid in lib/validation/rules-observability.ts), which synth runs and
+// which also sees hand edits of gitops/.
 import * as yaml from 'js-yaml';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
@@ -78,4 +79,46 @@ export function escapeDollars<T>(value: T): T {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeDollars(v)])) as T;
   }
   return value;
+}
+
+export type UidPath = (string | number)[];
+
+/** A datasource uid one object refers to, and where: the path below the node walked. */
+export interface UidRef {
+  readonly uid: string;
+  readonly at: UidPath;
+}
+
+/**
+ * Every `datasourceUid` anywhere in a datasource's jsonData (serviceMap, tracesToLogsV2, derivedFields[],
+ * ...), with its path below `at`. An empty uid counts: it links to no datasource.
+ */
+export function datasourceUidRefs(node: unknown, at: UidPath = []): UidRef[] {
+  if (Array.isArray(node)) return node.flatMap((n, i) => datasourceUidRefs(n, [...at, i]));
+  if (node === null || typeof node !== 'object') return [];
+  return Object.entries(node).flatMap(([k, v]) => (k === 'datasourceUid' && typeof v === 'string'
+    ? [{ uid: v, at: [...at, k] }]
+    : datasourceUidRefs(v, [...at, k])));
+}
+
+/** Every `datasource.uid` in a dashboard (panels, targets, template variables), with its path below `at`. */
+export function dashboardDatasourceUidRefs(node: unknown, at: UidPath = []): UidRef[] {
+  if (Array.isArray(node)) return node.flatMap((n, i) => dashboardDatasourceUidRefs(n, [...at, i]));
+  if (node === null || typeof node !== 'object') return [];
+  return Object.entries(node).flatMap(([k, v]) => {
+    if (k === 'datasource' && v && typeof v === 'object' && typeof (v as { uid?: unknown }).uid === 'string') {
+      return [{ uid: (v as { uid: string }).uid, at: [...at, k, 'uid'] }];
+    }
+    return dashboardDatasourceUidRefs(v, [...at, k]);
+  });
+}
+
+/** The uids of `datasourceUidRefs`. */
+export function linkedDatasourceUids(node: unknown): string[] {
+  return datasourceUidRefs(node).map((r) => r.uid);
+}
+
+/** The uids of `dashboardDatasourceUidRefs`. */
+export function dashboardDatasourceUids(node: unknown): string[] {
+  return dashboardDatasourceUidRefs(node).map((r) => r.uid);
 }

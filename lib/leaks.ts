@@ -21,7 +21,8 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import { projectRoot, writeFileAtomic } from './helm';
+import { writeFileAtomic } from './atomic-write';
+import { projectRoot } from './helm';
 import type { Manifest } from './platform';
 import { authorizationCredentials, isBasicCredential, REDACTED, redactSecrets, secretlint, secretlintVersion, startSecretlint, urlCredentials } from './secret-scan';
 import type { Violation } from './validation';
@@ -424,7 +425,7 @@ function walkManifest(w: Walk, m: Record<string, unknown>): void {
     for (const field of ['data', 'stringData']) {
       const v = m[field];
       if (v && typeof v === 'object' && Object.keys(v).length > 0) {
-        report(w, at(ROOT, field), 'secret-data', 'a Secret in git carries its data; declare it in lib/secrets.ts instead', Object.values(v).filter((x): x is string => typeof x === 'string'));
+        report(w, at(ROOT, field), 'secret-data', `a Secret in git carries its data (${field} keys: ${Object.keys(v).sort().join(', ')}); declare it in lib/secrets.ts instead`, Object.values(v).filter((x): x is string => typeof x === 'string'));
       }
     }
   }

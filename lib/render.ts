@@ -20,7 +20,8 @@ import * as yaml from 'js-yaml';
 import { gunzipSync } from 'zlib';
 import type { ChartRender, HelmChartSource } from './component';
 import type { Manifest } from './manifest';
-import { HELM_MAJOR, HelmBinary, helmBinary, helmEnv, projectRoot, writeFileAtomic } from './helm';
+import { isLeftover, writeFileAtomic } from './atomic-write';
+import { HELM_MAJOR, HelmBinary, helmBinary, helmEnv, projectRoot } from './helm';
 import { readTar } from './archive';
 import { servedApiVersions } from './validation/schema';
 import { vendoredChart } from './vendor';
@@ -419,7 +420,7 @@ function pruneCache(dir: string, keep: number): void {
     } catch {
       continue;
     }
-    if (name.endsWith('.tmp')) {
+    if (isLeftover(name)) {
       if (Date.now() - mtime > 3_600_000) fs.rmSync(file, { force: true });
     } else if (/^[0-9a-f]{64}\.json$/.test(name)) {
       entries.push({ file, mtime });

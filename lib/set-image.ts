@@ -5,12 +5,13 @@
 // A bad workload or tag changes nothing.
 import * as fs from 'fs';
 import * as path from 'path';
+import { writeFileAtomic } from './atomic-write';
 import { runCommandAsync } from './cli';
 import { failureLine, recover } from './transaction';
 import { acquireLock } from './lock';
 import { projectRoot } from './helm';
 import { Alias, Document, isAlias, isMap, isNode, isPair, isScalar, isSeq, Node, parse, parseDocument, Scalar, visit } from 'yaml';
-import { FLOATING_TAG, IMAGE_TAG, parseConfig, PlatformConfig, readConfigBytes } from './config';
+import { floatingTagReason, IMAGE_TAG, parseConfig, PlatformConfig, readConfigBytes } from './config';
 import { configFolders, synth } from './synth';
 import type { Compose } from './platform';
 
@@ -53,8 +54,9 @@ export function tagProblem(tag: string): string | undefined {
   if (!IMAGE_TAG.test(tag)) {
     return `tag "${tag}" is not a docker tag: use letters, digits, "_", "." and "-", at most 128 characters, not starting with "." or "-" (e.g. 42 or 1.4.2)`;
   }
-  if (FLOATING_TAG.test(tag)) {
-    return `tag "${tag}" floats (it names whatever was pushed last); use the exact tag the build pushed, e.g. the build number`;
+  const reason = floatingTagReason(tag);
+  if (reason) {
+    return `tag "${tag}" floats (it ${reason}); use the exact tag the build pushed, e.g. the build number`;
   }
   return undefined;
 }
@@ -288,40 +290,7 @@ export function configWriteTarget(file: string): ConfigFileTarget {
  */
 export function writeConfigPreservingFile(file: string, content: string | Uint8Array): void {
   const target = configWriteTarget(file);
-  const dir = path.dirname(target.path);
-  const staged = path.join(dir, `.${path.basename(target.path)}.new-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`);
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(staged, 'wx', target.mode ?? 0o666);
-    fs.writeFileSync(fd, typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
-    // The umask applies to openSync's mode; the old file's mode is restored exactly.
-    if (target.mode !== undefined) fs.fchmodSync(fd, target.mode);
-    if (target.uid !== undefined && target.gid !== undefined && (target.uid !== process.getuid?.() || target.gid !== process.getgid?.())) {
-      try {
-        fs.fchownSync(fd, target.uid, target.gid);
-      } catch {
-        // Only root may give a file away: the new content is then owned by whoever runs the command.
-      }
-    }
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
-    fs.renameSync(staged, target.path);
-  } catch (e) {
-    if (fd !== undefined) fs.closeSync(fd);
-    fs.rmSync(staged, { force: true });
-    throw e;
-  }
-  try {
-    const dfd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(dfd);
-    } finally {
-      fs.closeSync(dfd);
-    }
-  } catch {
-    // Not every file system syncs a folder; the rename itself is atomic.
-  }
+  writeFileAtomic(target.path, content, { mode: target.mode, uid: target.uid, gid: target.gid, durable: true });
 }
 
 export interface SetImageOptions {

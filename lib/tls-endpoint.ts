@@ -5,6 +5,7 @@
 import * as k8s from '../imports/k8s';
 import { Construct } from 'constructs';
 import { Component, componentOf } from './component';
+import { http01ClassProblem } from './config';
 import {
   Certificate,
   CertificateSpecPrivateKeyRotationPolicy,
@@ -74,12 +75,8 @@ export class TlsEndpoint extends Construct {
     this.issuer = props.issuer;
 
     const ing = props.ingress;
-    if (ing && ing.className !== props.issuer.http01IngressClass) {
-      throw new Error(
-        `TlsEndpoint ${props.host}: ingress class "${ing.className}" differs from issuer "${props.issuer.name}"'s ` +
-        `HTTP-01 class "${props.issuer.http01IngressClass}"; the challenge would never reach this host. ` +
-        'Use an issuer that solves through the same class.');
-    }
+    const classProblem = ing && http01ClassProblem(props.issuer, ing.className, 'its Ingress uses class');
+    if (classProblem) throw new Error(`TlsEndpoint ${props.host}: ${classProblem}`);
     const shim = Object.keys(ing?.annotations ?? {}).filter((a) => a.startsWith('cert-manager.io/') || a.startsWith('certmanager.k8s.io/'));
     if (shim.length > 0) {
       throw new Error(`TlsEndpoint ${props.host}: annotation ${shim.join(', ')} would make cert-manager issue ${props.secretName} a second time; remove it`);

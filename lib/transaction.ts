@@ -13,6 +13,7 @@
 // at each step; they do nothing otherwise.
 import * as fs from 'fs';
 import * as path from 'path';
+import { isLeftover, unique, writeFileAtomic } from './atomic-write';
 
 export const JOURNAL = '.platform-transaction.json';
 
@@ -59,8 +60,6 @@ function named(e: unknown, target: string): unknown {
   return e;
 }
 
-const unique = () => `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-
 function exists(p: string): boolean {
   try {
     fs.lstatSync(p);
@@ -76,19 +75,6 @@ function removeQuietly(p: string): string | undefined {
     return undefined;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-  }
-}
-
-/** Writes `file` aside and renames it into place. */
-function writeAtomically(file: string, data: string | Buffer, mode?: number): void {
-  const staged = path.join(path.dirname(file), `.${path.basename(file)}.new-${unique()}`);
-  try {
-    fs.writeFileSync(staged, data, mode === undefined ? undefined : { mode });
-    if (mode !== undefined) fs.chmodSync(staged, mode);
-    fs.renameSync(staged, file);
-  } catch (e) {
-    fs.rmSync(staged, { force: true });
-    throw e;
   }
 }
 
@@ -192,7 +178,7 @@ export class Transaction {
     if (this.swaps.length === 0) return [];
     try {
       failpoint('before-journal');
-      writeAtomically(this.journalFile, `${JSON.stringify({ swaps: this.swaps } satisfies Journal, null, 2)}\n`);
+      writeFileAtomic(this.journalFile, `${JSON.stringify({ swaps: this.swaps } satisfies Journal, null, 2)}\n`);
     } catch (e) {
       this.abort();
       throw new WriteError(`cannot write the journal ${this.journalFile} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); nothing was changed`, []);
@@ -276,16 +262,13 @@ export function recover(folders: readonly string[]): string[] {
       continue;
     }
     for (const name of names) {
-      if (!LEFTOVER.test(name)) continue;
+      if (!isLeftover(name)) continue;
       const err = removeQuietly(path.join(dir, name));
       log.push(err ? `could not remove leftover ${path.join(dir, name)} (${err})` : `removed leftover ${path.join(dir, name)}`);
     }
   }
   return log;
 }
-
-/** The name of a staging or old copy this module makes. */
-const LEFTOVER = /^\..+\.(new|old)-\d+-[0-9a-z]+-[0-9a-z]+$/;
 
 function rollForward(journalFile: string): string[] {
   const log: string[] = [];

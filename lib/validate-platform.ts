@@ -10,6 +10,7 @@ import { PROVIDERS } from './provider';
 import { vendoredChart } from './vendor';
 import { storeUnreadValuesIn } from './chart-values';
 import { projectRoot } from './helm';
+import { writeFileAtomic } from './atomic-write';
 import { chartFiles, Platform } from './platform';
 import { APPS_FOLDER, BOOTSTRAP_FOLDER, rootApplicationName } from './app-of-apps';
 import { writtenSources } from './app-of-apps';
@@ -115,10 +116,7 @@ export class FileSchemaCache implements SchemaCache {
 
   /** Keeps what this run validated or reused; written aside and renamed, so readers never see half a file. */
   save(): void {
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const staged = `${this.file}.${process.pid}`;
-    fs.writeFileSync(staged, JSON.stringify([...this.seen].sort()));
-    fs.renameSync(staged, this.file);
+    writeFileAtomic(this.file, JSON.stringify([...this.seen].sort()));
   }
 }
 

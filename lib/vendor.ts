@@ -13,7 +13,8 @@ import { z } from 'zod';
 import { runCommandAsync } from './cli';
 import { HelmChartSource } from './component';
 import { configFiles, loadConfig } from './config';
-import { helmBinary, helmEnv, projectRoot, writeFileAtomic } from './helm';
+import { isLeftover, writeFileAtomic } from './atomic-write';
+import { helmBinary, helmEnv, projectRoot } from './helm';
 import { chartComponents, Compose } from './platform';
 
 /** The lock file and the archives' folder, relative to the project folder. */
@@ -505,7 +506,7 @@ export async function vendorCharts(sources: readonly HelmChartSource[], options:
   const chartsDir = path.join(root, CHARTS_DIR);
   for (const f of fs.existsSync(chartsDir) ? fs.readdirSync(chartsDir).sort() : []) {
     const rel = `${CHARTS_DIR}/${f}`;
-    if (lockedFiles.has(rel) || !(f.endsWith('.tgz') || f.endsWith('.tmp'))) continue;
+    if (lockedFiles.has(rel) || !(f.endsWith('.tgz') || isLeftover(f))) continue;
     fs.rmSync(path.join(chartsDir, f), { force: true });
     if (f.endsWith('.tgz')) removed.push(rel);
   }

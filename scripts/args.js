@@ -1,23 +1,17 @@
-// Command-line handling for the scripts in this folder (plain JavaScript, run without the app's bundle):
-// --help prints the usage, an unknown flag prints it and exits 2, a missing input names the file and how
-// to get it and exits 1. lib/cli.ts does the same for the app's commands.
+// Command-line handling for the scripts in this folder (plain JavaScript, run without the app's bundle),
+// with the one parser of the app's commands (lib/args.js): --help prints the usage, an unknown flag prints
+// it and exits 2, a missing input names the file and how to get it and exits 1.
 'use strict';
 const fs = require('fs');
-const { parseArgs } = require('util');
+const { parseCommandLine } = require('../lib/args');
 
-/** Parses process.argv; `usage` is printed by --help and after a bad flag. */
-function parseScriptArgs(usage, options = {}, { positionals = false } = {}) {
-  let parsed;
-  try {
-    parsed = parseArgs({ options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: positionals, strict: true });
-  } catch (e) {
-    process.stderr.write(`error: ${e.message}\n\n${usage}`);
-    process.exit(2);
-  }
-  if (parsed.values.help) {
-    process.stdout.write(usage);
-    process.exit(0);
-  }
+/**
+ * Parses process.argv with the app's parser (lib/args.js); `usage` is printed by --help and after a bad
+ * flag. `positionals` names the arguments ("name?" for an optional one).
+ */
+function parseScriptArgs(usage, options = {}, { positionals = [] } = {}) {
+  const parsed = parseCommandLine(process.argv.slice(2), { help: usage, options, positionals });
+  if (typeof parsed === 'number') process.exit(parsed);
   return parsed;
 }
 

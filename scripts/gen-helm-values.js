@@ -14,7 +14,7 @@ const { parseScriptArgs, requireInput } = require('./args');
 const { positionals } = parseScriptArgs(`Usage: npm run gen:helm-values -- [<chart-defaults folder>]
 
 Writes lib/helm-values/<chart>.ts from <folder>/<chart>/values.yaml (default folder: ../shared/chart-defaults).
-`, {}, { positionals: true });
+`, {}, { positionals: ['chart-defaults folder?'] });
 const source = path.resolve(positionals[0] ?? path.join(__dirname, '..', '..', 'shared', 'chart-defaults'));
 requireInput(source, 'the folder of upstream chart defaults');
 const outDir = path.join(__dirname, '..', 'lib', 'helm-values');

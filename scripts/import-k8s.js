@@ -15,7 +15,7 @@ const { positionals } = parseScriptArgs(`Usage: node scripts/import-k8s.js [<def
 
 Writes imports/k8s.ts from the Kubernetes v1.28.0 API definitions
 (default: ../shared/k8s-schema/v1.28.0-definitions.json).
-`, {}, { positionals: true });
+`, {}, { positionals: ['definitions.json?'] });
 const schemaFile = path.resolve(positionals[0] ?? path.join(root, '..', 'shared', 'k8s-schema', 'v1.28.0-definitions.json'));
 requireInput(schemaFile, 'the Kubernetes 1.28 API definitions');
 

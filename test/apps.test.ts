@@ -88,7 +88,7 @@ describe('the deploy repo\'s workloads', () => {
     expect(() => labConfig((raw) => { raw.apps.workloads.nginx.autoscaling.minReplicas = 20; })).toThrow(/minReplicas must not exceed maxReplicas/);
     expect(() => labConfig((raw) => { raw.apps.workloads['login-js'].metricsPort = 3000; })).toThrow(/apps\.workloads\.login-js\.metricsPort: metricsPort must differ from port/);
     expect(() => labConfig((raw) => { raw.apps.workloads.nginx.hostname = 'www'; })).toThrow(/apps\.workloads\.nginx: unknown field "hostname"; allowed here: image, port, portName, podAnnotations, serviceAnnotations, metricsPort, version, subdomain, autoscaling/);
-    expect(() => labConfig((raw) => { raw.apps.gatewayIssuer = 'letsencrypt'; })).toThrow(/apps\.gatewayIssuer: issuer "letsencrypt" solves HTTP-01 through class "nginx", not "istio"; allowed: letsencrypt2/);
+    expect(() => labConfig((raw) => { raw.apps.gatewayIssuer = 'letsencrypt'; })).toThrow(/apps\.gatewayIssuer: issuer "letsencrypt" solves HTTP-01 through ingress class "nginx", but the apps' hosts are served by the Istio ingress gateway, class "istio", so the challenge would never reach the host; choose an issuer whose http01IngressClass is "istio"; allowed: letsencrypt2/);
     expect(() => labConfig((raw) => { raw.apps.gatewayIssuer = 'nope'; })).toThrow(/apps\.gatewayIssuer: issuer "nope" is not declared/);
   });
 

@@ -56,7 +56,7 @@ describe('platform config', () => {
 
   test('an ingress issuer that solves through another class is refused', () => {
     const msg = problemsOf((r) => { r.certManager.ingressIssuer = 'letsencrypt2'; });
-    expect(msg).toMatch(/solves HTTP-01 through ingress class "istio", but Ingresses use "nginx"/);
+    expect(msg).toMatch(/certManager\.ingressIssuer: issuer "[a-z0-9-]+" solves HTTP-01 through ingress class "istio", but Ingresses use "nginx", so the challenge would never reach the host; choose an issuer whose http01IngressClass is "nginx"/);
   });
 
   test('an unknown key is refused, with the allowed keys', () => {

@@ -3,6 +3,8 @@ import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { escapeDollars } from '../lib/grafana';
 import { platformSecrets } from '../lib/secrets';
+import { renderFiles } from '../lib/platform';
+import { validatePlatform } from '../lib/validate-platform';
 import { labConfig, render, unionViolations } from './helpers';
 
 const config = labConfig();
@@ -334,6 +336,17 @@ describe('monitoring: Grafana dashboards', () => {
       expect(used.length).toBeGreaterThan(0);
       for (const uid of used) expect(defined).toContain(uid);
     }
+  });
+
+  test('a dashboard that queries a datasource Grafana will not have fails synth\'s validation', () => {
+    const platform = lab.platform!;
+    const bad = { path: 'workloads/configmap-bad-dashboard.yaml', manifest: {
+      apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bad-dashboard', namespace: NS, labels: { grafana_dashboard: '1' } },
+      data: { 'bad.json': JSON.stringify({ panels: [{ datasource: { type: 'prometheus', uid: 'prometheus' } }, { datasource: { type: 'loki', uid: 'lokki' } },
+        { datasource: { uid: '-- Mixed --' } }, { datasource: { uid: '${datasource}' } }] }) },
+    } as any };
+    const v = validatePlatform(platform, [...renderFiles(platform), bad]).filter((x) => x.rule === 'datasource-uid');
+    expect(v.map((x) => `${x.object} ${x.field}`)).toEqual(['ConfigMap monitoring/bad-dashboard data["bad.json"].panels[1].datasource.uid']);
   });
 
   test('Loki overview: log volume and lines by namespace, pod and level', () => {

@@ -59,9 +59,12 @@ describe('bumpImage: one span of the file changes', () => {
     expect(bump.text).toBe(lab.replace(NGINX_TAG, '        tag: "46"\n').replace(/\n/g, '\r\n'));
   });
 
-  test('a plain tag that YAML 1.1 reads as a boolean is quoted', () => {
+  test('a plain tag that YAML reads as another type is quoted; YAML 1.1\'s booleans name no version and are refused', () => {
     const plain = lab.replace(NGINX_TAG, '        tag: build-2\n');
-    expect(bumpImage(plain, 'config/lab.yaml', 'nginx', 'yes').text).toContain('        tag: "yes"\n');
+    // The one floating-tag rule (lib/config.ts) refuses a tag without a digit, as image-pinned always did.
+    expect(() => bumpImage(plain, 'config/lab.yaml', 'nginx', 'yes')).toThrow(/tag "yes" floats \(it names no version and moves\)/);
+    expect(bumpImage(plain, 'config/lab.yaml', 'nginx', '1e3').text).toContain('        tag: "1e3"\n');
+    expect(bumpImage(plain, 'config/lab.yaml', 'nginx', '0x1F').text).toContain('        tag: "0x1F"\n');
     expect(bumpImage(plain, 'config/lab.yaml', 'nginx', 'build-3').text).toContain('        tag: build-3\n');
   });
 });

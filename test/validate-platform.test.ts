@@ -4,10 +4,11 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as k8s from '../imports/k8s';
-import { renderPlatformFiles, validateCdk8sManifests } from '../lib/synth';
+import { renderPlatformFiles, validateCdk8sManifests, validateTree } from '../lib/synth';
 import { buildPlatform, renderFiles } from '../lib/platform';
 import { validatePlatform, ValidationError } from '../lib/validate-platform';
-import { labConfig, tempDir } from './helpers';
+import * as yaml from 'js-yaml';
+import { labConfig, labRaw, tempDir } from './helpers';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -126,6 +127,37 @@ test('npm run validate also refuses secret material in gitops/ on disk', () => {
   expect(r.stdout).toContain('apps/application-argo-cd.yaml');
   expect(r.stdout).toContain('SLACK_TOKEN (rule slack)');
   expect(r.stdout).toContain('[no-secret-data]');
+});
+
+test('npm run validate reports a hand-written Secret with data exactly once (one rule, one fix)', () => {
+  const out = tempDir();
+  fs.cpSync(path.join(ROOT, 'gitops', 'lab'), path.join(out, 'lab'), { recursive: true });
+  fs.writeFileSync(path.join(out, 'lab', 'workloads', 'secret-db.yaml'),
+    'apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: default\ntype: Opaque\ndata:\n  password: eA==\n');
+  const [lab] = validateTree(composePlatform, [path.join(ROOT, 'config', 'lab.yaml')], out);
+  const found = lab.violations.filter((v) => v.file === 'workloads/secret-db.yaml');
+  expect(found.map((v) => `${v.rule} ${v.object} ${v.field}`)).toEqual(['no-secret-data Secret default/db data']);
+  expect(found[0].message).toContain('data keys: password');
+  expect(found[0].fix).toContain('lib/secrets.ts');
+});
+
+test('Istio in another namespace (istio.namespace: mesh-system) synthesizes and validates with no violation', () => {
+  // The gateway's credentials are looked up where the rendered ingress gateway Deployment runs, not in a
+  // hard-coded istio-system. A copy of the lab config, in a temp dir: config/ and gitops/ are not touched.
+  const dir = tempDir();
+  const raw = labRaw();
+  raw.istio.namespace = 'mesh-system';
+  raw.kiali.namespace = 'mesh-system';
+  const config = path.join(dir, 'mesh.yaml');
+  fs.writeFileSync(config, yaml.dump(raw));
+  const out = path.join(dir, 'gitops');
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'synth.js'), '--config', config, '--outdir', out, '-q'], { cwd: ROOT, encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  expect(fs.readFileSync(path.join(out, 'mesh', 'workloads', 'certificate-nginx-secret.yaml'), 'utf8')).toContain('namespace: mesh-system');
+  const [mesh] = validateTree(composePlatform, [config], out);
+  expect(mesh.environment).toBe('mesh');
+  expect(mesh.violations).toEqual([]);
 });
 
 test('a YAML syntax error in gitops/ on disk names the file and the line', () => {

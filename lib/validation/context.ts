@@ -69,7 +69,6 @@ export class Context {
   private serviceIndex?: Map<string, ServicePorts>;
   private certIndex?: Map<string, KObject[]>;
   private secretIndex?: Map<string, string>;
-  private optionSecrets?: Set<string>;
 
   constructor(public readonly objects: readonly KObject[], public readonly options: ValidationOptions) {
     for (const o of objects) {
@@ -131,20 +130,22 @@ export class Context {
     return out;
   }
 
-  /** Whether options.declaredSecrets lists this secret. */
-  public isOptionSecret(namespace: string | undefined, name: string): boolean {
-    this.optionSecrets ??= new Set((this.options.declaredSecrets ?? []).map((s) => key(s.namespace, s.name)));
-    return this.optionSecrets.has(key(namespace, name));
+  /**
+   * Whether a controller creates this Secret at run time: options.runtimeObjects, which the platform fills
+   * from what each component declares (its `runtimeObjects`).
+   */
+  public isRuntimeSecret(namespace: string | undefined, name: string): boolean {
+    const objects = Array.isArray(this.options.runtimeObjects) ? this.options.runtimeObjects : [];
+    return objects.some((r) => r.kind === 'Secret' && r.name === name && (r.namespace === undefined || r.namespace === (namespace ?? 'default')));
   }
 
   /**
    * Every secret the set declares, by `namespace/name`, with what declares it: Secret objects,
-   * ExternalSecret targets, SealedSecrets, Certificate secrets and options.declaredSecrets.
+   * ExternalSecret targets, SealedSecrets, Certificate secrets (see also isRuntimeSecret).
    */
   public declaredSecrets(): Map<string, string> {
     if (!this.secretIndex) {
       const index = new Map<string, string>();
-      for (const s of this.options.declaredSecrets ?? []) index.set(key(s.namespace, s.name), 'options.declaredSecrets');
       for (const s of this.of('', 'Secret')) index.set(key(s.namespace, s.name), s.file);
       for (const e of this.of('external-secrets.io', 'ExternalSecret')) {
         index.set(key(e.namespace, str(e.manifest.spec?.target?.name) ?? e.name), e.file);

@@ -7,7 +7,7 @@ import { applicationPath } from './rules-argocd';
 import { datasourceUid } from './rules-observability';
 import { ingressBackend, virtualServiceDestination } from './rules-routing';
 import { gatewayCredential, ingressTlsCertificate, issuerExists } from './rules-tls';
-import { imagePinned, noSecretData, portRange } from './rules-workloads';
+import { imagePinned, portRange } from './rules-workloads';
 import { serviceReference } from './rules-wiring';
 import { duplicateHost } from './rules-hosts';
 import { defaultCredentials, unreadValueRule } from './rules-values';
@@ -43,7 +43,6 @@ const CROSS_RULES: [RuleName, (ctx: Context, files: readonly string[]) => void][
   ['datasource-uid', datasourceUid],
   ['application-path', applicationPath],
   ['image-pinned', imagePinned],
-  ['no-secret-data', noSecretData],
   ['project-destination', projectDestination],
   ['apply-size', applySize],
   ['single-owner', singleOwner],
@@ -61,8 +60,7 @@ const CROSS_RULES: [RuleName, (ctx: Context, files: readonly string[]) => void][
 
 /** Validates a set of manifests (e.g. lib/platform.ts's renderFiles output); returns every violation, [] if none. */
 export function validateManifests(files: readonly ManifestFile[], options: ValidationOptions = {}): Violation[] {
-  const disabled = new Set(options.disable ?? []);
-  const registry = schemaRegistry(options.schemaDir, options.kubernetesVersion);
+  const registry = schemaRegistry(undefined, options.kubernetesVersion);
   const defaultNamespace = (file: string) =>
     (typeof options.defaultNamespace === 'function' ? options.defaultNamespace(file) : options.defaultNamespace) ?? 'default';
 
@@ -80,7 +78,6 @@ export function validateManifests(files: readonly ManifestFile[], options: Valid
   for (const f of files) {
     const m = f.manifest as Json;
     if (!isObject(m) || !str(m.apiVersion) || !str(m.kind)) {
-      if (disabled.has('schema')) continue;
       ctxViolations.push({
         rule: 'schema', file: f.path, object: '(not a Kubernetes object)', field: '',
         message: 'has no apiVersion and kind, so it is not a Kubernetes object',
@@ -99,12 +96,10 @@ export function validateManifests(files: readonly ManifestFile[], options: Valid
   const ctx = new Context(objects, options);
   ctx.violations.push(...ctxViolations);
 
-  if (!disabled.has('schema')) {
-    validateSchemas(ctx, registry, options.schemaCache);
-    portRange(ctx);
-  }
+  validateSchemas(ctx, registry, options.schemaCache);
+  portRange(ctx);
   const names = files.map((f) => f.path);
-  for (const [rule, run] of CROSS_RULES) if (!disabled.has(rule)) run(ctx, names);
+  for (const [, run] of CROSS_RULES) run(ctx, names);
 
   // A stable order: by file as given, then by rule.
   const fileOrder = new Map(files.map((f, i) => [f.path, i]));

@@ -1,11 +1,9 @@
 // Argo CD: every Application that syncs a folder of this repo points at a folder that holds manifests,
 // and every Application that installs a Helm chart pins its exact version.
 import * as path from 'path';
+import { EXACT_CHART_VERSION } from '../config';
 import { Context, isObject, Json, KObject, list, Path, str } from './context';
-import { ApplicationSourceRef } from './types';
 
-/** An exact chart version: 1.2.3, v1.2.3, 1.2.3-rc.1, 1.2.3+build. Ranges, wildcards and `latest` are not. */
-const EXACT_VERSION = /^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
 function trimSlashes(p: string): string {
   return p.replace(/^\.\//, '').replace(/^\/+|\/+$/g, '');
@@ -32,9 +30,8 @@ export function applicationPath(ctx: Context, allFiles: readonly string[]): void
   }
   const topFolders = [...new Set([...folders.keys()].map((f) => f.split('/')[0]).filter((f) => f !== ''))].sort();
 
-  const folderOf = (source: ApplicationSourceRef, app: KObject, at: Path): string | undefined => {
-    const { resolveApplicationPath, repoPathPrefix, repoURL } = ctx.options;
-    if (resolveApplicationPath) return resolveApplicationPath(source);
+  const folderOf = (source: { readonly repoURL?: string; readonly path: string }, app: KObject, at: Path): string | undefined => {
+    const { repoPathPrefix, repoURL } = ctx.options;
     if (repoPathPrefix === undefined) return undefined;
     if (repoURL && source.repoURL && !sameRepo(repoURL, source.repoURL)) return undefined;
     const prefix = trimSlashes(repoPathPrefix);
@@ -56,18 +53,18 @@ export function applicationPath(ctx: Context, allFiles: readonly string[]): void
       if (str(source.chart)) {
         const rev = source.targetRevision;
         const revText = typeof rev === 'string' ? rev.trim() : rev === undefined ? '' : String(rev);
-        if (!EXACT_VERSION.test(revText)) {
+        if (!EXACT_CHART_VERSION.test(revText)) {
           ctx.report('application-path', app, [...at, 'targetRevision'],
             revText === ''
               ? `chart ${source.chart} has no targetRevision, so Argo CD installs whatever version is newest`
-              : `chart ${source.chart} has targetRevision "${revText}", which is not an exact version (ranges, wildcards and "latest" move)`,
+              : `chart ${source.chart} has targetRevision "${revText}", which is not an exact version (ranges, wildcards and "latest" move; build metadata "+..." names no single archive)`,
             `pin the exact chart version, e.g. targetRevision: 1.2.3`);
         }
         continue;
       }
       const p = str(source.path);
       if (p === undefined) continue;
-      const folder = folderOf({ repoURL: str(source.repoURL), path: p, targetRevision: str(source.targetRevision) }, app, at);
+      const folder = folderOf({ repoURL: str(source.repoURL), path: p }, app, at);
       if (folder === undefined) continue;
       synced.add(folder.split('/')[0]);
       const recurse = source.directory?.recurse === true;

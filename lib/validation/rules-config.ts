@@ -3,7 +3,7 @@
 // (CreateContainerConfigError, or a volume that never mounts).
 //
 // What exists: Secrets and ConfigMaps of the union (ours and the charts'), the Secrets that
-// ExternalSecrets, SealedSecrets and cert-manager Certificates fill, options.declaredSecrets, what
+// ExternalSecrets, SealedSecrets and cert-manager Certificates fill, what
 // controllers create at run time (options.runtimeObjects), and what Kubernetes itself puts in every
 // namespace (the kube-root-ca.crt ConfigMap).
 import { closest } from './schema';
@@ -99,7 +99,6 @@ class Inventory {
       const secret = str(c.manifest.spec?.secretName);
       if (secret) this.add('Secret', c.namespace, secret, new Set(certificateKeys(c.manifest.spec)), `${c.label} (${c.file})`);
     }
-    for (const d of ctx.options.declaredSecrets ?? []) this.add('Secret', d.namespace, d.name, undefined, 'options.declaredSecrets');
     for (const r of [...KUBERNETES_OBJECTS, ...runtimeObjectsOption(ctx)]) {
       const keys = r.keys ? new Set(r.keys) : undefined;
       const source = KUBERNETES_OBJECTS.includes(r) ? r.createdBy : `options.runtimeObjects (created by ${r.createdBy})`;

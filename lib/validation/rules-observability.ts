@@ -1,25 +1,19 @@
 // Observability: Grafana datasources refer to each other by uid, and Prometheus selects monitors by label.
 import * as yaml from 'js-yaml';
+import { dashboardDatasourceUidRefs, datasourceUidRefs } from '../grafana';
 import { fieldPath } from './schema';
 import { Context, isObject, Json, KObject, list, Path, str } from './context';
 
 const DATASOURCE_LABEL = 'grafana_datasource';
 const DATASOURCE_LABEL_VALUE = '1';
+const DASHBOARD_LABEL = 'grafana_dashboard';
+/** Datasources every Grafana has: mixed queries, the built-in Grafana source, another panel's query. */
+const GRAFANA_BUILT_IN_UIDS = new Set(['-- Mixed --', '-- Grafana --', '-- Dashboard --', 'grafana']);
 
 interface UidRef {
   readonly object: KObject;
   readonly uid: string;
   readonly at: Path;
-}
-
-/** Every `datasourceUid` anywhere under a datasource's jsonData (tracesToLogsV2, serviceMap, derivedFields[], ...). */
-function uidRefs(node: Json, at: Path, out: { uid: string; at: Path }[]): void {
-  if (Array.isArray(node)) { node.forEach((n, i) => uidRefs(n, [...at, i], out)); return; }
-  if (!isObject(node)) return;
-  for (const [k, v] of Object.entries(node)) {
-    if (k === 'datasourceUid' && typeof v === 'string' && v !== '') out.push({ uid: v, at: [...at, k] });
-    else uidRefs(v, [...at, k], out);
-  }
 }
 
 /** datasource-uid */
@@ -58,18 +52,36 @@ export function datasourceUid(ctx: Context): void {
             'derivedFields is set on the datasource itself, where Grafana ignores it: it is a jsonData setting',
             `move it to ${fieldPath([...at, 'jsonData', 'derivedFields'])}`);
         }
-        const found: { uid: string; at: Path }[] = [];
-        uidRefs(ds.jsonData, [...at, 'jsonData'], found);
-        for (const f of found) refs.push({ object: cm, uid: f.uid, at: f.at });
+        for (const f of datasourceUidRefs(ds.jsonData, [...at, 'jsonData'])) refs.push({ object: cm, uid: f.uid, at: f.at });
       });
     }
   }
-  const known = new Set([...defined.keys(), ...(ctx.options.knownDatasourceUids ?? [])]);
+  // Dashboards (ConfigMaps the dashboard sidecar picks up) name datasources by uid in panels and targets.
+  for (const cm of ctx.of('', 'ConfigMap')) {
+    if (cm.manifest.metadata?.labels?.[DASHBOARD_LABEL] === undefined) continue;
+    const data = isObject(cm.manifest.data) ? cm.manifest.data : {};
+    for (const [file, text] of Object.entries(data)) {
+      if (!file.endsWith('.json')) continue;
+      let doc: Json;
+      try {
+        doc = JSON.parse(String(text));
+      } catch (e) {
+        ctx.report('datasource-uid', cm, ['data', file], `is not valid JSON: ${(e as Error).message.split('\n')[0]}`,
+          'fix the dashboard JSON; Grafana skips a dashboard it cannot read');
+        continue;
+      }
+      for (const f of dashboardDatasourceUidRefs(doc)) {
+        // Template variables (${datasource}) are resolved by Grafana at view time.
+        if (!f.uid.startsWith('$') && !GRAFANA_BUILT_IN_UIDS.has(f.uid)) refs.push({ object: cm, uid: f.uid, at: ['data', file, ...f.at] });
+      }
+    }
+  }
+  const known = new Set(defined.keys());
   for (const ref of refs) {
     if (known.has(ref.uid)) continue;
     ctx.report('datasource-uid', ref.object, ref.at,
       `refers to datasource uid "${ref.uid}", which no datasource ConfigMap (label ${DATASOURCE_LABEL}: "${DATASOURCE_LABEL_VALUE}") defines; ` +
       `the known uids are: ${[...known].sort().join(', ') || 'none'}`,
-      `use the uid of a provisioned datasource, provision one with uid "${ref.uid}", or, if the chart provides it, list it in options.knownDatasourceUids`);
+      `use the uid of a provisioned datasource (ours, or one the chart renders), or provision one with uid "${ref.uid}"`);
   }
 }

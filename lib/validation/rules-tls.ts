@@ -1,7 +1,8 @@
 // TLS: every TLS secret an Ingress or an Istio Gateway serves is filled by a Certificate (or declared),
 // and every issuer a Certificate or an Ingress names exists.
 import { closest } from './schema';
-import { Context, isObject, KObject, list, objectKey, str } from './context';
+import { Context, isObject, Json, KObject, list, objectKey, str } from './context';
+import { podModels } from './rules-monitoring';
 
 const CLUSTER_ISSUER_ANNOTATION = 'cert-manager.io/cluster-issuer';
 const ISSUER_ANNOTATION = 'cert-manager.io/issuer';
@@ -30,52 +31,72 @@ export function ingressTlsCertificate(ctx: Context): void {
         }
         return;
       }
-      if (ctx.isOptionSecret(ing.namespace, secret)) return;
+      if (ctx.isRuntimeSecret(ing.namespace, secret)) return;
       ctx.report('ingress-tls-certificate', ing, ['spec', 'tls', i, 'secretName'],
         `TLS secret "${secret}" is not the spec.secretName of any cert-manager Certificate in namespace ${ing.namespace}${elsewhere(ctx.certificatesNamed(secret))}`,
         `declare a Certificate with spec.secretName: ${secret} in namespace ${ing.namespace} (a TlsEndpoint does), ` +
-        `or, if something outside this set creates the secret, list { namespace: '${ing.namespace}', name: '${secret}' } in options.declaredSecrets`);
+        'or, if a controller creates the secret at run time, list it in the runtimeObjects of the component that runs that controller');
     });
   }
 }
 
-/** gateway-credential. Istio reads credentialName from the gateway workload's namespace, see ValidationOptions. */
+/**
+ * The namespaces of the gateway workloads a Gateway's selector selects, by their pods' labels (ours and
+ * rendered: the istio-ingressgateway chart's Deployment). Istio reads a Gateway's tls.credentialName from
+ * the namespace of the gateway *workload*, not of the Gateway object, wherever the platform installs it.
+ * Undefined when the Gateway has no selector (then no single workload is known).
+ */
+function gatewayWorkloadNamespaces(ctx: Context, gw: KObject): string[] | undefined {
+  const selector = gw.manifest.spec?.selector;
+  if (!isObject(selector) || Object.keys(selector).length === 0) return undefined;
+  const namespaces = podModels(ctx)
+    .filter((p) => p.object && Object.entries(selector).every(([k, v]) => p.labels[k] === v))
+    .map((p) => p.namespace);
+  return [...new Set(namespaces)].sort();
+}
+
+/** gateway-credential */
 export function gatewayCredential(ctx: Context): void {
-  const namespace = ctx.options.gatewayCredentialNamespace ?? 'istio-system';
   const declared = ctx.declaredSecrets();
   for (const gw of ctx.of('networking.istio.io', 'Gateway')) {
+    const names: [string, (string | number)[]][] = [];
     list(gw.manifest.spec?.servers).forEach((server, i) => {
       const tls = server?.tls;
       if (!isObject(tls)) return;
       const mode = str(tls.mode);
       if (mode === 'PASSTHROUGH' || mode === 'AUTO_PASSTHROUGH' || mode === 'ISTIO_MUTUAL') return;
-      const names: [string, (string | number)[]][] = [];
       if (str(tls.credentialName)) names.push([tls.credentialName, ['spec', 'servers', i, 'tls', 'credentialName']]);
       list(tls.credentialNames).forEach((n, j) => { if (str(n)) names.push([n, ['spec', 'servers', i, 'tls', 'credentialNames', j]]); });
+    });
+    if (names.length === 0) continue;
+    const namespaces = gatewayWorkloadNamespaces(ctx, gw);
+    if (namespaces === undefined) continue;
+    if (namespaces.length === 0) {
+      const selector = gw.manifest.spec.selector as Record<string, Json>;
+      ctx.report('gateway-credential', gw, ['spec', 'selector'],
+        `selector ${Object.entries(selector).map(([k, v]) => `${k}=${String(v)}`).join(',')} selects no gateway workload, so nothing serves this Gateway ` +
+        'and no namespace holds its credentialName (Istio reads it from the namespace of the gateway workload)',
+        'set spec.selector to the pod labels of the ingress gateway (e.g. istio: ingressgateway), or install the gateway (the istio-ingressgateway component)');
+      continue;
+    }
+    for (const namespace of namespaces) {
       for (const [name, field] of names) {
-        if (declared.has(objectKey(namespace, name))) continue;
+        if (declared.has(objectKey(namespace, name)) || ctx.isRuntimeSecret(namespace, name)) continue;
         const other = ctx.secretElsewhere(namespace, name);
         const hint = other.length > 0 ? ` (a secret of that name is declared in ${other.join(', ')}, but the gateway workload only reads ${namespace})` : '';
         ctx.report('gateway-credential', gw, field,
           `credentialName "${name}" has no Certificate (or declared secret) in namespace ${namespace}, where the ingress gateway workload reads it${hint}`,
-          `declare a Certificate with spec.secretName: ${name} in namespace ${namespace}, or, if the secret is created outside this set, ` +
-          `list { namespace: '${namespace}', name: '${name}' } in options.declaredSecrets`);
+          `declare a Certificate with spec.secretName: ${name} in namespace ${namespace} (a TlsEndpoint there does), or, if a controller creates the secret at run time, ` +
+          `list it in the runtimeObjects of the component that runs that controller`);
       }
-    });
+    }
   }
 }
 
 /** issuer-exists */
 export function issuerExists(ctx: Context): void {
-  const known = ctx.options.knownIssuers ?? [];
-  const clusterIssuers = new Set([
-    ...ctx.of(CERT_MANAGER_GROUP, 'ClusterIssuer').map((o) => o.name),
-    ...known.filter((k) => k.kind === 'ClusterIssuer').map((k) => k.name),
-  ]);
-  const issuers = new Set([
-    ...ctx.of(CERT_MANAGER_GROUP, 'Issuer').map((o) => objectKey(o.namespace, o.name)),
-    ...known.filter((k) => k.kind === 'Issuer').map((k) => objectKey(k.namespace, k.name)),
-  ]);
+  const clusterIssuers = new Set(ctx.of(CERT_MANAGER_GROUP, 'ClusterIssuer').map((o) => o.name));
+  const issuers = new Set(ctx.of(CERT_MANAGER_GROUP, 'Issuer').map((o) => objectKey(o.namespace, o.name)));
   const issuersIn = (ns: string | undefined) => [...issuers].filter((k) => k.startsWith(`${ns ?? ''}/`)).map((k) => k.slice(k.indexOf('/') + 1));
 
   const check = (o: KObject, kind: string, name: string, field: (string | number)[]) => {
@@ -85,15 +106,14 @@ export function issuerExists(ctx: Context): void {
       const guess = closest(name, names);
       ctx.report('issuer-exists', o, field,
         `ClusterIssuer "${name}" does not exist; ${names.length > 0 ? `the ClusterIssuers are: ${names.join(', ')}` : 'no ClusterIssuer is declared'}`,
-        `${guess ? `use "${guess}" (or another declared one)` : 'name a declared ClusterIssuer'}, declare ClusterIssuer "${name}", ` +
-        'or, if it is created outside this set, list it in options.knownIssuers');
+        `${guess ? `use "${guess}" (or another declared one)` : 'name a declared ClusterIssuer'}, or declare ClusterIssuer "${name}" (certManager.issuers in the config)`);
     } else if (kind === 'Issuer') {
       if (issuers.has(objectKey(o.namespace, name))) return;
       const names = issuersIn(o.namespace).sort();
       ctx.report('issuer-exists', o, field,
         `Issuer "${name}" does not exist in namespace ${o.namespace}; ${names.length > 0 ? `the Issuers there are: ${names.join(', ')}` : 'no Issuer is declared there'}` +
         (clusterIssuers.has(name) ? ` (a ClusterIssuer "${name}" exists: the kind is probably meant to be ClusterIssuer)` : ''),
-        clusterIssuers.has(name) ? 'set the kind to ClusterIssuer' : `declare Issuer "${name}" in namespace ${o.namespace}, name an existing one, or list it in options.knownIssuers`);
+        clusterIssuers.has(name) ? 'set the kind to ClusterIssuer' : `declare Issuer "${name}" in namespace ${o.namespace}, or name an existing one`);
     }
   };
 

@@ -1,5 +1,6 @@
 // Workloads and secrets: every secret a pod or a monitor reads is declared, images are pinned, and no
 // Secret carries its material in git.
+import { floatingTagReason } from '../config';
 import { Context, isObject, KObject, list, Path, str } from './context';
 
 /** Where the pod spec of each workload kind lives. */
@@ -37,21 +38,15 @@ export function podSpecs(ctx: Context): PodSpecAt[] {
 }
 
 
-/** Tags that name no version: they move. A tag without any digit cannot be a version either. */
-const FLOATING_TAGS = new Set(['latest', 'lts', 'stable', 'edge', 'nightly', 'dev', 'develop', 'main', 'master', 'mainline', 'current', 'rolling', 'release']);
-
-/** Why an image reference floats, or undefined if it is pinned. */
+/** Why an image reference floats, or undefined if it is pinned (the tag rule is lib/config.ts's). */
 export function floatingReason(image: string): string | undefined {
   if (image.includes('@')) return undefined; // a digest
   const last = image.slice(image.lastIndexOf('/') + 1);
   const colon = last.lastIndexOf(':');
   if (colon < 0) return 'has no tag, so it means :latest';
   const tag = last.slice(colon + 1);
-  const word = tag.split(/[-_.]/)[0].toLowerCase();
-  if (FLOATING_TAGS.has(tag.toLowerCase())) return `has the tag "${tag}", which moves to whatever is newest`;
-  if (FLOATING_TAGS.has(word)) return `has the tag "${tag}", which follows "${word}" and moves`;
-  if (!/\d/.test(tag)) return `has the tag "${tag}", which names no version and moves`;
-  return undefined;
+  const reason = floatingTagReason(tag);
+  return reason && `has the tag "${tag}", which ${reason}`;
 }
 
 /** image-pinned */
@@ -79,24 +74,6 @@ export function imagePinned(ctx: Context): void {
 function istioInjected(o: KObject): boolean {
   const meta = o.manifest.spec?.template?.metadata;
   return meta?.labels?.['sidecar.istio.io/inject'] === 'true' || meta?.annotations?.['sidecar.istio.io/inject'] === 'true';
-}
-
-/**
- * no-secret-data: our own Secrets only. What a chart renders is not written to git; its Secrets are
- * checked for default credentials and for data that changes per render instead.
- */
-export function noSecretData(ctx: Context): void {
-  for (const s of ctx.of('', 'Secret')) {
-    if (s.rendered) continue;
-    for (const field of ['data', 'stringData'] as const) {
-      const value = s.manifest[field];
-      if (!isObject(value) || Object.keys(value).length === 0) continue;
-      ctx.report('no-secret-data', s, [field],
-        `Secret carries secret material in git (${field} keys: ${Object.keys(value).sort().join(', ')})`,
-        'replace it with an ExternalSecret (external-secrets.io) or a SealedSecret (bitnami.com), or create it out of band ' +
-        'and list it in options.declaredSecrets');
-    }
-  }
 }
 
 /**

@@ -13,6 +13,7 @@ export const RULES = [
   'datasource-uid',
   'application-path',
   'image-pinned',
+  // Reported by the one leak scan (lib/leaks.ts leakViolations), which synth, validate and the cdk8s plugin run.
   'no-secret-data',
   // Checks of the whole cluster state: our manifests plus every chart Application's rendered objects.
   'project-destination',
@@ -59,33 +60,7 @@ export interface ManifestFile {
   readonly rendered?: boolean;
 }
 
-/** A Secret that exists without a manifest in the set: created by a chart, a controller or by hand. */
-export interface DeclaredSecret {
-  readonly namespace: string;
-  readonly name: string;
-}
-
-/** An issuer that exists without a manifest in the set. */
-export interface KnownIssuer {
-  readonly kind: 'ClusterIssuer' | 'Issuer';
-  readonly name: string;
-  /** Required for kind Issuer. */
-  readonly namespace?: string;
-}
-
-/** The source of an Argo CD Application, as given to `ValidationOptions.resolveApplicationPath`. */
-export interface ApplicationSourceRef {
-  readonly repoURL?: string;
-  readonly path: string;
-  readonly targetRevision?: string;
-}
-
 export interface ValidationOptions {
-  /**
-   * Rules not to run.
-   * @default - every rule runs
-   */
-  readonly disable?: readonly RuleName[];
   /**
    * The namespace of an object that names none (Argo CD puts it in the Application's destination
    * namespace): a fixed namespace, or a function of the object's file path.
@@ -93,34 +68,11 @@ export interface ValidationOptions {
    */
   readonly defaultNamespace?: string | ((file: string) => string | undefined);
 
-  // ---- ingress-tls-certificate, gateway-credential, secret-reference ----
-  /** Secrets that exist without a manifest in the set (chart-created, controller-created, made by hand). */
-  readonly declaredSecrets?: readonly DeclaredSecret[];
-
-  // ---- issuer-exists ----
-  /** Issuers that exist without a manifest in the set. */
-  readonly knownIssuers?: readonly KnownIssuer[];
-
-
-  // ---- gateway-credential ----
-  /**
-   * The namespace where Istio's ingress gateway workload runs. Istio reads a Gateway's
-   * tls.credentialName from the namespace of the gateway *workload*, not of the Gateway object, and
-   * in this platform that workload runs in istio-system; so credentialName secrets are looked up there.
-   * @default 'istio-system'
-   */
-  readonly gatewayCredentialNamespace?: string;
-
-  // ---- datasource-uid ----
-  /** Datasource uids that exist without a datasource ConfigMap, e.g. the chart's built-in `prometheus`. */
-  readonly knownDatasourceUids?: readonly string[];
-
-
   // ---- application-path ----
   /**
    * The repo path of the folder the files are relative to, e.g. 'gitops/lab/': an Application with
    * spec.source.path 'gitops/lab/harbor-certificate' must then have files under harbor-certificate/.
-   * @default - paths are not checked (unless resolveApplicationPath is given)
+   * @default - paths are not checked
    */
   readonly repoPathPrefix?: string;
   /**
@@ -128,12 +80,6 @@ export interface ValidationOptions {
    * @default - every Application's path is checked against repoPathPrefix
    */
   readonly repoURL?: string;
-  /**
-   * Maps an Application source to the folder of the file set it must hold manifests in (relative, like
-   * the file paths), or `undefined` to skip it (e.g. another repo). Takes precedence over repoPathPrefix.
-   */
-  readonly resolveApplicationPath?: (source: ApplicationSourceRef) => string | undefined;
-
   // ---- schema ----
   /**
    * Objects already found valid against this schema bundle, by `schemaCacheKey`: they are not checked
@@ -141,11 +87,6 @@ export interface ValidationOptions {
    * @default - every object is checked
    */
   readonly schemaCache?: SchemaCache;
-  /**
-   * Where scripts/gen-schemas.js wrote the schema bundle.
-   * @default - the schemas/ folder of this repo
-   */
-  readonly schemaDir?: string;
   /**
    * The Kubernetes minor the objects are for, e.g. '1.31' (an environment's `cluster.kubernetesVersion`):
    * objects are checked against schemas/k8s-<minor>.json, so a kind or field that minor does not serve

@@ -43,7 +43,7 @@ const argocdServer: ManifestFile = {
 describe('lab defect 1: ClusterIssuer letsencrypt-prod does not exist', () => {
   test('the Ingress annotated cert-manager.io/cluster-issuer: letsencrypt-prod is caught', () => {
     const v = validateManifests([...issuers, argocdServer, file('argocd/ingress-argocd.yaml', argocdIngress('letsencrypt-prod'))], {
-      declaredSecrets: [{ namespace: 'argocd', name: 'argocd-server-tls' }],
+      runtimeObjects: [{ kind: 'Secret', namespace: 'argocd', name: 'argocd-server-tls', createdBy: 'argocd-server' }],
     });
     expect(v).toEqual([{
       rule: 'issuer-exists',

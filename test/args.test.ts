@@ -1,0 +1,42 @@
+// One command-line parser (lib/args.js) for the app's commands (lib/cli.ts) and the scripts: the same
+// --help, the same usage errors with exit 2.
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import { parseCommandLine } from '../lib/args';
+
+const ROOT = path.join(__dirname, '..');
+const run = (file: string, args: string[]) => spawnSync(process.execPath, [path.join(ROOT, file), ...args], { cwd: ROOT, encoding: 'utf8' });
+
+describe('parseCommandLine', () => {
+  const quiet = <T>(f: () => T): T => {
+    const out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      return f();
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+  };
+  const command = { help: 'Usage: x <a> [<b>]\n', options: { flag: { type: 'string' as const } }, positionals: ['a', 'b?'] };
+
+  test('parses flags and positionals; --help is 0, usage errors are 2', () => {
+    const parsed = quiet(() => parseCommandLine(['--flag', 'v', 'one'], command));
+    expect(parsed).toEqual({ values: { flag: 'v', help: false }, positionals: ['one'] });
+    expect(quiet(() => parseCommandLine(['-h'], command))).toBe(0);
+    expect(quiet(() => parseCommandLine(['--nope', 'one'], command))).toBe(2);
+    expect(quiet(() => parseCommandLine([], command))).toBe(2);
+    expect(quiet(() => parseCommandLine(['1', '2', '3'], command))).toBe(2);
+  });
+});
+
+test.each([
+  ['scripts/gen-helm-values.js'], ['scripts/gen-schemas.js'], ['scripts/import-k8s.js'], ['scripts/bench.js'], ['bin/validate.js'],
+])('%s: --help exits 0 with the usage, an unknown flag exits 2 with the error and the usage', (file) => {
+  const help = run(file, ['--help']);
+  expect(help.status).toBe(0);
+  expect(help.stdout).toMatch(/^Usage: /);
+  const bad = run(file, ['--no-such-flag']);
+  expect(bad.status).toBe(2);
+  expect(bad.stderr).toMatch(/^error: Unknown option '--no-such-flag'[^]*\n\nUsage: /);
+});
