@@ -9,7 +9,7 @@ export class CertManagerChart extends HelmComponent<CertManagerValues> {
   constructor(scope: Construct, config: PlatformConfig) {
     super(scope, 'cert-manager', {
       namespace: config.certManager.namespace,
-      source: { repoURL: 'https://charts.jetstack.io', chart: 'cert-manager', version: config.certManager.chartVersion },
+      source: { chartKey: 'cert-manager', chartVersion: config.certManager.chartVersion },
       values: {
         // The guide's `--set installCRDs=true`, under its current name: the chart deprecated installCRDs
         // for crds.enabled and refuses to render when both are on (its cert-manager.crd-check).

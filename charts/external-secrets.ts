@@ -10,7 +10,7 @@ export class ExternalSecretsChart extends HelmComponent<ExternalSecretsValues> {
   constructor(scope: Construct, config: PlatformConfig & { secrets: { backend: 'external-secrets' } }) {
     super(scope, 'external-secrets', {
       namespace: config.secrets.namespace,
-      source: { repoURL: 'https://charts.external-secrets.io', chart: 'external-secrets', version: config.secrets.chartVersion },
+      source: { chartKey: 'external-secrets', chartVersion: config.secrets.chartVersion },
       values: {
         installCRDs: true,
         serviceAccount: {

@@ -30,7 +30,7 @@ export class HarborChart extends HelmComponent<HarborValues> {
     super(scope, 'harbor', {
       namespace: config.harbor.namespace,
       dependsOn: [tls],
-      source: { repoURL: 'https://helm.goharbor.io', chart: 'harbor', version: config.harbor.chartVersion },
+      source: { chartKey: 'harbor', chartVersion: config.harbor.chartVersion },
       values: {
         expose: {
           type: 'ingress',

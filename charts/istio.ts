@@ -56,7 +56,7 @@ export class IstioBaseChart extends HelmComponent<IstioBaseValues> {
       // istiod turns the webhook's failurePolicy from Ignore to Fail once it serves; Argo CD is told to
       // ignore that field (charts/argo-cd.ts) and must not put it back when it syncs for another reason.
       syncOptions: ['RespectIgnoreDifferences=true'],
-      source: { repoURL: ISTIO_CHARTS, chart: 'base', version: config.istio.chartVersion },
+      source: { chartKey: 'istio-base', chartVersion: config.istio.chartVersion },
       releaseName: 'istio-base',
       values: { global: { istioNamespace: config.istio.namespace } },
     });
@@ -75,7 +75,7 @@ export class IstiodChart extends HelmComponent<IstiodChartValues> {
       dependsOn: [base],
       // istiod fills in the webhooks' caBundle at run time (see charts/argo-cd.ts).
       syncOptions: ['RespectIgnoreDifferences=true'],
-      source: { repoURL: ISTIO_CHARTS, chart: 'istiod', version: config.istio.chartVersion },
+      source: { chartKey: 'istiod', chartVersion: config.istio.chartVersion },
       releaseName: 'istiod',
       values: {
         // From istioctl's demo profile: one replica, small requests, every request traced (the Telemetry's
@@ -108,7 +108,7 @@ export class IstioGatewayChart extends HelmComponent<IstioGatewayValues> {
       namespace: config.istio.namespace,
       // The gateway's pod is a proxy injected by istiod's webhook (inject.istio.io/templates: gateway).
       dependsOn: [istiod],
-      source: { repoURL: ISTIO_CHARTS, chart: 'gateway', version: config.istio.chartVersion },
+      source: { chartKey: 'istio-gateway', chartVersion: config.istio.chartVersion },
       releaseName: INGRESS_GATEWAY,
       values: {
         labels: { ...INGRESS_GATEWAY_LABELS },

@@ -40,7 +40,7 @@ export class KialiChart extends HelmComponent<KialiChartValues> {
     super(scope, 'kiali', {
       namespace: config.kiali.namespace,
       dependsOn: [istiod],
-      source: { repoURL: 'https://kiali.org/helm-charts', chart: 'kiali-server', version: config.kiali.chartVersion },
+      source: { chartKey: 'kiali-server', chartVersion: config.kiali.chartVersion },
       releaseName: 'kiali',
       values: {
         // The samples addon logs everyone in anonymously; behind a public Ingress that would show the

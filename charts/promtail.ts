@@ -10,7 +10,7 @@ export class PromtailChart extends HelmComponent<PromtailValues> {
   constructor(scope: Construct, config: PlatformConfig, loki: LokiChart) {
     super(scope, 'promtail', {
       namespace: config.promtail.namespace,
-      source: { repoURL: 'https://grafana.github.io/helm-charts', chart: 'promtail', version: config.promtail.chartVersion },
+      source: { chartKey: 'promtail', chartVersion: config.promtail.chartVersion },
       values: {
         config: {
           clients: [{ url: `${loki.gatewayUrl}/loki/api/v1/push`, tenant_id: loki.tenant }],

@@ -14,7 +14,7 @@ export class SealedSecretsChart extends HelmComponent<SealedSecretsValues> {
   constructor(scope: Construct, config: PlatformConfig & { secrets: { backend: 'sealed-secrets' } }) {
     super(scope, 'sealed-secrets', {
       namespace: config.secrets.namespace,
-      source: { repoURL: 'https://bitnami-labs.github.io/sealed-secrets', chart: 'sealed-secrets', version: config.secrets.chartVersion },
+      source: { chartKey: 'sealed-secrets', chartVersion: config.secrets.chartVersion },
       values: { fullnameOverride: 'sealed-secrets-controller' },
     });
   }

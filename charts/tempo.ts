@@ -39,7 +39,7 @@ export class TempoChart extends HelmComponent<TempoChartValues> {
     const tempo = config.tempo;
     super(scope, 'tempo', {
       namespace: tempo.namespace,
-      source: { repoURL: 'https://grafana.github.io/helm-charts', chart: 'tempo-distributed', version: tempo.chartVersion },
+      source: { chartKey: 'tempo-distributed', chartVersion: tempo.chartVersion },
       values: {
         metricsGenerator: {
           enabled: true,
