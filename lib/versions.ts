@@ -122,3 +122,13 @@ export function overrideProblem(section: string, value: string, backend?: string
   return `${value} is not a version ${VERSIONS_FILE} lists for ${missing.map((k) => `charts.${k}`).join(', ')} ` +
     `(allowed: ${allowed.join(', ') || 'none in common'}); pick one of those, or add ${value} under versions there and run ${REGENERATE}`;
 }
+
+/**
+ * Every chart version `npm run vendor` keeps in vendor/: each listed version of each chart, but subcharts
+ * (packaged in their parent's archive) and charts marked `vendored: false`.
+ */
+export function vendoredSources(versions: Versions = loadVersions()): HelmChartSource[] {
+  return Object.values(versions.charts)
+    .filter((c) => !c.subchartOf && c.vendored !== false)
+    .flatMap((c) => Object.keys(c.versions).map((version) => ({ repoURL: c.repoURL, chart: c.chart, version })));
+}
