@@ -163,7 +163,7 @@ export class ArgoCdChart extends HelmComponent<ArgoCdValues> {
         kind: 'Secret', namespace: config.namespace, name: 'argocd-redis', keys: ['auth'],
         createdBy: 'Job argocd-redis-secret-init (argocd admin redis-initial-password), read as REDIS_PASSWORD',
       }],
-      source: { repoURL: 'https://argoproj.github.io/argo-helm', chart: 'argo-cd', version: config.chartVersion },
+      source: { chartKey: 'argo-cd', chartVersion: config.chartVersion },
       // The release name of the installation bootstrap/ presupposes (`helm install argocd ...` in the
       // guide), so the Application adopts the running Argo CD's objects instead of creating a second set.
       releaseName: ARGOCD_RELEASE,

@@ -36,7 +36,7 @@ export class CertManagerChart extends HelmComponent<CertManagerValues> {
     const { config } = props;
     super(scope, 'cert-manager', {
       namespace: config.namespace,
-      source: { repoURL: 'https://charts.jetstack.io', chart: 'cert-manager', version: config.chartVersion },
+      source: { chartKey: 'cert-manager', chartVersion: config.chartVersion },
       values: {
         // The guide's `--set installCRDs=true`, under its current name: the chart deprecated installCRDs
         // for crds.enabled and refuses to render when both are on (its cert-manager.crd-check).

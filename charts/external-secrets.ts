@@ -11,7 +11,7 @@ export class ExternalSecretsChart extends HelmComponent<ExternalSecretsValues> {
     const { config } = props;
     super(scope, 'external-secrets', {
       namespace: config.namespace,
-      source: { repoURL: 'https://charts.external-secrets.io', chart: 'external-secrets', version: config.chartVersion },
+      source: { chartKey: 'external-secrets', chartVersion: config.chartVersion },
       values: {
         installCRDs: true,
         serviceAccount: {

@@ -28,7 +28,7 @@ export class HarborChart extends HelmComponent<HarborValues> {
     const secretName = 'harbor-secret';
     super(scope, 'harbor', {
       namespace: ns,
-      source: { repoURL: 'https://helm.goharbor.io', chart: 'harbor', version: config.chartVersion },
+      source: { chartKey: 'harbor', chartVersion: config.chartVersion },
       values: {
         expose: {
           type: 'ingress',

@@ -20,7 +20,7 @@ export class IngressNginxChart extends HelmComponent<IngressNginxValues> {
         kind: 'Secret', namespace: config.namespace, name: 'ingress-nginx-admission', keys: ['ca', 'cert', 'key'],
         createdBy: 'Job ingress-nginx-admission-create (kube-webhook-certgen), for the admission webhook',
       }],
-      source: { repoURL: 'https://kubernetes.github.io/ingress-nginx', chart: 'ingress-nginx', version: config.chartVersion },
+      source: { chartKey: 'ingress-nginx', chartVersion: config.chartVersion },
       values: {
         controller: {
           // The Azure load balancer probes / by default, which the controller answers with 404, so the

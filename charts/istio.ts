@@ -10,7 +10,6 @@ import { ENVOY_METRICS, MonitoringStack, PodScrape } from '../lib/monitoring';
 import { IstioBaseValues, IstiodValues, IstioGatewayValues } from '../lib/helm-values';
 import { Telemetry } from '../imports/telemetry.istio.io';
 
-export const ISTIO_CHARTS = 'https://istio-release.storage.googleapis.com/charts';
 /** The ingress gateway's name; Istio's Ingress support (cert-manager's HTTP-01 solver) expects it. */
 export const INGRESS_GATEWAY = 'istio-ingressgateway';
 /** The labels the apps' Gateways select, as istioctl's demo profile sets them. */
@@ -60,7 +59,7 @@ export class IstioBaseChart extends HelmComponent<IstioBaseValues> {
       // istiod turns the webhook's failurePolicy from Ignore to Fail once it serves; Argo CD is told to
       // ignore that field (charts/argo-cd.ts) and must not put it back when it syncs for another reason.
       syncOptions: ['RespectIgnoreDifferences=true'],
-      source: { repoURL: ISTIO_CHARTS, chart: 'base', version: config.chartVersion },
+      source: { chartKey: 'istio-base', chartVersion: config.chartVersion },
       releaseName: 'istio-base',
       values: { global: { istioNamespace: config.namespace } },
     });
@@ -94,7 +93,7 @@ export class IstiodChart extends HelmComponent<IstiodChartValues> {
       dependsOn: [base],
       // istiod fills in the webhooks' caBundle at run time (see charts/argo-cd.ts).
       syncOptions: ['RespectIgnoreDifferences=true'],
-      source: { repoURL: ISTIO_CHARTS, chart: 'istiod', version: config.chartVersion },
+      source: { chartKey: 'istiod', chartVersion: config.chartVersion },
       releaseName: 'istiod',
       values: {
         // From istioctl's demo profile: one replica, small requests, every request traced (the Telemetry's
@@ -154,7 +153,7 @@ export class IstioGatewayChart extends HelmComponent<IstioGatewayValues> {
       namespace: config.namespace,
       // The gateway's pod is a proxy injected by istiod's webhook (inject.istio.io/templates: gateway).
       dependsOn: [istiod],
-      source: { repoURL: ISTIO_CHARTS, chart: 'gateway', version: config.chartVersion },
+      source: { chartKey: 'istio-gateway', chartVersion: config.chartVersion },
       releaseName: INGRESS_GATEWAY,
       values: {
         labels: { ...INGRESS_GATEWAY_LABELS },

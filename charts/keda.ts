@@ -22,7 +22,7 @@ export class KedaChart extends HelmComponent<KedaValues> {
         // authentication-reader Role, which exists only in kube-system: the chart binds it there.
         'kube-system': 'RoleBinding keda-operator-auth-reader to extension-apiserver-authentication-reader',
       },
-      source: { repoURL: 'https://kedacore.github.io/charts', chart: 'keda', version: config.chartVersion },
+      source: { chartKey: 'keda', chartVersion: config.chartVersion },
       values: {},
     });
   }

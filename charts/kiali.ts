@@ -58,7 +58,7 @@ export class KialiChart extends HelmComponent<KialiChartValues> {
     super(scope, 'kiali', {
       namespace: ns,
       dependsOn: [istiod],
-      source: { repoURL: 'https://kiali.org/helm-charts', chart: 'kiali-server', version: config.chartVersion },
+      source: { chartKey: 'kiali-server', chartVersion: config.chartVersion },
       releaseName: 'kiali',
       values: {
         // The samples addon logs everyone in anonymously; behind a public Ingress that would show the

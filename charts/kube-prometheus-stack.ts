@@ -108,7 +108,7 @@ export class KubePrometheusStackChart extends HelmComponent<KubePrometheusStackC
         // The chart scrapes CoreDNS through a Service it puts next to the CoreDNS pods.
         'kube-system': 'Service kube-prometheus-stack-coredns in front of CoreDNS',
       },
-      source: { repoURL: 'https://prometheus-community.github.io/helm-charts', chart: 'kube-prometheus-stack', version: kps.chartVersion },
+      source: { chartKey: 'kube-prometheus-stack', chartVersion: kps.chartVersion },
       values: PROVIDERS[props.provider].managedControlPlane ? MANAGED_CONTROL_PLANE_OFF : {},
     });
     const service = (suffix: string, port: number): StackService => {

@@ -49,7 +49,7 @@ export class LokiChart extends HelmComponent<LokiChartValues> {
     const { config: loki, alertmanagerUrl, grafana } = props;
     super(scope, 'loki', {
       namespace: loki.namespace,
-      source: { repoURL: 'https://grafana.github.io/helm-charts', chart: 'loki', version: loki.chartVersion },
+      source: { chartKey: 'loki', chartVersion: loki.chartVersion },
       values: {
         deploymentMode: 'Distributed',
         serviceAccount: {

@@ -17,7 +17,7 @@ export class PromtailChart extends HelmComponent<PromtailValues> {
     const { config, loki } = props;
     super(scope, 'promtail', {
       namespace: config.namespace,
-      source: { repoURL: 'https://grafana.github.io/helm-charts', chart: 'promtail', version: config.chartVersion },
+      source: { chartKey: 'promtail', chartVersion: config.chartVersion },
       values: {
         config: {
           clients: [{ url: `${loki.gatewayUrl}/loki/api/v1/push`, tenant_id: loki.tenant }],

@@ -15,7 +15,7 @@ export class SealedSecretsChart extends HelmComponent<SealedSecretsValues> {
     const { config } = props;
     super(scope, 'sealed-secrets', {
       namespace: config.namespace,
-      source: { repoURL: 'https://bitnami-labs.github.io/sealed-secrets', chart: 'sealed-secrets', version: config.chartVersion },
+      source: { chartKey: 'sealed-secrets', chartVersion: config.chartVersion },
       values: { fullnameOverride: 'sealed-secrets-controller' },
     });
   }

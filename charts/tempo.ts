@@ -52,7 +52,7 @@ export class TempoChart extends HelmComponent<TempoChartValues> {
     const { config: tempo, secrets, prometheusUrl, grafana } = props;
     super(scope, 'tempo', {
       namespace: tempo.namespace,
-      source: { repoURL: 'https://grafana.github.io/helm-charts', chart: 'tempo-distributed', version: tempo.chartVersion },
+      source: { chartKey: 'tempo-distributed', chartVersion: tempo.chartVersion },
       values: {
         metricsGenerator: {
           enabled: true,

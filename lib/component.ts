@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import type { Manifest } from './manifest';
 import type { RuntimeObject } from './validation/rules-config';
 import { jsonOf } from './validation/context';
+import { chartSource } from './versions';
 
 /** Where a Helm chart comes from, with an exact version. */
 export interface HelmChartSource {
@@ -158,8 +159,18 @@ export abstract class Component extends Chart {
   }
 }
 
+/**
+ * A chart named by its key in versions.yaml, which gives its repository and name: at the environment's
+ * `chartVersion` (config) when set, else at the default version there.
+ */
+export interface VersionedChart {
+  readonly chartKey: string;
+  readonly chartVersion?: string;
+}
+
 export interface HelmComponentProps<V> extends ComponentProps {
-  readonly source: HelmChartSource;
+  /** The chart: from versions.yaml (`{ chartKey, chartVersion }`), or spelled out. */
+  readonly source: VersionedChart | HelmChartSource;
   /** The chart's values, typed by the chart's generated interface in lib/helm-values. */
   readonly values: V;
   /**
@@ -184,7 +195,7 @@ export class HelmComponent<V extends object> extends Component {
 
   constructor(scope: Construct, name: string, props: HelmComponentProps<V>) {
     super(scope, name, props);
-    this.source = props.source;
+    this.source = 'chartKey' in props.source ? chartSource(props.source.chartKey, props.source.chartVersion) : props.source;
     this._values = props.values;
     this.releaseName = props.releaseName ?? name;
   }

@@ -6,6 +6,7 @@ import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { z } from 'zod';
 import { redactSecrets, urlCredentials } from './secret-scan';
+import { overrideProblem } from './versions';
 
 /** The largest config file read: a config is a few KiB; anything near this is a mistake or an attack. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -20,7 +21,9 @@ export const MAX_CONFIG_DEPTH = 64;
  * An exact chart version: `1.2.3` or `v1.2.3`, optionally with a pre-release. Ranges, wildcards, `latest`
  * and build metadata (`+build`, which semver precedence ignores, so it names no single archive) are not.
  * The one definition: config's chartVersion fields and the validator's check of an Application's
- * targetRevision (a hand-edited gitops/) both use it.
+ * targetRevision (a hand-edited gitops/) both use it. As a component's `chartVersion` it is optional: it
+ * overrides versions.yaml's default for this environment and must be one of the versions versions.yaml
+ * lists for that chart (checked below).
  */
 export const EXACT_CHART_VERSION = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 const exactVersion = z
@@ -148,7 +151,7 @@ const MAX_HOST = 253;
 const component = <T extends z.ZodRawShape>(extra: T) =>
   z.strictObject({
     namespace: dnsLabel,
-    chartVersion: exactVersion,
+    chartVersion: exactVersion.optional(),
     ...extra,
   });
 
@@ -190,7 +193,7 @@ const secretsBackend = z.discriminatedUnion('backend', [
     /** External Secrets Operator reading Azure Key Vault through workload identity. */
     backend: z.literal('external-secrets'),
     namespace: dnsLabel,
-    chartVersion: exactVersion,
+    chartVersion: exactVersion.optional(),
     keyVault: z.strictObject({
       url: z.string().regex(/^https:\/\/[a-z0-9-]{3,24}\.vault\.azure\.net\/?$/, {
         error: 'must be a Key Vault URL such as https://kv-platform.vault.azure.net/',
@@ -204,7 +207,7 @@ const secretsBackend = z.discriminatedUnion('backend', [
     /** Bitnami Sealed Secrets: ciphertext made by kubeseal, committed in this file. */
     backend: z.literal('sealed-secrets'),
     namespace: dnsLabel,
-    chartVersion: exactVersion,
+    chartVersion: exactVersion.optional(),
     /** secret name -> namespace -> key -> ciphertext (`kubeseal --raw --namespace <ns> --name <secret>`). */
     encryptedData: z.record(z.string(), z.record(z.string(), z.record(z.string(), sealedCiphertext))),
   }),
@@ -349,7 +352,7 @@ export const configSchema = z
       /** The AppProject every platform Application belongs to. */
       project: dnsLabel,
       /** The argo-cd chart that manages Argo CD itself once the root Application is applied. */
-      chartVersion: exactVersion,
+      chartVersion: exactVersion.optional(),
       /** The Slack channel (without "#") every Application's sync and health notifications go to. */
       slackChannel: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,79}$/, { error: 'must be a Slack channel name without "#", such as devops' }),
       /** Argo CD RBAC (argocd-rbac-cm): the role of users no policy line names, and the policy lines. */
@@ -482,6 +485,13 @@ export const configSchema = z
       });
     }
     checkWhatTheClusterRefuses(c, ctx);
+    // A chartVersion overrides versions.yaml's default for this environment: only to a version listed there.
+    for (const [section, value] of Object.entries(c)) {
+      const chartVersion = (value as { chartVersion?: string } | undefined)?.chartVersion;
+      if (typeof chartVersion !== 'string') continue;
+      const problem = overrideProblem(section, chartVersion, section === 'secrets' ? c.secrets.backend : undefined);
+      if (problem) ctx.addIssue({ code: 'custom', path: [section, 'chartVersion'], message: problem });
+    }
   });
 
 interface ClusterFacts {

@@ -5,9 +5,10 @@
 //                             definition name (from x-kubernetes-group-version-kind). Each environment
 //                             names its minor (config `cluster.kubernetesVersion`) and is checked against it.
 //   schemas/crds.json         `kinds`: apiVersion/kind -> the openAPIV3Schema of every served version of the
-//                             upstream CRDs, with the CRD's name, scope and source file
-// Input: every ../shared/k8s-schema/v<major>.<minor>.<patch>-definitions.json and ../shared/crds/*.yaml by
-// default, or
+//                             upstream CRDs, with the CRD's name, scope and source file; `versions`: the
+//                             chart (or CRD source) and version each file is the CRDs of
+// Input: every ../shared/k8s-schema/v<major>.<minor>.<patch>-definitions.json and, of ../shared/crds, the
+// files versions.yaml names for the default version of each chart (and its CRD-only `crds:`), by default, or
 //   node scripts/gen-schemas.js [--k8s <folder or definitions.json>] [--crds <folder of CRD YAML>]
 //                               [--only k8s|crds] [--out <folder>]
 // The output is committed; synth and tests never read the inputs. Rerun it when a Kubernetes version or a
@@ -36,6 +37,7 @@ const path = require('path');
 const yaml = require('js-yaml');
 
 const { parseScriptArgs, requireInput } = require('./args');
+const { crdInputs, stamp } = require('./versions');
 
 const shared = path.join(__dirname, '..', '..', 'shared');
 const usage = `Usage: npm run gen:schemas -- [--k8s <folder or file>] [--crds <folder>] [--only k8s|crds] [--out <folder>]
@@ -45,7 +47,8 @@ Writes the schema bundle synth validates against: schemas/k8s-<minor>.json for e
   --k8s <path>     a folder of Kubernetes API definitions named v<major>.<minor>.<patch>-definitions.json,
                    one bundle per minor (default: ../shared/k8s-schema, which holds 1.28 to 1.36); or one
                    such file, to write that minor's bundle only
-  --crds <folder>  the upstream CRD YAML files (default: ../shared/crds)
+  --crds <folder>  the folder of upstream CRD YAML files (default: ../shared/crds); the files read are
+                   those versions.yaml names for each chart's default version
   --only <part>    k8s: write the k8s-<minor>.json files only; crds: write crds.json only
                    (default: both)
   --out <folder>   where to write (default: schemas)
@@ -234,9 +237,19 @@ function share(schema) {
   return names.length === 0 ? schema : { ...schema, definitions: Object.fromEntries(names.map((n) => [n, definitions[n]])) };
 }
 
-/** The CRD bundle: every served version of every CRD in the folder's YAML files. */
+/** The CRD bundle: every served version of every CRD in the files versions.yaml names. */
 function crdBundle() {
-  const files = fs.readdirSync(crdDir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  // The folder may hold several versions of one chart's CRDs (istio.crds.yaml, istio-1.30.crds.yaml):
+  // versions.yaml says which file is the default version's.
+  const inputs = crdInputs().sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  const files = inputs.map((i) => i.file);
+  const versions = Object.fromEntries(inputs.map((i) => [i.file, stamp(i)]));
+  for (const f of files) {
+    if (!fs.existsSync(path.join(crdDir, f))) {
+      process.stderr.write(`error: ${path.join(crdDir, f)} does not exist; versions.yaml names it as the CRDs of ${versions[f]}: add the file (or pass --crds <folder>)\n`);
+      process.exit(1);
+    }
+  }
   const crdKinds = {};
   const bySchema = new Map(); // schema JSON -> first key that holds it
   for (const file of files) {
@@ -247,7 +260,7 @@ function crdBundle() {
         if (!version.served) continue;
         const key = `${apiVersionOf(group, version.name)}/${names.kind}`;
         if (crdKinds[key]) {
-          process.stderr.write(`error: ${key} is defined twice in ${crdDir}: in ${crdKinds[key].source} and in ${file}; keep one of them (--only k8s writes the Kubernetes bundles without reading the CRDs)\n`);
+          process.stderr.write(`error: ${key} is defined twice in ${crdDir}: in ${crdKinds[key].source} and in ${file}; versions.yaml names both files; keep the kind in one of them (--only k8s writes the Kubernetes bundles without reading the CRDs)\n`);
           process.exit(1);
         }
         const full = compact(version.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, key);
@@ -262,7 +275,7 @@ function crdBundle() {
     }
   }
   // A sameAs must name a key that holds the schema itself: true because the first holder is never a sameAs.
-  return { files, kinds: Object.fromEntries(Object.keys(crdKinds).sort().map((k) => [k, crdKinds[k]])) };
+  return { files, versions, kinds: Object.fromEntries(Object.keys(crdKinds).sort().map((k) => [k, crdKinds[k]])) };
 }
 const crds = doCrds ? crdBundle() : undefined;
 
@@ -289,7 +302,7 @@ const outputs = [];
 for (const [minor, file, bundle] of k8sBundles) {
   outputs.push([`k8s-${minor}.json`, render({ generated: note, source: `k8s-schema/${path.basename(file)}` }, bundle)]);
 }
-if (crds) outputs.push(['crds.json', render({ generated: note, sources: crds.files.map((f) => `crds/${f}`) }, { kinds: crds.kinds })]);
+if (crds) outputs.push(['crds.json', render({ generated: note, sources: crds.files.map((f) => `crds/${f}`), versions: crds.versions }, { kinds: crds.kinds })]);
 
 fs.mkdirSync(outDir, { recursive: true });
 let total = 0;

@@ -1,0 +1,61 @@
+// versions.yaml for the generators (lib/versions.ts reads and checks it for synth and the tests): which
+// upstream inputs each generated file is made from, at the default version of each chart.
+//   node scripts/versions.js crd-files      the CRD files of ../shared/crds, one per line, that imports/ come from
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const yaml = require('js-yaml');
+
+const FILE = path.join(__dirname, '..', 'versions.yaml');
+
+function readVersions() {
+  const v = yaml.load(fs.readFileSync(FILE, 'utf8'));
+  if (!v || typeof v.charts !== 'object') throw new Error(`${FILE}: no charts`);
+  for (const [key, c] of Object.entries(v.charts)) {
+    if (!c.versions || !Object.prototype.hasOwnProperty.call(c.versions, c.default)) {
+      throw new Error(`versions.yaml: charts.${key}.default (${c.default}) is not one of its versions`);
+    }
+  }
+  return v;
+}
+
+/** `cert-manager` -> `CertManagerValues`. */
+const typeName = (key) => `${key.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('')}Values`;
+
+/** The values types to generate: one per chart whose default version names a values folder. */
+function valuesInputs(v = readVersions()) {
+  return Object.entries(v.charts).flatMap(([key, c]) => {
+    const folder = (c.versions[c.default] || {}).values;
+    return folder ? [{ key, chart: c.chart, version: c.default, folder, typeName: typeName(key) }] : [];
+  });
+}
+
+/**
+ * The CRD files the bindings and schemas are made from: the `crds` of each chart's default version, then
+ * the CRD-only sources of `crds:` (schemas only). `imports`: the imports/ modules the file feeds.
+ */
+function crdInputs(v = readVersions()) {
+  const fromCharts = Object.entries(v.charts).flatMap(([key, c]) => {
+    const crds = (c.versions[c.default] || {}).crds;
+    return crds ? [{ key, version: c.default, file: crds.file, imports: crds.imports || [], upstream: crds.upstream || [] }] : [];
+  });
+  const only = Object.entries(v.crds || {}).map(([key, c]) => ({ key, version: c.version, file: c.file, imports: [], upstream: [] }));
+  return [...fromCharts, ...only];
+}
+
+/** What a generated file says it was made from: `cert-manager v1.21.1`. */
+const stamp = (input) => `${input.key} ${input.version}`;
+
+module.exports = { FILE, readVersions, valuesInputs, crdInputs, stamp, typeName };
+
+if (require.main === module) {
+  const what = process.argv[2];
+  if (what === 'crd-files') {
+    for (const i of crdInputs()) if (i.imports.length > 0) process.stdout.write(`${i.file} ${stamp(i)} ${i.imports.join(',')}\n`);
+  } else if (what === 'crd-upstream') {
+    for (const i of crdInputs()) for (const u of i.upstream) process.stdout.write(`${i.file} ${u}\n`);
+  } else {
+    process.stderr.write('usage: node scripts/versions.js crd-files|crd-upstream\n');
+    process.exit(2);
+  }
+}
