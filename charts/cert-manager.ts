@@ -39,7 +39,8 @@ export class CertManagerChart extends HelmComponent<CertManagerValues> {
       source: { chartKey: 'cert-manager', chartVersion: config.chartVersion },
       values: {
         // The guide's `--set installCRDs=true`, under its current name: the chart deprecated installCRDs
-        // for crds.enabled and refuses to render when both are on (its cert-manager.crd-check).
+        // for crds.enabled. (Its cert-manager.crd-check template, which would refuse both at once, is
+        // defined but not included by v1.21.1: nothing but this value stops the deprecated one.)
         // keep=true: removing the Application must not delete the CRDs and with them every certificate.
         crds: { enabled: true, keep: true },
         nodeSelector: { ...props.nodeSelector },

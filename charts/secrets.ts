@@ -2,7 +2,7 @@
 // Vault through one ClusterSecretStore, or SealedSecrets carrying kubeseal ciphertext. Either way no value
 // is in git. Consumers call `use()`, which refuses undeclared secrets and orders the consumer after us.
 import { Construct } from 'constructs';
-import { ConfigError, fieldPath, PlatformConfig, SecretsConfig } from '../lib/config';
+import { ConfigError, configPath, PlatformConfig, SecretsConfig } from '../lib/config';
 import { Component, ManifestComponent } from '../lib/component';
 import { platformSecrets, SecretConsumer, SecretDeclaration } from '../lib/secrets';
 import {
@@ -60,7 +60,7 @@ export class SecretsChart extends ManifestComponent {
           const data = backend.encryptedData[d.name]?.[ns] ?? {};
           const absent = Object.keys(d.keys).filter((k) => !data[k]);
           const extra = Object.keys(data).filter((k) => !(k in d.keys));
-          const at = (k: string) => fieldPath(['secrets', 'encryptedData', d.name, ns, k]);
+          const at = (k: string) => configPath(['secrets', 'encryptedData', d.name, ns, k]);
           absent.forEach((k) => missing.push(`${at(k)}: missing; seal it with \`kubeseal --raw --namespace ${ns} --name ${d.name}\``));
           extra.forEach((k) => missing.push(`${at(k)}: ${d.name} has no key ${k}; declared keys: ${Object.keys(d.keys).join(', ')}`));
           if (absent.length === 0 && extra.length === 0) this.sealedSecret(d, ns, data);
@@ -68,7 +68,7 @@ export class SecretsChart extends ManifestComponent {
       }
       const declared = new Set(this.declarations.map((d) => d.name));
       Object.keys(backend.encryptedData).filter((n) => !declared.has(n))
-        .forEach((n) => missing.push(`${fieldPath(['secrets', 'encryptedData', n])}: no such secret is declared; declared: ${[...declared].join(', ')}`));
+        .forEach((n) => missing.push(`${configPath(['secrets', 'encryptedData', n])}: no such secret is declared; declared: ${[...declared].join(', ')}`));
       if (missing.length > 0) throw new ConfigError(config.file, missing);
     }
   }

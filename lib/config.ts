@@ -585,7 +585,7 @@ export type PlatformConfig = z.infer<typeof configSchema> & {
 };
 
 /** A dotted path for messages, with keys that contain dots quoted: a.b[".dockerconfigjson"]. */
-export function fieldPath(segments: readonly (string | number)[]): string {
+export function configPath(segments: readonly (string | number)[]): string {
   return segments.map((s, i) => (typeof s === 'number' ? `.${s}` : /[.\s]/.test(s) ? `["${s}"]` : i === 0 ? s : `.${s}`)).join('');
 }
 export type IssuerConfig = z.infer<typeof issuer>;

@@ -25,11 +25,13 @@ describe('cert-manager', () => {
   });
 });
 
-test('the chart renders: it fails when the deprecated installCRDs is on together with crds.enabled', () => {
-  const values = render().values('cert-manager');
-  expect(values.installCRDs && values.crds?.enabled).toBeFalsy();
-  // crds.keep without crds.enabled is refused by the chart too.
-  expect(values.crds).toEqual({ enabled: true, keep: true });
+test('the CRDs come from crds.enabled (installCRDs is deprecated) and are kept when the chart goes', () => {
+  const chart = lab.platform!.components.find((c) => c.name === 'cert-manager')!;
+  expect(lab.values('cert-manager').installCRDs).toBeUndefined();
+  const crds = chart.appliedManifests.filter((m) => m.kind === 'CustomResourceDefinition');
+  expect(crds.map((m) => m.metadata.name)).toEqual(expect.arrayContaining(['certificates.cert-manager.io', 'clusterissuers.cert-manager.io']));
+  // keep: removing the Application (or a helm uninstall) must not delete every Certificate with the CRDs.
+  for (const m of crds) expect(m.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
 });
 
 describe('cluster issuers', () => {

@@ -176,4 +176,4 @@ export function describePorts(ports: ServicePorts['ports']): string {
   return ports.map((p) => (p.name ? `${p.name}=${p.port}` : String(p.port))).join(', ');
 }
 
-export { key as objectKey };
+export { key as namespacedName };

@@ -1,6 +1,6 @@
 // Routing: every Service an Ingress or a VirtualService sends traffic to exists, with the port it names.
 import { closest } from './schema';
-import { Context, describePorts, isObject, KObject, list, objectKey, Path, str } from './context';
+import { Context, describePorts, isObject, KObject, list, namespacedName, Path, str } from './context';
 
 const CLUSTER_SUFFIXES = ['.svc.cluster.local', '.svc'];
 
@@ -26,7 +26,7 @@ export function ingressBackend(ctx: Context): void {
       if (!name) continue;
       const port = isObject(backend.service.port) ? backend.service.port : {};
       const portText = typeof port.number === 'number' ? `port ${port.number}` : str(port.name) ? `port name "${port.name}"` : 'no port';
-      const svc = services.get(objectKey(namespace, name));
+      const svc = services.get(namespacedName(namespace, name));
       if (!svc) {
         ctx.report('ingress-backend', ing, [...at, 'service', 'name'],
           `backend Service "${name}" (${portText}) does not exist in namespace ${namespace}`,
@@ -93,7 +93,7 @@ export function virtualServiceDestination(ctx: Context): void {
         'use the Service as name.namespace.svc.cluster.local, or declare a ServiceEntry for the external host');
       return;
     }
-    const svc = services.get(objectKey(resolved.namespace, resolved.name));
+    const svc = services.get(namespacedName(resolved.namespace, resolved.name));
     if (!svc) {
       ctx.report('virtualservice-destination', vs, [...at, 'host'],
         `destination host "${host}" is Service ${resolved.namespace}/${resolved.name}, which does not exist` +

@@ -1,7 +1,7 @@
 // TLS: every TLS secret an Ingress or an Istio Gateway serves is filled by a Certificate (or declared),
 // and every issuer a Certificate or an Ingress names exists.
 import { closest } from './schema';
-import { Context, isObject, Json, KObject, list, objectKey, str } from './context';
+import { Context, isObject, Json, KObject, list, namespacedName, str } from './context';
 import { podModels } from './rules-monitoring';
 
 const CLUSTER_ISSUER_ANNOTATION = 'cert-manager.io/cluster-issuer';
@@ -22,7 +22,7 @@ export function ingressTlsCertificate(ctx: Context): void {
     list(ing.manifest.spec?.tls).forEach((tls, i) => {
       const secret = str(tls?.secretName);
       if (!secret) return;
-      const filledBy = certs.get(objectKey(ing.namespace, secret));
+      const filledBy = certs.get(namespacedName(ing.namespace, secret));
       if (filledBy) {
         if (shim) {
           ctx.report('ingress-tls-certificate', ing, ['metadata', 'annotations', shim],
@@ -81,7 +81,7 @@ export function gatewayCredential(ctx: Context): void {
     }
     for (const namespace of namespaces) {
       for (const [name, field] of names) {
-        if (declared.has(objectKey(namespace, name)) || ctx.isRuntimeSecret(namespace, name)) continue;
+        if (declared.has(namespacedName(namespace, name)) || ctx.isRuntimeSecret(namespace, name)) continue;
         const other = ctx.secretElsewhere(namespace, name);
         const hint = other.length > 0 ? ` (a secret of that name is declared in ${other.join(', ')}, but the gateway workload only reads ${namespace})` : '';
         ctx.report('gateway-credential', gw, field,
@@ -96,7 +96,7 @@ export function gatewayCredential(ctx: Context): void {
 /** issuer-exists */
 export function issuerExists(ctx: Context): void {
   const clusterIssuers = new Set(ctx.of(CERT_MANAGER_GROUP, 'ClusterIssuer').map((o) => o.name));
-  const issuers = new Set(ctx.of(CERT_MANAGER_GROUP, 'Issuer').map((o) => objectKey(o.namespace, o.name)));
+  const issuers = new Set(ctx.of(CERT_MANAGER_GROUP, 'Issuer').map((o) => namespacedName(o.namespace, o.name)));
   const issuersIn = (ns: string | undefined) => [...issuers].filter((k) => k.startsWith(`${ns ?? ''}/`)).map((k) => k.slice(k.indexOf('/') + 1));
 
   const check = (o: KObject, kind: string, name: string, field: (string | number)[]) => {
@@ -108,7 +108,7 @@ export function issuerExists(ctx: Context): void {
         `ClusterIssuer "${name}" does not exist; ${names.length > 0 ? `the ClusterIssuers are: ${names.join(', ')}` : 'no ClusterIssuer is declared'}`,
         `${guess ? `use "${guess}" (or another declared one)` : 'name a declared ClusterIssuer'}, or declare ClusterIssuer "${name}" (certManager.issuers in the config)`);
     } else if (kind === 'Issuer') {
-      if (issuers.has(objectKey(o.namespace, name))) return;
+      if (issuers.has(namespacedName(o.namespace, name))) return;
       const names = issuersIn(o.namespace).sort();
       ctx.report('issuer-exists', o, field,
         `Issuer "${name}" does not exist in namespace ${o.namespace}; ${names.length > 0 ? `the Issuers there are: ${names.join(', ')}` : 'no Issuer is declared there'}` +
