@@ -3,10 +3,9 @@
 // process per command cost ~2 s each; the few tests that need a real process (a real kill, concurrent
 // commands, a missing installation, the locale) still start one with `node()`.
 import { spawnSync, SpawnSyncReturns } from 'child_process';
-import * as fs from 'fs';
 import * as path from 'path';
 import { main, planMain, setImageMain, validateMain } from '../main';
-import { tempDir } from './helpers';
+export { synthesizedGitops } from './helpers';
 
 export const ROOT = path.join(__dirname, '..');
 
@@ -77,15 +76,4 @@ export function node(args: string[], options: { env?: Record<string, string>; cw
     encoding: 'utf8',
     env: { ...process.env, PLATFORM_FAILPOINT: '', ...options.env },
   });
-}
-
-/**
- * gitops/ as `npm run synth` writes it from config/ (every environment), synthesized once per test run by
- * test/global-setup.ts: a fresh copy in `dir` (a new temporary folder by default). Returns `dir`.
- */
-export function synthesizedGitops(dir: string = tempDir()): string {
-  const shared = process.env.PLATFORM_TEST_GITOPS;
-  if (!shared || !fs.existsSync(shared)) throw new Error('no synthesized gitops/: test/global-setup.ts synthesizes it (PLATFORM_TEST_GITOPS)');
-  fs.cpSync(shared, dir, { recursive: true });
-  return dir;
 }

@@ -1,7 +1,6 @@
 // The one leak scan (lib/leaks.ts): every place a secret can reach gitops/, through the paths that put it
 // there (config -> synth, a hand edit -> `npm run validate`, the cdk8s plugin), and no message that shows
 // the secret it found. Every token below is assembled at run time, so the repo itself holds none.
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
@@ -13,6 +12,7 @@ import { platformSecrets } from '../lib/secrets';
 import { renderPlatformFiles, validateCdk8sManifests } from '../lib/synth';
 import { Violation } from '../lib/validation';
 import { labConfig, labPlatform, labRaw, render, tempDir } from './helpers';
+import { run, synthesizedGitops } from './commands';
 
 // secretlint wrapped in a mock that calls it, so that a test can count the scans (jest.spyOn cannot replace an
 // export of a transpiled ES module: its property is a getter). The other tests scan through it unchanged.
@@ -357,9 +357,9 @@ describe('hostile input stays cheap and is still scanned', () => {
 
 describe('one scan for synth, npm run validate and the cdk8s plugin', () => {
   /** A fresh synth into a temporary folder, optionally under `cdk8s synth`. */
-  function synthInto(env: Record<string, string> = {}): string {
+  async function synthInto(env: Record<string, string> = {}): Promise<string> {
     const out = tempDir();
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'synth.js'), '--outdir', path.join(out, 'gitops'), '-q'], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
+    const r = await run('synth', ['--outdir', path.join(out, 'gitops'), '-q'], { env });
     // (stderr may say that it waited for another command's lock.)
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: expect.not.stringMatching(/error|failed/i) });
     return out;
@@ -381,13 +381,15 @@ describe('one scan for synth, npm run validate and the cdk8s plugin', () => {
     });
   }
 
-  test('npm run validate reports a leak in each edited file and never shows the value', () => {
-    const out = synthInto();
+  test('npm run validate reports a leak in each edited file and never shows the value', async () => {
+    // gitops/ as synth wrote it (test/global-setup.ts); the validate runs scan it for real here.
+    const out = tempDir();
+    synthesizedGitops(path.join(out, 'gitops'));
     const lab = path.join(out, 'gitops', 'lab');
-    const clean = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'validate.js'), '--outdir', path.join(out, 'gitops')], { cwd: ROOT, encoding: 'utf8' });
+    const clean = await run('validate', ['--outdir', path.join(out, 'gitops')]);
     expect(clean.status).toBe(0);
     tamper(lab);
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'validate.js'), '--outdir', path.join(out, 'gitops')], { cwd: ROOT, encoding: 'utf8' });
+    const r = await run('validate', ['--outdir', path.join(out, 'gitops')]);
     expect(r.status).toBe(1);
     const output = r.stdout + r.stderr;
     expect(output).toMatch(/Deployment default\/nginx {2}spec\.template\.metadata\.annotations\.db-password {2}\[no-secret-data\]/);
@@ -396,9 +398,9 @@ describe('one scan for synth, npm run validate and the cdk8s plugin', () => {
     expectNoSecretIn(output);
   });
 
-  test('the cdk8s plugin reports the same leaks in a manifest changed after synth', () => {
+  test('the cdk8s plugin reports the same leaks in a manifest changed after synth', async () => {
     const cdk8sOut = path.join(tempDir(), 'cdk8s.out');
-    synthInto({ CDK8S_OUTDIR: cdk8sOut });
+    await synthInto({ CDK8S_OUTDIR: cdk8sOut });
     const file = path.join(cdk8sOut, 'lab.k8s.yaml');
     const text = fs.readFileSync(file, 'utf8');
     expect(text).toContain('https://github.com/kangbock/msa_deploy.git');
