@@ -108,7 +108,8 @@ describe('synth, killed or failing at each step of its write', () => {
   beforeAll(async () => {
     ws = await workspace();
     before = tree(ws.gitops);
-    previous = path.join(ws.dir, 'previous');
+    // Outside the work folder, which a simulated kill copies.
+    previous = path.join(tempDir(), 'previous');
     fs.cpSync(ws.gitops, previous, { recursive: true });
     fs.writeFileSync(ws.config(), bumped(LAB, '3'));
     if ((await ws.synth()).status !== 0) throw new Error('synth of the bumped config failed');
