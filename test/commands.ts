@@ -16,6 +16,8 @@ const COMMANDS = {
   'set-image': setImageMain,
 } as const;
 
+let running: string | undefined;
+
 export interface Run {
   /** The exit code bin/<command>.js would exit with. */
   readonly status: number;
@@ -35,6 +37,10 @@ export interface RunOptions {
  * process.stdout/stderr are restored afterwards (the commands chdir to the project root, as in a process).
  */
 export async function run(command: keyof typeof COMMANDS, argv: string[], options: RunOptions = {}): Promise<Run> {
+  // One at a time: a second command would wait for the checkout's lock, held by this same process, and its
+  // wait blocks the event loop the first one needs to finish (say, after a test timed out on it).
+  if (running) throw new Error(`\`npm run ${running}\` is still running in this process; commands run here one at a time`);
+  running = command;
   const cwd = process.cwd();
   const saved = new Map<string, string | undefined>();
   const out: string[] = [];
@@ -59,6 +65,7 @@ export async function run(command: keyof typeof COMMANDS, argv: string[], option
     const status = await COMMANDS[command](argv);
     return { status, stdout: out.join(''), stderr: err.join('') };
   } finally {
+    running = undefined;
     process.stdout.write = write.out;
     process.stderr.write = write.err;
     process.chdir(cwd);
@@ -76,4 +83,12 @@ export function node(args: string[], options: { env?: Record<string, string>; cw
     encoding: 'utf8',
     env: { ...process.env, PLATFORM_FAILPOINT: '', ...options.env },
   });
+}
+
+/**
+ * A command's stderr without the one line it prints when it waited for the checkout's lock (lib/lock.ts):
+ * other test files run commands at the same time, in other jest workers.
+ */
+export function withoutLockWait(stderr: string): string {
+  return stderr.replace(/^waiting for `[^`]+` \(pid \d+ on [^)]*\) to finish \(\.platform\.lock\)\n/m, '');
 }

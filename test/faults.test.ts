@@ -22,24 +22,18 @@ const LAB = fs.readFileSync(path.join(ROOT, 'config', 'lab.yaml'), 'utf8');
 
 const rendered = new Map<string, Map<string, string>>();
 const render = environmentRenderer.render;
-let renders = 0;
 beforeAll(() => {
   jest.spyOn(environmentRenderer, 'render').mockImplementation(async (config: PlatformConfig, ...rest) => {
     // `file` is only used in messages (lib/config.ts), and every workspace has its own.
     const key = JSON.stringify({ ...config, file: undefined });
+    // The first synth of each config renders it for real.
     if (!rendered.has(key)) {
-      renders++;
       rendered.set(key, await render(config, ...rest));
     }
     return new Map(rendered.get(key)!);
   });
 });
-afterAll(() => {
-  jest.restoreAllMocks();
-  // Each config below was rendered for real once: the lab bumped to 3, lab and other (before and bumped
-  // to 4), 7, 8, 21 and 21 with 22; the lab as it is only where no copy of the shared gitops/ stands in.
-  expect(renders).toBeGreaterThanOrEqual(8);
-});
+afterAll(() => jest.restoreAllMocks());
 
 /** Every file under `dir`, relative path -> content ('' for a folder), dot entries included. */
 function tree(dir: string): Map<string, string> {
