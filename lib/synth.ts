@@ -138,6 +138,13 @@ export async function renderEnvironment(compose: Compose, config: PlatformConfig
 }
 
 /**
+ * How synth() renders each environment: renderEnvironment, called through this object so that a test that
+ * runs synth over the same configs many times (test/faults.test.ts, which injects faults into the writes)
+ * can reuse the files it rendered for a config. Nothing else replaces it.
+ */
+export const environmentRenderer = { render: renderEnvironment };
+
+/**
  * Renders a built platform, refusing leaks in what is written and anything the validation finds in the
  * whole cluster state (our files and what the charts render). Nothing is written.
  */
@@ -248,7 +255,7 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     const text = options.configTexts?.get(file);
     const config = text === undefined ? loadConfig(file) : parseConfig(text.toString('utf8'), file);
     if (rendered.has(config.environment)) throw new ConfigError(file, [`environment "${config.environment}" is given twice`]);
-    rendered.set(config.environment, await renderEnvironment(options.compose, config, cache, { log: options.log }));
+    rendered.set(config.environment, await environmentRenderer.render(options.compose, config, cache, { log: options.log }));
     options.log(`rendered ${config.environment} from ${file}: ${rendered.get(config.environment)!.size} files`);
   }
 

@@ -37,6 +37,26 @@ export class WriteError extends Error {
   }
 }
 
+/** Thrown at a failpoint instead of the kill when a test simulates crashes in its own process (`simulateCrashes`). */
+export class SimulatedCrash extends Error {
+  constructor(readonly step: string) {
+    super(`simulated crash at ${step}`);
+    this.name = 'SimulatedCrash';
+  }
+}
+
+let crashHook: ((step: string) => void) | undefined;
+
+/**
+ * For tests that run the commands in their own process: a failpoint that would kill the process calls
+ * `hook` instead, which records the disk as the kill would leave it (a copy of the work folder), and then
+ * throws a SimulatedCrash. Whatever the command does after that (its error handling) happens on a disk the
+ * test throws away. `undefined` restores the kill.
+ */
+export function simulateCrashes(hook: ((step: string) => void) | undefined): void {
+  crashHook = hook;
+}
+
 /**
  * Runs a failpoint: with PLATFORM_FAILPOINT=`name` the process is killed there (SIGKILL, as a crash), with
  * `name:enospc`, `name:erofs` or `name:eacces` the step fails with that error. Names are the steps below.
@@ -44,7 +64,13 @@ export class WriteError extends Error {
 export function failpoint(name: string): void {
   const wanted = process.env.PLATFORM_FAILPOINT;
   if (!wanted) return;
-  if (wanted === name) process.kill(process.pid, 'SIGKILL');
+  if (wanted === name) {
+    if (crashHook) {
+      crashHook(name);
+      throw new SimulatedCrash(name);
+    }
+    process.kill(process.pid, 'SIGKILL');
+  }
   const [step, code] = wanted.split(':');
   if (step === name && code) {
     const err = new Error(`${code.toUpperCase()}: injected failure at ${name}`) as NodeJS.ErrnoException;

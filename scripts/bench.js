@@ -5,10 +5,12 @@
 // one node process that only parses the same gitops/ YAML and writes it back with js-yaml. For the default
 // platform it also times a cold render (dist/render-cache emptied before each run: Helm renders every chart
 // again, two rounds, in parallel) and a cold synth (every cache of dist/ emptied: renders, schema checks,
-// values analyses, dumped YAML).
+// values analyses, dumped YAML). With --tests it also times `npm test`, cold (as on a fresh clone after
+// `npm ci`: dist/ and the jest cache emptied) and warm (the run right after).
 //
 //   npm run bench                       all sizes, 5 runs each
 //   npm run bench -- --runs 3 --sizes default,100 --no-cdk8s
+//   npm run bench -- --sizes none --tests 3     only npm test, 3 cold and 3 warm runs
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -26,15 +28,19 @@ apps, through the project's synth command and npx cdk8s synth, next to a parse+d
   --runs <n>       runs per size and command (default: 5)
   --sizes <list>   comma-separated: default and numbers of apps (default: default,10,100,1000)
   --no-cdk8s       skip npx cdk8s synth
+  --tests <n>      also time npm test: n cold runs (dist/ and the jest cache emptied), each followed by a
+                   warm run (default: 0, not timed)
 `, {
   runs: { type: 'string', default: '5' },
   sizes: { type: 'string', default: 'default,10,100,1000' },
   'no-cdk8s': { type: 'boolean', default: false },
+  tests: { type: 'string', default: '0' },
 });
 const runs = Number(opts.runs);
-const sizes = opts.sizes.split(',');
-if (!Number.isInteger(runs) || runs < 1 || sizes.some((s) => s !== 'default' && !/^\d+$/.test(s))) {
-  process.stderr.write('error: --runs takes a whole number of at least 1, --sizes "default" or numbers (e.g. default,10,100)\n');
+const sizes = opts.sizes === 'none' ? [] : opts.sizes.split(',');
+const testRuns = Number(opts.tests);
+if (!Number.isInteger(runs) || runs < 1 || sizes.some((s) => s !== 'default' && !/^\d+$/.test(s)) || !Number.isInteger(testRuns) || testRuns < 0) {
+  process.stderr.write('error: --runs takes a whole number of at least 1, --sizes "default" or numbers (e.g. default,10,100) or "none", --tests a whole number\n');
   process.exit(2);
 }
 // Inside the project (dist/ is build output), on the same file system as gitops/: this machine's /tmp
@@ -131,13 +137,58 @@ const label = {
   'cold-render': 'cold render: every chart rendered by Helm',
   synth: 'project synth (node bin/synth.js)', cdk8s: 'npx cdk8s synth', floor: 'floor: parse + dump YAML',
 };
-console.log(`median of ${runs} runs; node ${process.version}; ${os.cpus().length} cores\n`);
-console.log('| size | objects | command | wall, median (ms) | wall, first run (ms) | peak RSS (MiB) |');
-console.log('| --- | ---: | --- | ---: | ---: | ---: |');
-for (const r of rows) console.log(`| ${r.size} | ${r.objects} | ${label[r.mode]} | ${r.ms.toFixed(0)} | ${r.first.toFixed(0)} | ${r.mib.toFixed(0)} |`);
-console.log('\nThe first run of each size validates every object against its schema; later runs reuse dist/schema-cache.json\n' +
-  'for unchanged objects (cross-reference checks always run) and dist/render-cache for unchanged charts. The cold rows\n' +
-  'empty those caches before every run: Helm renders every chart again.');
+if (rows.length > 0) {
+  console.log(`median of ${runs} runs; node ${process.version}; ${os.cpus().length} cores\n`);
+  console.log('| size | objects | command | wall, median (ms) | wall, first run (ms) | peak RSS (MiB) |');
+  console.log('| --- | ---: | --- | ---: | ---: | ---: |');
+  for (const r of rows) console.log(`| ${r.size} | ${r.objects} | ${label[r.mode]} | ${r.ms.toFixed(0)} | ${r.first.toFixed(0)} | ${r.mib.toFixed(0)} |`);
+  console.log('\nThe first run of each size validates every object against its schema; later runs reuse dist/schema-cache.json\n' +
+    'for unchanged objects (cross-reference checks always run) and dist/render-cache for unchanged charts. The cold rows\n' +
+    'empty those caches before every run: Helm renders every chart again.');
+}
+
+if (testRuns > 0) benchTests(testRuns);
+
+/**
+ * `npm test`, cold and warm: each cold run starts as a fresh clone after `npm ci` does (everything in dist/
+ * but this benchmark's folder, and jest's cache, removed: no renders, no values analyses, no tsc build
+ * info, no transformed files, no unpacked Helm); the warm run follows it with every cache in place.
+ */
+function benchTests(n) {
+  const jestBin = require.resolve('jest/bin/jest');
+  const cold = [];
+  const warm = [];
+  const log = path.join(work, 'npm-test.log');
+  const timed = () => {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync('npm', ['test'], { cwd: ROOT, stdio: ['ignore', fs.openSync(log, 'w'), fs.openSync(log, 'a')], env: { ...process.env, CI: 'true' } });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.status !== 0) {
+      process.stderr.write(`\nnpm test failed (exit ${r.status}); its output:\n${fs.readFileSync(log, 'utf8')}\n`);
+      process.exit(1);
+    }
+    const tests = /Tests:\s+(\d+) passed, (\d+) total/.exec(fs.readFileSync(log, 'utf8'));
+    return { ms, tests: tests ? Number(tests[2]) : undefined };
+  };
+  for (let i = 0; i < n; i++) {
+    process.stderr.write(`\r[npm test] cold run ${i + 1}/${n}        `);
+    for (const e of fs.readdirSync(path.join(ROOT, 'dist'))) {
+      if (path.join(ROOT, 'dist', e) !== work) fs.rmSync(path.join(ROOT, 'dist', e), { recursive: true, force: true });
+    }
+    spawnSync(process.execPath, [jestBin, '--clearCache'], { cwd: ROOT, stdio: 'ignore' });
+    cold.push(timed());
+    process.stderr.write(`\r[npm test] warm run ${i + 1}/${n}        `);
+    warm.push(timed());
+  }
+  process.stderr.write('\n\n');
+  const s = (xs) => xs.map((x) => (x.ms / 1000).toFixed(1)).join(', ');
+  console.log(`\nnpm test (tsc and jest, ${warm[0].tests ?? '?'} tests), ${n} cold and ${n} warm runs; node ${process.version}; ${os.cpus().length} cores\n`);
+  console.log('| run | wall, median (s) | every run (s) | target (s) |');
+  console.log('| --- | ---: | --- | ---: |');
+  console.log(`| cold: fresh clone after npm ci (dist/ and jest cache emptied) | ${(median(cold.map((x) => x.ms)) / 1000).toFixed(1)} | ${s(cold)} | 45 |`);
+  console.log(`| warm: the run after it | ${(median(warm.map((x) => x.ms)) / 1000).toFixed(1)} | ${s(warm)} | 25 |`);
+  console.log(`\nload average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(', ')} (the machine is shared: other jobs count too)`);
+}
 
 const synthRow = (s) => rows.find((r) => r.size === s && r.mode === 'synth');
 if (synthRow('100') && synthRow('1000')) {

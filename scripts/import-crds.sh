@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the typed bindings in imports/ with `cdk8s import`, offline, from pinned CRD files (and
-# imports/k8s.ts from the pinned Kubernetes 1.28 definitions, with scripts/import-k8s.js).
+# imports/k8s.ts from the pinned Kubernetes 1.28 definitions, with scripts/import-k8s.js), then trims them
+# to the kinds the platform uses (scripts/trim-imports.js lists them).
 #   npm run import                      from ../shared/crds (the pinned copies next to this repo)
 #   npm run import -- <folder>          from another folder of *.crds.yaml files
 #   npm run import -- --download        fetch the upstream files versions.yaml lists first (needs internet)
@@ -15,7 +16,7 @@ mapfile -t INPUTS < <(node scripts/versions.js crd-files)
 [ "${#INPUTS[@]}" -gt 0 ] || { echo "error: versions.yaml names no CRD files with imports" >&2; exit 1; }
 
 case "${1:-}" in
-  -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   -*) [ "$1" = "--download" ] || { echo "error: unknown option $1 (see --help)" >&2; exit 2; } ;;
 esac
 src="${1:-../shared/crds}"
@@ -50,3 +51,6 @@ sed -i 's/-----BEGIN PRIVATE[ ]KEY-----\\n<private-key>\\n-----END PRIVATE[ ]KEY
 # The Kubernetes API itself, from ../shared/k8s-schema (there is no upstream file to download here:
 # cdk8s publishes it in its own repo; pass the file to scripts/import-k8s.js to use another copy).
 node scripts/import-k8s.js
+
+# Only the kinds the platform uses, with what they reach (scripts/trim-imports.js: KEEP); other modules go.
+node scripts/trim-imports.js

@@ -31,7 +31,7 @@ test('the CRDs come from crds.enabled (installCRDs is deprecated) and are kept w
   const crds = chart.appliedManifests.filter((m) => m.kind === 'CustomResourceDefinition');
   expect(crds.map((m) => m.metadata.name)).toEqual(expect.arrayContaining(['certificates.cert-manager.io', 'clusterissuers.cert-manager.io']));
   // keep: removing the Application (or a helm uninstall) must not delete every Certificate with the CRDs.
-  for (const m of crds) expect(m.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
+  for (const m of crds) expect((m.metadata.annotations as Record<string, string> | undefined)?.['helm.sh/resource-policy']).toBe('keep');
 });
 
 describe('cluster issuers', () => {

@@ -19,6 +19,10 @@ function lab(tweak: (c: Composition, chart: (name: string) => HelmComponent<any>
   return completePlatform(c, renderClusterSync(inputs, c.config.cluster.kubernetesVersion));
 }
 
+/** The lab as it is, built once for this file: tests that change only its files share it (they never add to it). */
+let untouched: Platform | undefined;
+const labAsIs = (): Platform => (untouched ??= lab());
+
 /** Puts values back into a chart, as its class would have written them. */
 const addValues = (h: HelmComponent<any>, more: object) => (h as any).addValues(more);
 
@@ -29,7 +33,7 @@ function violations(platform: Platform, change: (files: RenderedFile[]) => Rende
 const brief = (vs: Violation[], rule: RuleName) => vs.filter((v) => v.rule === rule).map((v) => `${v.object} ${v.field}`);
 
 describe('the lab cluster state', () => {
-  const platform = lab();
+  const platform = labAsIs();
   const files = renderFiles(platform);
 
   test('has no violation at all, ours or rendered', () => {
@@ -72,7 +76,7 @@ describe('each defect the render found is refused when it is put back', () => {
   });
 
   test('external-secrets synced without server-side apply', () => {
-    const platform = lab();
+    const platform = labAsIs();
     const v = violations(platform, (files) => files.map((f) => (f.path === 'apps/application-external-secrets.yaml'
       ? { ...f, manifest: withSyncOptions(f.manifest, ['CreateNamespace=true']) } : f)));
     expect(brief(v, 'apply-size')).toEqual([
@@ -110,19 +114,19 @@ describe('each defect the render found is refused when it is put back', () => {
   });
 
   test('a monitor whose jobLabel the pods do not carry (the Jenkins PodMonitor)', () => {
-    const v = violations(lab(), (files) => files.map((f) => (f.manifest.kind === 'PodMonitor' && f.manifest.metadata.name === 'jenkins'
+    const v = violations(labAsIs(), (files) => files.map((f) => (f.manifest.kind === 'PodMonitor' && f.manifest.metadata.name === 'jenkins'
       ? { ...f, manifest: { ...f.manifest, spec: { ...(f.manifest as any).spec, jobLabel: 'app.kubernetes.io/name' } } } : f)));
     expect(brief(v, 'monitor-target')).toEqual(['PodMonitor monitoring/jenkins spec.jobLabel']);
   });
 
   test('a custom resource synced before its CRD', () => {
-    const v = violations(lab(), (files) => files.map((f) => (f.path === 'apps/application-harbor.yaml'
+    const v = violations(labAsIs(), (files) => files.map((f) => (f.path === 'apps/application-harbor.yaml'
       ? { ...f, manifest: { ...f.manifest, metadata: { ...f.manifest.metadata, annotations: { 'argocd.argoproj.io/sync-wave': '0' } } } } : f)));
     expect(brief(v, 'crd-order')).toEqual(expect.arrayContaining(['Certificate devops-tools/harbor-secret apiVersion']));
   });
 
   test('an object two Applications apply', () => {
-    const platform = lab();
+    const platform = labAsIs();
     const v = violations(platform, (files) => {
       const svc = platform.components.filter(isHelmComponent).find((h) => h.name === 'kiali')!.render.objects.find((o) => o.manifest.kind === 'Service')!;
       return [...files, { path: 'jenkins/service-kiali.yaml', manifest: svc.manifest as any }];
@@ -139,7 +143,7 @@ describe('each defect the render found is refused when it is put back', () => {
 
   test('a second way to install Istio: an IstioOperator in a folder no Application syncs', () => {
     const operator = { apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name: 'istio', namespace: 'istio-system' }, spec: { profile: 'demo' } };
-    const v = violations(lab(), (files) => [...files, { path: 'istioctl/istiooperator-istio.yaml', manifest: operator as any }]);
+    const v = violations(labAsIs(), (files) => [...files, { path: 'istioctl/istiooperator-istio.yaml', manifest: operator as any }]);
     expect(brief(v, 'application-path')).toEqual(['IstioOperator istio-system/istio ']);
     expect(v.find((x) => x.rule === 'application-path')!.message).toContain('istioctl/, which no Application syncs');
   });

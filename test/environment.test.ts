@@ -1,10 +1,12 @@
 // Messages that tell the truth about the environment the commands run in: a missing installation says
-// "run npm ci" (bin/app.js), and a command started in a subdirectory runs from the project root (lib/cli.ts),
-// or names the directory it looked in.
+// "run npm ci" (bin/app.js, in child processes: a copy of bin/ without node_modules), and a command started
+// in a subdirectory runs from the project root (lib/cli.ts, run in this process from that directory), or
+// names the directory it looked in.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { tempDir } from './helpers';
+import { run } from './commands';
 
 const ROOT = path.join(__dirname, '..');
 const PKG = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -74,7 +76,7 @@ describe('a missing installation says "run npm ci"', () => {
 });
 
 describe('the working directory is found or named', () => {
-  test('from a subdirectory, synth and validate use the project\'s config/, and relative paths stay the user\'s', () => {
+  test('from a subdirectory, synth and validate use the project\'s config/, and relative paths stay the user\'s', async () => {
     // An outdir given relative to the subdirectory: ../dist/<x> from test/ is dist/<x> of the project, and
     // would be a folder beside the project if it were read from the root.
     const name = `environment-test-${process.pid}`;
@@ -83,12 +85,12 @@ describe('the working directory is found or named', () => {
     const sub = path.join(ROOT, 'test');
     const rel = path.join('..', 'dist', name);
     try {
-      const synth = node(path.join('..', 'bin', 'synth.js'), ['--quiet', '--outdir', rel], sub);
+      const synth = await run('synth', ['--quiet', '--outdir', rel], { cwd: sub });
       expect(synth.status).toBe(0);
       expect(fs.existsSync(path.join(out, 'lab', 'apps'))).toBe(true);
       expect(fs.existsSync(wrong)).toBe(false);
 
-      const validate = node(path.join('..', 'bin', 'validate.js'), ['--outdir', rel], sub);
+      const validate = await run('validate', ['--outdir', rel], { cwd: sub });
       expect(validate.status).toBe(0);
       // It validated the lab environment (before, from a subdirectory it found no config and said nothing).
       expect(validate.stdout).toMatch(new RegExp(`^dist/${name}/lab: \\d+ objects valid\n$`));
@@ -97,18 +99,18 @@ describe('the working directory is found or named', () => {
     }
   });
 
-  test('from a subdirectory, set-image finds config/lab.yaml (and refuses the bad tag, changing nothing)', () => {
+  test('from a subdirectory, set-image finds config/lab.yaml (and refuses the bad tag, changing nothing)', async () => {
     const before = fs.readFileSync(path.join(ROOT, 'config', 'lab.yaml'));
-    const r = node(path.join('..', '..', 'bin', 'set-image.js'), ['nginx', 'latest', '--outdir', tempDir()], path.join(ROOT, 'gitops', 'lab'));
+    const r = await run('set-image', ['nginx', 'latest', '--outdir', tempDir()], { cwd: path.join(ROOT, 'gitops', 'lab'), env: { PLATFORM_DEBUG: undefined } });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('config/lab.yaml: apps.workloads.nginx.image.tag: tag "latest" floats');
     expect(r.stderr).not.toContain('ENOENT');
     expect(fs.readFileSync(path.join(ROOT, 'config', 'lab.yaml'))).toEqual(before);
   });
 
-  test('outside the project, a relative config path that does not exist names the directory it was looked up in', () => {
+  test('outside the project, a relative config path that does not exist names the directory it was looked up in', async () => {
     const dir = tempDir();
-    const r = node(path.join(ROOT, 'bin', 'validate.js'), ['--config', 'config/lab.yaml', '--outdir', dir], dir);
+    const r = await run('validate', ['--config', 'config/lab.yaml', '--outdir', dir], { cwd: dir, env: { PLATFORM_DEBUG: undefined } });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`config/lab.yaml: invalid platform config\n  - cannot read the file (ENOENT), looked up in ${fs.realpathSync(dir)}; pass an existing config file`);
   });

@@ -2,13 +2,38 @@
 // of their write (PLATFORM_FAILPOINT, lib/transaction.ts), and the promise is checked each time: gitops/ and
 // the config hold the previous or the new content, never a missing or mixed one, once the next command ran
 // (which finishes or removes what the crash left); the message says truthfully what changed; no leftovers.
-import { spawn, spawnSync } from 'child_process';
+//
+// The commands run in this process (test/commands.ts). A kill is simulated exactly: at the failpoint the work
+// folder is copied as the kill would leave it (lib/transaction.ts simulateCrashes), and after the command
+// returns that copy replaces whatever its error handling did next. Real processes remain for one kill by
+// SIGKILL and for two commands at once (the lock). What is under test is the write and the recovery, so
+// each distinct config is rendered once and its files reused by the next synth of the same config
+// (lib/synth.ts environmentRenderer; rendering is deterministic: synth.test.ts checks two synths agree).
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { tempDir } from './helpers';
+import { PlatformConfig } from '../lib/config';
+import { environmentRenderer } from '../lib/synth';
+import { simulateCrashes } from '../lib/transaction';
+import { node, ROOT, run, Run } from './commands';
+import { synthesizedGitops, tempDir } from './helpers';
 
-const ROOT = path.join(__dirname, '..');
 const LAB = fs.readFileSync(path.join(ROOT, 'config', 'lab.yaml'), 'utf8');
+
+const rendered = new Map<string, Map<string, string>>();
+const render = environmentRenderer.render;
+beforeAll(() => {
+  jest.spyOn(environmentRenderer, 'render').mockImplementation(async (compose, config: PlatformConfig, ...rest) => {
+    // `file` is only used in messages (lib/config.ts), and every workspace has its own.
+    const key = JSON.stringify({ ...config, file: undefined });
+    // The first synth of each config renders it for real.
+    if (!rendered.has(key)) {
+      rendered.set(key, await render(compose, config, ...rest));
+    }
+    return new Map(rendered.get(key)!);
+  });
+});
+afterAll(() => jest.restoreAllMocks());
 
 /** Every file under `dir`, relative path -> content ('' for a folder), dot entries included. */
 function tree(dir: string): Map<string, string> {
@@ -23,36 +48,78 @@ function tree(dir: string): Map<string, string> {
 
 const same = (a: Map<string, string>, b: Map<string, string>) => a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
 
-function node(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, PLATFORM_FAILPOINT: '', ...env } });
+/**
+ * Runs `command` with PLATFORM_FAILPOINT=`step` as if the process were killed there: `dir` (the work folder,
+ * config and gitops) is left exactly as it was at that instant. Returns whether the step was reached (a child
+ * process would have died of SIGKILL).
+ */
+async function killedAt(dir: string, step: string, command: (env: Record<string, string>) => Promise<Run>): Promise<boolean> {
+  const frozen = `${dir}.killed`;
+  let killed = false;
+  simulateCrashes(() => {
+    fs.cpSync(dir, frozen, { recursive: true, verbatimSymlinks: true });
+    killed = true;
+  });
+  try {
+    await command({ PLATFORM_FAILPOINT: step });
+  } finally {
+    simulateCrashes(undefined);
+  }
+  if (killed) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(frozen, dir);
+  }
+  return killed;
 }
 
 /** A work folder with config/ (one or more environments) and a gitops/ synthesized from it. */
-function workspace(envs: Record<string, string> = { lab: LAB }) {
+async function workspace(envs: Record<string, string> = { lab: LAB }) {
   const dir = tempDir();
   fs.mkdirSync(path.join(dir, 'config'));
   for (const [env, text] of Object.entries(envs)) fs.writeFileSync(path.join(dir, 'config', `${env}.yaml`), text);
   const configs = Object.keys(envs).flatMap((env) => ['--config', path.join(dir, 'config', `${env}.yaml`)]);
   const gitops = path.join(dir, 'gitops');
-  const synth = (env: Record<string, string> = {}) => node(['bin/synth.js', ...configs, '--outdir', gitops, '--quiet'], env);
-  const r = synth();
-  if (r.status !== 0) throw new Error(r.stderr);
-  return { dir, gitops, synth, config: (env = 'lab') => path.join(dir, 'config', `${env}.yaml`) };
+  const synth = (env: Record<string, string> = {}) => run('synth', [...configs, '--outdir', gitops, '--quiet'], { env });
+  if (Object.keys(envs).join() === 'lab' && envs.lab === LAB) {
+    // The lab's gitops/, as the synth of config/lab.yaml wrote it once for the run (test/global-setup.ts).
+    synthesizedGitops(gitops);
+  } else {
+    const r = await synth();
+    if (r.status !== 0) throw new Error(r.stderr);
+  }
+  return { dir, gitops, configs, synth, config: (env = 'lab') => path.join(dir, 'config', `${env}.yaml`) };
 }
 
 const bumped = (text: string, tag: string) => text.replace(/(repository: harbor\.k-tech\.cloud\/msa\/nginx\n\s+tag: )"2"/, `$1"${tag}"`);
 
+type Workspace = Awaited<ReturnType<typeof workspace>>;
+
 describe('synth, killed or failing at each step of its write', () => {
-  const ws = workspace();
-  const before = tree(ws.gitops);
-  const previous = path.join(ws.dir, 'previous');
-  fs.cpSync(ws.gitops, previous, { recursive: true });
-  fs.writeFileSync(ws.config(), bumped(LAB, '3'));
-  if (ws.synth().status !== 0) throw new Error('synth of the bumped config failed');
-  const expected = tree(ws.gitops);
+  let ws: Workspace;
+  let before: Map<string, string>;
+  let expected: Map<string, string>;
+  let previous: string;
+  beforeAll(async () => {
+    ws = await workspace();
+    before = tree(ws.gitops);
+    // Outside the work folder, which a simulated kill copies.
+    previous = path.join(tempDir(), 'previous');
+    fs.cpSync(ws.gitops, previous, { recursive: true });
+    fs.writeFileSync(ws.config(), bumped(LAB, '3'));
+    if ((await ws.synth()).status !== 0) throw new Error('synth of the bumped config failed');
+    expected = tree(ws.gitops);
+  });
   const reset = () => {
     fs.rmSync(ws.gitops, { recursive: true, force: true });
     fs.cpSync(previous, ws.gitops, { recursive: true });
+  };
+  /** Right after the crash: the previous or the new folder, or (between the two renames) a journal that says how to finish. */
+  const wholeOrJournal = () => {
+    const now = tree(path.join(ws.gitops, 'lab'));
+    const journal = fs.existsSync(path.join(ws.gitops, '.platform-transaction.json'));
+    const whole = same(now, new Map([...before].filter(([k]) => k.startsWith('lab/')).map(([k, v]) => [k.slice(4), v])))
+      || same(now, new Map([...expected].filter(([k]) => k.startsWith('lab/')).map(([k, v]) => [k.slice(4), v])));
+    return whole || journal;
   };
 
   test('the bump changes the tree (the cases below can tell old from new)', () => {
@@ -60,26 +127,29 @@ describe('synth, killed or failing at each step of its write', () => {
   });
 
   test.each(['stage-1-write-1', 'stage-1-write-40', 'before-journal', 'journal', 'swap-1-old', 'swap-1-new', 'swapped'])(
-    'killed at %s: the next synth leaves exactly the new tree, and nothing else', (step) => {
+    'killed at %s: the next synth leaves exactly the new tree, and nothing else', async (step) => {
       reset();
-      const killed = ws.synth({ PLATFORM_FAILPOINT: step });
-      expect(killed.signal).toBe('SIGKILL');
-      const now = tree(path.join(ws.gitops, 'lab'));
-      const journal = fs.existsSync(path.join(ws.gitops, '.platform-transaction.json'));
-      // Right after the crash: the previous or the new folder, or (between the two renames) a journal that
-      // says how to finish.
-      const whole = same(now, new Map([...before].filter(([k]) => k.startsWith('lab/')).map(([k, v]) => [k.slice(4), v])))
-        || same(now, new Map([...expected].filter(([k]) => k.startsWith('lab/')).map(([k, v]) => [k.slice(4), v])));
-      expect(whole || journal).toBe(true);
-      const next = ws.synth();
+      expect(await killedAt(ws.dir, step, (env) => ws.synth(env))).toBe(true);
+      expect(wholeOrJournal()).toBe(true);
+      const next = await ws.synth();
       expect(next.status).toBe(0);
       expect(same(tree(ws.gitops), expected)).toBe(true);
     });
 
+  test('killed at swap-1-old by a real SIGKILL (bin/synth.js in a child process): the next synth leaves exactly the new tree', async () => {
+    reset();
+    const killed = node(['bin/synth.js', ...ws.configs, '--outdir', ws.gitops, '--quiet'], { env: { PLATFORM_FAILPOINT: 'swap-1-old' } });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(fs.existsSync(path.join(ws.gitops, '.platform-transaction.json'))).toBe(true);
+    expect(wholeOrJournal()).toBe(true);
+    expect((await ws.synth()).status).toBe(0);
+    expect(same(tree(ws.gitops), expected)).toBe(true);
+  });
+
   test.each([['stage-1-write-3', 'enospc'], ['stage-1-write-3', 'erofs'], ['before-journal', 'eacces'], ['swap-1-old', 'erofs'], ['swap-1-new', 'enospc']])(
-    'failing at %s with %s: exit 1, "left as it was", and it was', (step, code) => {
+    'failing at %s with %s: exit 1, "left as it was", and it was', async (step, code) => {
       reset();
-      const r = ws.synth({ PLATFORM_FAILPOINT: `${step}:${code}` });
+      const r = await ws.synth({ PLATFORM_FAILPOINT: `${step}:${code}` });
       expect(r.status).toBe(1);
       expect(r.stderr).toContain('was left as it was');
       expect(r.stderr).toContain(code.toUpperCase());
@@ -89,22 +159,25 @@ describe('synth, killed or failing at each step of its write', () => {
 
 describe('several environments: all land or none', () => {
   const other = LAB;
-  const ws = workspace({ lab: LAB, other });
-  const before = tree(ws.gitops);
+  let ws: Workspace;
+  let before: Map<string, string>;
+  beforeAll(async () => {
+    ws = await workspace({ lab: LAB, other });
+    before = tree(ws.gitops);
+  });
 
-  test('the disk fills while the second environment is written: neither changes', () => {
+  test('the disk fills while the second environment is written: neither changes', async () => {
     fs.writeFileSync(ws.config('lab'), bumped(LAB, '4'));
     fs.writeFileSync(ws.config('other'), bumped(other, '4'));
-    const r = ws.synth({ PLATFORM_FAILPOINT: 'stage-2-write-10:enospc' });
+    const r = await ws.synth({ PLATFORM_FAILPOINT: 'stage-2-write-10:enospc' });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/synth failed; .*gitops\/ was left as it was/);
     expect(same(tree(ws.gitops), before)).toBe(true);
   });
 
-  test('killed between the two environments\' swaps: the next synth finishes both', () => {
-    const r = ws.synth({ PLATFORM_FAILPOINT: 'swap-2-old' });
-    expect(r.signal).toBe('SIGKILL');
-    expect(ws.synth().status).toBe(0);
+  test('killed between the two environments\' swaps: the next synth finishes both', async () => {
+    expect(await killedAt(ws.dir, 'swap-2-old', (env) => ws.synth(env))).toBe(true);
+    expect((await ws.synth()).status).toBe(0);
     for (const env of ['lab', 'other']) {
       expect(fs.readFileSync(path.join(ws.gitops, env, 'workloads', 'deployment-nginx.yaml'), 'utf8')).toContain('msa/nginx:4');
     }
@@ -113,38 +186,37 @@ describe('several environments: all land or none', () => {
 });
 
 describe('set-image: the config line and the image line change together', () => {
-  const setImage = (ws: ReturnType<typeof workspace>, tag: string, env: Record<string, string> = {}) =>
-    node(['bin/set-image.js', 'nginx', tag, '--config', ws.config(), '--outdir', ws.gitops, '--quiet'], env);
-  const image = (ws: ReturnType<typeof workspace>) => fs.readFileSync(path.join(ws.gitops, 'lab', 'workloads', 'deployment-nginx.yaml'), 'utf8').match(/msa\/nginx:(\S+)/)![1];
-  const tag = (ws: ReturnType<typeof workspace>) => fs.readFileSync(ws.config(), 'utf8').match(/msa\/nginx\n\s+tag: "(\S+)"/)![1];
+  const setImage = (ws: Workspace, tag: string, env: Record<string, string> = {}) =>
+    run('set-image', ['nginx', tag, '--config', ws.config(), '--outdir', ws.gitops, '--quiet'], { env });
+  const image = (ws: Workspace) => fs.readFileSync(path.join(ws.gitops, 'lab', 'workloads', 'deployment-nginx.yaml'), 'utf8').match(/msa\/nginx:(\S+)/)![1];
+  const tag = (ws: Workspace) => fs.readFileSync(ws.config(), 'utf8').match(/msa\/nginx\n\s+tag: "(\S+)"/)![1];
 
-  test.each(['stage-file', 'journal', 'swap-1-old', 'swap-2-old', 'swap-2-new'])('killed at %s: config and gitops agree after the next command', (step) => {
-    const ws = workspace();
-    const r = setImage(ws, '7', { PLATFORM_FAILPOINT: step });
-    expect(r.signal).toBe('SIGKILL');
-    expect(ws.synth().status).toBe(0);
+  test.each(['stage-file', 'journal', 'swap-1-old', 'swap-2-old', 'swap-2-new'])('killed at %s: config and gitops agree after the next command', async (step) => {
+    const ws = await workspace();
+    expect(await killedAt(ws.dir, step, (env) => setImage(ws, '7', env))).toBe(true);
+    expect((await ws.synth()).status).toBe(0);
     expect(image(ws)).toBe(tag(ws));
     expect(['2', '7']).toContain(tag(ws));
   });
 
-  test('the disk fills while the config is written: nothing changed, and the message says so', () => {
-    const ws = workspace();
+  test('the disk fills while the config is written: nothing changed, and the message says so', async () => {
+    const ws = await workspace();
     const configBefore = fs.readFileSync(ws.config(), 'utf8');
     const gitopsBefore = tree(ws.gitops);
-    const r = setImage(ws, '8', { PLATFORM_FAILPOINT: 'stage-file:enospc' });
+    const r = await setImage(ws, '8', { PLATFORM_FAILPOINT: 'stage-file:enospc' });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('set-image failed; nothing was changed.');
     expect(fs.readFileSync(ws.config(), 'utf8')).toBe(configBefore);
     expect(same(tree(ws.gitops), gitopsBefore)).toBe(true);
   });
 
-  test('two bumps at once: both land, one after the other (the lock)', async () => {
-    const ws = workspace();
-    const run = (workload: string, t: string) => new Promise<number>((resolve) => {
+  test('two bumps at once (bin/set-image.js, two child processes): both land, one after the other (the lock)', async () => {
+    const ws = await workspace();
+    const bump = (workload: string, t: string) => new Promise<number>((resolve) => {
       const p = spawn(process.execPath, ['bin/set-image.js', workload, t, '--config', ws.config(), '--outdir', ws.gitops, '--quiet'], { cwd: ROOT, stdio: 'ignore' });
       p.on('exit', (code) => resolve(code ?? -1));
     });
-    const codes = await Promise.all([run('nginx', '11'), run('login-js', '12')]);
+    const codes = await Promise.all([bump('nginx', '11'), bump('login-js', '12')]);
     expect(codes).toEqual([0, 0]);
     const config = fs.readFileSync(ws.config(), 'utf8');
     expect(config).toMatch(/msa\/nginx\n\s+tag: "11"/);
@@ -154,31 +226,31 @@ describe('set-image: the config line and the image line change together', () => 
 });
 
 describe('leftovers', () => {
-  test('plan never reads a staging folder, and the next command removes it', () => {
-    const ws = workspace();
+  test('plan never reads a staging folder, and the next command removes it', async () => {
+    const ws = await workspace();
     const stray = path.join(ws.gitops, '.lab.new-123-abc-def');
     fs.cpSync(path.join(ws.gitops, 'lab'), stray, { recursive: true });
     const { treeOnDisk } = require('../lib/plan') as typeof import('../lib/plan');
     expect([...treeOnDisk(ws.gitops).keys()].some((k) => k.startsWith('.'))).toBe(false);
-    expect(ws.synth().status).toBe(0);
+    expect((await ws.synth()).status).toBe(0);
     expect(fs.existsSync(stray)).toBe(false);
   });
 });
 
 describe('what the next command reads', () => {
-  test('set-image killed while its config is swapped: the next set-image finishes that change before reading the file', () => {
-    const ws = workspace();
-    const killed = node(['bin/set-image.js', 'nginx', '21', '--config', ws.config(), '--outdir', ws.gitops, '--quiet'], { PLATFORM_FAILPOINT: 'swap-2-old' });
-    expect(killed.signal).toBe('SIGKILL');
+  test('set-image killed while its config is swapped: the next set-image finishes that change before reading the file', async () => {
+    const ws = await workspace();
+    const setImage = (workload: string, t: string, env: Record<string, string> = {}) =>
+      run('set-image', [workload, t, '--config', ws.config(), '--outdir', ws.gitops, '--quiet'], { env });
+    expect(await killedAt(ws.dir, 'swap-2-old', (env) => setImage('nginx', '21', env))).toBe(true);
     expect(fs.existsSync(ws.config())).toBe(false); // between the two renames
-    const next = node(['bin/set-image.js', 'login-js', '22', '--config', ws.config(), '--outdir', ws.gitops, '--quiet']);
+    const next = await setImage('login-js', '22');
     expect(next.status).toBe(0);
     const config = fs.readFileSync(ws.config(), 'utf8');
     expect(config).toMatch(/msa\/nginx\n\s+tag: "21"/);
     expect(config).toMatch(/msa\/login_js\n\s+tag: "22"/);
     expect(fs.readFileSync(path.join(ws.gitops, 'lab', 'workloads', 'deployment-nginx.yaml'), 'utf8')).toContain('msa/nginx:21');
   });
-
   test('a config/<env>.yaml that cannot be read (a broken link) is an error, not an environment to remove', () => {
     const dir = path.join(tempDir(), 'config');
     fs.mkdirSync(dir);

@@ -122,3 +122,14 @@ export function snapshotTree(dir: string): Record<string, string> {
   if (fs.existsSync(dir)) walk(dir);
   return out;
 }
+
+/**
+ * gitops/ as `npm run synth` writes it from config/ (every environment), synthesized once per test run by
+ * test/global-setup.ts: a fresh copy in `dir` (a new temporary folder by default). Returns `dir`.
+ */
+export function synthesizedGitops(dir: string = tempDir()): string {
+  const shared = process.env.PLATFORM_TEST_GITOPS;
+  if (!shared || !fs.existsSync(shared)) throw new Error('no synthesized gitops/: test/global-setup.ts synthesizes it (PLATFORM_TEST_GITOPS)');
+  fs.cpSync(shared, dir, { recursive: true });
+  return dir;
+}

@@ -2,7 +2,6 @@
 // there (config -> synth, a hand edit -> `npm run validate`, the cdk8s plugin), and no message that shows
 // the secret it found. Every token below is assembled at run time, so the repo itself holds none.
 import { composePlatform } from '../charts/platform';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
@@ -14,6 +13,14 @@ import { platformSecrets } from '../lib/secrets';
 import { renderPlatformFiles, validateCdk8sManifests } from '../lib/synth';
 import { Violation } from '../lib/validation';
 import { labConfig, labPlatform, labRaw, render, tempDir } from './helpers';
+import { run, synthesizedGitops } from './commands';
+
+// secretlint wrapped in a mock that calls it, so that a test can count the scans (jest.spyOn cannot replace an
+// export of a transpiled ES module: its property is a getter). The other tests scan through it unchanged.
+jest.mock('../lib/secret-scan', () => {
+  const actual = jest.requireActual('../lib/secret-scan');
+  return { ...actual, secretlint: jest.fn(actual.secretlint) };
+});
 
 const ROOT = path.join(__dirname, '..');
 // Every scan in this file is a real one: no clean object is taken from dist/leak-cache.json.
@@ -351,9 +358,9 @@ describe('hostile input stays cheap and is still scanned', () => {
 
 describe('one scan for synth, npm run validate and the cdk8s plugin', () => {
   /** A fresh synth into a temporary folder, optionally under `cdk8s synth`. */
-  function synthInto(env: Record<string, string> = {}): string {
+  async function synthInto(env: Record<string, string> = {}): Promise<string> {
     const out = tempDir();
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'synth.js'), '--outdir', path.join(out, 'gitops'), '-q'], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
+    const r = await run('synth', ['--outdir', path.join(out, 'gitops'), '-q'], { env });
     // (stderr may say that it waited for another command's lock.)
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: expect.not.stringMatching(/error|failed/i) });
     return out;
@@ -375,13 +382,15 @@ describe('one scan for synth, npm run validate and the cdk8s plugin', () => {
     });
   }
 
-  test('npm run validate reports a leak in each edited file and never shows the value', () => {
-    const out = synthInto();
+  test('npm run validate reports a leak in each edited file and never shows the value', async () => {
+    // gitops/ as synth wrote it (test/global-setup.ts); the validate runs scan it for real here.
+    const out = tempDir();
+    synthesizedGitops(path.join(out, 'gitops'));
     const lab = path.join(out, 'gitops', 'lab');
-    const clean = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'validate.js'), '--outdir', path.join(out, 'gitops')], { cwd: ROOT, encoding: 'utf8' });
+    const clean = await run('validate', ['--outdir', path.join(out, 'gitops')]);
     expect(clean.status).toBe(0);
     tamper(lab);
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'validate.js'), '--outdir', path.join(out, 'gitops')], { cwd: ROOT, encoding: 'utf8' });
+    const r = await run('validate', ['--outdir', path.join(out, 'gitops')]);
     expect(r.status).toBe(1);
     const output = r.stdout + r.stderr;
     expect(output).toMatch(/Deployment default\/nginx {2}spec\.template\.metadata\.annotations\.db-password {2}\[no-secret-data\]/);
@@ -390,9 +399,9 @@ describe('one scan for synth, npm run validate and the cdk8s plugin', () => {
     expectNoSecretIn(output);
   });
 
-  test('the cdk8s plugin reports the same leaks in a manifest changed after synth', () => {
+  test('the cdk8s plugin reports the same leaks in a manifest changed after synth', async () => {
     const cdk8sOut = path.join(tempDir(), 'cdk8s.out');
-    synthInto({ CDK8S_OUTDIR: cdk8sOut });
+    await synthInto({ CDK8S_OUTDIR: cdk8sOut });
     const file = path.join(cdk8sOut, 'lab.k8s.yaml');
     const text = fs.readFileSync(file, 'utf8');
     expect(text).toContain('https://github.com/kangbock/msa_deploy.git');
@@ -523,7 +532,8 @@ describe('the cache of clean objects', () => {
   test('a clean object is not scanned again; a leaky one always is', () => {
     const file = path.join(tempDir(), 'leak-cache.json');
     process.env.PLATFORM_LEAK_CACHE = file;
-    const spy = jest.spyOn(secretScan, 'secretlint');
+    const spy = secretScan.secretlint as jest.MockedFunction<typeof secretScan.secretlint>;
+    spy.mockClear();
     try {
       const lab = renderFiles(labPlatform());
       expect(findLeaks(lab)).toEqual([]);
@@ -537,7 +547,6 @@ describe('the cache of clean objects', () => {
       for (let i = 0; i < 2; i++) expect(fields(findLeaks([...lab, leaky]))).toEqual(['spec.source.helm.valuesObject.adminPassword']);
       expect(spy).toHaveBeenCalledTimes(3);
     } finally {
-      spy.mockRestore();
       process.env.PLATFORM_LEAK_CACHE = 'off';
     }
   });

@@ -1,10 +1,11 @@
 // The plan on a fixture repo: a git repository in a temp folder with a committed gitops/, then changed.
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { addRendered, chartApplications, diffFields, formatPlan, parseTree, plan, treeAtRef, treeOnDisk, vendorAtRef } from '../lib/plan';
 import { renderCluster } from '../lib/render';
 import { tempDir } from './helpers';
+import { run } from './commands';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -115,8 +116,8 @@ describe('plan', () => {
 });
 
 describe('npm run plan', () => {
-  test('--help explains the gate', () => {
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'plan.js'), '--help'], { cwd: ROOT, encoding: 'utf8' });
+  test('--help explains the gate', async () => {
+    const r = await run('plan', ['--help']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Exits 3 when a change removes');
     expect(r.stdout).toContain('--allow <key>');

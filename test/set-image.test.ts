@@ -1,19 +1,16 @@
-import { spawnSync } from 'child_process';
+// `npm run set-image` (lib/set-image.ts setImageMain, in this process: test/commands.ts) and bumpImage.
 import * as fs from 'fs';
 import * as path from 'path';
 import { bumpImage, SetImageError } from '../lib/set-image';
 import { LAB_FILE, snapshotTree, tempDir } from './helpers';
+import { ROOT, run, synthesizedGitops, withoutLockWait } from './commands';
 
-const ROOT = path.join(__dirname, '..');
-const run = (script: string, args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin', script), ...args], { cwd: ROOT, encoding: 'utf8' });
-
-/** A copy of config/ with its environment synthesized into out/, made once; each test works on a copy of it. */
+/** A copy of config/ with its environment synthesized into out/ (test/global-setup.ts); each test works on a copy. */
 let template: string;
 beforeAll(() => {
   template = tempDir();
   fs.cpSync(path.join(ROOT, 'config'), path.join(template, 'config'), { recursive: true });
-  const r = run('synth.js', ['--quiet', '--config', path.join(template, 'config', 'lab.yaml'), '--outdir', path.join(template, 'out')]);
-  expect(r.stderr).toBe('');
+  synthesizedGitops(path.join(template, 'out'));
 });
 
 function workspace(): { dir: string; config: string; out: string } {
@@ -31,12 +28,12 @@ function changedLines(a: string, b: string): [string, string][] {
 }
 
 describe('npm run set-image', () => {
-  test('changes the tag line of the config and the image line of the Deployment, nothing else', () => {
+  test('changes the tag line of the config and the image line of the Deployment, nothing else', async () => {
     const ws = workspace();
     const configBefore = fs.readFileSync(ws.config, 'utf8');
     const before = snapshotTree(ws.out);
-    const r = run('set-image.js', ['nginx', '43', '--config', ws.config, '--outdir', ws.out]);
-    expect(r.stderr).toBe('');
+    const r = await run('set-image', ['nginx', '43', '--config', ws.config, '--outdir', ws.out]);
+    expect(withoutLockWait(r.stderr)).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('nginx: harbor.k-tech.cloud/msa/nginx:2 -> harbor.k-tech.cloud/msa/nginx:43');
 
@@ -56,11 +53,11 @@ describe('npm run set-image', () => {
     [['nginx', 'v1 2'], /apps\.workloads\.nginx\.image\.tag: tag "v1 2" is not a docker tag/],
     [['nginx', '.rc1'], /is not a docker tag/],
     [['nginx', 'a'.repeat(129)], /at most 128 characters/],
-  ])('refuses %j with a message naming the field, and changes nothing', (args, message) => {
+  ])('refuses %j with a message naming the field, and changes nothing', async (args, message) => {
     const ws = workspace();
     const configBefore = fs.readFileSync(ws.config, 'utf8');
     const before = snapshotTree(ws.out);
-    const r = run('set-image.js', [...args, '--config', ws.config, '--outdir', ws.out]);
+    const r = await run('set-image', [...args, '--config', ws.config, '--outdir', ws.out]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toContain('nothing was changed');
@@ -69,17 +66,17 @@ describe('npm run set-image', () => {
     expect(fs.readdirSync(path.dirname(ws.config))).toEqual(fs.readdirSync(path.join(ROOT, 'config')));
   });
 
-  test('usage errors exit 2; --help exits 0 and documents --config', () => {
-    expect(run('set-image.js', ['nginx']).status).toBe(2);
-    expect(run('set-image.js', ['--frobnicate', 'nginx', '1']).status).toBe(2);
-    const help = run('set-image.js', ['--help']);
+  test('usage errors exit 2; --help exits 0 and documents --config', async () => {
+    expect((await run('set-image', ['nginx'])).status).toBe(2);
+    expect((await run('set-image', ['--frobnicate', 'nginx', '1'])).status).toBe(2);
+    const help = await run('set-image', ['--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('--config <file>');
     expect(help.stdout).toContain('default: config/lab.yaml');
   });
 
-  test('the default config is config/lab.yaml (a missing one is named)', () => {
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'set-image.js'), 'nginx', '5'], { cwd: tempDir(), encoding: 'utf8' });
+  test('the default config is config/lab.yaml (a missing one is named)', async () => {
+    const r = await run('set-image', ['nginx', '5'], { cwd: tempDir() });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('config/lab.yaml: invalid platform config');
   });

@@ -9,8 +9,7 @@ import { buildPlatform, renderFiles } from '../lib/platform';
 import { validatePlatform, ValidationError } from '../lib/validate-platform';
 import * as yaml from 'js-yaml';
 import { labConfig, labRaw, tempDir } from './helpers';
-
-const ROOT = path.join(__dirname, '..');
+import { ROOT, run, synthesizedGitops } from './commands';
 
 describe('validation of the platform', () => {
   test('the lab environment is valid: schemas and every reference', () => {
@@ -55,26 +54,31 @@ describe('validation of the platform', () => {
 });
 
 describe('the cdk8s plugin\'s check', () => {
-  function synthUnderCdk8s() {
-    const out = tempDir();
-    const cdk8sOut = path.join(out, 'cdk8s.out');
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'synth.js'), '--outdir', path.join(out, 'gitops'), '-q'], {
-      cwd: ROOT, env: { ...process.env, CDK8S_OUTDIR: cdk8sOut }, encoding: 'utf8',
-    });
-    expect(r.status).toBe(0);
-    return path.join(cdk8sOut, 'lab.k8s.yaml');
+  /** One synth under `cdk8s synth` (CDK8S_OUTDIR set), for both tests; each gets its own copy of the manifest. */
+  let synthesized: string | undefined;
+  async function synthUnderCdk8s() {
+    if (!synthesized) {
+      const out = tempDir();
+      const cdk8sOut = path.join(out, 'cdk8s.out');
+      const r = await run('synth', ['--outdir', path.join(out, 'gitops'), '-q'], { env: { CDK8S_OUTDIR: cdk8sOut } });
+      expect(r.status).toBe(0);
+      synthesized = cdk8sOut;
+    }
+    const copy = path.join(tempDir(), 'cdk8s.out');
+    fs.cpSync(synthesized, copy, { recursive: true });
+    return path.join(copy, 'lab.k8s.yaml');
   }
 
-  test('manifests the synth validated are not validated twice', () => {
-    const file = synthUnderCdk8s();
+  test('manifests the synth validated are not validated twice', async () => {
+    const file = await synthUnderCdk8s();
     const r = validateCdk8sManifests(composePlatform, [file]);
     expect(r.objects).toBeGreaterThan(90);
     expect(r.revalidated).toBe(0);
     expect(r.violations).toEqual([]);
   });
 
-  test('a manifest changed after the synth is validated in full, and its defect reported', () => {
-    const file = synthUnderCdk8s();
+  test('a manifest changed after the synth is validated in full, and its defect reported', async () => {
+    const file = await synthUnderCdk8s();
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/image: jenkins\/jenkins:[^\n]+/, 'image: jenkins/jenkins:lts'));
     const cwd = process.cwd();
     process.chdir(ROOT);
@@ -89,40 +93,38 @@ describe('the cdk8s plugin\'s check', () => {
 });
 
 describe('npm run validate', () => {
-  const run = (...args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin', 'validate.js'), ...args], { cwd: ROOT, encoding: 'utf8' });
+  const validate = (...args: string[]) => run('validate', args);
 
-  test('passes on a fresh synth and fails on an edited one, naming object, field and fix', () => {
-    const out = path.join(tempDir(), 'gitops');
-    expect(spawnSync(process.execPath, [path.join(ROOT, 'bin', 'synth.js'), '--outdir', out, '-q'], { cwd: ROOT }).status).toBe(0);
-    const ok = run('--outdir', out);
+  test('passes on a fresh synth and fails on an edited one, naming object, field and fix', async () => {
+    const out = synthesizedGitops();
+    const ok = await validate('--outdir', out);
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/lab: \d+ objects valid/);
 
     const cert = path.join(out, 'lab', 'harbor', 'certificate-harbor-secret.yaml');
     fs.writeFileSync(cert, fs.readFileSync(cert, 'utf8').replace('secretName: harbor-secret', 'secretName: harbor-secret\n  renewBeforePercent: 200\n  colour: blue'));
-    const bad = run('--outdir', out);
+    const bad = await validate('--outdir', out);
     expect(bad.status).toBe(1);
     expect(bad.stdout).toContain('harbor/certificate-harbor-secret.yaml');
     expect(bad.stdout).toContain('Certificate devops-tools/harbor-secret');
     expect(bad.stdout).toMatch(/spec\.colour/);
   });
 
-  test('--help says what is checked', () => {
-    const r = run('--help');
+  test('--help says what is checked', async () => {
+    const r = await validate('--help');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('cluster.kubernetesVersion');
     expect(r.stdout).toContain('render (from vendor/)');
   });
 });
 
-test('npm run validate also refuses secret material in gitops/ on disk', () => {
-  const out = path.join(tempDir(), 'gitops');
-  expect(spawnSync(process.execPath, [path.join(ROOT, 'bin', 'synth.js'), '--outdir', out, '-q'], { cwd: ROOT }).status).toBe(0);
+test('npm run validate also refuses secret material in gitops/ on disk', async () => {
+  const out = synthesizedGitops();
   const app = path.join(out, 'lab', 'apps', 'application-argo-cd.yaml');
   // A token-shaped value assembled here, so the repo itself holds none.
   const token = ['xoxb', '123456789012', '1234567890123', 'AbCdEfGhIjKlMnOpQrStUvWx'].join('-');
   fs.writeFileSync(app, fs.readFileSync(app, 'utf8').replace('token: $slack-token', `token: ${token}`));
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'validate.js'), '--outdir', out], { cwd: ROOT, encoding: 'utf8' });
+  const r = await run('validate', ['--outdir', out]);
   expect(r.status).toBe(1);
   expect(r.stdout).toContain('apps/application-argo-cd.yaml');
   expect(r.stdout).toContain('SLACK_TOKEN (rule slack)');
@@ -160,11 +162,11 @@ test('Istio in another namespace (istio.namespace: mesh-system) synthesizes and 
   expect(mesh.violations).toEqual([]);
 });
 
-test('a YAML syntax error in gitops/ on disk names the file and the line', () => {
+test('a YAML syntax error in gitops/ on disk names the file and the line', async () => {
   const out = tempDir();
   fs.cpSync(path.join(ROOT, 'gitops', 'lab'), path.join(out, 'lab'), { recursive: true });
   fs.writeFileSync(path.join(out, 'lab', 'jenkins', 'service-jenkins-service.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: [unclosed\n');
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'validate.js'), '--outdir', out], { cwd: ROOT, encoding: 'utf8' });
+  const r = await run('validate', ['--outdir', out]);
   expect(r.status).toBe(1);
   expect(r.stderr).toContain(`${out}/lab/jenkins/service-jenkins-service.yaml: not valid YAML at line`);
 });

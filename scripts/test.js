@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// `npm test`: the type check (tsc, incremental: dist/.tsbuildinfo) and the jest tests, at the same time, on
+// two cores rather than one after the other. jest's output streams; tsc's is printed when it is done, after
+// jest's, so the two never interleave. Exits non-zero when either fails (tsc's code first, else jest's);
+// both always run to the end, so one run reports every type error and every failing test.
+// Arguments go to jest (`npm test -- test/synth.test.ts`).
+'use strict';
+const { spawn } = require('child_process');
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+const { parseScriptArgs } = require('./args');
+
+if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+  parseScriptArgs(`Usage: npm test [-- <jest arguments>]
+
+Type-checks the project (tsc -p ., incremental) and runs the jest tests, concurrently. Exits 0 only when
+both pass. Arguments are passed to jest, e.g. a test file or -t <name>.
+`);
+}
+
+const started = Date.now();
+const seconds = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+
+const tscOutput = [];
+const tsc = spawn(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', root, '--pretty', String(process.stdout.isTTY === true)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+tsc.stdout.on('data', (d) => tscOutput.push(d));
+tsc.stderr.on('data', (d) => tscOutput.push(d));
+const tscDone = new Promise((resolve) => tsc.on('close', (code, signal) => resolve({ code: code ?? 1, signal, time: seconds() })));
+
+const jest = spawn(process.execPath, [require.resolve('jest/bin/jest'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+const jestDone = new Promise((resolve) => jest.on('close', (code, signal) => resolve({ code: code ?? 1, signal })));
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    tsc.kill(signal);
+    jest.kill(signal);
+  });
+}
+
+Promise.all([tscDone, jestDone]).then(([t, j]) => {
+  const text = Buffer.concat(tscOutput).toString('utf8');
+  if (t.code === 0) {
+    process.stdout.write(`\ntsc: no type errors (${t.time})\n`);
+  } else {
+    process.stdout.write(`\n${text}${text.endsWith('\n') || text === '' ? '' : '\n'}tsc: failed (exit ${t.signal ?? t.code}, ${t.time})\n`);
+  }
+  process.stdout.write(`npm test: ${t.code === 0 && j.code === 0 ? 'passed' : 'FAILED'} in ${seconds()}\n`);
+  process.exitCode = t.code !== 0 ? t.code : j.code;
+});
