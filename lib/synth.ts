@@ -18,8 +18,11 @@ import { chartInputsOf, FileSchemaCache, validatePlatform, ValidationError } fro
 import { ManifestFile, SchemaCache, Violation } from './validation';
 
 const FILE_MARK = '# gitops file: ';
-/** Next to the bundle (dist/), which is build output: deleting it only costs one slower synth. */
-export const SCHEMA_CACHE = path.basename(__dirname) === 'dist' ? path.join(__dirname, 'schema-cache.json') : undefined;
+/**
+ * In dist/, which is build output: deleting it only costs one slower synth. It holds digests of objects
+ * that passed their schema, so it is right for any caller (the bundle, the tests' in-process commands).
+ */
+export const SCHEMA_CACHE = path.join(projectRoot(), 'dist', 'schema-cache.json');
 const VALIDATED_STAMP = 'validated.json';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
