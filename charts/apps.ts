@@ -14,6 +14,7 @@ import { Gateway, GatewaySpecServersTlsMode, VirtualService } from '../imports/n
 import { IstioGatewayChart, IstiodChart } from './istio';
 import { IstioRequestRateScaling } from './keda';
 import { SecretRef, SecretsChart } from './secrets';
+import { WorkloadTraffic } from './traffic';
 import { compareText } from '../lib/text';
 
 type WorkloadConfig = PlatformConfig['apps']['workloads'][string];
@@ -73,6 +74,8 @@ export class Workload extends Construct {
   public readonly deployment: k8s.KubeDeployment;
   public readonly service: k8s.KubeService;
   public readonly image: string;
+  /** Its VirtualService, DestinationRules, other versions or canary, when config opts it in. */
+  public readonly traffic?: WorkloadTraffic;
   /**
    * Whether its sidecar reports istio_requests_total: its port speaks HTTP or gRPC. Those sidecars are
    * scraped, so request-rate autoscaling (which config allows only on such a port) always has its metric.
@@ -115,7 +118,8 @@ export class Workload extends Construct {
       spec: {
         // No replicas: KEDA's HPA owns the count where autoscaling is on, and Argo CD would reset it.
         revisionHistoryLimit: 0,
-        selector: { matchLabels: selector },
+        // With other versions beside it (traffic.versions), each Deployment selects its own version's pods.
+        selector: { matchLabels: w.traffic?.versions ? { ...selector, version: w.version } : selector },
         template: {
           metadata: { labels: podLabels, annotations: podAnnotations },
           spec: {
@@ -135,11 +139,21 @@ export class Workload extends Construct {
       spec: { selector, ports: servicePorts },
     });
 
-    if (w.subdomain) this.expose(props, `${w.subdomain}.${props.domain}`, w.port);
+    // Traffic policy or canary (config opt-in): charts/traffic.ts routes the public host and the mesh.
+    const routed = w.traffic !== undefined || w.canary !== undefined;
+    const host = w.subdomain ? `${w.subdomain}.${props.domain}` : undefined;
+    const gateway = host ? this.expose(props, host, w.port, !routed) : undefined;
+    if (routed) {
+      this.traffic = new WorkloadTraffic(this, 'traffic', {
+        name, namespace: ns, workload: w, deployment: this.deployment, service: this.service,
+        publicHost: host && gateway ? { host, gateway } : undefined, prometheusUrl: props.monitoring.prometheusUrl,
+      });
+    }
 
     if (w.autoscaling) {
       new IstioRequestRateScaling(this, 'autoscaling', {
         deployment: this.deployment.name,
+        ...(w.canary ? { target: 'Rollout' as const } : {}),
         namespace: ns,
         prometheusUrl: props.monitoring.prometheusUrl,
         ...w.autoscaling,
@@ -147,7 +161,8 @@ export class Workload extends Construct {
     }
   }
 
-  private expose(props: WorkloadProps, host: string, port: number): void {
+  /** The Certificate and Gateway of the public host, and its plain route unless `route` is false; returns the Gateway's name. */
+  private expose(props: WorkloadProps, host: string, port: number, route: boolean): string {
     const { name, namespace: ns, gateway } = props;
     // The gateway pod reads credentialName secrets from its own namespace, not the Gateway's.
     const tls = new TlsEndpoint(this, 'endpoint', {
@@ -171,6 +186,7 @@ export class Workload extends Construct {
         ],
       },
     });
+    if (!route) return gw.name;
     new VirtualService(this, 'virtual-service', {
       metadata: { name: `${name}-virtualservice`, namespace: ns },
       spec: {
@@ -182,5 +198,6 @@ export class Workload extends Construct {
         }],
       },
     });
+    return gw.name;
   }
 }

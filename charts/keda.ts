@@ -29,8 +29,13 @@ export class KedaChart extends HelmComponent<KedaValues> {
 }
 
 export interface IstioRequestRateScalingProps {
-  /** The Deployment to scale; also the Istio `destination_workload` the rate is measured for. */
+  /** The Deployment (or Rollout) to scale; also the Istio `destination_workload` the rate is measured for. */
   readonly deployment: string;
+  /**
+   * The kind of workload scaled: a canary workload's Rollout (charts/canary.ts) instead of its Deployment.
+   * @default 'Deployment'
+   */
+  readonly target?: 'Deployment' | 'Rollout';
   readonly namespace: string;
   readonly minReplicas: number;
   readonly maxReplicas: number;
@@ -63,7 +68,10 @@ export class IstioRequestRateScaling extends Construct {
     this.scaledObject = new ScaledObject(this, 'scaled-object', {
       metadata: { name: `${props.deployment}-istio-rps`, namespace: props.namespace },
       spec: {
-        scaleTargetRef: { name: props.deployment },
+        // KEDA scales any object with a scale subresource; a Rollout has one (argoproj.io/v1alpha1).
+        scaleTargetRef: props.target === 'Rollout'
+          ? { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', name: props.deployment }
+          : { name: props.deployment },
         minReplicaCount: props.minReplicas,
         maxReplicaCount: props.maxReplicas,
         pollingInterval: 15,

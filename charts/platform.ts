@@ -8,6 +8,7 @@ import { PlatformConfig } from '../lib/config';
 import { Composition } from '../lib/platform';
 import { AppsChart } from './apps';
 import { ArgoCdChart } from './argo-cd';
+import { ArgoRolloutsChart } from './argo-rollouts';
 import { CertManagerChart } from './cert-manager';
 import { ExternalSecretsChart } from './external-secrets';
 import { HarborChart } from './harbor';
@@ -56,6 +57,10 @@ export function composePlatform(config: PlatformConfig): Composition {
     backends: { prometheusUrl: monitoring.prometheusUrl, grafanaUrl: monitoring.grafana.url, grafanaPublicUrl: `https://${monitoring.hosts.grafana}` },
   });
   new KedaChart(app, { config: config.keda });
+  // Only where a workload is delivered as a canary: the Rollouts' CRDs and controller.
+  if (Object.values(config.apps.workloads).some((w) => w.canary)) {
+    new ArgoRolloutsChart(app, { config: config.argoRollouts, slackChannel: config.argocd.slackChannel, secrets });
+  }
   new AppsChart(app, {
     config: config.apps, domain, gatewayIssuer: certManager.issuer(config.apps.gatewayIssuer), gateway, istiod, secrets, monitoring,
   });

@@ -10,6 +10,7 @@ import { Component, isHelmComponent } from './component';
 import {
   AppProject,
   Application,
+  ApplicationSpecIgnoreDifferences,
   ApplicationSpecSource,
   ApplicationSpecSources,
   ApplicationSpecSyncPolicy,
@@ -58,10 +59,22 @@ export class ChildApplications extends Chart {
           ...sourcesOf(config, c),
           destination: { server: IN_CLUSTER, namespace: c.targetNamespace },
           syncPolicy: syncPolicy(c.syncOptions, c.namespaceLabels),
+          ...ignoreDifferencesOf(c),
         },
       });
     }
   }
+}
+
+/** The fields controllers own (declared by the component's children), as Argo CD's ignoreDifferences. */
+function ignoreDifferencesOf(c: Component): { ignoreDifferences?: ApplicationSpecIgnoreDifferences[] } {
+  const entries = c.ignoredDifferences;
+  if (entries.length === 0) return {};
+  return {
+    ignoreDifferences: entries.map((e) => ({
+      group: e.group, kind: e.kind, name: e.name, namespace: e.namespace, jqPathExpressions: [...e.jqPathExpressions],
+    })),
+  };
 }
 
 /** `source` for a chart or a folder; `sources` (chart first, then folder) for a component with both. */

@@ -53,6 +53,35 @@ export interface ComponentProps {
   readonly syncOptions?: string[];
 }
 
+/**
+ * A field of one object that a controller in the cluster owns after Argo CD applied it, so that the
+ * Application must neither report it as a difference nor overwrite it: declared as a child by the construct
+ * that hands the field over (a canary's VirtualService weights, which Argo Rollouts sets), and collected
+ * into its component's Application as `ignoreDifferences`, with the sync option RespectIgnoreDifferences=true.
+ * Name exactly the fields the controller writes: everything ignored is also never synced from git again.
+ */
+export class IgnoredDifference extends Construct {
+  constructor(scope: Construct, id: string, readonly entry: IgnoredDifferenceEntry) {
+    super(scope, id);
+    if (entry.jqPathExpressions.length === 0) throw new Error(`${scope.node.path}: an ignored difference of ${entry.kind} ${entry.name} names no field`);
+  }
+}
+
+export interface IgnoredDifferenceEntry {
+  /** The API group ('' for the core group). */
+  readonly group: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace: string;
+  /** jq paths of the fields, each evaluating alike on the live and the desired object. */
+  readonly jqPathExpressions: readonly string[];
+  /** Which controller owns the fields, for readers of the code and the inventory. */
+  readonly owner: string;
+}
+
+/** The sync option without which Argo CD applies ignored fields from git anyway on the next sync. */
+export const RESPECT_IGNORE_DIFFERENCES = 'RespectIgnoreDifferences=true';
+
 /** Argo CD sync options that every custom resource carries: its CRD may not exist at dry-run time. */
 export const SKIP_DRY_RUN = 'SkipDryRunOnMissingResource=true';
 
@@ -155,7 +184,15 @@ export abstract class Component extends Chart {
    */
   public get syncOptions(): readonly string[] {
     const tooLarge = this.appliedManifests.some((m) => Buffer.byteLength(jsonOf(m)) > CLIENT_SIDE_APPLY_LIMIT);
-    return tooLarge && !this.ownSyncOptions.includes('ServerSideApply=true') ? [...this.ownSyncOptions, 'ServerSideApply=true'] : this.ownSyncOptions;
+    const options = [...this.ownSyncOptions];
+    if (tooLarge && !options.includes('ServerSideApply=true')) options.push('ServerSideApply=true');
+    if (this.ignoredDifferences.length > 0 && !options.includes(RESPECT_IGNORE_DIFFERENCES)) options.push(RESPECT_IGNORE_DIFFERENCES);
+    return options;
+  }
+
+  /** The fields of its objects that controllers own, declared by its children (`IgnoredDifference`), in tree order. */
+  public get ignoredDifferences(): readonly IgnoredDifferenceEntry[] {
+    return this.node.findAll().filter((c): c is IgnoredDifference => c instanceof IgnoredDifference).map((c) => c.entry);
   }
 }
 

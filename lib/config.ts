@@ -7,6 +7,7 @@ import * as yaml from 'js-yaml';
 import { z } from 'zod';
 import { redactSecrets, urlCredentials } from './secret-scan';
 import { overrideProblem } from './versions';
+import { canarySchema, checkTrafficAndCanary, trafficSchema } from './traffic-config';
 
 /** The largest config file read: a config is a few KiB; anything near this is a mistake or an attack. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -271,6 +272,8 @@ const image = z.strictObject({ repository: imageRepository, tag: imageTag });
 /** Port names whose traffic Istio parses as HTTP (istio_requests_total); tcp-, tls- and https- ports are opaque to it. */
 export const HTTP_PORT_NAME = /^(http|http2|grpc)(-|$)/;
 
+const versionLabel = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/, { error: 'must be a label value such as v1 or v1.76.0' });
+
 /** One workload of the deploy repo (nginx, login-js, register-js). */
 const workload = z.strictObject({
   image,
@@ -286,7 +289,7 @@ const workload = z.strictObject({
   /** A port serving Prometheus metrics, exposed as http-metrics. */
   metricsPort: z.number().int().min(1).max(65535).optional(),
   /** The `version` label Istio and Kiali group the workload's traffic by. */
-  version: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/, { error: 'must be a label value such as v1 or v1.76.0' }),
+  version: versionLabel,
   /** Public host <subdomain>.<domain>, served through the Istio ingress gateway; none: reachable only inside the mesh. */
   subdomain: dnsLabel.optional(),
   /** KEDA scaling on the Istio request rate (requests per second per replica). */
@@ -296,7 +299,11 @@ const workload = z.strictObject({
     requestsPerSecond: z.number().positive(),
     activationRequestsPerSecond: z.number().nonnegative(),
   }).refine((a) => a.minReplicas <= a.maxReplicas, { error: 'minReplicas must not exceed maxReplicas', path: ['minReplicas'] }).optional(),
-}).refine((w) => w.metricsPort === undefined || w.metricsPort !== w.port, { error: 'metricsPort must differ from port', path: ['metricsPort'] })
+  /** DestinationRule and VirtualService policy, extra versions and routes between them (lib/traffic-config.ts). */
+  traffic: trafficSchema(imageTag, versionLabel).optional(),
+  /** Canary delivery with Argo Rollouts: a Rollout instead of the Deployment (lib/traffic-config.ts). */
+  canary: canarySchema.optional(),
+}).superRefine((w, ctx) => checkTrafficAndCanary(w, ctx, HTTP_PORT_NAME)).refine((w) => w.metricsPort === undefined || w.metricsPort !== w.port, { error: 'metricsPort must differ from port', path: ['metricsPort'] })
   .refine((w) => !w.autoscaling || HTTP_PORT_NAME.test(w.portName), {
     error: 'autoscaling follows istio_requests_total, which Istio counts only for HTTP and gRPC ports; name the port http-, http2- or grpc- (if the workload speaks HTTP), or drop autoscaling',
     path: ['portName'],
@@ -418,6 +425,8 @@ export const configSchema = z
       }),
     }),
     keda: component({}),
+    /** The Argo Rollouts controller, installed only when a workload sets `canary`. */
+    argoRollouts: component({}).default({ namespace: 'argo-rollouts' }),
     kubePrometheusStack: component({
       /** The Slack channel Alertmanager posts every alert to (the webhook comes from the alertmanager-slack secret). */
       slackChannel: z.string().regex(/^#[a-z0-9][a-z0-9_-]{0,79}$/, { error: 'must be a Slack channel such as #devops' }),
@@ -504,7 +513,7 @@ interface ClusterFacts {
 }
 
 /** The config fields that name a platform component's namespace. */
-const COMPONENT_NAMESPACES = ['argocd', 'certManager', 'ingressNginx', 'harbor', 'jenkins', 'istio', 'kiali', 'keda',
+const COMPONENT_NAMESPACES = ['argocd', 'certManager', 'ingressNginx', 'harbor', 'jenkins', 'istio', 'kiali', 'keda', 'argoRollouts',
   'kubePrometheusStack', 'loki', 'promtail', 'tempo', 'secrets'] as const;
 /** Namespaces Kubernetes itself runs in. */
 const SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'];

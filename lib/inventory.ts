@@ -208,6 +208,8 @@ export function inventory(platform: Platform, files: readonly RenderedFile[]): s
     out.push('```', '');
   }
 
+  out.push(...trafficSection(own, apps));
+
   out.push('## Secrets', '');
   out.push(`Backend: \`${platform.config.secrets.backend}\`. No value is in git; see "Secrets" in the repo README.`, '');
   const uses = secretConsumers(platform.app);
@@ -227,4 +229,51 @@ export function inventory(platform: Platform, files: readonly RenderedFile[]): s
   out.push('## Grafana datasources', '');
   out.push(table(['name', 'type', 'uid', 'url', 'ConfigMap'], datasources(objects).map((d) => [d.name, d.type, code(d.uid), code(d.url), code(d.configMap)])));
   return out.join('\n');
+}
+
+/**
+ * Traffic policy and canary delivery (apps.workloads.<name>.traffic and .canary), when a workload has
+ * either: the routes with their weights as git holds them, the DestinationRules with their subsets, and the
+ * Rollouts with their steps and the weights the controller owns. Nothing when no workload opts in.
+ */
+function trafficSection(own: readonly Obj[], apps: readonly Obj[]): string[] {
+  const rules = own.filter((o) => o.kind === 'DestinationRule');
+  const rollouts = own.filter((o) => o.kind === 'Rollout');
+  if (rules.length === 0 && rollouts.length === 0) return [];
+  const routed = new Set([...rollouts.map((r) => r.spec.strategy?.canary?.trafficRouting?.istio?.virtualService?.name), ...own
+    .filter((o) => o.kind === 'VirtualService' && (o.spec.http ?? []).some((h: Obj) => (h.route ?? []).some((d: Obj) => d.destination?.subset || d.weight !== undefined)))
+    .map((o) => o.metadata.name)]);
+  const out: string[] = ['## Traffic', ''];
+  out.push('Routes as git holds them (first match wins). A route a Rollout manages starts at these weights; the controller moves them during a canary.', '');
+  const matchText = (m: Obj[] | undefined) => (m ?? []).map((x: Obj) => [
+    ...(x.uri ? [`uri ${Object.entries(x.uri).map(([k, v]) => `${k} ${code(String(v))}`).join('')}`] : []),
+    ...Object.entries(x.headers ?? {}).map(([h, v]) => `header ${code(h)} ${Object.entries(v as Obj).map(([k, w]) => `${k} ${code(String(w))}`).join('')}`),
+  ].join(' and ')).join(' or ') || 'every request';
+  const vsRows = own.filter((o) => o.kind === 'VirtualService' && routed.has(o.metadata.name)).flatMap((vs) => (vs.spec.http ?? []).map((h: Obj) => [
+    code(vs.metadata.name), code(h.name), matchText(h.match),
+    (h.route ?? []).map((d: Obj) => `${code(d.destination.host)}${d.destination.subset ? ` ${d.destination.subset}` : ''} ${d.weight ?? 100}%`).join(', '),
+    [h.timeout ? `timeout ${h.timeout}` : '', h.retries ? `${h.retries.attempts} retries${h.retries.perTryTimeout ? ` of ${h.retries.perTryTimeout}` : ''}${h.retries.retryOn ? ` on ${h.retries.retryOn}` : ''}` : ''].filter(Boolean).join(', '),
+  ]));
+  out.push(table(['VirtualService', 'route', 'match', 'destinations', 'timeout and retries'], vsRows));
+  out.push(table(['DestinationRule', 'host', 'subsets', 'policy'], rules.map((dr) => {
+    const p = dr.spec.trafficPolicy ?? {};
+    const od = p.outlierDetection;
+    return [code(dr.metadata.name), code(dr.spec.host),
+      (dr.spec.subsets ?? []).map((s: Obj) => `${s.name} (${Object.entries(s.labels ?? {}).map(([k, v]) => code(`${k}=${v}`)).join(', ')})`).join(', '),
+      [p.loadBalancer?.simple ?? '', p.connectionPool ? 'connection pool' : '',
+        od ? `outlier detection (${Object.entries(od).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''].filter(Boolean).join('; ')];
+  })));
+  if (rollouts.length > 0) {
+    const ignored = apps.flatMap((a) => (a.spec.ignoreDifferences ?? []).map((d: Obj) => ({ app: a.metadata.name, ...d })));
+    out.push(table(['Rollout', 'stable / canary Service', 'routes it manages', 'steps', 'ignored by Argo CD'], rollouts.map((r) => {
+      const c = r.spec.strategy.canary;
+      const vs = c.trafficRouting?.istio?.virtualService;
+      const steps = (c.steps ?? []).map((s: Obj) => s.setWeight !== undefined ? `${s.setWeight}%` : s.pause ? `pause ${s.pause.duration ?? 'until promoted'}` : s.analysis ? 'analysis' : '?').join(' → ');
+      const ig = ignored.filter((d) => d.kind === 'VirtualService' && d.name === vs?.name && d.namespace === ns(r));
+      return [code(`${ns(r)}/${r.metadata.name}`), `${code(c.stableService)} / ${code(c.canaryService)}`,
+        `${code(vs?.name)}: ${(vs?.routes ?? []).map(code).join(', ')}`, steps,
+        ig.map((d) => `${d.app}: ${(d.jqPathExpressions ?? []).map(code).join(', ')}`).join('; ')];
+    })));
+  }
+  return out;
 }

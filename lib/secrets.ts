@@ -39,6 +39,18 @@ export function platformSecrets(config: PlatformConfig): SecretDeclaration[] {
       labels: { 'app.kubernetes.io/part-of': 'argocd' },
     });
   }
+  if (Object.values(config.apps.workloads).some((w) => w.canary)) {
+    optional.push({
+      // The name the Argo Rollouts controller reads its notification tokens from (fixed by the controller).
+      name: 'argo-rollouts-notification-secret',
+      namespaces: [config.argoRollouts.namespace],
+      type: 'Opaque',
+      // The same Slack bot as Argo CD's notifications, posting to the same channel.
+      keys: { 'slack-token': 'argocd-notifications-slack-token' },
+      purpose: 'Argo Rollouts notifications (canary steps, aborts, failed analyses) posting to Slack (bot token)',
+      labels: { 'app.kubernetes.io/component': 'rollouts-controller' },
+    });
+  }
   return [
     {
       name: 'docker-config-secret',

@@ -17,7 +17,7 @@ const { positionals } = parseScriptArgs(`Usage: npm run gen:helm-values -- [<cha
 
 Writes lib/helm-values/<chart>.ts from <folder>/<values folder>/values.yaml (default folder:
 ../shared/chart-defaults), for each chart of versions.yaml at its default version.
-`, {}, { positionals: true });
+`, {}, { positionals: ['chart-defaults folder?'] });
 const source = path.resolve(positionals[0] ?? path.join(__dirname, '..', '..', 'shared', 'chart-defaults'));
 requireInput(source, 'the folder of upstream chart defaults');
 const outDir = path.join(__dirname, '..', 'lib', 'helm-values');

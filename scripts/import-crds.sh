@@ -36,7 +36,19 @@ for line in "${INPUTS[@]}"; do
   [ -f "$f" ] || { echo "error: $f does not exist; versions.yaml names it as the CRDs of $chart $version" >&2; exit 1; }
   echo "importing $f ($chart $version)"
   for m in ${modules//,/ }; do rm -f "imports/$m.ts"; done
-  npx cdk8s import "$f" --language typescript --output imports --no-save
+  # A module named after an API group (cert-manager.io) is cdk8s's own split of the file by group; a
+  # module whose name is not a group (argo-rollouts: Argo CD's CRDs already own argoproj.io) is imported
+  # as `<module>:=<file>`, one module holding every CRD of the file.
+  if [[ "$modules" != *,* && "$modules" != *.* ]]; then
+    rm -f "imports/$modules"-*.ts
+    npx cdk8s import "$modules:=$f" --language typescript --output imports --no-save
+    # cdk8s names the output <module>-<group>.ts; the file holds one group, so it becomes <module>.ts.
+    made=(imports/"$modules"-*.ts)
+    [ "${#made[@]}" -eq 1 ] && [ -f "${made[0]}" ] || { echo "error: cdk8s import of $file made ${made[*]}, not one module; list its groups as modules in versions.yaml" >&2; exit 1; }
+    mv "${made[0]}" "imports/$modules.ts"
+  else
+    npx cdk8s import "$f" --language typescript --output imports --no-save
+  fi
   # Each module names the file, chart and version it was made from (test/versions.test.ts checks it).
   for m in ${modules//,/ }; do
     [ -f "imports/$m.ts" ] || { echo "error: cdk8s import of $file made no imports/$m.ts; fix the module list of $chart $version in versions.yaml" >&2; exit 1; }

@@ -15,6 +15,7 @@ const path = require('path');
 
 /** Module (file in imports/, without .ts) -> the API object kinds (classes) it keeps. */
 const KEEP = {
+  'argo-rollouts': ['AnalysisTemplate', 'Rollout'],
   'argoproj.io': ['AppProject', 'Application'],
   'bitnami.com': ['SealedSecret'],
   'cert-manager.io': ['Certificate', 'ClusterIssuer'],
@@ -25,7 +26,7 @@ const KEEP = {
   ],
   'keda.sh': ['ScaledObject'],
   'monitoring.coreos.com': ['PodMonitor'],
-  'networking.istio.io': ['Gateway', 'ServiceEntry', 'VirtualService'],
+  'networking.istio.io': ['DestinationRule', 'Gateway', 'ServiceEntry', 'VirtualService'],
   'telemetry.istio.io': ['Telemetry'],
 };
 

@@ -14,3 +14,4 @@ export type { IstioGatewayValues } from './istio-gateway';
 export type { ExternalSecretsValues } from './external-secrets';
 export type { KedaValues } from './keda';
 export type { KialiServerValues } from './kiali-server';
+export type { ArgoRolloutsValues } from './argo-rollouts';

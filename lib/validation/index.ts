@@ -5,7 +5,7 @@
 import { Context, groupOf, isObject, Json, jsonOf, KObject, list, str } from './context';
 import { applicationPath } from './rules-argocd';
 import { datasourceUid } from './rules-observability';
-import { ingressBackend, virtualServiceDestination } from './rules-routing';
+import { destinationSubset, ingressBackend, virtualServiceDestination } from './rules-routing';
 import { gatewayCredential, ingressTlsCertificate, issuerExists } from './rules-tls';
 import { imagePinned, portRange } from './rules-workloads';
 import { serviceReference } from './rules-wiring';
@@ -40,6 +40,7 @@ const CROSS_RULES: [RuleName, (ctx: Context, files: readonly string[]) => void][
   ['ingress-backend', ingressBackend],
   ['gateway-credential', gatewayCredential],
   ['virtualservice-destination', virtualServiceDestination],
+  ['destination-subset', destinationSubset],
   ['datasource-uid', datasourceUid],
   ['application-path', applicationPath],
   ['image-pinned', imagePinned],

@@ -128,3 +128,88 @@ export function virtualServiceDestination(ctx: Context): void {
     }
   }
 }
+
+/**
+ * destination-subset: a VirtualService destination's `subset` is defined by a DestinationRule of that
+ * host, every DestinationRule's host is a Service (or a ServiceEntry host) of the set, and every subset
+ * selects pods of a workload behind that Service. Otherwise Envoy answers 503 (no healthy upstream) or
+ * the route is rejected: nothing the schema sees.
+ */
+export function destinationSubset(ctx: Context): void {
+  const services = ctx.services();
+  const entries = serviceEntryHosts(ctx);
+  const rules = ctx.of('networking.istio.io', 'DestinationRule');
+  /** The Service a host names, as `namespace/name`, or undefined for a ServiceEntry host or an unresolvable one. */
+  const serviceOf = (host: string, namespace: string) => {
+    if (entries.some((p) => hostMatches(p, host))) return undefined;
+    const r = resolveServiceHost(host, namespace);
+    return r && namespacedName(r.namespace, r.name);
+  };
+  // Pod templates of the set's workloads, by namespace, with their labels.
+  const pods = new Map<string, Record<string, unknown>[]>();
+  for (const kind of [['apps', 'Deployment'], ['apps', 'StatefulSet'], ['apps', 'DaemonSet'], ['argoproj.io', 'Rollout']] as const) {
+    for (const o of ctx.of(kind[0], kind[1])) {
+      const labels = o.manifest.spec?.template?.metadata?.labels;
+      if (isObject(labels)) pods.set(o.namespace ?? 'default', [...(pods.get(o.namespace ?? 'default') ?? []), labels]);
+    }
+  }
+  const selects = (sel: Record<string, unknown>, labels: Record<string, unknown>) => Object.entries(sel).every(([k, v]) => labels[k] === v);
+
+  const subsetsOf = new Map<string, Map<string, KObject>>();
+  for (const dr of rules) {
+    const host = str(dr.manifest.spec?.host);
+    if (!host || host.includes('*')) continue;
+    const ns = dr.namespace ?? 'default';
+    const svcKey = serviceOf(host, ns);
+    if (svcKey === undefined) {
+      if (!entries.some((p) => hostMatches(p, host))) {
+        ctx.report('destination-subset', dr, ['spec', 'host'], `host "${host}" is neither a cluster Service nor a host of a ServiceEntry in the set`,
+          'use the Service as name, name.namespace or name.namespace.svc.cluster.local, or declare a ServiceEntry for the host');
+      }
+      continue;
+    }
+    if (!services.has(svcKey)) {
+      const [sns, sname] = svcKey.split('/');
+      ctx.report('destination-subset', dr, ['spec', 'host'], `host "${host}" is Service ${svcKey}, which does not exist`,
+        missingServiceFix(ctx, sns, sname, 'point the DestinationRule at an existing Service'));
+      continue;
+    }
+    const known = subsetsOf.get(svcKey) ?? new Map<string, KObject>();
+    subsetsOf.set(svcKey, known);
+    const svc = ctx.of('', 'Service').find((s) => namespacedName(s.namespace, s.name) === svcKey);
+    const selector = isObject(svc?.manifest.spec?.selector) ? svc!.manifest.spec.selector : undefined;
+    list(dr.manifest.spec?.subsets).forEach((s, i) => {
+      const name = str(s?.name);
+      if (!name) return;
+      known.set(name, dr);
+      const labels = isObject(s?.labels) ? s.labels : {};
+      if (!selector) return;
+      const matching = (pods.get(svcKey.split('/')[0]) ?? []).filter((p) => selects(selector, p) && selects(labels, p));
+      if (matching.length === 0) {
+        ctx.report('destination-subset', dr, ['spec', 'subsets', i, 'labels'],
+          `subset "${name}" selects no pod of Service ${svcKey} (its pods must carry ${JSON.stringify({ ...selector, ...labels })})`,
+          'label a workload\'s pods with the subset\'s labels (e.g. a Deployment of that version), or remove the subset');
+      }
+    });
+  }
+
+  for (const vs of ctx.of('networking.istio.io', 'VirtualService')) {
+    const ns = vs.namespace ?? 'default';
+    list(vs.manifest.spec?.http).forEach((route, r) => {
+      list(route?.route).forEach((dest, d) => {
+        const subset = str(dest?.destination?.subset);
+        const host = str(dest?.destination?.host);
+        if (!subset || !host) return;
+        const svcKey = serviceOf(host, ns);
+        if (svcKey === undefined) return;
+        const known = subsetsOf.get(svcKey);
+        if (!known?.has(subset)) {
+          ctx.report('destination-subset', vs, ['spec', 'http', r, 'route', d, 'destination', 'subset'],
+            `subset "${subset}" of host "${host}" is defined by no DestinationRule of Service ${svcKey}` +
+            (known && known.size > 0 ? ` (its subsets: ${[...known.keys()].join(', ')})` : ''),
+            'define the subset in the DestinationRule of that host, or route to one of its subsets');
+        }
+      });
+    });
+  }
+}

@@ -10,6 +10,7 @@ export const RULES = [
   'ingress-backend',
   'gateway-credential',
   'virtualservice-destination',
+  'destination-subset',
   'datasource-uid',
   'application-path',
   'image-pinned',
