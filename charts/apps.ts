@@ -15,6 +15,7 @@ import { IstioGatewayChart, IstiodChart } from './istio';
 import { IstioRequestRateScaling } from './keda';
 import { SecretRef, SecretsChart } from './secrets';
 import { compareText } from '../lib/text';
+import { METRICS_PORT_NAME, WorkloadPod } from './workload-pod';
 
 type WorkloadConfig = PlatformConfig['apps']['workloads'][string];
 
@@ -73,6 +74,11 @@ export class Workload extends Construct {
   public readonly deployment: k8s.KubeDeployment;
   public readonly service: k8s.KubeService;
   public readonly image: string;
+  /** The labels the Deployment, Service, budget, monitors and policies select its pods by. */
+  public readonly selector: Readonly<Record<string, string>>;
+  /** The hardened pod parts: ServiceAccount, probes, security context, budget, ConfigMaps. */
+  public readonly pod: WorkloadPod;
+  public readonly config: WorkloadConfig;
   /**
    * Whether its sidecar reports istio_requests_total: its port speaks HTTP or gRPC. Those sidecars are
    * scraped, so request-rate autoscaling (which config allows only on such a port) always has its metric.
@@ -87,6 +93,9 @@ export class Workload extends Construct {
     // Istio's telemetry and Kiali's graph identify a workload by app and version (canonical-name and
     // canonical-revision when set); the app.kubernetes.io and Backstage labels are the guide's.
     const selector = { app: name };
+    this.selector = selector;
+    this.config = w;
+    this.pod = new WorkloadPod(this, 'pod', { name, namespace: ns, workload: w, selector, monitoring: props.monitoring });
     const identity = {
       'app.kubernetes.io/name': name,
       'app.kubernetes.io/version': w.version,
@@ -102,24 +111,27 @@ export class Workload extends Construct {
       // the pod keeps its sidecar even in a namespace without istio-injection=enabled.
       'sidecar.istio.io/inject': 'true',
     };
-    const podAnnotations = { 'sidecar.istio.io/inject': 'true', ...w.podAnnotations };
+    const podAnnotations = { 'sidecar.istio.io/inject': 'true', ...w.podAnnotations, ...this.pod.annotations };
     const containerPorts: k8s.ContainerPort[] = [{ name: w.portName, containerPort: w.port }];
     const servicePorts: k8s.ServicePort[] = [{ name: w.portName, port: w.port, targetPort: k8s.IntOrString.fromNumber(w.port) }];
     if (w.metricsPort !== undefined) {
-      containerPorts.push({ name: 'http-metrics', containerPort: w.metricsPort });
-      servicePorts.push({ name: 'http-metrics', port: w.metricsPort, targetPort: k8s.IntOrString.fromNumber(w.metricsPort) });
+      containerPorts.push({ name: METRICS_PORT_NAME, containerPort: w.metricsPort });
+      servicePorts.push({ name: METRICS_PORT_NAME, port: w.metricsPort, targetPort: k8s.IntOrString.fromNumber(w.metricsPort) });
     }
 
     this.deployment = new k8s.KubeDeployment(this, 'deployment', {
       metadata: { name, namespace: ns, labels: identity },
       spec: {
-        // No replicas: KEDA's HPA owns the count where autoscaling is on, and Argo CD would reset it.
+        // No replicas unless config fixes them: KEDA's HPA owns the count where autoscaling is on, and Argo
+        // CD would reset it (config refuses replicas with autoscaling).
+        ...(this.pod.settings.replicas !== undefined ? { replicas: this.pod.settings.replicas } : {}),
         revisionHistoryLimit: 0,
         selector: { matchLabels: selector },
         template: {
           metadata: { labels: podLabels, annotations: podAnnotations },
           spec: {
-            containers: [{ name, image: this.image, ports: containerPorts }],
+            ...this.pod.podSpec,
+            containers: [{ name, image: this.image, ports: containerPorts, ...this.pod.container }],
             imagePullSecrets: [{ name: props.pullSecret.name }],
           },
         },

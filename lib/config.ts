@@ -7,6 +7,7 @@ import * as yaml from 'js-yaml';
 import { z } from 'zod';
 import { redactSecrets, urlCredentials } from './secret-scan';
 import { overrideProblem } from './versions';
+import { workloadHardeningFields, workloadHardeningProblems } from './workload-config';
 
 /** The largest config file read: a config is a few KiB; anything near this is a mistake or an attack. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -296,6 +297,8 @@ const workload = z.strictObject({
     requestsPerSecond: z.number().positive(),
     activationRequestsPerSecond: z.number().nonnegative(),
   }).refine((a) => a.minReplicas <= a.maxReplicas, { error: 'minReplicas must not exceed maxReplicas', path: ['minReplicas'] }).optional(),
+  /** Hardened-pod and mesh-access settings, each with a default (lib/workload-config.ts). */
+  ...workloadHardeningFields,
 }).refine((w) => w.metricsPort === undefined || w.metricsPort !== w.port, { error: 'metricsPort must differ from port', path: ['metricsPort'] })
   .refine((w) => !w.autoscaling || HTTP_PORT_NAME.test(w.portName), {
     error: 'autoscaling follows istio_requests_total, which Istio counts only for HTTP and gRPC ports; name the port http-, http2- or grpc- (if the workload speaks HTTP), or drop autoscaling',
@@ -485,6 +488,7 @@ export const configSchema = z
       });
     }
     checkWhatTheClusterRefuses(c, ctx);
+    for (const p of workloadHardeningProblems(c.apps.workloads)) ctx.addIssue({ code: 'custom', ...p });
     // A chartVersion overrides versions.yaml's default for this environment: only to a version listed there.
     for (const [section, value] of Object.entries(c)) {
       const chartVersion = (value as { chartVersion?: string } | undefined)?.chartVersion;
