@@ -15,6 +15,7 @@ import { IstioGatewayChart, IstiodChart } from './istio';
 import { IstioRequestRateScaling } from './keda';
 import { SecretRef, SecretsChart } from './secrets';
 import { compareText } from '../lib/text';
+import { MeshSecurity } from './mesh-security';
 import { METRICS_PORT_NAME, WorkloadPod } from './workload-pod';
 
 type WorkloadConfig = PlatformConfig['apps']['workloads'][string];
@@ -47,6 +48,13 @@ export class AppsChart extends ManifestComponent {
       workloads.set(name, new Workload(this, name, { ...props, name, workload: w, namespace: ns, pullSecret }));
     }
     this.workloads = workloads;
+    new MeshSecurity(this, 'mesh-security', {
+      namespace: ns, gateway: props.gateway, istiod: props.istiod,
+      workloads: [...workloads].map(([name, wl]) => ({
+        name, selector: wl.selector, serviceAccountName: wl.pod.serviceAccount.name, port: wl.config.port,
+        metricsPort: wl.config.metricsPort, public: wl.config.subdomain !== undefined, callers: wl.pod.settings.callers,
+      })),
+    });
 
     // Declared order, as the guide lists them (nginx, login-js).
     const metered = Object.keys(config.workloads).filter((name) => workloads.get(name)!.reportsRequests);
