@@ -3,7 +3,8 @@
 // ingress gateway with the Certificate the Gateway's credentialName reads. The sidecars of the workloads
 // that speak HTTP (and so report istio_requests_total, which KEDA scales on) are scraped by one PodMonitor
 // built from the workloads themselves. Images, tags, ports and hosts come from config (`apps.workloads`);
-// CI changes a tag with `npm run set-image`, never with sed.
+// CI changes a tag with `npm run set-image`, never with sed. Each pod is hardened by default
+// (charts/workload-pod.ts) and each workload reachable only by its declared callers (charts/mesh-security.ts).
 import * as k8s from '../imports/k8s';
 import { Construct } from 'constructs';
 import { HTTP_PORT_NAME, PlatformConfig } from '../lib/config';
