@@ -3,7 +3,8 @@
 // ingress gateway with the Certificate the Gateway's credentialName reads. The sidecars of the workloads
 // that speak HTTP (and so report istio_requests_total, which KEDA scales on) are scraped by one PodMonitor
 // built from the workloads themselves. Images, tags, ports and hosts come from config (`apps.workloads`);
-// CI changes a tag with `npm run set-image`, never with sed.
+// CI changes a tag with `npm run set-image`, never with sed. Each pod is hardened by default
+// (charts/workload-pod.ts) and each workload reachable only by its declared callers (charts/mesh-security.ts).
 import * as k8s from '../imports/k8s';
 import { Construct } from 'constructs';
 import { HTTP_PORT_NAME, PlatformConfig } from '../lib/config';
@@ -16,6 +17,8 @@ import { IstioRequestRateScaling } from './keda';
 import { SecretRef, SecretsChart } from './secrets';
 import { WorkloadTraffic } from './traffic';
 import { compareText } from '../lib/text';
+import { MeshSecurity } from './mesh-security';
+import { METRICS_PORT_NAME, WorkloadPod } from './workload-pod';
 
 type WorkloadConfig = PlatformConfig['apps']['workloads'][string];
 
@@ -47,6 +50,13 @@ export class AppsChart extends ManifestComponent {
       workloads.set(name, new Workload(this, name, { ...props, name, workload: w, namespace: ns, pullSecret }));
     }
     this.workloads = workloads;
+    new MeshSecurity(this, 'mesh-security', {
+      namespace: ns, gateway: props.gateway, istiod: props.istiod,
+      workloads: [...workloads].map(([name, wl]) => ({
+        name, selector: wl.selector, serviceAccountName: wl.pod.serviceAccount.name, port: wl.config.port,
+        metricsPort: wl.config.metricsPort, public: wl.config.subdomain !== undefined, callers: wl.pod.settings.callers,
+      })),
+    });
 
     // Declared order, as the guide lists them (nginx, login-js).
     const metered = Object.keys(config.workloads).filter((name) => workloads.get(name)!.reportsRequests);
@@ -76,6 +86,11 @@ export class Workload extends Construct {
   public readonly image: string;
   /** Its VirtualService, DestinationRules, other versions or canary, when config opts it in. */
   public readonly traffic?: WorkloadTraffic;
+  /** The labels the Deployment, Service, budget, monitors and policies select its pods by. */
+  public readonly selector: Readonly<Record<string, string>>;
+  /** The hardened pod parts: ServiceAccount, probes, security context, budget, ConfigMaps. */
+  public readonly pod: WorkloadPod;
+  public readonly config: WorkloadConfig;
   /**
    * Whether its sidecar reports istio_requests_total: its port speaks HTTP or gRPC. Those sidecars are
    * scraped, so request-rate autoscaling (which config allows only on such a port) always has its metric.
@@ -90,6 +105,9 @@ export class Workload extends Construct {
     // Istio's telemetry and Kiali's graph identify a workload by app and version (canonical-name and
     // canonical-revision when set); the app.kubernetes.io and Backstage labels are the guide's.
     const selector = { app: name };
+    this.selector = selector;
+    this.config = w;
+    this.pod = new WorkloadPod(this, 'pod', { name, namespace: ns, workload: w, selector, monitoring: props.monitoring });
     const identity = {
       'app.kubernetes.io/name': name,
       'app.kubernetes.io/version': w.version,
@@ -105,25 +123,28 @@ export class Workload extends Construct {
       // the pod keeps its sidecar even in a namespace without istio-injection=enabled.
       'sidecar.istio.io/inject': 'true',
     };
-    const podAnnotations = { 'sidecar.istio.io/inject': 'true', ...w.podAnnotations };
+    const podAnnotations = { 'sidecar.istio.io/inject': 'true', ...w.podAnnotations, ...this.pod.annotations };
     const containerPorts: k8s.ContainerPort[] = [{ name: w.portName, containerPort: w.port }];
     const servicePorts: k8s.ServicePort[] = [{ name: w.portName, port: w.port, targetPort: k8s.IntOrString.fromNumber(w.port) }];
     if (w.metricsPort !== undefined) {
-      containerPorts.push({ name: 'http-metrics', containerPort: w.metricsPort });
-      servicePorts.push({ name: 'http-metrics', port: w.metricsPort, targetPort: k8s.IntOrString.fromNumber(w.metricsPort) });
+      containerPorts.push({ name: METRICS_PORT_NAME, containerPort: w.metricsPort });
+      servicePorts.push({ name: METRICS_PORT_NAME, port: w.metricsPort, targetPort: k8s.IntOrString.fromNumber(w.metricsPort) });
     }
 
     this.deployment = new k8s.KubeDeployment(this, 'deployment', {
       metadata: { name, namespace: ns, labels: identity },
       spec: {
-        // No replicas: KEDA's HPA owns the count where autoscaling is on, and Argo CD would reset it.
+        // No replicas unless config fixes them: KEDA's HPA owns the count where autoscaling is on, and Argo
+        // CD would reset it (config refuses replicas with autoscaling).
+        ...(this.pod.settings.replicas !== undefined ? { replicas: this.pod.settings.replicas } : {}),
         revisionHistoryLimit: 0,
         // With other versions beside it (traffic.versions), each Deployment selects its own version's pods.
         selector: { matchLabels: w.traffic?.versions ? { ...selector, version: w.version } : selector },
         template: {
           metadata: { labels: podLabels, annotations: podAnnotations },
           spec: {
-            containers: [{ name, image: this.image, ports: containerPorts }],
+            ...this.pod.podSpec,
+            containers: [{ name, image: this.image, ports: containerPorts, ...this.pod.container }],
             imagePullSecrets: [{ name: props.pullSecret.name }],
           },
         },

@@ -9,11 +9,20 @@ import { HelmComponent } from '../lib/component';
 import { ENVOY_METRICS, MonitoringStack, PodScrape } from '../lib/monitoring';
 import { IstioBaseValues, IstiodValues, IstioGatewayValues } from '../lib/helm-values';
 import { Telemetry } from '../imports/telemetry.istio.io';
+import { PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../imports/security.istio.io';
 
 /** The ingress gateway's name; Istio's Ingress support (cert-manager's HTTP-01 solver) expects it. */
 export const INGRESS_GATEWAY = 'istio-ingressgateway';
 /** The labels the apps' Gateways select, as istioctl's demo profile sets them. */
 export const INGRESS_GATEWAY_LABELS: Readonly<Record<string, string>> = { istio: 'ingressgateway', app: INGRESS_GATEWAY };
+/** The mesh's trust domain (MeshConfig's default): the first part of every workload's SPIFFE principal. */
+export const TRUST_DOMAIN = 'cluster.local';
+
+/** The mTLS identity of the pods of a ServiceAccount, as AuthorizationPolicy `principals` name it. */
+export function principal(namespace: string, serviceAccount: string): string {
+  return `${TRUST_DOMAIN}/ns/${namespace}/sa/${serviceAccount}`;
+}
+
 /** The tracing provider Envoy sends spans to, by name (Telemetry refers to it). */
 export const TRACING_PROVIDER = 'otlp';
 
@@ -81,6 +90,14 @@ export interface IstiodProps {
 export class IstiodChart extends HelmComponent<IstiodChartValues> {
   /** The mesh's root namespace: mesh-wide policy (Telemetry, ServiceEntries for every namespace) goes here. */
   public readonly rootNamespace: string;
+  /** The namespaces whose sidecars accept mutual TLS only: the injected ones (istio.injectionNamespaces). */
+  public readonly strictMtlsNamespaces: readonly string[];
+  /**
+   * What every sidecar must see whatever its Sidecar egress scope (`namespace/host`): the root namespace
+   * (ServiceEntries, the gateways) and the tracing backend, whose cluster Envoy finds only among the hosts
+   * in scope (spans are dropped silently otherwise: istio/istio#53701).
+   */
+  public readonly meshEgressHosts: readonly string[];
 
   constructor(scope: Construct, props: IstiodProps) {
     const { config, base, tracing } = props;
@@ -113,6 +130,19 @@ export class IstiodChart extends HelmComponent<IstiodChartValues> {
       },
     });
     this.rootNamespace = config.namespace;
+    // STRICT where sidecars are injected: a pod there accepts only mesh peers with a certificate, so an
+    // AuthorizationPolicy's principals are the caller's proven identity. Owned here, next to the injection
+    // labels of the same list (injectionLabels), so "injected" and "mTLS only" cannot drift apart. (A
+    // namespace-wide policy in the root namespace would apply mesh-wide, which STRICT would also mean.)
+    this.strictMtlsNamespaces = [...config.injectionNamespaces];
+    for (const ns of this.strictMtlsNamespaces) {
+      new PeerAuthentication(this, `mtls-${ns}`, {
+        metadata: { name: 'default', namespace: ns },
+        spec: { mtls: { mode: PeerAuthenticationSpecMtlsMode.STRICT } },
+      });
+    }
+    const tracingNamespace = tracing.host.split('.')[1];
+    this.meshEgressHosts = [`${this.rootNamespace}/*`, ...(tracingNamespace ? [`${tracingNamespace}/${tracing.host}`] : [])];
     new Telemetry(this, 'mesh-default', {
       metadata: { name: 'mesh-default', namespace: this.rootNamespace },
       spec: {
@@ -146,6 +176,20 @@ export class IstioGatewayChart extends HelmComponent<IstioGatewayValues> {
   public readonly selector: Readonly<Record<string, string>> = INGRESS_GATEWAY_LABELS;
   /** Where the gateway runs; a Gateway's credentialName secret must live here. */
   public readonly gatewayNamespace: string;
+
+  /**
+   * The gateway pods' mTLS identity, read from what the chart renders (its Deployment's service account):
+   * available once the platform's charts are rendered, so objects take it lazily (cdk8s `Lazy`).
+   */
+  public get principal(): string {
+    const deployment = this.render.objects.map((o) => o.manifest as any)
+      .find((m) => m.kind === 'Deployment' && m.metadata?.name === this.releaseName);
+    const sa = deployment?.spec?.template?.spec?.serviceAccountName;
+    if (typeof sa !== 'string' || sa === '') {
+      throw new Error(`${this.name}: the chart renders no Deployment ${this.releaseName} with a serviceAccountName, so the gateway's mTLS principal is unknown; check the chart's serviceAccount values`);
+    }
+    return principal(deployment.metadata.namespace ?? this.gatewayNamespace, sa);
+  }
 
   constructor(scope: Construct, props: IstioGatewayProps) {
     const { config, istiod } = props;

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { redactSecrets, urlCredentials } from './secret-scan';
 import { overrideProblem } from './versions';
 import { canarySchema, checkTrafficAndCanary, trafficSchema } from './traffic-config';
+import { workloadHardeningFields, workloadHardeningProblems } from './workload-config';
 
 /** The largest config file read: a config is a few KiB; anything near this is a mistake or an attack. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -303,6 +304,8 @@ const workload = z.strictObject({
   traffic: trafficSchema(imageTag, versionLabel).optional(),
   /** Canary delivery with Argo Rollouts: a Rollout instead of the Deployment (lib/traffic-config.ts). */
   canary: canarySchema.optional(),
+  /** Hardened-pod and mesh-access settings, each with a default (lib/workload-config.ts). */
+  ...workloadHardeningFields,
 }).superRefine((w, ctx) => checkTrafficAndCanary(w, ctx, HTTP_PORT_NAME)).refine((w) => w.metricsPort === undefined || w.metricsPort !== w.port, { error: 'metricsPort must differ from port', path: ['metricsPort'] })
   .refine((w) => !w.autoscaling || HTTP_PORT_NAME.test(w.portName), {
     error: 'autoscaling follows istio_requests_total, which Istio counts only for HTTP and gRPC ports; name the port http-, http2- or grpc- (if the workload speaks HTTP), or drop autoscaling',
@@ -494,6 +497,7 @@ export const configSchema = z
       });
     }
     checkWhatTheClusterRefuses(c, ctx);
+    for (const p of workloadHardeningProblems(c.apps.workloads)) ctx.addIssue({ code: 'custom', ...p });
     // A chartVersion overrides versions.yaml's default for this environment: only to a version listed there.
     for (const [section, value] of Object.entries(c)) {
       const chartVersion = (value as { chartVersion?: string } | undefined)?.chartVersion;

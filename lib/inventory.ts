@@ -7,6 +7,7 @@ import { platformSecrets, secretConsumers } from './secrets';
 import { writtenSources } from './app-of-apps';
 import { ARGOCD_INSTALL_FILE, chartComponents, Platform, RenderedFile } from './platform';
 import { compareText } from './text';
+import { meshAccessSection } from './mesh-inventory';
 
 type Obj = any;
 
@@ -209,6 +210,7 @@ export function inventory(platform: Platform, files: readonly RenderedFile[]): s
   }
 
   out.push(...trafficSection(own, apps));
+  out.push(...meshAccessSection(objects));
 
   out.push('## Secrets', '');
   out.push(`Backend: \`${platform.config.secrets.backend}\`. No value is in git; see "Secrets" in the repo README.`, '');

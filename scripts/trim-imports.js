@@ -22,11 +22,12 @@ const KEEP = {
   'external-secrets.io': ['ClusterSecretStore', 'ExternalSecret'],
   'k8s': [
     'KubeConfigMap', 'KubeDeployment', 'KubeIngress', 'KubeNamespace', 'KubeRole', 'KubeRoleBinding',
-    'KubeService', 'KubeServiceAccount', 'KubeStatefulSet',
+    'KubePodDisruptionBudget', 'KubeService', 'KubeServiceAccount', 'KubeStatefulSet',
   ],
   'keda.sh': ['ScaledObject'],
   'monitoring.coreos.com': ['PodMonitor'],
   'networking.istio.io': ['DestinationRule', 'Gateway', 'ServiceEntry', 'VirtualService'],
+  'security.istio.io': ['AuthorizationPolicy', 'PeerAuthentication'],
   'telemetry.istio.io': ['Telemetry'],
 };
 

@@ -87,7 +87,7 @@ describe('the deploy repo\'s workloads', () => {
     expect(() => labConfig((raw) => { raw.apps.workloads.nginx.portName = 'web'; })).toThrow(/apps\.workloads\.nginx\.portName/);
     expect(() => labConfig((raw) => { raw.apps.workloads.nginx.autoscaling.minReplicas = 20; })).toThrow(/minReplicas must not exceed maxReplicas/);
     expect(() => labConfig((raw) => { raw.apps.workloads['login-js'].metricsPort = 3000; })).toThrow(/apps\.workloads\.login-js\.metricsPort: metricsPort must differ from port/);
-    expect(() => labConfig((raw) => { raw.apps.workloads.nginx.hostname = 'www'; })).toThrow(/apps\.workloads\.nginx: unknown field "hostname"; allowed here: image, port, portName, podAnnotations, serviceAnnotations, metricsPort, version, subdomain, autoscaling/);
+    expect(() => labConfig((raw) => { raw.apps.workloads.nginx.hostname = 'www'; })).toThrow(/apps\.workloads\.nginx: unknown field "hostname"; allowed here: image, port, portName, podAnnotations, serviceAnnotations, metricsPort, version, subdomain, autoscaling, traffic, canary, replicas, resources, probes, securityContext, disruptionBudget, topologySpread, env, config, configMountPath, callers/);
     expect(() => labConfig((raw) => { raw.apps.gatewayIssuer = 'letsencrypt'; })).toThrow(/apps\.gatewayIssuer: issuer "letsencrypt" solves HTTP-01 through ingress class "nginx", but the apps' hosts are served by the Istio ingress gateway, class "istio", so the challenge would never reach the host; choose an issuer whose http01IngressClass is "istio"; allowed: letsencrypt2/);
     expect(() => labConfig((raw) => { raw.apps.gatewayIssuer = 'nope'; })).toThrow(/apps\.gatewayIssuer: issuer "nope" is not declared/);
   });
@@ -98,7 +98,9 @@ describe('the deploy repo\'s workloads', () => {
     }))));
     const names = files.filter((f) => f.path.startsWith('workloads/')).map((f) => `${f.manifest.kind}/${f.manifest.metadata.name}`);
     expect(names).toEqual(expect.arrayContaining(['Deployment/api', 'Service/api-service', 'Gateway/api-gateway', 'VirtualService/api-virtualservice', 'Certificate/api-secret']));
-    expect(names.filter((n) => n.includes('login-js'))).toEqual(['Deployment/login-js', 'Service/login-js-service']);
+    // No host: no Gateway, VirtualService or Certificate; its pod parts and policies only.
+    expect(names.filter((n) => n.includes('login-js')).sort()).toEqual(['AuthorizationPolicy/login-js', 'Deployment/login-js',
+      'PeerAuthentication/login-js-metrics', 'PodMonitor/login-js-metrics', 'Service/login-js-service', 'ServiceAccount/login-js']);
   });
 });
 

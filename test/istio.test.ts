@@ -53,7 +53,7 @@ describe('istio', () => {
     const groups = base.appliedManifests.filter((m) => m.kind === 'CustomResourceDefinition').map((m: any) => m.spec.group);
     expect([...new Set(groups)].sort()).toEqual(['extensions.istio.io', 'networking.istio.io', 'security.istio.io', 'telemetry.istio.io']);
     expect(lab.dependencies('istiod')).toContain('istio-base');
-    expect(lab.in('istiod').map((f) => f.manifest.kind).sort()).toEqual(['PodMonitor', 'Telemetry']);
+    expect(lab.in('istiod').map((f) => f.manifest.kind).sort()).toEqual(['PeerAuthentication', 'PodMonitor', 'Telemetry']);
     expect(lab.dependencies('workloads')).toEqual(expect.arrayContaining(['istio-base', 'istiod', 'istio-ingressgateway']));
     expect(lab.dependencies('kiali')).toContain('istio-base');
   });

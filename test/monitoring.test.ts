@@ -101,10 +101,10 @@ describe('monitoring: HTTPS endpoints as the guide names them', () => {
 describe('monitoring: PodMonitors', () => {
   const monitors = () => lab.all('PodMonitor') as any[];
 
-  test('the nine PodMonitors of the guide', () => {
+  test('the nine PodMonitors of the guide, and one per workload metricsPort', () => {
     expect(monitors().map((m) => m.metadata.name).sort()).toEqual([
       'argocd-application-controller', 'argocd-applicationset-controller', 'argocd-repo-server', 'argocd-server',
-      'cert-manager', 'istio-envoy', 'istio-gateways', 'istiod', 'jenkins',
+      'cert-manager', 'istio-envoy', 'istio-gateways', 'istiod', 'jenkins', 'login-js-metrics',
     ]);
   });
 

@@ -135,7 +135,7 @@ describe('the app of apps', () => {
       // apps/ and bootstrap/ hold Argo CD's own kinds (bootstrap/ is applied by hand).
       if (/^(apps|bootstrap)\//.test(f.path)) continue;
       const m = f.manifest as any;
-      if (!m.apiVersion.includes('/') || m.apiVersion.split('/')[0].endsWith('.k8s.io') || m.apiVersion.startsWith('apps/')) continue;
+      if (!m.apiVersion.includes('/') || m.apiVersion.split('/')[0].endsWith('.k8s.io') || m.apiVersion.startsWith('apps/') || m.apiVersion.startsWith('policy/')) continue;
       expect(m.metadata.annotations['argocd.argoproj.io/sync-options']).toContain('SkipDryRunOnMissingResource=true');
     }
   });
