@@ -1,6 +1,5 @@
 // The validation as the synth, the cdk8s plugin and `npm run validate` run it on the platform.
 import { composePlatform } from '../charts/platform';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as k8s from '../imports/k8s';
@@ -9,7 +8,7 @@ import { buildPlatform, renderFiles } from '../lib/platform';
 import { validatePlatform, ValidationError } from '../lib/validate-platform';
 import * as yaml from 'js-yaml';
 import { labConfig, labRaw, tempDir } from './helpers';
-import { ROOT, run, synthesizedGitops } from './commands';
+import { ROOT, run, synthesizedGitops, withoutLockWait } from './commands';
 
 describe('validation of the platform', () => {
   test('the lab environment is valid: schemas and every reference', () => {
@@ -143,7 +142,7 @@ test('npm run validate reports a hand-written Secret with data exactly once (one
   expect(found[0].fix).toContain('lib/secrets.ts');
 });
 
-test('Istio in another namespace (istio.namespace: mesh-system) synthesizes and validates with no violation', () => {
+test('Istio in another namespace (istio.namespace: mesh-system) synthesizes and validates with no violation', async () => {
   // The gateway's credentials are looked up where the rendered ingress gateway Deployment runs, not in a
   // hard-coded istio-system. A copy of the lab config, in a temp dir: config/ and gitops/ are not touched.
   const dir = tempDir();
@@ -153,8 +152,8 @@ test('Istio in another namespace (istio.namespace: mesh-system) synthesizes and 
   const config = path.join(dir, 'mesh.yaml');
   fs.writeFileSync(config, yaml.dump(raw));
   const out = path.join(dir, 'gitops');
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'synth.js'), '--config', config, '--outdir', out, '-q'], { cwd: ROOT, encoding: 'utf8' });
-  expect(r.stderr).toBe('');
+  const r = await run('synth', ['--config', config, '--outdir', out, '-q']);
+  expect(withoutLockWait(r.stderr)).toBe('');
   expect(r.status).toBe(0);
   expect(fs.readFileSync(path.join(out, 'mesh', 'workloads', 'certificate-nginx-secret.yaml'), 'utf8')).toContain('namespace: mesh-system');
   const [mesh] = validateTree(composePlatform, [config], out);
