@@ -114,7 +114,7 @@ export class CanaryDelivery extends Construct {
       return { analysis: { templates: [{ templateName: templateName! }] } };
     });
 
-    // The Rollout is the Deployment as charts/apps.ts builds it (metadata, selector, revision history, pod
+    // The Rollout is the Deployment as charts/workloads.ts builds it (metadata, selector, revision history, pod
     // template, read when synthesized) plus the canary strategy; the Deployment leaves the tree, so exactly
     // one of the two is ever written and the image line stays where set-image expects it.
     const deploymentId = props.deployment.node.id;

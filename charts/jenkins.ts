@@ -8,7 +8,7 @@ import { PlatformConfig } from '../lib/config';
 import { ManifestComponent } from '../lib/component';
 import { MonitoringStack, PodScrape } from '../lib/monitoring';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
-import { SecretRef, SecretsChart } from './secrets';
+import { UsedSecret, SecretsChart } from './secrets';
 
 /** The pods' label; the Service, and the Prometheus PodMonitor of the guide, select it. */
 export const JENKINS_SELECTOR = { app: 'jenkins-server' } as const;
@@ -34,7 +34,7 @@ export interface JenkinsProps {
 export class JenkinsChart extends ManifestComponent {
   public readonly endpoint: TlsEndpoint;
   /** The registry credentials Kaniko mounts at /kaniko/.docker and agent pods pull with. */
-  public readonly registryCredentials: SecretRef;
+  public readonly registryCredentials: UsedSecret;
   public readonly image: string;
 
   constructor(scope: Construct, props: JenkinsProps) {

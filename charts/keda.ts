@@ -1,6 +1,6 @@
 // KEDA: the operator (chart) that turns ScaledObjects into HPAs fed by external metrics, and the one kind
 // of ScaledObject the platform uses, scaling a mesh workload on its Istio request rate (the guide's
-// nginx-istio-rps). The ScaledObjects live with the workloads they scale (charts/apps.ts), so the target
+// nginx-istio-rps). The ScaledObjects live with the workloads they scale (charts/workloads.ts), so the target
 // name comes from the Deployment itself.
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config';

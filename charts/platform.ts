@@ -6,7 +6,7 @@
 import { App } from 'cdk8s';
 import { PlatformConfig } from '../lib/config';
 import { Composition } from '../lib/platform';
-import { AppsChart } from './apps';
+import { WorkloadsChart } from './workloads';
 import { ArgoCdChart } from './argo-cd';
 import { ArgoRolloutsChart } from './argo-rollouts';
 import { CertManagerChart } from './cert-manager';
@@ -61,7 +61,7 @@ export function composePlatform(config: PlatformConfig): Composition {
   if (Object.values(config.apps.workloads).some((w) => w.canary)) {
     new ArgoRolloutsChart(app, { config: config.argoRollouts, slackChannel: config.argocd.slackChannel, secrets });
   }
-  new AppsChart(app, {
+  new WorkloadsChart(app, {
     config: config.apps, domain, gatewayIssuer: certManager.issuer(config.apps.gatewayIssuer), gateway, istiod, secrets, monitoring,
   });
 

@@ -19,7 +19,7 @@ export const CLUSTER_SECRET_STORE = 'azure-key-vault';
 export const EXTERNAL_SECRETS_SERVICE_ACCOUNT = 'external-secrets';
 
 /** A declared secret in one namespace, as a consumer refers to it. */
-export interface SecretRef {
+export interface UsedSecret {
   readonly name: string;
   readonly namespace: string;
   readonly type: string;
@@ -74,7 +74,7 @@ export class SecretsChart extends ManifestComponent {
   }
 
   /** A declared secret for `consumer` in `namespace`; the consumer is synced after the secrets. */
-  public use(consumer: Component, name: string, namespace: string): SecretRef {
+  public use(consumer: Component, name: string, namespace: string): UsedSecret {
     const d = this.declarations.find((x) => x.name === name);
     if (!d) throw new Error(`${consumer.name} uses secret "${name}", which is not declared in lib/secrets.ts; declared: ${this.declarations.map((x) => x.name).join(', ')}`);
     if (!d.namespaces.includes(namespace)) {

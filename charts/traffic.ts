@@ -4,7 +4,7 @@
 // subset per version (label `version`), load balancing, connection pool and outlier detection; and a
 // Deployment `<name>-<version>` per extra version (traffic.versions), behind the same Service. With canary,
 // charts/canary.ts turns the Deployment into a Rollout and the split into the Rollout's. A workload without
-// either keeps the plain route of charts/apps.ts.
+// either keeps the plain route of charts/workloads.ts.
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
@@ -23,7 +23,7 @@ import { CanaryDelivery } from './canary';
 
 type WorkloadConfig = PlatformConfig['apps']['workloads'][string];
 
-/** The pod and object labels that carry a workload's version (charts/apps.ts sets them from `version`). */
+/** The pod and object labels that carry a workload's version (charts/workloads.ts sets them from `version`). */
 export const VERSION_LABELS = ['version', 'app.kubernetes.io/version', 'service.istio.io/canonical-revision'] as const;
 
 export interface WorkloadTrafficProps {
@@ -156,7 +156,7 @@ interface VersionDeploymentProps {
 }
 
 /**
- * Another version of a workload: the workload's own Deployment as it is synthesized (whatever charts/apps.ts
+ * Another version of a workload: the workload's own Deployment as it is synthesized (whatever charts/workloads.ts
  * puts into it), named `<name>-<version>`, selecting and labelling its pods with its version, and running
  * the version's image tag in the workload's container. Derived at synth time, so the two cannot drift.
  */

@@ -17,7 +17,7 @@ type WorkloadConfig = PlatformConfig['apps']['workloads'][string];
 export const CONFIG_HASH_ANNOTATION = 'checksum/config';
 /** The sysctl that lets a non-root process bind ports below 1024 (a "safe" sysctl since Kubernetes 1.22). */
 const UNPRIVILEGED_PORT_SYSCTL = 'net.ipv4.ip_unprivileged_port_start';
-/** The name the metrics port gets on the container and the Service (charts/apps.ts). */
+/** The name the metrics port gets on the container and the Service (charts/workloads.ts). */
 export const METRICS_PORT_NAME = 'http-metrics';
 
 export interface WorkloadPodProps {

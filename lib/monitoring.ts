@@ -27,7 +27,7 @@ export interface LabelSelectorRequirement {
   readonly values?: readonly string[];
 }
 
-/** A secret's keys for a username and a password (a `SecretRef` of the secrets component). */
+/** A secret's keys for a username and a password (a `UsedSecret` of the secrets component). */
 export interface BasicAuthSecret {
   readonly name: string;
   readonly namespace: string;

@@ -14,7 +14,7 @@ import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
 import { Gateway, GatewaySpecServersTlsMode, VirtualService } from '../imports/networking.istio.io';
 import { IstioGatewayChart, IstiodChart } from './istio';
 import { IstioRequestRateScaling } from './keda';
-import { SecretRef, SecretsChart } from './secrets';
+import { UsedSecret, SecretsChart } from './secrets';
 import { WorkloadTraffic } from './traffic';
 import { compareText } from '../lib/text';
 import { MeshSecurity } from './mesh-security';
@@ -22,7 +22,7 @@ import { METRICS_PORT_NAME, WorkloadPod } from './workload-pod';
 
 type WorkloadConfig = PlatformConfig['apps']['workloads'][string];
 
-export interface AppsChartProps {
+export interface WorkloadsProps {
   readonly config: PlatformConfig['apps'];
   /** Public hosts are <subdomain>.<domain>. */
   readonly domain: string;
@@ -36,10 +36,10 @@ export interface AppsChartProps {
   readonly monitoring: MonitoringStack;
 }
 
-export class AppsChart extends ManifestComponent {
+export class WorkloadsChart extends ManifestComponent {
   public readonly workloads: ReadonlyMap<string, Workload>;
 
-  constructor(scope: Construct, props: AppsChartProps) {
+  constructor(scope: Construct, props: WorkloadsProps) {
     const { config } = props;
     const ns = config.namespace;
     // Not "apps": that folder holds the child Applications.
@@ -72,11 +72,11 @@ export class AppsChart extends ManifestComponent {
   }
 }
 
-interface WorkloadProps extends AppsChartProps {
+interface WorkloadProps extends WorkloadsProps {
   readonly name: string;
   readonly workload: WorkloadConfig;
   readonly namespace: string;
-  readonly pullSecret: SecretRef;
+  readonly pullSecret: UsedSecret;
 }
 
 /** One workload: Deployment, Service, and its public route when it has a host. */
