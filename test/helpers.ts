@@ -24,6 +24,16 @@ export function labConfig(change?: (raw: any) => void, file = 'config/lab.yaml')
   return parseConfig(yaml.dump(raw), file);
 }
 
+/** The message with which config refuses the lab config after `change`; throws if config accepts it. */
+export function configProblem(change: (raw: any) => void): string {
+  try {
+    labConfig(change);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error('config was accepted');
+}
+
 export class Rendered {
   /** `platform`: the platform the files were rendered from, when the test has it (for `dependencies`). */
   constructor(readonly files: RenderedFile[], readonly platform?: Platform) {}

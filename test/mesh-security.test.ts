@@ -3,20 +3,13 @@
 // and the ingress gateway, the metrics port left to the Prometheus outside the mesh, an egress scope.
 import { chartComponents } from '../lib/platform';
 import { inventory } from '../lib/inventory';
-import { labConfig, labPlatform, render, unionViolations } from './helpers';
+import { configProblem, labConfig, labPlatform, render, unionViolations } from './helpers';
 
 const NS = 'default';
 const lab = render();
 const rendered = (chart: string) => chartComponents(labPlatform()).find((h) => h.name === chart)!.render.objects.map((o) => o.manifest as any);
 const saOf = (name: string) => lab.get('Deployment', name, NS).spec.template.spec.serviceAccountName;
-const problem = (change: (raw: any) => void): string => {
-  try {
-    labConfig(change);
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('config was accepted');
-};
+const problem = configProblem;
 
 describe('mutual TLS', () => {
   test('istiod makes every injected namespace STRICT, and only those', () => {

@@ -8,7 +8,7 @@ import {
   DEFAULT_RUN_AS_USER,
 } from '../lib/workload-config';
 import { CONFIG_HASH_ANNOTATION } from '../charts/workload-pod';
-import { labConfig, render, Rendered, unionViolations } from './helpers';
+import { Rendered, configProblem, labConfig, render, unionViolations } from './helpers';
 
 process.env.PLATFORM_LEAK_CACHE = 'off';
 
@@ -18,14 +18,7 @@ const podOf = (r: Rendered, name: string) => r.get('Deployment', name, NS).spec.
 const containerOf = (r: Rendered, name: string) => podOf(r, name).spec.containers.find((c: any) => c.name === name);
 /** The lab with one workload's raw config changed. */
 const withWorkload = (name: string, change: (w: any) => void) => render(labConfig((raw) => change(raw.apps.workloads[name])));
-const problem = (change: (raw: any) => void): string => {
-  try {
-    labConfig(change);
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('config was accepted');
-};
+const problem = configProblem;
 
 describe('defaults, on a workload that overrides nothing (register-js)', () => {
   const c = containerOf(lab, 'register-js');
