@@ -1,7 +1,8 @@
 // Jenkins, the CI server at jenkins.<domain>: a StatefulSet with its home on a volume, the Service, the
 // Certificate and Ingress, and the least RBAC the Kubernetes plugin needs to run build agents as pods in
-// Jenkins's own namespace. Kaniko builds run in those agent pods and push to Harbor with the declared
-// docker-config-secret; nothing Kaniko-specific is rendered beyond that secret.
+// Jenkins's own namespace. Image builds run in those agent pods (rootless BuildKit: see "Image builds" in
+// README.md) and push to Harbor with the declared docker-config-secret; nothing builder-specific is rendered
+// beyond that secret.
 import * as k8s from '../imports/k8s';
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config';
@@ -33,7 +34,7 @@ export interface JenkinsProps {
 
 export class JenkinsChart extends ManifestComponent {
   public readonly endpoint: TlsEndpoint;
-  /** The registry credentials Kaniko mounts at /kaniko/.docker and agent pods pull with. */
+  /** The registry credentials the image builder pushes with and agent pods pull with. */
   public readonly registryCredentials: UsedSecret;
   public readonly image: string;
 
@@ -57,7 +58,7 @@ export class JenkinsChart extends ManifestComponent {
       metadata: { name: 'jenkins-admin', namespace: ns },
       rules: [
         { apiGroups: [''], resources: ['pods'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
-        // Exec is how `container('kaniko') { sh ... }` runs steps inside the agent pod's other containers.
+        // Exec is how `container('buildkit') { sh ... }` runs steps inside the agent pod's other containers.
         { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
         { apiGroups: [''], resources: ['pods/log'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: [''], resources: ['events'], verbs: ['get', 'list', 'watch'] },

@@ -57,7 +57,7 @@ export function platformSecrets(config: PlatformConfig): SecretDeclaration[] {
       namespaces: [...new Set([config.apps.namespace, config.jenkins.namespace, config.istio.namespace])],
       type: 'kubernetes.io/dockerconfigjson',
       keys: { '.dockerconfigjson': 'harbor-dockerconfigjson' },
-      purpose: 'pull from and push to Harbor (Kaniko builds, workload image pulls)',
+      purpose: 'pull from and push to Harbor (image builds in Jenkins agents, workload image pulls)',
     },
     {
       name: 'jenkins-metrics-basic-auth',
