@@ -4,7 +4,7 @@
 // lib/platform.ts. Adding a component: a file in charts/ with its props interface, its config section in
 // lib/config.ts, and one `new` here with the references it needs.
 import { App } from 'cdk8s';
-import { PlatformConfig } from '../lib/config';
+import { PlatformConfig, usesCanary } from '../lib/config';
 import { Composition } from '../lib/platform';
 import { WorkloadsChart } from './workloads';
 import { ArgoCdChart } from './argo-cd';
@@ -58,7 +58,7 @@ export function composePlatform(config: PlatformConfig): Composition {
   });
   new KedaChart(app, { config: config.keda });
   // Only where a workload is delivered as a canary: the Rollouts' CRDs and controller.
-  if (Object.values(config.apps.workloads).some((w) => w.canary)) {
+  if (usesCanary(config)) {
     new ArgoRolloutsChart(app, { config: config.argoRollouts, slackChannel: config.argocd.slackChannel, secrets });
   }
   new WorkloadsChart(app, {

@@ -138,13 +138,14 @@ export class WorkloadPod extends Construct {
       ...(sysctls.length > 0 ? { securityContext: { sysctls } } : {}),
       // Across nodes, so one node's loss or drain takes one replica. ScheduleAnyway by default: a cluster
       // with fewer nodes than replicas still runs them all. matchLabelKeys keeps a rollout's new pods from
-      // counting the old ReplicaSet's.
+      // counting the old ReplicaSet's: the Deployment controller labels pods pod-template-hash, the Argo
+      // Rollouts controller rollouts-pod-template-hash (a canary's stable and canary pods spread apart).
       topologySpreadConstraints: [{
         maxSkew: s.maxSkew,
         topologyKey: 'kubernetes.io/hostname',
         whenUnsatisfiable: s.whenUnsatisfiable,
         labelSelector: { matchLabels: { ...selector } },
-        matchLabelKeys: ['pod-template-hash'],
+        matchLabelKeys: [props.workload.canary ? 'rollouts-pod-template-hash' : 'pod-template-hash'],
       }],
       ...(volumes.length > 0 ? { volumes } : {}),
     };

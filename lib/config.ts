@@ -271,6 +271,11 @@ const imageRepository = z.string().regex(/^([a-z0-9.-]+(:[0-9]+)?\/)?[a-z0-9]+([
 const image = z.strictObject({ repository: imageRepository, tag: imageTag });
 
 /** Port names whose traffic Istio parses as HTTP (istio_requests_total); tcp-, tls- and https- ports are opaque to it. */
+/** Whether any workload of the config is delivered as a canary (then Argo Rollouts runs, with its secret). */
+export function usesCanary(config: { readonly apps: { readonly workloads: Readonly<Record<string, { readonly canary?: unknown }>> } }): boolean {
+  return Object.values(config.apps.workloads).some((w) => w.canary !== undefined);
+}
+
 export const HTTP_PORT_NAME = /^(http|http2|grpc)(-|$)/;
 
 const versionLabel = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/, { error: 'must be a label value such as v1 or v1.76.0' });

@@ -58,6 +58,12 @@ const DANGEROUS: Record<string, string> = {
   SealedSecret: 'removing a secret declaration deletes the Secret it owns',
 };
 
+/** Whether Argo CD leaves the object in the cluster when it is no longer in git (sync option Prune=false). */
+function neverPruned(o: Obj): boolean {
+  const options = String(o?.metadata?.annotations?.['argocd.argoproj.io/sync-options'] ?? '');
+  return options.split(',').map((x) => x.trim()).includes('Prune=false');
+}
+
 /** `Kind/namespace/name`, or `Kind/name` for cluster-scoped objects. */
 export const objectKey = (o: { kind: string; namespace?: string; name: string }) =>
   o.namespace ? `${o.kind}/${o.namespace}/${o.name}` : `${o.kind}/${o.name}`;
@@ -126,7 +132,20 @@ export function plan(before: Map<string, PlannedObject>, after: Map<string, Plan
   const changed = kept.filter((c) => c.before.app === c.after.app && c.fields.length > 0);
   const dangerous: Plan['dangerous'] = [];
   for (const o of removed) {
-    if (DANGEROUS[o.kind]) dangerous.push({ object: o, why: DANGEROUS[o.kind], key: objectKey(o) });
+    // An object Argo CD never prunes or deletes (our Namespaces) stays in the cluster: nothing is destroyed.
+    if (DANGEROUS[o.kind] && !neverPruned(o.object)) dangerous.push({ object: o, why: DANGEROUS[o.kind], key: objectKey(o) });
+  }
+  // A move is safe when the old Application goes in the same change (README, "Moving objects between
+  // Applications"). If it stays, with automated prune it deletes the object when it syncs before the new one.
+  const applications = new Set([...after.values()].filter((o) => o.kind === 'Application' && o.app === 'root').map((o) => `${o.env}|${o.name}`));
+  for (const m of moved) {
+    if (!applications.has(`${m.before.env}|${m.before.app}`) || neverPruned(m.before.object)) continue;
+    dangerous.push({
+      object: m.after,
+      key: `${objectKey(m.after)}/from/${m.before.app}`,
+      why: `it moves from Application ${m.before.app}, which stays and prunes it if it syncs first; ` +
+        `give the object argocd.argoproj.io/sync-options: Prune=false in ${m.before.app} for one release, then move it`,
+    });
   }
   for (const c of changed) {
     if (c.after.kind !== 'StatefulSet') continue;
@@ -246,7 +265,8 @@ export function formatPlan(p: ReturnType<typeof plan>, color: boolean): string {
   for (const o of p.removed) add(o, red(`  - ${name(o)}`));
   for (const m of p.moved) {
     const fields = m.fields.slice(0, 12).map((f) => showChange(f, '      '));
-    add(m.after, [yellow(`  > ${name(m.after)} (moved from Application ${m.before.app}, adopted in place)`), ...fields].join('\n'));
+    const stays = p.dangerous.some((d) => d.object === m.after && d.key.endsWith(`/from/${m.before.app}`));
+    add(m.after, [yellow(`  > ${name(m.after)} (moved from Application ${m.before.app}, ${stays ? 'which stays: see below' : 'which goes: adopted in place'})`), ...fields].join('\n'));
   }
   for (const [g, ls] of [...groups].sort(([a], [b]) => compareText(a, b))) lines.push(bold(`Application ${g}`), ...ls.sort((a, b) => compareText(a.replace(/\x1b\[[0-9;]*m/g, '').slice(4), b.replace(/\x1b\[[0-9;]*m/g, '').slice(4))), '');
   lines.push(`${p.added.length} to add, ${p.changed.length} to change, ${p.removed.length} to remove` +
@@ -256,7 +276,7 @@ export function formatPlan(p: ReturnType<typeof plan>, color: boolean): string {
     lines.push(`Note: no Application syncs bootstrap/; after merging, run \`kubectl apply -f <gitops>/${env}/bootstrap/\`.`);
   }
   if (p.dangerous.length > 0) {
-    lines.push('', bold('Removals that destroy data:'));
+    lines.push('', bold('Changes that can destroy data:'));
     for (const d of p.dangerous) {
       const ok = !p.blocked.includes(d);
       lines.push(`  ${ok ? yellow('acknowledged') : red('BLOCKED')} ${d.key} (${d.object.env}): ${d.why}`);

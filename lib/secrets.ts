@@ -3,7 +3,7 @@
 // Key Vault (the `remoteKey` of each key), the Sealed Secrets backend decrypts kubeseal ciphertext.
 // Consumers obtain a secret through `SecretsChart.use()`, so they cannot name a secret not declared here.
 import { Construct } from 'constructs';
-import { PlatformConfig } from './config';
+import { PlatformConfig, usesCanary } from './config';
 import { componentOf } from './component';
 import { compareText } from './text';
 
@@ -39,7 +39,7 @@ export function platformSecrets(config: PlatformConfig): SecretDeclaration[] {
       labels: { 'app.kubernetes.io/part-of': 'argocd' },
     });
   }
-  if (Object.values(config.apps.workloads).some((w) => w.canary)) {
+  if (usesCanary(config)) {
     optional.push({
       // The name the Argo Rollouts controller reads its notification tokens from (fixed by the controller).
       name: 'argo-rollouts-notification-secret',

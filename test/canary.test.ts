@@ -39,7 +39,9 @@ describe('the Rollout replaces the Deployment', () => {
     const d = lab.get('Deployment', 'nginx', NS);
     expect(rollout.metadata.labels).toEqual(d.metadata.labels);
     expect(rollout.spec.selector).toEqual(d.spec.selector);
-    expect(rollout.spec.template).toEqual(d.spec.template);
+    // The same pod template, but for the spread key: Rollout pods carry rollouts-pod-template-hash (below).
+    const spreadKey = (t: any) => ({ ...t, spec: { ...t.spec, topologySpreadConstraints: t.spec.topologySpreadConstraints.map(({ matchLabelKeys: _, ...rest }: any) => rest) } });
+    expect(spreadKey(rollout.spec.template)).toEqual(spreadKey(d.spec.template));
     expect(rollout.spec.replicas).toBeUndefined(); // KEDA's HPA owns the count
   });
 
@@ -51,6 +53,14 @@ describe('the Rollout replaces the Deployment', () => {
 
   test('KEDA keeps scaling it: the ScaledObject targets the Rollout', () => {
     expect(r.get('ScaledObject', 'nginx-istio-rps', NS).spec.scaleTargetRef).toEqual({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', name: 'nginx' });
+  });
+});
+
+describe('the hardened pod template carries over', () => {
+  test('topology spread keys on the Rollout\'s own pod-template hash, so stable and canary pods spread apart', () => {
+    const spread = rollout.spec.template.spec.topologySpreadConstraints;
+    expect(spread.map((t: any) => t.matchLabelKeys)).toEqual([['rollouts-pod-template-hash']]);
+    expect(lab.get('Deployment', 'nginx', NS).spec.template.spec.topologySpreadConstraints[0].matchLabelKeys).toEqual(['pod-template-hash']);
   });
 });
 

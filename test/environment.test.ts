@@ -93,7 +93,7 @@ describe('the working directory is found or named', () => {
       const validate = await run('validate', ['--outdir', rel], { cwd: sub });
       expect(validate.status).toBe(0);
       // It validated the lab environment (before, from a subdirectory it found no config and said nothing).
-      expect(validate.stdout).toMatch(new RegExp(`^dist/${name}/lab: \\d+ objects valid\n$`));
+      expect(validate.stdout).toMatch(new RegExp(`^dist/${name}/lab: \\d+ objects valid$`, 'm'));
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
     }

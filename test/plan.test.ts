@@ -219,3 +219,38 @@ test('a changed map or text in the plan never shows a credential it holds', () =
   expect(text).toContain('metadata.annotations');
   expect(text).not.toContain(secretValue);
 });
+
+describe('objects that move between Applications', () => {
+  const cert = yamlOf({ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'web-tls', namespace: 'web' } });
+  const keep = ingress('b.example.org');
+
+  test('when the old Application goes in the same change: shown as moved and adopted in place, not removed and added', () => {
+    const f = fixture(
+      { 'lab/apps/application-a.yaml': app('a'), 'lab/apps/application-b.yaml': app('b'), 'lab/a/certificate-web-tls.yaml': cert, 'lab/b/ingress-web.yaml': keep },
+      { 'lab/apps/application-b.yaml': app('b'), 'lab/b/certificate-web-tls.yaml': cert, 'lab/b/ingress-web.yaml': keep });
+    const p = plan(f.before, f.after, new Set());
+    expect(p.moved.map((m) => `${m.before.app} -> ${m.after.app}: ${m.after.kind}/${m.after.name}`)).toEqual(['a -> b: Certificate/web-tls']);
+    expect(p.added).toEqual([]);
+    expect(p.removed.map((o) => `${o.kind}/${o.name}`)).toEqual(['Application/a']);
+    expect(p.blocked).toEqual([]);
+    expect(formatPlan(p, false)).toContain('> Certificate web/web-tls (moved from Application a, which goes: adopted in place)');
+  });
+
+  test('when the old Application stays (it would prune the object), the move is blocked until acknowledged', () => {
+    const f = fixture(
+      { 'lab/apps/application-a.yaml': app('a'), 'lab/apps/application-b.yaml': app('b'), 'lab/a/certificate-web-tls.yaml': cert, 'lab/a/ingress-web.yaml': keep },
+      { 'lab/apps/application-a.yaml': app('a'), 'lab/apps/application-b.yaml': app('b'), 'lab/b/certificate-web-tls.yaml': cert, 'lab/a/ingress-web.yaml': keep });
+    const p = plan(f.before, f.after, new Set());
+    expect(p.blocked.map((d) => d.key)).toEqual(['Certificate/web/web-tls/from/a']);
+    expect(formatPlan(p, false)).toContain('which stays: see below');
+    expect(plan(f.before, f.after, new Set(['Certificate/web/web-tls/from/a'])).blocked).toEqual([]);
+  });
+
+  test('a Namespace Argo CD never prunes (Prune=false) is not a removal that destroys data', () => {
+    const kept = yamlOf({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', annotations: { 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false' } } });
+    const f = fixture({ 'lab/namespaces/namespace-shop.yaml': kept, 'lab/namespaces/namespace-web.yaml': ns('web') }, { 'lab/namespaces/namespace-web.yaml': ns('web') });
+    const p = plan(f.before, f.after, new Set());
+    expect(p.removed.map((o) => `${o.kind}/${o.name}`)).toEqual(['Namespace/shop']);
+    expect(p.dangerous).toEqual([]);
+  });
+});

@@ -1,5 +1,6 @@
 // The synth command as users run it: `npm run synth` (main.ts `main`, as bin/synth.js calls it, in this
 // process; test/commands.ts), and bin/synth.js itself in a child process where only a process shows it.
+import { configFiles } from '../lib/config';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
@@ -19,6 +20,11 @@ function writeConfig(dir: string, name: string, change?: (raw: any) => void): st
   return file;
 }
 
+/** The environments of the repo's config/ (the lab, and whatever a user adds next to it). */
+function repoEnvironments(): string[] {
+  return configFiles(path.join(__dirname, '..', 'config')).map((f) => path.basename(f, '.yaml'));
+}
+
 describe('synth', () => {
   test('two synths are byte-identical', async () => {
     const out = tempDir();
@@ -36,7 +42,8 @@ describe('synth', () => {
     const out = synthesizedGitops(path.join(dir, 'gitops'));
     const prod = writeConfig(dir, 'prod', (r) => { r.domain = 'example.com'; });
     expect((await synth('--outdir', out, '--config', prod, '--quiet')).code).toBe(0);
-    expect(fs.readdirSync(out).sort()).toEqual(['lab', 'prod']);
+    // Every environment of config/ (lab, and any other a user adds) plus the new one.
+    expect(fs.readdirSync(out).sort()).toEqual([...repoEnvironments(), 'prod'].sort());
     expect(fs.readFileSync(path.join(out, 'prod/harbor/certificate-harbor-secret.yaml'), 'utf8')).toContain('harbor.example.com');
   });
 
@@ -97,7 +104,7 @@ describe('what synth may touch in --outdir', () => {
     const r = await synth('--outdir', out);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('no config/old.yaml any more');
-    expect(fs.readdirSync(out).sort()).toEqual(['lab', 'notes']);
+    expect(fs.readdirSync(out).sort()).toEqual([...repoEnvironments(), 'notes'].sort());
     expect(fs.readFileSync(path.join(out, 'notes', 'keep.txt'), 'utf8')).toBe('mine');
     expect(fs.statSync(path.join(out, 'lab')).mode & 0o777).toBe(0o755);
   });
