@@ -15,7 +15,7 @@ import {
 /** The longest X.509 commonName (RFC 5280 ub-common-name); a longer host goes only into dnsNames. */
 export const MAX_COMMON_NAME_BYTES = 64;
 
-/** A ClusterIssuer declared by the cluster-issuers component. Obtain one from `ClusterIssuersChart.issuer()`. */
+/** A ClusterIssuer declared by the cert-manager component. Obtain one from `CertManagerChart.issuer()`. */
 export interface ClusterIssuerRef {
   readonly name: string;
   /** The component that declares the issuer; an endpoint's component is synced after it. */
