@@ -521,9 +521,13 @@ interface ClusterFacts {
   readonly [component: string]: unknown;
 }
 
-/** The config fields that name a platform component's namespace. */
-const COMPONENT_NAMESPACES = ['argocd', 'certManager', 'ingressNginx', 'harbor', 'jenkins', 'istio', 'kiali', 'keda', 'argoRollouts',
-  'kubePrometheusStack', 'loki', 'promtail', 'tempo', 'secrets'] as const;
+/**
+ * The config sections that name a platform component's namespace: every top-level section with a `namespace`
+ * field except `apps` itself, read off the config rather than listed, so a new component's section counts.
+ */
+function componentNamespaceSections(c: ClusterFacts): string[] {
+  return Object.keys(c).filter((k) => k !== 'apps' && typeof (c[k] as { namespace?: unknown } | undefined)?.namespace === 'string');
+}
 /** Namespaces Kubernetes itself runs in. */
 const SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -542,7 +546,7 @@ function checkWhatTheClusterRefuses(c: ClusterFacts, ctx: z.RefinementCtx): void
   }
 
   const ns = c.apps.namespace;
-  const sharing = COMPONENT_NAMESPACES.filter((k) => (c[k] as { namespace?: string } | undefined)?.namespace === ns);
+  const sharing = componentNamespaceSections(c).filter((k) => (c[k] as { namespace: string }).namespace === ns);
   if (sharing.length > 0) {
     issue(['apps', 'namespace'], `"${ns}" is also ${sharing.map((k) => `${k}.namespace`).join(', ')}: a workload's Deployment "<name>" or Service "<name>${SERVICE_SUFFIX}" could be an object of the platform's, which two Applications would then own and overwrite; give the workloads a namespace of their own, such as apps`);
   } else if (SYSTEM_NAMESPACES.includes(ns)) {
