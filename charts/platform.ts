@@ -4,7 +4,8 @@
 // lib/platform.ts. Adding a component: a file in charts/ with its props interface, its config section in
 // lib/config.ts, and one `new` here with the references it needs.
 import { App } from 'cdk8s';
-import { PlatformConfig, usesCanary } from '../lib/config';
+import { ConfigError, PlatformConfig, usesCanary } from '../lib/config';
+import { endpointProblems } from '../lib/tls-endpoint';
 import { Composition } from '../lib/platform';
 import { WorkloadsChart } from './workloads';
 import { ArgoCdChart } from './argo-cd';
@@ -64,6 +65,10 @@ export function composePlatform(config: PlatformConfig): Composition {
   new WorkloadsChart(app, {
     config: config.apps, domain, gatewayIssuer: certManager.issuer(config.apps.gatewayIssuer), gateway, istiod, secrets, monitoring,
   });
+
+  // Hosts and TLS secrets of every endpoint above, taken together (two on one host, say).
+  const problems = endpointProblems(app);
+  if (problems.length > 0) throw new ConfigError(config.file, problems);
 
   // Last: the namespaces every component above writes into, as objects synced before the secrets.
   const namespaces = new NamespacesChart(app, { components: app, secrets, labels: injectionLabels(config.istio) });

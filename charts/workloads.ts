@@ -191,6 +191,7 @@ export class Workload extends Construct {
       namespace: gateway.gatewayNamespace,
       secretName: `${name}-secret`,
       issuer: props.gatewayIssuer,
+      configField: `apps.workloads.${name}.subdomain`,
     });
     const gw = new Gateway(this, 'gateway', {
       metadata: { name: `${name}-gateway`, namespace: ns },

@@ -114,21 +114,6 @@ const workloadName = z.string().superRefine((name, ctx) => {
   }
 });
 
-/**
- * The subdomains of the platform's own public hosts (`<subdomain>.<domain>`), with what serves them. The
- * charts build these hosts (charts/harbor.ts, argo-cd.ts, kube-prometheus-stack.ts, kiali.ts, jenkins.ts);
- * test/config.test.ts checks this list against the hosts the lab platform serves, and the duplicate-host
- * validation rule checks every Ingress and Gateway host of the rendered platform whatever this list says.
- */
-export const PLATFORM_SUBDOMAINS: Readonly<Record<string, string>> = {
-  argocd: 'Argo CD',
-  alertmanager: 'Alertmanager',
-  dashboard: 'Kiali',
-  grafana: 'Grafana',
-  harbor: 'Harbor',
-  jenkins: 'Jenkins',
-  prometheus: 'Prometheus',
-};
 
 /**
  * The ports the Istio sidecar listens on in every pod it is injected into: a container port equal to one
@@ -146,9 +131,6 @@ export const ISTIO_SIDECAR_PORTS: ReadonlyMap<number, string> = new Map([
   [15053, 'DNS proxy'],
   [15090, 'Envoy Prometheus telemetry'],
 ]);
-
-/** A DNS host name has at most 253 characters. */
-const MAX_HOST = 253;
 
 const component = <T extends z.ZodRawShape>(extra: T) =>
   z.strictObject({
@@ -539,12 +521,6 @@ const SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'];
 function checkWhatTheClusterRefuses(c: ClusterFacts, ctx: z.RefinementCtx): void {
   const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
 
-  // The longest platform host must still be a host name.
-  const longest = Object.keys(PLATFORM_SUBDOMAINS).reduce((a, b) => (b.length > a.length ? b : a));
-  if (longest.length + 1 + c.domain.length > MAX_HOST) {
-    issue(['domain'], `makes the platform host ${longest}.<domain> ${longest.length + 1 + c.domain.length} characters, over the ${MAX_HOST} of a host name; use a domain of at most ${MAX_HOST - longest.length - 1} characters`);
-  }
-
   const ns = c.apps.namespace;
   const sharing = componentNamespaceSections(c).filter((k) => (c[k] as { namespace: string }).namespace === ns);
   if (sharing.length > 0) {
@@ -554,35 +530,19 @@ function checkWhatTheClusterRefuses(c: ClusterFacts, ctx: z.RefinementCtx): void
   }
 
   // A workload with a host gets a Certificate <name>-secret in the gateway's namespace (istio.namespace),
-  // where the ingress gateway reads it: it must not be a secret the platform already fills there.
+  // where the ingress gateway reads it: it must not be a secret something other than an endpoint fills there
+  // (two endpoints on one secret, or on one host, are refused from the tree: lib/tls-endpoint.ts endpointProblems).
   const gatewayNs = (c.istio as { namespace: string }).namespace;
   const taken = new Map<string, string>([
     ['docker-config-secret', 'the Harbor image pull secret of lib/secrets.ts'],
     ['istio-ca-secret', 'istiod\'s self-signed root CA, which signs every certificate of the mesh'],
   ]);
-  const endpoints: [string, string, string][] = [['harbor', 'harbor-secret', 'Harbor'], ['jenkins', 'jenkins-secret', 'Jenkins'],
-    ['kiali', 'dashboard-secret', 'Kiali'], ['kubePrometheusStack', 'grafana-secret', 'Grafana'],
-    ['kubePrometheusStack', 'prometheus-secret', 'Prometheus'], ['kubePrometheusStack', 'alertmanager-secret', 'Alertmanager']];
-  for (const [component, secret, what] of endpoints) {
-    if ((c[component] as { namespace?: string } | undefined)?.namespace === gatewayNs) taken.set(secret, `${what}'s TLS secret`);
-  }
 
-  const hosts = new Map<string, string>();
   const reserved = [...ISTIO_SIDECAR_PORTS.keys()].join(', ');
   for (const name of Object.keys(c.apps.workloads).sort()) {
     const w = c.apps.workloads[name];
     const at = ['apps', 'workloads', name];
     if (w.subdomain !== undefined) {
-      const host = `${w.subdomain}.${c.domain}`;
-      if (host.length > MAX_HOST) {
-        issue([...at, 'subdomain'], `makes the host ${w.subdomain}.<domain> ${host.length} characters, over the ${MAX_HOST} of a host name; use a shorter subdomain`);
-      } else if (Object.prototype.hasOwnProperty.call(PLATFORM_SUBDOMAINS, w.subdomain)) {
-        issue([...at, 'subdomain'], `"${w.subdomain}" makes the host ${host}, which is ${PLATFORM_SUBDOMAINS[w.subdomain]}'s; two routes for one host would split its traffic and its certificate; choose another subdomain (the platform's: ${Object.keys(PLATFORM_SUBDOMAINS).join(', ')})`);
-      } else if (hosts.has(host)) {
-        issue([...at, 'subdomain'], `"${w.subdomain}" makes the host ${host}, which is workload "${hosts.get(host)}"'s too; one host routes to one workload, so choose another subdomain for one of them`);
-      } else {
-        hosts.set(host, name);
-      }
       const secret = `${name}-secret`;
       if (taken.has(secret)) {
         issue(at, `the workload's TLS secret "${secret}" in ${gatewayNs} (where the ingress gateway reads it) is already ${taken.get(secret)}; its Certificate would overwrite it; rename the workload`);

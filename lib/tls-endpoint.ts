@@ -57,6 +57,11 @@ export interface TlsEndpointProps {
    * @default - no Ingress: a Helm chart creates it from this endpoint's `host` and `secretName`
    */
   readonly ingress?: TlsIngressOptions;
+  /**
+   * The config field the host is made from, for messages (e.g. apps.workloads.nginx.subdomain).
+   * @default - messages name the component
+   */
+  readonly configField?: string;
 }
 
 export class TlsEndpoint extends Construct {
@@ -66,6 +71,8 @@ export class TlsEndpoint extends Construct {
   public readonly issuer: ClusterIssuerRef;
   public readonly certificate: Certificate;
   public readonly ingress?: k8s.KubeIngress;
+  /** What messages call this endpoint: its config field, or its component. */
+  public readonly origin: string;
 
   constructor(scope: Construct, id: string, props: TlsEndpointProps) {
     super(scope, id);
@@ -73,6 +80,7 @@ export class TlsEndpoint extends Construct {
     this.namespace = props.namespace;
     this.secretName = props.secretName;
     this.issuer = props.issuer;
+    this.origin = props.configField ?? componentOf(this)?.name ?? scope.node.path;
 
     const ing = props.ingress;
     const classProblem = ing && http01ClassProblem(props.issuer, ing.className, 'its Ingress uses class');
@@ -124,4 +132,40 @@ export class TlsEndpoint extends Construct {
       });
     }
   }
+}
+
+/** The longest host name DNS allows. */
+export const MAX_HOST = 253;
+
+/**
+ * What is wrong with the endpoints under `scope` (the App) taken together, as `origin: problem` lines: a host
+ * too long for DNS, two endpoints on one host (two routes would split its traffic and its certificate), two
+ * endpoints filling one TLS secret (each Certificate would overwrite the other's). Read off the tree, so an
+ * endpoint a new component adds is checked with the others.
+ */
+export function endpointProblems(scope: Construct): string[] {
+  const endpoints = scope.node.findAll().filter((c): c is TlsEndpoint => c instanceof TlsEndpoint);
+  const problems: string[] = [];
+  const byHost = new Map<string, TlsEndpoint>();
+  const bySecret = new Map<string, TlsEndpoint>();
+  for (const e of endpoints) {
+    if (e.host.length > MAX_HOST) {
+      problems.push(`${e.origin}: makes the host ${e.host.split('.')[0]}.<...> ${e.host.length} characters, over the ${MAX_HOST} of a host name; use a shorter domain or subdomain`);
+      continue;
+    }
+    const sameHost = byHost.get(e.host);
+    if (sameHost) {
+      problems.push(`${e.origin}: makes the host ${e.host}, which ${sameHost.origin} serves too; two routes for one host would split its traffic and its certificate; choose another host for one of them`);
+    } else {
+      byHost.set(e.host, e);
+    }
+    const secretKey = `${e.namespace}/${e.secretName}`;
+    const sameSecret = bySecret.get(secretKey);
+    if (sameSecret) {
+      problems.push(`${e.origin}: its TLS secret "${e.secretName}" in ${e.namespace} is also ${sameSecret.origin}'s; each Certificate would overwrite the other's; rename one of them`);
+    } else {
+      bySecret.set(secretKey, e);
+    }
+  }
+  return problems;
 }

@@ -1,10 +1,11 @@
 // Config the cluster would refuse, and hostile or odd config input: each is refused at synth, naming the
 // field and the fix, and cheaply.
+import { TlsEndpoint } from '../lib/tls-endpoint';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { ConfigError, configFiles, ISTIO_SIDECAR_PORTS, loadConfig, MAX_CONFIG_BYTES, MAX_WORKLOAD_NAME, parseConfig,
-  PLATFORM_SUBDOMAINS, readConfigBytes } from '../lib/config';
+  readConfigBytes } from '../lib/config';
 import { labConfig, labRaw, render, tempDir } from './helpers';
 
 /** The problems of a refused config, one per line. */
@@ -73,16 +74,26 @@ describe('derived names the API server would refuse', () => {
 });
 
 describe('hosts', () => {
+  /** The config error of building the lab with `change`: the endpoints of the tree, taken together. */
+  const endpointProblem = (change: (raw: any) => void): string => {
+    try {
+      render(labConfig(change));
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error('the platform was built');
+  };
+
   test('a host over 253 characters is refused on the field that makes it, with the fix', () => {
     const domain = `${Array.from({ length: 3 }, () => 'd'.repeat(60)).join('.')}.example.com`; // 194 characters
-    const p = problems((r) => { r.domain = domain; nginx(r).subdomain = 's'.repeat(63); });
-    expect(p).toEqual([expect.stringMatching(/^apps\.workloads\.nginx\.subdomain: makes the host s+\.<domain> 258 characters, over the 253 of a host name; use a shorter subdomain/)]);
+    const p = endpointProblem((r) => { r.domain = domain; nginx(r).subdomain = 's'.repeat(63); });
+    expect(p).toMatch(/^config\/lab\.yaml: invalid platform config\n {2}- apps\.workloads\.nginx\.subdomain: makes the host s+\.<\.\.\.> 258 characters, over the 253 of a host name; use a shorter domain or subdomain$/);
   });
 
-  test('a domain so long that a platform host exceeds 253 characters is refused on domain', () => {
+  test('a domain so long that a platform host exceeds 253 characters is refused, naming the component', () => {
     const domain = `${Array.from({ length: 4 }, () => 'd'.repeat(59)).join('.')}.example.com`; // 251 characters
-    const p = problems((r) => { r.domain = domain; delete nginx(r).subdomain; });
-    expect(p).toEqual([expect.stringMatching(/^domain: makes the platform host alertmanager\.<domain> 264 characters, over the 253 of a host name; use a domain of at most 240 characters/)]);
+    const p = endpointProblem((r) => { r.domain = domain; delete nginx(r).subdomain; });
+    expect(p).toContain('- kube-prometheus-stack: makes the host alertmanager.<...> 264 characters, over the 253 of a host name');
   });
 
   test('a Certificate commonName stays within 64 bytes: a longer host is only in dnsNames', () => {
@@ -101,29 +112,21 @@ describe('hosts', () => {
   });
 
   test('two workloads on one host are refused, naming both and the fix', () => {
-    const p = problem((r) => { r.apps.workloads.shop = workload('shop', 'www'); });
-    expect(p).toContain('apps.workloads.shop.subdomain: "www" makes the host www.k-tech.cloud, which is workload "nginx"\'s too; ' +
-      'one host routes to one workload, so choose another subdomain for one of them');
+    const p = endpointProblem((r) => { r.apps.workloads.shop = workload('shop', 'www'); });
+    expect(p).toContain('apps.workloads.shop.subdomain: makes the host www.k-tech.cloud, which apps.workloads.nginx.subdomain serves too; ' +
+      'two routes for one host would split its traffic and its certificate; choose another host for one of them');
   });
 
-  test.each(Object.keys(PLATFORM_SUBDOMAINS))('a workload on the platform host %s.<domain> is refused', (sub) => {
-    const p = problem((r) => { nginx(r).subdomain = sub; });
-    expect(p).toContain(`apps.workloads.nginx.subdomain: "${sub}" makes the host ${sub}.k-tech.cloud, which is ${PLATFORM_SUBDOMAINS[sub]}'s`);
-    expect(p).toContain('choose another subdomain');
+  // Every host a component's endpoint serves, read from the built platform (no list of them exists to drift).
+  const platformHosts = render().platform!.app.node.findAll().filter((c): c is TlsEndpoint => c instanceof TlsEndpoint)
+    .filter((e) => !e.origin.startsWith('apps.')).map((e) => [e.host.replace(/\.k-tech\.cloud$/, ''), e.origin]);
+  test('the platform has hosts to collide with', () => {
+    expect(platformHosts.map(([sub]) => sub).sort()).toEqual(expect.arrayContaining(['argocd', 'grafana', 'harbor', 'jenkins']));
   });
-
-  test('the platform subdomains are exactly the hosts the platform serves besides the workloads\'', () => {
-    const lab = render();
-    const hosts = new Set<string>();
-    for (const ing of lab.all('Ingress')) for (const rule of (ing as any).spec.rules ?? []) hosts.add(rule.host);
-    for (const gw of lab.all('Gateway')) for (const s of (gw as any).spec.servers) for (const h of s.hosts) hosts.add(h);
-    // Hosts the charts render (Harbor's Ingress) come from the same config: the endpoint's host.
-    const harborValues = JSON.stringify(lab.values('harbor'));
-    expect(harborValues).toContain('harbor.k-tech.cloud');
-    hosts.add('harbor.k-tech.cloud');
-    const workloadHosts = Object.values(labConfig().apps.workloads).filter((w) => w.subdomain).map((w) => `${w.subdomain}.k-tech.cloud`);
-    const platform = [...hosts].filter((h) => !workloadHosts.includes(h)).map((h) => h.replace(/\.k-tech\.cloud$/, '')).sort();
-    expect(platform).toEqual(Object.keys(PLATFORM_SUBDOMAINS).sort());
+  test.each(platformHosts)('a workload on the platform host %s.<domain> is refused, naming %s', (sub, owner) => {
+    const p = endpointProblem((r) => { nginx(r).subdomain = sub; });
+    expect(p).toContain(`apps.workloads.nginx.subdomain: makes the host ${sub}.k-tech.cloud, which ${owner} serves too`);
+    expect(p).toContain('choose another host');
   });
 });
 
@@ -141,13 +144,22 @@ describe('a workload that would share objects with the platform', () => {
   test.each([
     ['docker-config', 'the Harbor image pull secret of lib/secrets.ts'],
     ['istio-ca', 'istiod\'s self-signed root CA'],
-    ['dashboard', 'Kiali\'s TLS secret'],
   ])('a workload %s whose TLS secret <name>-secret in the gateway namespace is the platform\'s is refused', (name, owner) => {
     const p = problem((r) => { r.apps.workloads[name] = workload(name, `x${name}`); });
     expect(p).toContain(`apps.workloads.${name}: the workload's TLS secret "${name}-secret" in istio-system (where the ingress gateway reads it) is already ${owner}`);
     expect(p).toContain('rename the workload');
     // Without a host there is no Certificate, and nothing to refuse.
     expect(Object.keys(labConfig((r) => { r.apps.workloads[name] = workload(name); }).apps.workloads)).toContain(name);
+  });
+
+  test('a workload whose TLS secret is another endpoint\'s (Kiali\'s dashboard-secret in istio-system) is refused from the tree', () => {
+    let message = '';
+    try {
+      render(labConfig((r) => { r.apps.workloads.dashboard = workload('dashboard', 'xdashboard'); }));
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('apps.workloads.dashboard.subdomain: its TLS secret "dashboard-secret" in istio-system is also kiali\'s; each Certificate would overwrite the other\'s');
   });
 
   test('Kubernetes\' own namespaces are refused', () => {
