@@ -257,6 +257,30 @@ function trafficSection(own: readonly Obj[], apps: readonly Obj[]): string[] {
     [h.timeout ? `timeout ${h.timeout}` : '', h.retries ? `${h.retries.attempts} retries${h.retries.perTryTimeout ? ` of ${h.retries.perTryTimeout}` : ''}${h.retries.retryOn ? ` on ${h.retries.retryOn}` : ''}` : ''].filter(Boolean).join(', '),
   ]));
   out.push(table(['VirtualService', 'route', 'match', 'destinations', 'timeout and retries'], vsRows));
+  // The same routes as a diagram: each route's weight to each destination (a subset, or a canary's Service),
+  // and which Rollout moves which route's weights.
+  const routedServices = own.filter((o) => o.kind === 'VirtualService' && routed.has(o.metadata.name));
+  out.push('```mermaid', 'flowchart LR');
+  for (const vs of routedServices) {
+    const vsNode = id('vs', `${ns(vs)}_${vs.metadata.name}`);
+    out.push(`  ${vsNode}[${label(`VirtualService ${vs.metadata.name}`)}]`);
+    for (const h of vs.spec.http ?? []) {
+      for (const d of h.route ?? []) {
+        const dest = `${d.destination.host}${d.destination.subset ? ` ${d.destination.subset}` : ''}`;
+        const destNode = id('dest', `${ns(vs)}_${dest}`);
+        out.push(`  ${destNode}[${label(dest)}]`);
+        out.push(`  ${vsNode} -->|${label(`${h.name ?? 'route'} ${d.weight ?? 100}%`)}| ${destNode}`);
+      }
+    }
+  }
+  for (const r of rollouts) {
+    const vs = r.spec.strategy.canary.trafficRouting?.istio?.virtualService;
+    if (!vs) continue;
+    const rNode = id('rollout', `${ns(r)}_${r.metadata.name}`);
+    out.push(`  ${rNode}[${label(`Rollout ${r.metadata.name} (canary)`)}]`);
+    out.push(`  ${rNode} -.->|${label(`sets the weights of ${(vs.routes ?? []).join(', ')}`)}| ${id('vs', `${ns(r)}_${vs.name}`)}`);
+  }
+  out.push('```', '');
   out.push(table(['DestinationRule', 'host', 'subsets', 'policy'], rules.map((dr) => {
     const p = dr.spec.trafficPolicy ?? {};
     const od = p.outlierDetection;

@@ -207,6 +207,9 @@ describe('checks', () => {
     const readme = inventory(r.platform!, r.files);
     expect(readme).toContain('| `default/nginx` | `nginx-stable` / `nginx-canary` | `nginx-virtualservice`: `primary` | 20% → pause 2m → analysis → 50% → pause until promoted → 80% → analysis | workloads: `.spec.http[] \\| select(.name == "primary") \\| .route[].weight` |');
     expect(readme).toContain('| `nginx-virtualservice` | `primary` | every request | `nginx-stable` 100%, `nginx-canary` 0% |');
+    // The traffic diagram: the stable and canary weights, and the Rollout that moves them.
+    expect(readme).toContain('vs_default_nginx_virtualservice -->|"primary 0%"| dest_default_nginx_canary');
+    expect(readme).toContain('rollout_default_nginx -.->|"sets the weights of primary"| vs_default_nginx_virtualservice');
   });
 });
 

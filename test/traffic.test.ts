@@ -108,6 +108,9 @@ describe('the guide\'s traffic management, from config', () => {
     expect(readme).toContain('## Traffic');
     expect(readme).toContain('| `nginx-virtualservice` | `primary` | every request | `nginx-service` v1 80%, `nginx-service` v2 20% |');
     expect(readme).toContain('| `nginx-service` | `nginx-service` | v1 (`version=v1`), v2 (`version=v2`) |');
+    // The traffic diagram: each route's weight to each subset.
+    expect(readme).toContain('vs_default_nginx_virtualservice -->|"primary 80%"| dest_default_nginx_service_v1');
+    expect(readme).toContain('vs_default_nginx_virtualservice -->|"primary 20%"| dest_default_nginx_service_v2');
   });
 });
 
