@@ -67,7 +67,7 @@ export function composePlatform(config: PlatformConfig): Composition {
   });
 
   // Hosts and TLS secrets of every endpoint above, taken together (two on one host, say).
-  const problems = endpointProblems(app);
+  const problems = endpointProblems(app, domain);
   if (problems.length > 0) throw new ConfigError(config.file, problems);
 
   // Last: the namespaces every component above writes into, as objects synced before the secrets.

@@ -139,7 +139,8 @@ export class WorkloadPod extends Construct {
       // Across nodes, so one node's loss or drain takes one replica. ScheduleAnyway by default: a cluster
       // with fewer nodes than replicas still runs them all. matchLabelKeys keeps a rollout's new pods from
       // counting the old ReplicaSet's: the Deployment controller labels pods pod-template-hash, the Argo
-      // Rollouts controller rollouts-pod-template-hash (a canary's stable and canary pods spread apart).
+      // Rollouts controller rollouts-pod-template-hash (a canary's stable and canary pods are each spread on
+      // their own).
       topologySpreadConstraints: [{
         maxSkew: s.maxSkew,
         topologyKey: 'kubernetes.io/hostname',

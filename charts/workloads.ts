@@ -192,6 +192,7 @@ export class Workload extends Construct {
       secretName: `${name}-secret`,
       issuer: props.gatewayIssuer,
       configField: `apps.workloads.${name}.subdomain`,
+      secretConfigField: `apps.workloads.${name}`,
     });
     const gw = new Gateway(this, 'gateway', {
       metadata: { name: `${name}-gateway`, namespace: ns },

@@ -443,11 +443,15 @@ export const configSchema = z
     /** Where every secret of the platform comes from; no secret value is ever in this repo. */
     secrets: secretsBackend,
     /**
-     * Removals `npm run plan` may let through although they destroy data: `Kind/namespace/name`, or
-     * `Kind/name` for cluster-scoped objects (e.g. `Namespace/loki`). Remove entries once merged.
+     * Changes `npm run plan` may let through although they can destroy data, by the key the plan prints:
+     * `Kind/namespace/name` or `Kind/name` (a removal, e.g. `Namespace/loki`), with `/volumeClaimTemplates/<name>`
+     * (a StatefulSet's claim template) or `/from/<Application>` (a move out of an Application that stays).
+     * Remove entries once merged.
      */
     allowRemovals: z
-      .array(z.string().regex(/^[A-Za-z]+\/[a-z0-9.-]+(\/[a-z0-9.-]+)?$/, { error: 'must be Kind/namespace/name or Kind/name, e.g. Namespace/loki' }))
+      .array(z.string().regex(/^[A-Za-z]+(\/[a-z0-9.-]+){1,2}(\/(volumeClaimTemplates|from)\/[a-z0-9.-]+)?$/, {
+        error: 'must be a key npm run plan prints: Kind/namespace/name or Kind/name (e.g. Namespace/loki), optionally with /volumeClaimTemplates/<name> or /from/<Application>',
+      }))
       .default([]),
   })
   .superRefine((c, ctx) => {
@@ -508,7 +512,9 @@ interface ClusterFacts {
  * field except `apps` itself, read off the config rather than listed, so a new component's section counts.
  */
 function componentNamespaceSections(c: ClusterFacts): string[] {
-  return Object.keys(c).filter((k) => k !== 'apps' && typeof (c[k] as { namespace?: unknown } | undefined)?.namespace === 'string');
+  // Argo Rollouts' section always has its default namespace, but only runs when a workload is a canary.
+  return Object.keys(c).filter((k) => k !== 'apps' && typeof (c[k] as { namespace?: unknown } | undefined)?.namespace === 'string')
+    .filter((k) => k !== 'argoRollouts' || usesCanary(c as unknown as Parameters<typeof usesCanary>[0]));
 }
 /** Namespaces Kubernetes itself runs in. */
 const SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'];

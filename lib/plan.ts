@@ -43,7 +43,7 @@ export interface Plan {
    * Objects that another Application syncs now, with any field changes: Argo CD adopts them in place
    * (see "Moving objects between Applications" in README.md); they are not deleted and recreated.
    */
-  readonly moved: { before: PlannedObject; after: PlannedObject; fields: FieldChange[] }[];
+  readonly moved: { before: PlannedObject; after: PlannedObject; fields: FieldChange[]; from: 'gone' | 'stays' | 'by hand' }[];
   /** Removals that destroy data, with why. */
   readonly dangerous: { object: PlannedObject; why: string; key: string }[];
 }
@@ -70,6 +70,8 @@ export const objectKey = (o: { kind: string; namespace?: string; name: string })
 
 /** Folders no Application syncs: applied by hand. */
 const BY_HAND: Record<string, string> = { bootstrap: 'bootstrap (kubectl apply)' };
+/** The owners parseTree gives objects of those folders. */
+const BY_HAND_NAMES = new Set(Object.values(BY_HAND));
 
 function ownerOf(rel: string): string {
   const folder = rel.split('/')[0];
@@ -128,7 +130,11 @@ export function plan(before: Map<string, PlannedObject>, after: Map<string, Plan
   const kept = [...after]
     .filter(([k]) => before.has(k))
     .map(([k, o]) => ({ before: before.get(k)!, after: o, fields: diffFields(before.get(k)!.object, o.object) }));
-  const moved = kept.filter((c) => c.before.app !== c.after.app);
+  // Where a moved object comes from: an Application the change removes, one that stays, or bootstrap/.
+  const applications = new Set([...after.values()].filter((o) => o.kind === 'Application' && o.app === 'root').map((o) => `${o.env}|${o.name}`));
+  const origin = (o: PlannedObject): 'gone' | 'stays' | 'by hand' =>
+    (BY_HAND_NAMES.has(o.app) ? 'by hand' : applications.has(`${o.env}|${o.app}`) ? 'stays' : 'gone');
+  const moved = kept.filter((c) => c.before.app !== c.after.app).map((c) => ({ ...c, from: origin(c.before) }));
   const changed = kept.filter((c) => c.before.app === c.after.app && c.fields.length > 0);
   const dangerous: Plan['dangerous'] = [];
   for (const o of removed) {
@@ -137,9 +143,8 @@ export function plan(before: Map<string, PlannedObject>, after: Map<string, Plan
   }
   // A move is safe when the old Application goes in the same change (README, "Moving objects between
   // Applications"). If it stays, with automated prune it deletes the object when it syncs before the new one.
-  const applications = new Set([...after.values()].filter((o) => o.kind === 'Application' && o.app === 'root').map((o) => `${o.env}|${o.name}`));
   for (const m of moved) {
-    if (!applications.has(`${m.before.env}|${m.before.app}`) || neverPruned(m.before.object)) continue;
+    if (m.from !== 'stays' || neverPruned(m.before.object)) continue;
     dangerous.push({
       object: m.after,
       key: `${objectKey(m.after)}/from/${m.before.app}`,
@@ -265,8 +270,11 @@ export function formatPlan(p: ReturnType<typeof plan>, color: boolean): string {
   for (const o of p.removed) add(o, red(`  - ${name(o)}`));
   for (const m of p.moved) {
     const fields = m.fields.slice(0, 12).map((f) => showChange(f, '      '));
-    const stays = p.dangerous.some((d) => d.object === m.after && d.key.endsWith(`/from/${m.before.app}`));
-    add(m.after, [yellow(`  > ${name(m.after)} (moved from Application ${m.before.app}, ${stays ? 'which stays: see below' : 'which goes: adopted in place'})`), ...fields].join('\n'));
+    const how = m.from === 'by hand' ? `moved from ${m.before.app}, applied by hand: adopted in place`
+      : m.from === 'gone' ? `moved from Application ${m.before.app}, which goes: adopted in place`
+        : neverPruned(m.before.object) ? `moved from Application ${m.before.app}, which stays and never prunes it: adopted in place`
+          : `moved from Application ${m.before.app}, which stays: see below`;
+    add(m.after, [yellow(`  > ${name(m.after)} (${how})`), ...fields].join('\n'));
   }
   for (const [g, ls] of [...groups].sort(([a], [b]) => compareText(a, b))) lines.push(bold(`Application ${g}`), ...ls.sort((a, b) => compareText(a.replace(/\x1b\[[0-9;]*m/g, '').slice(4), b.replace(/\x1b\[[0-9;]*m/g, '').slice(4))), '');
   lines.push(`${p.added.length} to add, ${p.changed.length} to change, ${p.removed.length} to remove` +

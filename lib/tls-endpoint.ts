@@ -62,6 +62,11 @@ export interface TlsEndpointProps {
    * @default - messages name the component
    */
   readonly configField?: string;
+  /**
+   * The config field the TLS secret's name is made from, for messages (e.g. apps.workloads.nginx).
+   * @default - messages name the component
+   */
+  readonly secretConfigField?: string;
 }
 
 export class TlsEndpoint extends Construct {
@@ -71,8 +76,12 @@ export class TlsEndpoint extends Construct {
   public readonly issuer: ClusterIssuerRef;
   public readonly certificate: Certificate;
   public readonly ingress?: k8s.KubeIngress;
-  /** What messages call this endpoint: its config field, or its component. */
+  /** What messages call this endpoint: its host's config field, or its component. */
   public readonly origin: string;
+  /** What messages call this endpoint's TLS secret: its config field, or its component. */
+  public readonly secretOrigin: string;
+  /** Whether config names the host (a workload's subdomain) rather than the domain alone (the platform's hosts). */
+  public readonly hostFromConfigField: boolean;
 
   constructor(scope: Construct, id: string, props: TlsEndpointProps) {
     super(scope, id);
@@ -81,6 +90,8 @@ export class TlsEndpoint extends Construct {
     this.secretName = props.secretName;
     this.issuer = props.issuer;
     this.origin = props.configField ?? componentOf(this)?.name ?? scope.node.path;
+    this.secretOrigin = props.secretConfigField ?? componentOf(this)?.name ?? scope.node.path;
+    this.hostFromConfigField = props.configField !== undefined;
 
     const ing = props.ingress;
     const classProblem = ing && http01ClassProblem(props.issuer, ing.className, 'its Ingress uses class');
@@ -138,31 +149,44 @@ export class TlsEndpoint extends Construct {
 export const MAX_HOST = 253;
 
 /**
- * What is wrong with the endpoints under `scope` (the App) taken together, as `origin: problem` lines: a host
+ * What is wrong with the endpoints under `scope` (the App) taken together, as `field: problem` lines: a host
  * too long for DNS, two endpoints on one host (two routes would split its traffic and its certificate), two
  * endpoints filling one TLS secret (each Certificate would overwrite the other's). Read off the tree, so an
- * endpoint a new component adds is checked with the others.
+ * endpoint a new component adds is checked with the others. `domain`: the environment's, which the
+ * platform's own hosts are made from (a host too long because of it is reported once, on `domain`).
  */
-export function endpointProblems(scope: Construct): string[] {
+export function endpointProblems(scope: Construct, domain: string): string[] {
   const endpoints = scope.node.findAll().filter((c): c is TlsEndpoint => c instanceof TlsEndpoint);
   const problems: string[] = [];
+  const subdomain = (host: string) => (host.endsWith(`.${domain}`) ? host.slice(0, -domain.length - 1) : host);
+  const platformHosts = endpoints.filter((e) => !e.hostFromConfigField).map((e) => subdomain(e.host)).sort();
+  const tooLong = endpoints.filter((e) => e.host.length > MAX_HOST);
+  const longestPlatform = tooLong.filter((e) => !e.hostFromConfigField).sort((a, b) => b.host.length - a.host.length)[0];
+  if (longestPlatform) {
+    const sub = subdomain(longestPlatform.host);
+    problems.push(`domain: makes the host ${sub}.<domain> (${longestPlatform.origin}) ${longestPlatform.host.length} characters, over the ${MAX_HOST} of a host name; use a domain of at most ${MAX_HOST - sub.length - 1} characters`);
+  }
   const byHost = new Map<string, TlsEndpoint>();
   const bySecret = new Map<string, TlsEndpoint>();
   for (const e of endpoints) {
     if (e.host.length > MAX_HOST) {
-      problems.push(`${e.origin}: makes the host ${e.host.split('.')[0]}.<...> ${e.host.length} characters, over the ${MAX_HOST} of a host name; use a shorter domain or subdomain`);
+      if (e.hostFromConfigField) {
+        problems.push(`${e.origin}: makes the host ${subdomain(e.host)}.<domain> ${e.host.length} characters, over the ${MAX_HOST} of a host name; use a shorter subdomain`);
+      }
       continue;
     }
     const sameHost = byHost.get(e.host);
     if (sameHost) {
-      problems.push(`${e.origin}: makes the host ${e.host}, which ${sameHost.origin} serves too; two routes for one host would split its traffic and its certificate; choose another host for one of them`);
+      problems.push(`${e.origin}: makes the host ${e.host}, which ${sameHost.origin} serves too; two routes for one host would split its traffic and its certificate; ` +
+        `choose another host for one of them (the platform's own: ${platformHosts.join(', ')})`);
     } else {
       byHost.set(e.host, e);
     }
     const secretKey = `${e.namespace}/${e.secretName}`;
     const sameSecret = bySecret.get(secretKey);
     if (sameSecret) {
-      problems.push(`${e.origin}: its TLS secret "${e.secretName}" in ${e.namespace} is also ${sameSecret.origin}'s; each Certificate would overwrite the other's; rename one of them`);
+      problems.push(`${e.secretOrigin}: its TLS secret "${e.secretName}" in ${e.namespace} is also ${sameSecret.secretOrigin}'s; each Certificate would overwrite the other's; ` +
+        `${e.secretOrigin.startsWith('apps.workloads.') ? 'rename the workload' : 'rename one of them'}`);
     } else {
       bySecret.set(secretKey, e);
     }

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { addRendered, chartApplications, diffFields, formatPlan, parseTree, plan, treeAtRef, treeOnDisk, vendorAtRef } from '../lib/plan';
 import { renderCluster } from '../lib/render';
-import { tempDir } from './helpers';
+import { labConfig, tempDir } from './helpers';
 import { run } from './commands';
 
 const ROOT = path.join(__dirname, '..');
@@ -244,6 +244,22 @@ describe('objects that move between Applications', () => {
     expect(p.blocked.map((d) => d.key)).toEqual(['Certificate/web/web-tls/from/a']);
     expect(formatPlan(p, false)).toContain('which stays: see below');
     expect(plan(f.before, f.after, new Set(['Certificate/web/web-tls/from/a'])).blocked).toEqual([]);
+  });
+
+  test('a move out of an Application that stays but never prunes the object (Prune=false) is not blocked, and says so', () => {
+    const kept = yamlOf({ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'web-tls', namespace: 'web', annotations: { 'argocd.argoproj.io/sync-options': 'Prune=false' } } });
+    const f = fixture(
+      { 'lab/apps/application-a.yaml': app('a'), 'lab/apps/application-b.yaml': app('b'), 'lab/a/certificate-web-tls.yaml': kept, 'lab/a/ingress-web.yaml': keep },
+      { 'lab/apps/application-a.yaml': app('a'), 'lab/apps/application-b.yaml': app('b'), 'lab/b/certificate-web-tls.yaml': kept, 'lab/a/ingress-web.yaml': keep });
+    const p = plan(f.before, f.after, new Set());
+    expect(p.blocked).toEqual([]);
+    expect(formatPlan(p, false)).toContain('(moved from Application a, which stays and never prunes it: adopted in place)');
+  });
+
+  test('the key of a blocked move can be acknowledged in config (allowRemovals), as the plan says', () => {
+    expect(labConfig((r) => { r.allowRemovals = ['Certificate/web/web-tls/from/a', 'StatefulSet/web/db/volumeClaimTemplates/data']; }).allowRemovals)
+      .toEqual(['Certificate/web/web-tls/from/a', 'StatefulSet/web/db/volumeClaimTemplates/data']);
+    expect(() => labConfig((r) => { r.allowRemovals = ['Certificate/web/web-tls/elsewhere/a']; })).toThrow(/allowRemovals\.0: must be a key npm run plan prints/);
   });
 
   test('a Namespace Argo CD never prunes (Prune=false) is not a removal that destroys data', () => {
