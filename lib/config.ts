@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { z } from 'zod';
+import { keyedRecord } from './keyed-record';
 import { redactSecrets, urlCredentials } from './secret-scan';
 import { overrideProblem } from './versions';
 import { canarySchema, checkTrafficAndCanary, trafficSchema } from './traffic-config';
@@ -46,20 +47,6 @@ const domainName = z
   .regex(/^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
     error: 'must be a lower-case DNS domain such as example.com',
   });
-
-/**
- * A record whose keys `key` checks. A bad key is reported at its own path as `<what> "<key>" <problem>`,
- * instead of zod's "Invalid key in record".
- */
-function keyedRecord<V extends z.ZodType>(what: string, key: z.ZodType<string>, value: V) {
-  return z.record(key, value, {
-    error: (iss) => {
-      if (iss.code !== 'invalid_key') return undefined;
-      const inner = ((iss as { issues?: { message: string }[] }).issues ?? []).map((i) => i.message);
-      return `${what} "${String(iss.input)}" ${inner.join('; ') || 'is not allowed'}`;
-    },
-  });
-}
 
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_NAME = /^(?=.{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;

@@ -4,6 +4,7 @@
 // and charts/mesh-security.ts read the resolved values through `hardening()`. Every default is stated
 // here once and documented in README.md ("Workload defaults", "Mesh security") and config/lab.yaml.
 import { z } from 'zod';
+import { keyedRecord } from './keyed-record';
 
 /** Requests and limits of the app container when config gives none (merged per field). */
 export const DEFAULT_RESOURCES = {
@@ -37,17 +38,6 @@ const workloadRef = z.string().regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, { error: 'm
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name: letters, digits and "_", not starting with a digit' });
 /** A ConfigMap key, which becomes the file name. */
 const fileName = z.string().regex(/^(?!\.{1,2}$)[-._a-zA-Z0-9]{1,253}$/, { error: 'must be a file name of letters, digits, "-", "_" and "." (a ConfigMap key)' });
-
-/** A record whose bad keys are reported at their own path with `problem` (zod's own says "Invalid key in record"). */
-function keyed<V extends z.ZodType>(what: string, key: z.ZodType<string>, value: V) {
-  return z.record(key, value, {
-    error: (iss) => {
-      if (iss.code !== 'invalid_key') return undefined;
-      const inner = ((iss as { issues?: { message: string }[] }).issues ?? []).map((i) => i.message);
-      return `${what} "${String(iss.input)}" ${inner.join('; ') || 'is not allowed'}; rename it`;
-    },
-  });
-}
 
 /** The fields lib/config.ts adds to a workload. Every one is optional; `hardening()` resolves the defaults. */
 export const workloadHardeningFields = {
@@ -99,9 +89,9 @@ export const workloadHardeningFields = {
     whenUnsatisfiable: z.enum(['ScheduleAnyway', 'DoNotSchedule']).optional(),
   }).optional(),
   /** Environment variables (no secret values: synth's leak scan refuses them), from the ConfigMap <name>-env. */
-  env: keyed('environment variable', envName, z.string()).optional(),
+  env: keyedRecord('environment variable', envName, z.string(), 'rename it').optional(),
   /** Files: name -> content, from the ConfigMap <name>-config mounted read-only at configMountPath. */
-  config: keyed('file', fileName, z.string()).optional(),
+  config: keyedRecord('file', fileName, z.string(), 'rename it').optional(),
   /** @default "/config" */
   configMountPath: absolutePath.optional(),
   /**
