@@ -9,6 +9,22 @@ import { MonitoringStack, PodScrape } from '../lib/monitoring';
 import { ArgoCdValues } from '../lib/helm-values';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
 import { SecretsChart } from './secrets';
+import { SecretDeclaration } from '../lib/secrets';
+
+export const NOTIFICATIONS_SECRET: SecretDeclaration = {
+  name: 'argocd-notifications-secret',
+  type: 'Opaque',
+  keys: { 'slack-token': 'argocd-notifications-slack-token' },
+  purpose: 'Argo CD notifications posting to Slack (bot token)',
+};
+
+export const DEX_GITHUB_SECRET: SecretDeclaration = {
+  name: 'argocd-dex-github',
+  type: 'Opaque',
+  keys: { clientSecret: 'argocd-github-oauth-client-secret' },
+  purpose: 'the GitHub OAuth app\'s client secret Dex logs Argo CD users in with',
+  labels: { 'app.kubernetes.io/part-of': 'argocd' },
+};
 
 /** The guide's release name: the chart then names its objects argocd-server, argocd-cm, ... */
 export const ARGOCD_RELEASE = 'argocd';
@@ -177,7 +193,7 @@ export class ArgoCdChart extends HelmComponent<ArgoCdValues> {
     });
     this.host = host;
 
-    const slack = secrets.use(this, 'argocd-notifications-secret', config.namespace);
+    const slack = secrets.use(this, NOTIFICATIONS_SECRET, config.namespace);
     const triggerNames = Object.keys(TRIGGERS);
     this.addValues({
       notifications: {
@@ -196,7 +212,7 @@ export class ArgoCdChart extends HelmComponent<ArgoCdValues> {
     const sso = config.githubSso;
     if (sso) {
       // Dex reads `$<secret>:<key>` from a Secret labelled part-of argocd (the declaration carries the label).
-      const github = secrets.use(this, 'argocd-dex-github', config.namespace);
+      const github = secrets.use(this, DEX_GITHUB_SECRET, config.namespace);
       const dex = {
         connectors: [{
           type: 'github',

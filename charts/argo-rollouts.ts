@@ -8,6 +8,17 @@ import { PlatformConfig } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { ArgoRolloutsValues } from '../lib/helm-values';
 import { SecretsChart } from './secrets';
+import { SecretDeclaration } from '../lib/secrets';
+
+export const ROLLOUTS_NOTIFICATION_SECRET: SecretDeclaration = {
+  // The name the Argo Rollouts controller reads its notification tokens from (fixed by the controller).
+  name: 'argo-rollouts-notification-secret',
+  type: 'Opaque',
+  // The same Slack bot as Argo CD's notifications, posting to the same channel.
+  keys: { 'slack-token': 'argocd-notifications-slack-token' },
+  purpose: 'Argo Rollouts notifications (canary steps, aborts, failed analyses) posting to Slack (bot token)',
+  labels: { 'app.kubernetes.io/component': 'rollouts-controller' },
+};
 
 /** The controller's built-in triggers the channel is subscribed to: a step done, a pause, an abort, a failed analysis, the end. */
 export const ROLLOUT_TRIGGERS = [
@@ -33,7 +44,7 @@ export class ArgoRolloutsChart extends HelmComponent<ArgoRolloutsValues> {
       source: { chartKey: 'argo-rollouts', chartVersion: config.chartVersion },
       values: {},
     });
-    const slack = props.secrets.use(this, 'argo-rollouts-notification-secret', config.namespace);
+    const slack = props.secrets.use(this, ROLLOUTS_NOTIFICATION_SECRET, config.namespace);
     this.addValues({
       // Istio traffic routing needs no provider RBAC beyond the chart's default (VirtualServices, DestinationRules).
       notifications: {

@@ -7,6 +7,31 @@ import { HelmComponent } from '../lib/component';
 import { HarborValues } from '../lib/helm-values';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
 import { SecretsChart } from './secrets';
+import { SecretDeclaration } from '../lib/secrets';
+
+export const HARBOR_SECRETS: SecretDeclaration = {
+  name: 'harbor-secrets',
+  type: 'Opaque',
+  keys: {
+    HARBOR_ADMIN_PASSWORD: 'harbor-admin-password',
+    secretKey: 'harbor-secret-key',
+    secret: 'harbor-core-secret',
+    CSRF_KEY: 'harbor-csrf-key',
+    JOBSERVICE_SECRET: 'harbor-jobservice-secret',
+    REGISTRY_HTTP_SECRET: 'harbor-registry-http-secret',
+    REGISTRY_PASSWD: 'harbor-registry-password',
+    REGISTRY_HTPASSWD: 'harbor-registry-htpasswd',
+    password: 'harbor-database-password',
+  },
+  purpose: 'Harbor admin password, its internal database\'s password, and the internal secrets the chart would otherwise generate on every render',
+};
+
+export const HARBOR_CORE_TOKEN: SecretDeclaration = {
+  name: 'harbor-core-token',
+  type: 'kubernetes.io/tls',
+  keys: { 'tls.crt': 'harbor-core-token-crt', 'tls.key': 'harbor-core-token-key' },
+  purpose: 'key pair Harbor core signs registry tokens with (otherwise regenerated on every render)',
+};
 
 export interface HarborProps {
   readonly config: PlatformConfig['harbor'];
@@ -45,8 +70,8 @@ export class HarborChart extends HelmComponent<HarborValues> {
     this.endpoint = new TlsEndpoint(this, 'harbor', { host, namespace: ns, secretName, issuer: props.issuer });
     // Every secret Harbor would otherwise take from values or generate anew on each render (so that
     // Argo CD would see a diff forever) comes from the declared secrets instead.
-    const s = secrets.use(this, 'harbor-secrets', ns);
-    const token = secrets.use(this, 'harbor-core-token', ns);
+    const s = secrets.use(this, HARBOR_SECRETS, ns);
+    const token = secrets.use(this, HARBOR_CORE_TOKEN, ns);
     this.addValues({
       existingSecretAdminPassword: s.name,
       existingSecretAdminPasswordKey: s.key('HARBOR_ADMIN_PASSWORD'),

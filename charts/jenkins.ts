@@ -10,6 +10,14 @@ import { ManifestComponent } from '../lib/component';
 import { MonitoringStack, PodScrape } from '../lib/monitoring';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
 import { UsedSecret, SecretsChart } from './secrets';
+import { REGISTRY_CREDENTIALS, SecretDeclaration } from '../lib/secrets';
+
+export const METRICS_BASIC_AUTH: SecretDeclaration = {
+  name: 'jenkins-metrics-basic-auth',
+  type: 'Opaque',
+  keys: { username: 'jenkins-metrics-username', password: 'jenkins-metrics-api-token' },
+  purpose: 'Prometheus scraping Jenkins /prometheus with a Jenkins API token',
+};
 
 /** The pods' label; the Service, and the Prometheus PodMonitor of the guide, select it. */
 export const JENKINS_SELECTOR = { app: 'jenkins-server' } as const;
@@ -43,7 +51,7 @@ export class JenkinsChart extends ManifestComponent {
     const ns = config.namespace;
     super(scope, 'jenkins', { namespace: ns });
     this.image = `${config.image.repository}:${config.image.tag}`;
-    this.registryCredentials = secrets.use(this, 'docker-config-secret', ns);
+    this.registryCredentials = secrets.use(this, REGISTRY_CREDENTIALS, ns);
 
     // The guide's jenkins-admin ClusterRole grants every verb on every core resource in every namespace
     // (secrets of the whole cluster included), bound cluster-wide. The Kubernetes plugin only starts,
@@ -155,7 +163,7 @@ export class JenkinsChart extends ManifestComponent {
     });
 
     // The metrics plugin's endpoint, with a Jenkins user and API token from a secret next to Prometheus.
-    const metricsAuth = secrets.use(this, 'jenkins-metrics-basic-auth', props.monitoring.monitorNamespace);
+    const metricsAuth = secrets.use(this, METRICS_BASIC_AUTH, props.monitoring.monitorNamespace);
     new PodScrape(this, 'scrape', {
       stack: props.monitoring,
       name: 'jenkins',

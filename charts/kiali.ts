@@ -10,6 +10,14 @@ import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
 import { ServiceEntry, ServiceEntrySpecLocation, ServiceEntrySpecResolution } from '../imports/networking.istio.io';
 import { IstiodChart } from './istio';
 import { SecretsChart } from './secrets';
+import { SecretDeclaration } from '../lib/secrets';
+
+export const LOGIN_SIGNING_KEY: SecretDeclaration = {
+  name: 'kiali-login-signing-key',
+  type: 'Opaque',
+  keys: { key: 'kiali-signing-key' },
+  purpose: 'key Kiali signs login sessions with (32 characters; otherwise regenerated on every render)',
+};
 
 export const KIALI_SERVICE = 'kiali';
 export const KIALI_PORT = 20001;
@@ -81,7 +89,7 @@ export class KialiChart extends HelmComponent<KialiChartValues> {
     // forever and each sync would log everyone out. The chart mounts a `secret:<name>:<key>` reference
     // itself; the name differs from the chart's own kiali-signing-key Secret, which then holds only
     // this reference.
-    const signingKey = secrets.use(this, 'kiali-login-signing-key', ns);
+    const signingKey = secrets.use(this, LOGIN_SIGNING_KEY, ns);
     this.addValues({ login_token: { signing_key: `secret:${signingKey.name}:${signingKey.key('key')}` } });
 
     this.endpoint = new TlsEndpoint(this, 'endpoint', {

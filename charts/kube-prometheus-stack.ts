@@ -9,10 +9,32 @@ import { PROVIDERS } from '../lib/provider';
 import { HelmComponent } from '../lib/component';
 import { GrafanaValues, KubePrometheusStackValues } from '../lib/helm-values';
 import { SecretsChart } from './secrets';
+import { SecretDeclaration } from '../lib/secrets';
 import { GrafanaProvisioning } from '../lib/grafana';
 import { MonitoringStack, PodScrape } from '../lib/monitoring';
 import { MetricsPods } from './cert-manager';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
+
+export const ALERTMANAGER_SLACK: SecretDeclaration = {
+  name: 'alertmanager-slack',
+  type: 'Opaque',
+  keys: { 'webhook-url': 'alertmanager-slack-webhook-url' },
+  purpose: 'Alertmanager posting to Slack (incoming webhook URL, mounted as a file)',
+};
+
+export const GRAFANA_ADMIN: SecretDeclaration = {
+  name: 'grafana-admin',
+  type: 'Opaque',
+  keys: { 'admin-user': 'grafana-admin-user', 'admin-password': 'grafana-admin-password' },
+  purpose: 'Grafana admin login (the chart would otherwise generate one on every render)',
+};
+
+export const MONITORING_BASIC_AUTH: SecretDeclaration = {
+  name: 'monitoring-basic-auth',
+  type: 'Opaque',
+  keys: { auth: 'monitoring-htpasswd' },
+  purpose: 'htpasswd lines (bcrypt) of who may open prometheus.<domain> and alertmanager.<domain>',
+};
 
 /**
  * The chart's values with the Grafana subchart typed by its own chart's values: `grafana:` is passed
@@ -139,8 +161,8 @@ export class KubePrometheusStackChart extends HelmComponent<KubePrometheusStackC
     };
     const grafana = this.grafanaProvisioning;
 
-    const slack = secrets.use(this, 'alertmanager-slack', ns);
-    const grafanaAdmin = secrets.use(this, 'grafana-admin', ns);
+    const slack = secrets.use(this, ALERTMANAGER_SLACK, ns);
+    const grafanaAdmin = secrets.use(this, GRAFANA_ADMIN, ns);
 
     this.addValues({
       prometheus: {
@@ -233,7 +255,7 @@ export class KubePrometheusStackChart extends HelmComponent<KubePrometheusStackC
     // Prometheus and Alertmanager have no login of their own, and the guide publishes both: anyone could
     // query every metric, write series (Prometheus accepts remote write for Tempo) and silence alerts.
     // ingress-nginx asks for a password from the htpasswd in a declared secret. Grafana has its own login.
-    const auth = secrets.use(this, 'monitoring-basic-auth', ns);
+    const auth = secrets.use(this, MONITORING_BASIC_AUTH, ns);
     const basicAuth = (realm: string) => ({
       'nginx.ingress.kubernetes.io/auth-type': 'basic',
       'nginx.ingress.kubernetes.io/auth-secret': auth.name,

@@ -1,11 +1,10 @@
 // The namespaces the platform writes into, as objects, so that secrets can land in a namespace before the
 // component that lives there creates it. Found from the components already in the tree: their own
-// namespaces, where their objects go, where the secrets go, and the namespaces that get sidecars. A
+// namespaces, where their objects go, where the secrets go (the secrets' objects are written before), and the namespaces that get sidecars. A
 // namespace is never pruned or deleted by Argo CD: removing one here must not delete everything in it.
 import * as k8s from '../imports/k8s';
 import { Construct } from 'constructs';
 import { componentsOf, ManifestComponent } from '../lib/component';
-import { SecretsChart } from './secrets';
 
 export const KEEP_NAMESPACE = 'Prune=false,Delete=false';
 /** Namespaces of the cluster's own system, which the platform must not own. */
@@ -14,7 +13,6 @@ const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-leas
 export interface NamespacesProps {
   /** The scope whose components' namespaces are created (the App). */
   readonly components: Construct;
-  readonly secrets: SecretsChart;
   /** Labels per namespace (e.g. istio-injection); each of these namespaces is created too. */
   readonly labels?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
@@ -25,7 +23,6 @@ export class NamespacesChart extends ManifestComponent {
     const labels = props.labels ?? {};
     const wanted = [
       ...componentsOf(props.components).filter((c) => c !== this).flatMap((c) => c.namespaces),
-      ...props.secrets.declarations.flatMap((d) => d.namespaces),
       ...Object.keys(labels),
     ];
     // A component whose own objects go into another component's namespace syncs after the namespaces exist.

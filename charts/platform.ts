@@ -34,7 +34,7 @@ export function composePlatform(config: PlatformConfig): Composition {
   const secretsBackend = s.backend === 'external-secrets'
     ? new ExternalSecretsChart(app, { config: s })
     : new SealedSecretsChart(app, { config: s });
-  const secrets = new SecretsChart(app, { config, backend: secretsBackend });
+  const secrets = new SecretsChart(app, { config: s, file: config.file, backend: secretsBackend });
   const certManager = new CertManagerChart(app, { config: config.certManager, nodeSelector: config.nodeSelector });
   const issuer = certManager.issuer(config.certManager.ingressIssuer);
   const site = { domain, ingressClass, issuer, secrets };
@@ -70,8 +70,10 @@ export function composePlatform(config: PlatformConfig): Composition {
   const problems = endpointProblems(app, domain);
   if (problems.length > 0) throw new ConfigError(config.file, problems);
 
-  // Last: the namespaces every component above writes into, as objects synced before the secrets.
-  const namespaces = new NamespacesChart(app, { components: app, secrets, labels: injectionLabels(config.istio) });
+  // Last: the secrets the components above use, then the namespaces all of them write into, as objects
+  // synced before the secrets.
+  secrets.writeSecrets(app);
+  const namespaces = new NamespacesChart(app, { components: app, labels: injectionLabels(config.istio) });
   secrets.dependOn(namespaces);
   return { config, app, argoCd };
 }

@@ -1,10 +1,11 @@
 // The secrets of the platform, as the configured backend delivers them: ExternalSecrets reading Azure Key
 // Vault through one ClusterSecretStore, or SealedSecrets carrying kubeseal ciphertext. Either way no value
-// is in git. Consumers call `use()`, which refuses undeclared secrets and orders the consumer after us.
+// is in git. Each consumer passes its declaration to `use()`, which orders the consumer after us; once every
+// component is built, `writeSecrets()` writes each used secret into the namespaces it is used in.
 import { Construct } from 'constructs';
-import { ConfigError, configPath, PlatformConfig, SecretsConfig } from '../lib/config';
+import { ConfigError, configPath, SecretsConfig } from '../lib/config';
 import { Component, ManifestComponent } from '../lib/component';
-import { platformSecrets, SecretConsumer, SecretDeclaration } from '../lib/secrets';
+import { SecretConsumer, SecretDeclaration, usedSecrets } from '../lib/secrets';
 import {
   ClusterSecretStore,
   ClusterSecretStoreSpecProviderAzurekvAuthType,
@@ -28,69 +29,78 @@ export interface UsedSecret {
 }
 
 export class SecretsChart extends ManifestComponent {
-  public readonly declarations: readonly SecretDeclaration[];
   public readonly backend: SecretsConfig['backend'];
+  private readonly config: SecretsConfig;
+  private readonly file: string;
+  private written = false;
 
-  /** `config`: the whole config, since lib/secrets.ts places each secret in its consumers' namespaces. */
-  constructor(scope: Construct, props: { readonly config: PlatformConfig; readonly backend: Component }) {
+  constructor(scope: Construct, props: { readonly config: SecretsConfig; readonly file: string; readonly backend: Component }) {
     const { config, backend: backendComponent } = props;
-    super(scope, 'secrets', { namespace: config.secrets.namespace, dependsOn: [backendComponent] });
-    this.declarations = platformSecrets(config);
-    this.backend = config.secrets.backend;
-    const backend = config.secrets;
-    if (backend.backend === 'external-secrets') {
+    super(scope, 'secrets', { namespace: config.namespace, dependsOn: [backendComponent] });
+    this.config = config;
+    this.file = props.file;
+    this.backend = config.backend;
+    if (config.backend === 'external-secrets') {
       new ClusterSecretStore(this, 'store', {
         metadata: { name: CLUSTER_SECRET_STORE },
         spec: {
           provider: {
             azurekv: {
               authType: ClusterSecretStoreSpecProviderAzurekvAuthType.WORKLOAD_IDENTITY,
-              vaultUrl: backend.keyVault.url,
-              tenantId: backend.keyVault.tenantId,
-              serviceAccountRef: { name: EXTERNAL_SECRETS_SERVICE_ACCOUNT, namespace: backend.namespace },
+              vaultUrl: config.keyVault.url,
+              tenantId: config.keyVault.tenantId,
+              serviceAccountRef: { name: EXTERNAL_SECRETS_SERVICE_ACCOUNT, namespace: config.namespace },
             },
           },
         },
       });
-      for (const d of this.declarations) for (const ns of d.namespaces) this.externalSecret(d, ns);
-    } else {
-      const missing: string[] = [];
-      for (const d of this.declarations) {
-        for (const ns of d.namespaces) {
-          const data = backend.encryptedData[d.name]?.[ns] ?? {};
-          const absent = Object.keys(d.keys).filter((k) => !data[k]);
-          const extra = Object.keys(data).filter((k) => !(k in d.keys));
-          const at = (k: string) => configPath(['secrets', 'encryptedData', d.name, ns, k]);
-          absent.forEach((k) => missing.push(`${at(k)}: missing; seal it with \`kubeseal --raw --namespace ${ns} --name ${d.name}\``));
-          extra.forEach((k) => missing.push(`${at(k)}: ${d.name} has no key ${k}; declared keys: ${Object.keys(d.keys).join(', ')}`));
-          if (absent.length === 0 && extra.length === 0) this.sealedSecret(d, ns, data);
-        }
-      }
-      const declared = new Set(this.declarations.map((d) => d.name));
-      Object.keys(backend.encryptedData).filter((n) => !declared.has(n))
-        .forEach((n) => missing.push(`${configPath(['secrets', 'encryptedData', n])}: no such secret is declared; declared: ${[...declared].join(', ')}`));
-      if (missing.length > 0) throw new ConfigError(config.file, missing);
     }
   }
 
-  /** A declared secret for `consumer` in `namespace`; the consumer is synced after the secrets. */
-  public use(consumer: Component, name: string, namespace: string): UsedSecret {
-    const d = this.declarations.find((x) => x.name === name);
-    if (!d) throw new Error(`${consumer.name} uses secret "${name}", which is not declared in lib/secrets.ts; declared: ${this.declarations.map((x) => x.name).join(', ')}`);
-    if (!d.namespaces.includes(namespace)) {
-      throw new Error(`${consumer.name} uses secret "${name}" in namespace ${namespace}, but it is declared only in ${d.namespaces.join(', ')}; add the namespace to its declaration`);
-    }
+  /** `declaration` for `consumer` in `namespace`; the consumer is synced after the secrets. */
+  public use(consumer: Component, declaration: SecretDeclaration, namespace: string): UsedSecret {
+    if (this.written) throw new Error(`${consumer.name} uses secret "${declaration.name}" after the secrets were written; build every component before SecretsChart.writeSecrets()`);
     if (consumer !== this) consumer.dependOn(this);
-    SecretConsumer.record(consumer, name, namespace);
+    SecretConsumer.record(consumer, declaration, namespace);
     return {
-      name,
+      name: declaration.name,
       namespace,
-      type: d.type,
+      type: declaration.type,
       key: (key: string) => {
-        if (!(key in d.keys)) throw new Error(`${consumer.name} uses key "${key}" of secret ${name}, which has only ${Object.keys(d.keys).join(', ')}`);
+        if (!(key in declaration.keys)) throw new Error(`${consumer.name} uses key "${key}" of secret ${declaration.name}, which has only ${Object.keys(declaration.keys).join(', ')}`);
         return key;
       },
     };
+  }
+
+  /**
+   * Writes every secret the components under `scope` use, in each namespace they use it in: call once,
+   * after every consumer is built. With Sealed Secrets, each must have its ciphertext in config.
+   */
+  public writeSecrets(scope: Construct): void {
+    this.written = true;
+    const used = usedSecrets(scope);
+    const backend = this.config;
+    if (backend.backend === 'external-secrets') {
+      for (const d of used) for (const ns of d.namespaces) this.externalSecret(d, ns);
+      return;
+    }
+    const missing: string[] = [];
+    for (const d of used) {
+      for (const ns of d.namespaces) {
+        const data = backend.encryptedData[d.name]?.[ns] ?? {};
+        const absent = Object.keys(d.keys).filter((k) => !data[k]);
+        const extra = Object.keys(data).filter((k) => !(k in d.keys));
+        const at = (k: string) => configPath(['secrets', 'encryptedData', d.name, ns, k]);
+        absent.forEach((k) => missing.push(`${at(k)}: missing; seal it with \`kubeseal --raw --namespace ${ns} --name ${d.name}\``));
+        extra.forEach((k) => missing.push(`${at(k)}: ${d.name} has no key ${k}; declared keys: ${Object.keys(d.keys).join(', ')}`));
+        if (absent.length === 0 && extra.length === 0) this.sealedSecret(d, ns, data);
+      }
+    }
+    const declared = new Set(used.map((d) => d.name));
+    Object.keys(backend.encryptedData).filter((n) => !declared.has(n))
+      .forEach((n) => missing.push(`${configPath(['secrets', 'encryptedData', n])}: no component of this environment uses such a secret; in use: ${[...declared].join(', ')}`));
+    if (missing.length > 0) throw new ConfigError(this.file, missing);
   }
 
   private externalSecret(d: SecretDeclaration, namespace: string): void {

@@ -7,9 +7,17 @@ import { PlatformConfig } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { TempoDistributedValues } from '../lib/helm-values';
 import { SecretsChart } from './secrets';
+import { SecretDeclaration } from '../lib/secrets';
 import { GrafanaDashboard, GrafanaDatasource, GrafanaProvisioning } from '../lib/grafana';
 import { DATASOURCE_UIDS } from './loki';
 import tempoServiceObservability from './dashboards/tempo-service-observability.json';
+
+export const AZURE_CREDENTIALS: SecretDeclaration = {
+  name: 'tempo-azure-credentials',
+  type: 'Opaque',
+  keys: { STORAGE_ACCOUNT_ACCESS_KEY: 'tempo-storage-account-key' },
+  purpose: 'Tempo writing traces to the Azure storage account',
+};
 
 /**
  * The chart's values plus `storage.trace.azure`: the chart's config template writes that map when the
@@ -82,7 +90,7 @@ export class TempoChart extends HelmComponent<TempoChartValues> {
         },
       },
     });
-    const key = secrets.use(this, 'tempo-azure-credentials', tempo.namespace);
+    const key = secrets.use(this, AZURE_CREDENTIALS, tempo.namespace);
     // Per component, not global.extraArgs: that would also reach memcached, which refuses the flag.
     const readsKey = () => ({
       extraArgs: ['-config.expand-env=true'],

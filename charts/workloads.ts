@@ -15,6 +15,7 @@ import { Gateway, GatewaySpecServersTlsMode, VirtualService } from '../imports/n
 import { IstioGatewayChart, IstiodChart } from './istio';
 import { IstioRequestRateScaling } from './keda';
 import { UsedSecret, SecretsChart } from './secrets';
+import { REGISTRY_CREDENTIALS } from '../lib/secrets';
 import { WorkloadTraffic } from './traffic';
 import { compareText } from '../lib/text';
 import { MeshSecurity } from './mesh-security';
@@ -44,7 +45,7 @@ export class WorkloadsChart extends ManifestComponent {
     const ns = config.namespace;
     // Not "apps": that folder holds the child Applications.
     super(scope, 'workloads', { namespace: ns, dependsOn: [props.istiod, props.gateway] });
-    const pullSecret = props.secrets.use(this, 'docker-config-secret', ns);
+    const pullSecret = props.secrets.use(this, REGISTRY_CREDENTIALS, ns);
     const workloads = new Map<string, Workload>();
     for (const [name, w] of Object.entries(config.workloads).sort(([a], [b]) => compareText(a, b))) {
       workloads.set(name, new Workload(this, name, { ...props, name, workload: w, namespace: ns, pullSecret }));

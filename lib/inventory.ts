@@ -3,7 +3,7 @@
 // their waves, public endpoints, secrets and their consumers, scrape targets, datasources, and Mermaid
 // diagrams of the app of apps and of the traffic paths.
 import * as yaml from 'js-yaml';
-import { platformSecrets, secretConsumers } from './secrets';
+import { secretConsumers, usedSecrets } from './secrets';
 import { writtenSources } from './app-of-apps';
 import { ARGOCD_INSTALL_FILE, chartComponents, Platform, RenderedFile } from './platform';
 import { compareText } from './text';
@@ -215,9 +215,9 @@ export function inventory(platform: Platform, files: readonly RenderedFile[]): s
   out.push('## Secrets', '');
   out.push(`Backend: \`${platform.config.secrets.backend}\`. No value is in git; see "Secrets" in the repo README.`, '');
   const uses = secretConsumers(platform.app);
-  out.push(table(['secret', 'type', 'namespaces', 'keys', 'consumers'], platformSecrets(platform.config).map((d) => [
+  out.push(table(['secret', 'type', 'namespaces', 'keys', 'consumers'], usedSecrets(platform.app).map((d) => [
     code(d.name), d.type, d.namespaces.map(code).join(', '), Object.keys(d.keys).map(code).join(', '),
-    [...new Set(uses.filter((u) => u.secret === d.name).map((u) => `${u.consumer} (${u.namespace})`))].join(', ') || 'none yet',
+    [...new Set(uses.filter((u) => u.secret === d.name).map((u) => `${u.consumer} (${u.namespace})`))].join(', '),
   ])));
 
   out.push('## Scrape targets', '');

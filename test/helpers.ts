@@ -1,6 +1,7 @@
 // Shared test helpers: the lab config (optionally changed), and the rendered platform looked up by kind
 // and name rather than by position.
 import { composePlatform } from '../charts/platform';
+import { UsedSecretDeclaration, usedSecrets } from '../lib/secrets';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -37,6 +38,13 @@ export function configProblem(change: (raw: any) => void): string {
 export class Rendered {
   /** `platform`: the platform the files were rendered from, when the test has it (for `dependencies`). */
   constructor(readonly files: RenderedFile[], readonly platform?: Platform) {}
+
+  /** The secret the platform's components use, with the namespaces they use it in; throws if none does. */
+  secret(name: string): UsedSecretDeclaration {
+    const d = usedSecrets(this.platform!.app).find((x) => x.name === name);
+    if (!d) throw new Error(`no component uses secret ${name}`);
+    return d;
+  }
 
   /** Files under one folder of gitops/<environment>/. */
   in(folder: string): RenderedFile[] {

@@ -1,4 +1,4 @@
-import { platformSecrets } from '../lib/secrets';
+import { usedSecrets } from '../lib/secrets';
 import { composePlatform } from '../charts/platform';
 import { endpoints, inventory } from '../lib/inventory';
 import { buildPlatform, renderFiles } from '../lib/platform';
@@ -49,7 +49,7 @@ describe('inventory', () => {
   test('lists every declared secret with backend and consumers', () => {
     expect(md).toContain('Backend: `external-secrets`.');
     expect(md).toMatch(/\| `harbor-secrets` \| Opaque \| `devops-tools` \| .* \| harbor \(devops-tools\) \|/);
-    for (const d of platformSecrets(platform.config)) expect(md).toContain(`| \`${d.name}\` |`);
+    for (const d of usedSecrets(platform.app)) expect(md).toContain(`| \`${d.name}\` |`);
   });
 
   test('the diagrams are Mermaid flowcharts of plain statements', () => {

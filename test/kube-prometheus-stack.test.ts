@@ -2,7 +2,6 @@ import { composePlatform } from '../charts/platform';
 import { HelmComponent } from '../lib/component';
 import { findLeaks } from '../lib/leaks';
 import { chartComponents } from '../lib/platform';
-import { platformSecrets } from '../lib/secrets';
 import { labConfig, render } from './helpers';
 
 const config = labConfig();
@@ -82,7 +81,7 @@ describe('kube-prometheus-stack: Alertmanager to Slack', () => {
     expect(slack.api_url_file).toBe('/etc/alertmanager/secrets/alertmanager-slack/webhook-url');
     expect(slack.api_url).toBeUndefined();
     expect(alertmanager.config.global.slack_api_url).toBeUndefined();
-    const declared = platformSecrets(config).find((d) => d.name === 'alertmanager-slack')!;
+    const declared = lab.secret('alertmanager-slack');
     expect(declared.namespaces).toContain('monitoring');
     expect(Object.keys(declared.keys)).toContain('webhook-url');
     const text = JSON.stringify(values);
@@ -146,7 +145,7 @@ describe('kube-prometheus-stack: Grafana', () => {
 
   test('the admin login is the grafana-admin secret, so the chart renders no password of its own', () => {
     expect(grafana.admin).toEqual({ existingSecret: 'grafana-admin', userKey: 'admin-user', passwordKey: 'admin-password' });
-    const declared = platformSecrets(config).find((d) => d.name === 'grafana-admin')!;
+    const declared = lab.secret('grafana-admin');
     expect(declared.namespaces).toContain('monitoring');
     expect(Object.keys(declared.keys).sort()).toEqual(['admin-password', 'admin-user']);
     expect(grafana.adminPassword).toBeUndefined();

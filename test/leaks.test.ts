@@ -9,7 +9,7 @@ import { ConfigError, parseConfig } from '../lib/config';
 import { findLeaks, LeakError, LeakInput, leakViolations, withoutSecrets } from '../lib/leaks';
 import { buildPlatform, renderFiles } from '../lib/platform';
 import * as secretScan from '../lib/secret-scan';
-import { platformSecrets } from '../lib/secrets';
+import { usedSecrets } from '../lib/secrets';
 import { renderPlatformFiles, validateCdk8sManifests } from '../lib/synth';
 import { Violation } from '../lib/validation';
 import { labConfig, labPlatform, labRaw, render, tempDir } from './helpers';
@@ -428,7 +428,7 @@ describe('no message shows a secret', () => {
     try {
       labConfig((raw) => {
         const encryptedData: any = {};
-        for (const d of platformSecrets(labConfig())) {
+        for (const d of usedSecrets(composePlatform(labConfig()).app)) {
           encryptedData[d.name] = Object.fromEntries(d.namespaces.map((ns) => [ns, Object.fromEntries(Object.keys(d.keys).map((k) => [k, `Ag${'B'.repeat(300)}`]))]));
         }
         encryptedData['grafana-admin'].monitoring['admin-password'] = plaintext;

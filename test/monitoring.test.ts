@@ -2,12 +2,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { escapeDollars } from '../lib/grafana';
-import { platformSecrets } from '../lib/secrets';
 import { renderFiles } from '../lib/platform';
 import { validatePlatform } from '../lib/validate-platform';
 import { labConfig, render, unionViolations } from './helpers';
 
-const config = labConfig();
 const lab = render();
 const NS = 'monitoring';
 const kps = lab.values('kube-prometheus-stack');
@@ -174,7 +172,7 @@ describe('monitoring: PodMonitors', () => {
   });
 
   test('Jenkins is scraped with a declared secret; no credential and no Secret in git', () => {
-    const declared = platformSecrets(config).find((d) => d.name === 'jenkins-metrics-basic-auth')!;
+    const declared = lab.secret('jenkins-metrics-basic-auth');
     expect(declared.namespaces).toContain(NS);
     expect(Object.keys(declared.keys).sort()).toEqual(['password', 'username']);
     expect(lab.files.filter((f) => !f.path.startsWith('bootstrap/') && f.manifest.kind === 'Secret')).toEqual([]);

@@ -7,7 +7,8 @@ import { SecretsChart } from '../charts/secrets';
 import { HelmComponent, ManifestComponent } from '../lib/component';
 import { ConfigError } from '../lib/config';
 import { findLeaks } from '../lib/leaks';
-import { platformSecrets, secretConsumers } from '../lib/secrets';
+import { REGISTRY_CREDENTIALS, secretConsumers, usedSecrets } from '../lib/secrets';
+import { GRAFANA_ADMIN } from '../charts/kube-prometheus-stack';
 import { Composition } from '../lib/platform';
 import { componentsOf } from '../lib/component';
 import { labConfig, render, Rendered, synthesizedGitops, tempDir } from './helpers';
@@ -21,7 +22,7 @@ const FAKE_SEALED = `Ag${'B'.repeat(300)}`;
 function sealedConfig(change?: (encrypted: any) => void) {
   return labConfig((r) => {
     const encryptedData: any = {};
-    for (const d of platformSecrets(labConfig())) {
+    for (const d of usedSecrets(lab.platform!.app)) {
       encryptedData[d.name] = Object.fromEntries(d.namespaces.map((ns) => [ns, Object.fromEntries(Object.keys(d.keys).map((k) => [k, FAKE_SEALED]))]));
     }
     change?.(encryptedData);
@@ -30,9 +31,10 @@ function sealedConfig(change?: (encrypted: any) => void) {
 }
 
 describe('declared secrets, External Secrets backend (default)', () => {
-  test('every secret of the guide is declared in the namespaces that use it', () => {
-    const byName = Object.fromEntries(platformSecrets(config).map((d) => [d.name, d]));
-    expect(byName['docker-config-secret'].namespaces).toEqual(['default', 'devops-tools', 'istio-system']);
+  test('every secret of the guide is written in the namespaces that use it, and only there', () => {
+    const byName = Object.fromEntries(usedSecrets(lab.platform!.app).map((d) => [d.name, d]));
+    // Jenkins pushes with it, the workloads pull with it; nothing in istio-system pulls from Harbor.
+    expect(byName['docker-config-secret'].namespaces).toEqual(['default', 'devops-tools']);
     expect(byName['docker-config-secret'].type).toBe('kubernetes.io/dockerconfigjson');
     expect(byName['jenkins-metrics-basic-auth'].namespaces).toEqual(['monitoring']);
     expect(byName['tempo-azure-credentials'].namespaces).toEqual(['observability']);
@@ -43,7 +45,7 @@ describe('declared secrets, External Secrets backend (default)', () => {
   });
 
   test('one ExternalSecret per secret and namespace, behind the Key Vault ClusterSecretStore', () => {
-    const expected = platformSecrets(config).flatMap((d) => d.namespaces.map((ns) => `${ns}/${d.name}`)).sort();
+    const expected = usedSecrets(lab.platform!.app).flatMap((d) => d.namespaces.map((ns) => `${ns}/${d.name}`)).sort();
     const actual = lab.all('ExternalSecret').map((m) => `${m.metadata.namespace}/${m.metadata.name}`).sort();
     expect(actual).toEqual(expected);
     for (const m of lab.all('ExternalSecret') as any[]) {
@@ -128,9 +130,9 @@ describe('Sealed Secrets backend', () => {
   });
 
   test('a SealedSecret carries ciphertext and the target type', () => {
-    const s = sealed.get('SealedSecret', 'docker-config-secret', 'istio-system');
+    const s = sealed.get('SealedSecret', 'docker-config-secret', 'devops-tools');
     expect(s.spec.encryptedData).toEqual({ '.dockerconfigjson': FAKE_SEALED });
-    expect(s.spec.template).toEqual({ metadata: { name: 'docker-config-secret', namespace: 'istio-system' }, type: 'kubernetes.io/dockerconfigjson' });
+    expect(s.spec.template).toEqual({ metadata: { name: 'docker-config-secret', namespace: 'devops-tools' }, type: 'kubernetes.io/dockerconfigjson' });
   });
 
   test('plaintext is refused', () => {
@@ -151,7 +153,7 @@ describe('Sealed Secrets backend', () => {
 
   test('ciphertext for an undeclared secret is refused', () => {
     const c = sealedConfig((e) => { e.stray = { default: { x: FAKE_SEALED } }; });
-    expect(() => composePlatform(c)).toThrow(/secrets\.encryptedData\.stray: no such secret is declared/);
+    expect(() => composePlatform(c)).toThrow(/secrets\.encryptedData\.stray: no component of this environment uses such a secret/);
   });
 });
 
@@ -159,25 +161,40 @@ describe('consumers', () => {
   function chart() {
     const app = new App();
     const backend = new ManifestComponent(app, 'backend', { namespace: 'external-secrets' });
-    return { app, secrets: new SecretsChart(app, { config, backend }) };
+    return { app, secrets: new SecretsChart(app, { config: config.secrets, file: config.file, backend }) };
   }
 
-  test('an undeclared secret cannot be used', () => {
+  test('a secret is written only where it is used, once per namespace', () => {
     const { app, secrets } = chart();
-    const consumer = new ManifestComponent(app, 'web', { namespace: 'default' });
-    expect(() => secrets.use(consumer, 'regcred', 'default')).toThrow(/web uses secret "regcred", which is not declared in lib\/secrets.ts/);
+    const web = new ManifestComponent(app, 'web', { namespace: 'web' });
+    const api = new ManifestComponent(app, 'api', { namespace: 'api' });
+    secrets.use(web, REGISTRY_CREDENTIALS, 'web');
+    secrets.use(api, REGISTRY_CREDENTIALS, 'api');
+    secrets.use(api, REGISTRY_CREDENTIALS, 'api');
+    secrets.writeSecrets(app);
+    const written = secrets.apiObjects.filter((o) => o.kind === 'ExternalSecret').map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
+    expect(written.sort()).toEqual(['api/docker-config-secret', 'web/docker-config-secret']);
   });
 
-  test('a secret cannot be used in a namespace it is not declared in', () => {
+  test('an unused secret is not written; one name declared two ways is refused', () => {
     const { app, secrets } = chart();
-    const consumer = new ManifestComponent(app, 'web', { namespace: 'web' });
-    expect(() => secrets.use(consumer, 'docker-config-secret', 'web')).toThrow(/declared only in default, devops-tools, istio-system/);
+    const web = new ManifestComponent(app, 'web', { namespace: 'web' });
+    secrets.use(web, REGISTRY_CREDENTIALS, 'web');
+    secrets.use(web, { ...REGISTRY_CREDENTIALS, keys: { token: 'other' } }, 'web2');
+    expect(() => secrets.writeSecrets(app)).toThrow(/secret "docker-config-secret" is declared differently by web and web/);
+  });
+
+  test('a use after the secrets were written is refused', () => {
+    const { app, secrets } = chart();
+    secrets.writeSecrets(app);
+    const late = new ManifestComponent(app, 'late', { namespace: 'late' });
+    expect(() => secrets.use(late, REGISTRY_CREDENTIALS, 'late')).toThrow(/late uses secret "docker-config-secret" after the secrets were written/);
   });
 
   test('an unknown key is refused; a use orders the consumer after the secrets', () => {
     const { app, secrets } = chart();
     const consumer = new ManifestComponent(app, 'grafana', { namespace: 'monitoring' });
-    const ref = secrets.use(consumer, 'grafana-admin', 'monitoring');
+    const ref = secrets.use(consumer, GRAFANA_ADMIN, 'monitoring');
     expect(ref.key('admin-password')).toBe('admin-password');
     expect(() => ref.key('password')).toThrow(/has only admin-user, admin-password/);
     expect(consumer.declaredDependencies).toContain(secrets);

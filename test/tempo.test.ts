@@ -1,8 +1,6 @@
 import { findLeaks } from '../lib/leaks';
-import { platformSecrets } from '../lib/secrets';
 import { labConfig, render } from './helpers';
 
-const config = labConfig();
 const lab = render();
 const app = lab.app('tempo');
 const values = lab.values(app.metadata.name);
@@ -49,7 +47,7 @@ describe('tempo', () => {
     });
 
   test('the key is a declared secret in Tempo\'s namespace; values hold no credential', () => {
-    const declared = platformSecrets(config).find((d) => d.name === 'tempo-azure-credentials')!;
+    const declared = lab.secret('tempo-azure-credentials');
     expect(declared.namespaces).toContain('observability');
     expect(Object.keys(declared.keys)).toEqual(['STORAGE_ACCOUNT_ACCESS_KEY']);
     // Not global.extraArgs: memcached would get the flag too.
