@@ -3,7 +3,7 @@
 // the app of apps wait wave by wave, and the Certificate and Ingress of argocd.<domain>.
 import * as yaml from 'js-yaml';
 import { Construct } from 'constructs';
-import { PlatformConfig } from '../lib/config';
+import { Section } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { MonitoringStack, PodScrape } from '../lib/monitoring';
 import { ArgoCdValues } from '../lib/helm-values';
@@ -137,7 +137,7 @@ const TRIGGERS: Readonly<Record<string, { when: string; send: string }>> = {
 };
 
 export interface ArgoCdProps {
-  readonly config: PlatformConfig['argocd'];
+  readonly config: Section<'argocd'>;
   /** Argo CD's host is argocd.<domain>. */
   readonly domain: string;
   readonly ingressClass: string;

@@ -4,7 +4,7 @@
 // be noise in every other environment. Its notifications post each Rollout's progress to the platform's
 // Slack channel (argocd.slackChannel) with the bot token of the declared argo-rollouts-notification-secret.
 import { Construct } from 'constructs';
-import { PlatformConfig } from '../lib/config';
+import { Section } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { ArgoRolloutsValues } from '../lib/helm-values';
 import { SecretsChart } from './secrets';
@@ -30,7 +30,7 @@ export const ROLLOUT_TRIGGERS = [
 ] as const;
 
 export interface ArgoRolloutsProps {
-  readonly config: PlatformConfig['argoRollouts'];
+  readonly config: Section<'argoRollouts'>;
   /** The Slack channel (without "#") the Rollouts' notifications go to: the platform's. */
   readonly slackChannel: string;
   readonly secrets: SecretsChart;

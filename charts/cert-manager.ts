@@ -4,14 +4,14 @@
 // synced after it. Its PodMonitor is kube-prometheus-stack's (see `metrics`): the stack's endpoints need
 // cert-manager first, so a monitor here would make each wait for the other.
 import { Construct } from 'constructs';
-import { ACME_SERVERS, IssuerConfig, PlatformConfig } from '../lib/config';
+import { ACME_SERVERS, IssuerConfig, Section } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { CertManagerValues } from '../lib/helm-values';
 import { ClusterIssuerRef } from '../lib/tls-endpoint';
 import { ClusterIssuer } from '../imports/cert-manager.io';
 
 export interface CertManagerProps {
-  readonly config: PlatformConfig['certManager'];
+  readonly config: Section<'certManager'>;
   /** Where the controller and the ACME solver pods may run. */
   readonly nodeSelector: Readonly<Record<string, string>>;
 }

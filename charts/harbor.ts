@@ -2,7 +2,7 @@
 // Certificate that fills its TLS secret, in one Application. The chart's values are read from the
 // endpoint, so the host and secret name the Ingress uses are the ones the Certificate issues.
 import { Construct } from 'constructs';
-import { PlatformConfig } from '../lib/config';
+import { Section } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { HarborValues } from '../lib/helm-values';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
@@ -34,7 +34,7 @@ export const HARBOR_CORE_TOKEN: SecretDeclaration = {
 };
 
 export interface HarborProps {
-  readonly config: PlatformConfig['harbor'];
+  readonly config: Section<'harbor'>;
   /** Harbor's host is harbor.<domain>. */
   readonly domain: string;
   readonly ingressClass: string;

@@ -1,11 +1,11 @@
 // ingress-nginx: the controller behind every Ingress of the platform, on an Azure load balancer.
 import { Construct } from 'constructs';
-import { PlatformConfig } from '../lib/config';
+import { Section } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { IngressNginxValues } from '../lib/helm-values';
 
 export interface IngressNginxProps {
-  readonly config: PlatformConfig['ingressNginx'];
+  readonly config: Section<'ingressNginx'>;
   /** The IngressClass the controller serves. */
   readonly ingressClass: string;
 }

@@ -4,7 +4,7 @@
 // the charts would fight them. The guide's operator settings (demo profile, mesh config) live in the
 // istiod values below.
 import { Construct } from 'constructs';
-import { PlatformConfig } from '../lib/config';
+import { Section } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { ENVOY_METRICS, MonitoringStack, PodScrape } from '../lib/monitoring';
 import { IstioBaseValues, IstiodValues, IstioGatewayValues } from '../lib/helm-values';
@@ -44,11 +44,13 @@ export interface OtlpEndpoint {
   readonly port: number;
 }
 
-/** The mesh settings of the guide's IstioOperator, for the istiod chart. */
-export function meshConfig(tracing: OtlpEndpoint): MeshConfig {
+/** The mesh settings of the guide's IstioOperator, for the istiod chart; spans go nowhere without `tracing`. */
+export function meshConfig(tracing: OtlpEndpoint | undefined): MeshConfig {
+  // The demo profile's access log, which Kiali and Loki show.
+  const accessLogFile = '/dev/stdout';
+  if (!tracing) return { accessLogFile, defaultProviders: { metrics: ['prometheus'] } };
   return {
-    // The demo profile's access log, which Kiali and Loki show.
-    accessLogFile: '/dev/stdout',
+    accessLogFile,
     defaultProviders: { metrics: ['prometheus'], tracing: [TRACING_PROVIDER] },
     extensionProviders: [{
       name: TRACING_PROVIDER,
@@ -57,7 +59,7 @@ export function meshConfig(tracing: OtlpEndpoint): MeshConfig {
   };
 }
 
-type IstioConfig = PlatformConfig['istio'];
+type IstioConfig = Section<'istio'>;
 
 /** Istio's CRDs and the validating webhook's base. */
 export class IstioBaseChart extends HelmComponent<IstioBaseValues> {
@@ -78,8 +80,11 @@ export class IstioBaseChart extends HelmComponent<IstioBaseValues> {
 export interface IstiodProps {
   readonly config: IstioConfig;
   readonly base: IstioBaseChart;
-  /** Where every proxy sends spans. */
-  readonly tracing: OtlpEndpoint;
+  /**
+   * Where every proxy sends spans (Tempo's distributor).
+   * @default - no tracing: an environment without Tempo
+   */
+  readonly tracing?: OtlpEndpoint;
   readonly monitoring: MonitoringStack;
 }
 
@@ -141,17 +146,19 @@ export class IstiodChart extends HelmComponent<IstiodChartValues> {
         spec: { mtls: { mode: PeerAuthenticationSpecMtlsMode.STRICT } },
       });
     }
-    const tracingNamespace = tracing.host.split('.')[1];
-    this.meshEgressHosts = [`${this.rootNamespace}/*`, ...(tracingNamespace ? [`${tracingNamespace}/${tracing.host}`] : [])];
-    new Telemetry(this, 'mesh-default', {
-      metadata: { name: 'mesh-default', namespace: this.rootNamespace },
-      spec: {
-        tracing: [{
-          providers: [{ name: TRACING_PROVIDER }],
-          randomSamplingPercentage: config.tracingSamplingPercentage,
-        }],
-      },
-    });
+    const tracingNamespace = tracing?.host.split('.')[1];
+    this.meshEgressHosts = [`${this.rootNamespace}/*`, ...(tracing && tracingNamespace ? [`${tracingNamespace}/${tracing.host}`] : [])];
+    if (tracing) {
+      new Telemetry(this, 'mesh-default', {
+        metadata: { name: 'mesh-default', namespace: this.rootNamespace },
+        spec: {
+          tracing: [{
+            providers: [{ name: TRACING_PROVIDER }],
+            randomSamplingPercentage: config.tracingSamplingPercentage,
+          }],
+        },
+      });
+    }
     new PodScrape(this, 'scrape', {
       stack: props.monitoring,
       name: 'istiod',

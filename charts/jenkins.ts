@@ -5,7 +5,7 @@
 // beyond that secret.
 import * as k8s from '../imports/k8s';
 import { Construct } from 'constructs';
-import { PlatformConfig } from '../lib/config';
+import { Section } from '../lib/config';
 import { ManifestComponent } from '../lib/component';
 import { MonitoringStack, PodScrape } from '../lib/monitoring';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
@@ -29,7 +29,7 @@ export const JENKINS_AGENT_PORT = 50000;
 export const JENKINS_AGENT_SERVICE_ACCOUNT = 'jenkins-agent';
 
 export interface JenkinsProps {
-  readonly config: PlatformConfig['jenkins'];
+  readonly config: Section<'jenkins'>;
   /** Jenkins's host is jenkins.<domain>. */
   readonly domain: string;
   readonly ingressClass: string;

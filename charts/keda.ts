@@ -3,13 +3,13 @@
 // nginx-istio-rps). The ScaledObjects live with the workloads they scale (charts/workloads.ts), so the target
 // name comes from the Deployment itself.
 import { Construct } from 'constructs';
-import { PlatformConfig } from '../lib/config';
+import { Section } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { KedaValues } from '../lib/helm-values';
 import { ScaledObject } from '../imports/keda.sh';
 
 export class KedaChart extends HelmComponent<KedaValues> {
-  constructor(scope: Construct, props: { readonly config: PlatformConfig['keda'] }) {
+  constructor(scope: Construct, props: { readonly config: Section<'keda'> }) {
     const { config } = props;
     super(scope, 'keda', {
       namespace: config.namespace,

@@ -3,7 +3,7 @@
 // and Grafana, the Certificate and Ingress of the guide, and the ServiceEntries that make external hosts
 // (the Azure MySQL server) appear in Kiali's graph instead of as PassthroughCluster.
 import { Construct } from 'constructs';
-import { PlatformConfig } from '../lib/config';
+import { Section } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { KialiServerValues } from '../lib/helm-values';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
@@ -44,7 +44,7 @@ type KialiChartValues = Omit<KialiServerValues, 'external_services'> & {
 };
 
 export interface KialiProps {
-  readonly config: PlatformConfig['kiali'];
+  readonly config: Section<'kiali'>;
   /** Kiali's host is dashboard.<domain>. */
   readonly domain: string;
   readonly ingressClass: string;

@@ -4,7 +4,7 @@
 // are one set of values here. No credential is in the values: the Slack webhook is a file mounted from
 // the alertmanager-slack secret, and Grafana's admin login is the grafana-admin secret.
 import { Construct } from 'constructs';
-import { PlatformConfig } from '../lib/config';
+import { PlatformConfig, Section } from '../lib/config';
 import { PROVIDERS } from '../lib/provider';
 import { HelmComponent } from '../lib/component';
 import { GrafanaValues, KubePrometheusStackValues } from '../lib/helm-values';
@@ -82,7 +82,7 @@ const MANAGED_CONTROL_PLANE_OFF: KubePrometheusStackChartValues = {
 };
 
 export interface KubePrometheusStackProps {
-  readonly config: PlatformConfig['kubePrometheusStack'];
+  readonly config: Section<'kubePrometheusStack'>;
   /** The UIs are prometheus.<domain>, alertmanager.<domain> and grafana.<domain>. */
   readonly domain: string;
   readonly ingressClass: string;

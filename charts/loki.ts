@@ -2,7 +2,7 @@
 // AKS workload identity: no storage key anywhere. The guide's loki-values.yaml, with each setting moved to
 // where chart 7.x reads it.
 import { Construct } from 'constructs';
-import { PlatformConfig } from '../lib/config';
+import { Section } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { LokiValues } from '../lib/helm-values';
 import { GrafanaDashboard, GrafanaDatasource, GrafanaProvisioning } from '../lib/grafana';
@@ -28,11 +28,16 @@ export const LOKI_SERVICE_ACCOUNT = 'loki';
 const WORKLOAD_IDENTITY_USE = { 'azure.workload.identity/use': 'true' };
 
 export interface LokiProps {
-  readonly config: PlatformConfig['loki'];
+  readonly config: Section<'loki'>;
   /** The ruler's Alertmanager. */
   readonly alertmanagerUrl: string;
   /** The Grafana that gets Loki's datasource and dashboard. */
   readonly grafana: GrafanaProvisioning;
+  /**
+   * Tempo's datasource, which a trace id in a log line links to.
+   * @default - no trace links: an environment without Tempo
+   */
+  readonly traces?: { readonly datasourceUid: string };
 }
 
 /** The datasource uids Loki's and Tempo's datasources are provisioned under, and link each other by. */
@@ -137,13 +142,15 @@ export class LokiChart extends HelmComponent<LokiChartValues> {
             httpHeaderName1: 'X-Scope-OrgID',
             // The guide has derivedFields beside jsonData, where Grafana ignores it, and without `url`, which
             // is the query the link runs in Tempo.
-            derivedFields: [{
-              name: 'traceID',
-              matcherRegex: '(?:traceID|traceId|trace_id)=(\\w+)',
-              datasourceUid: DATASOURCE_UIDS.tempo,
-              url: '${__value.raw}',
-              urlDisplayLabel: 'Open trace in Tempo',
-            }],
+            ...(props.traces ? {
+              derivedFields: [{
+                name: 'traceID',
+                matcherRegex: '(?:traceID|traceId|trace_id)=(\\w+)',
+                datasourceUid: props.traces.datasourceUid,
+                url: '${__value.raw}',
+                urlDisplayLabel: 'Open trace in Tempo',
+              }],
+            } : {}),
           },
           // The tenant id, not a credential; Grafana only accepts header values here.
           secureJsonData: { httpHeaderValue1: this.tenant },

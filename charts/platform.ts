@@ -19,17 +19,25 @@ import { JenkinsChart } from './jenkins';
 import { KedaChart } from './keda';
 import { KialiChart } from './kiali';
 import { KubePrometheusStackChart } from './kube-prometheus-stack';
-import { LokiChart } from './loki';
+import { DATASOURCE_UIDS, LokiChart } from './loki';
 import { NamespacesChart } from './namespaces';
 import { PromtailChart } from './promtail';
 import { SealedSecretsChart } from './sealed-secrets';
 import { SecretsChart } from './secrets';
 import { TempoChart } from './tempo';
 
-/** Builds the components of one environment under a new App. Nothing is rendered or written. */
+/**
+ * Builds the components of one environment under a new App. Nothing is rendered or written.
+ *
+ * A component runs where its config section is present. What one component needs of another is passed
+ * here, as a typed reference; a reference to a component that is off is refused (`needs`), naming both
+ * sections, so that nothing is built that would fail on the cluster (a PodMonitor without the monitoring
+ * stack, a ScaledObject without KEDA).
+ */
 export function composePlatform(config: PlatformConfig): Composition {
   const app = new App();
   const { domain, ingressClass } = config;
+  const needs = requirement(config);
   const s = config.secrets;
   const secretsBackend = s.backend === 'external-secrets'
     ? new ExternalSecretsChart(app, { config: s })
@@ -38,32 +46,56 @@ export function composePlatform(config: PlatformConfig): Composition {
   const certManager = new CertManagerChart(app, { config: config.certManager, nodeSelector: config.nodeSelector });
   const issuer = certManager.issuer(config.certManager.ingressIssuer);
   const site = { domain, ingressClass, issuer, secrets };
-  const monitoring = new KubePrometheusStackChart(app, {
+  const monitoring = config.kubePrometheusStack && new KubePrometheusStackChart(app, {
     ...site, config: config.kubePrometheusStack, provider: config.cluster.provider, certManager: certManager.metrics,
   });
+  const scrapedBy = (who: string) => needs(monitoring, who, 'kubePrometheusStack', 'Prometheus scrapes its metrics with a PodMonitor, a kind the monitoring stack installs');
 
-  new IngressNginxChart(app, { config: config.ingressNginx, ingressClass });
-  new HarborChart(app, { ...site, config: config.harbor });
-  new JenkinsChart(app, { ...site, config: config.jenkins, monitoring });
-  const argoCd = new ArgoCdChart(app, { ...site, config: config.argocd, monitoring });
-  const grafana = monitoring.grafanaProvisioning;
-  const loki = new LokiChart(app, { config: config.loki, alertmanagerUrl: monitoring.alertmanager.url, grafana });
-  new PromtailChart(app, { config: config.promtail, loki });
-  const tempo = new TempoChart(app, { config: config.tempo, secrets, prometheusUrl: monitoring.prometheusUrl, grafana });
-  const istioBase = new IstioBaseChart(app, { config: config.istio });
-  const istiod = new IstiodChart(app, { config: config.istio, base: istioBase, tracing: tempo.otlpGrpc, monitoring });
-  const gateway = new IstioGatewayChart(app, { config: config.istio, istiod, monitoring });
-  new KialiChart(app, {
-    ...site, config: config.kiali, istiod,
-    backends: { prometheusUrl: monitoring.prometheusUrl, grafanaUrl: monitoring.grafana.url, grafanaPublicUrl: `https://${monitoring.hosts.grafana}` },
+  if (config.ingressNginx) new IngressNginxChart(app, { config: config.ingressNginx, ingressClass });
+  if (config.harbor) new HarborChart(app, { ...site, config: config.harbor });
+  if (config.jenkins) new JenkinsChart(app, { ...site, config: config.jenkins, monitoring: scrapedBy('jenkins') });
+  const argoCd = new ArgoCdChart(app, { ...site, config: config.argocd, monitoring: scrapedBy('argocd') });
+  const loki = config.loki && new LokiChart(app, {
+    config: config.loki,
+    alertmanagerUrl: scrapedBy('loki').alertmanager.url,
+    grafana: scrapedBy('loki').grafanaProvisioning,
+    traces: config.tempo ? { datasourceUid: DATASOURCE_UIDS.tempo } : undefined,
   });
-  new KedaChart(app, { config: config.keda });
+  if (config.promtail) new PromtailChart(app, { config: config.promtail, loki: needs(loki, 'promtail', 'loki', 'it ships the pods\' logs to Loki') });
+  const tempo = config.tempo && ((tempoConfig) => {
+    const m = needs(monitoring, 'tempo', 'kubePrometheusStack', 'its metrics generator writes span metrics to Prometheus, and Grafana shows its traces');
+    return new TempoChart(app, {
+      config: tempoConfig, secrets, prometheusUrl: m.prometheusUrl, grafana: m.grafanaProvisioning,
+      logs: loki ? { datasourceUid: DATASOURCE_UIDS.loki } : undefined,
+    });
+  })(config.tempo);
+  const mesh = config.istio && ((istio) => {
+    const base = new IstioBaseChart(app, { config: istio });
+    // Without Tempo the mesh runs untraced.
+    const istiod = new IstiodChart(app, { config: istio, base, tracing: tempo?.otlpGrpc, monitoring: scrapedBy('istio') });
+    const gateway = new IstioGatewayChart(app, { config: istio, istiod, monitoring: scrapedBy('istio') });
+    return { istiod, gateway };
+  })(config.istio);
+  if (config.kiali) {
+    const m = needs(monitoring, 'kiali', 'kubePrometheusStack', 'it reads the mesh\'s traffic from Prometheus');
+    new KialiChart(app, {
+      ...site, config: config.kiali, istiod: needs(mesh, 'kiali', 'istio', 'it shows the Istio mesh').istiod,
+      backends: { prometheusUrl: m.prometheusUrl, grafanaUrl: m.grafana.url, grafanaPublicUrl: `https://${m.hosts.grafana}` },
+    });
+  }
+  if (config.keda) new KedaChart(app, { config: config.keda });
   // Only where a workload is delivered as a canary: the Rollouts' CRDs and controller.
   if (usesCanary(config)) {
     new ArgoRolloutsChart(app, { config: config.argoRollouts, slackChannel: config.argocd.slackChannel, secrets });
   }
+  const apps = config.apps;
+  for (const [name, w] of Object.entries(apps.workloads)) {
+    if (w.autoscaling) needs(config.keda, `apps.workloads.${name}.autoscaling`, 'keda', 'KEDA scales the workload (a ScaledObject)');
+  }
+  const workloadsMesh = needs(mesh, 'apps', 'istio', 'the workloads run in the Istio mesh, behind its ingress gateway');
   new WorkloadsChart(app, {
-    config: config.apps, domain, gatewayIssuer: certManager.issuer(config.apps.gatewayIssuer), gateway, istiod, secrets, monitoring,
+    config: apps, domain, gatewayIssuer: certManager.issuer(apps.gatewayIssuer), gateway: workloadsMesh.gateway, istiod: workloadsMesh.istiod,
+    secrets, monitoring: scrapedBy('apps'),
   });
 
   // Hosts and TLS secrets of every endpoint above, taken together (two on one host, say).
@@ -73,7 +105,21 @@ export function composePlatform(config: PlatformConfig): Composition {
   // Last: the secrets the components above use, then the namespaces all of them write into, as objects
   // synced before the secrets.
   secrets.writeSecrets(app);
-  const namespaces = new NamespacesChart(app, { components: app, labels: injectionLabels(config.istio) });
+  const namespaces = new NamespacesChart(app, { components: app, labels: config.istio ? injectionLabels(config.istio) : {} });
   secrets.dependOn(namespaces);
   return { config, app, argoCd };
+}
+
+/**
+ * `needs(ref, who, section, why)`: the reference `who` (a config section or field) needs from the component
+ * of config section `section`; refused, naming both and the fix, when that section is absent (the
+ * component is off in this environment).
+ */
+function requirement(config: PlatformConfig) {
+  return <T>(ref: T | undefined | false, who: string, section: string, why: string): T => {
+    if (ref) return ref;
+    throw new ConfigError(config.file, [
+      `${who}: needs ${section}, which is off in this environment (no \`${section}\` section): ${why}; add the ${section} section, or remove ${who}`,
+    ]);
+  };
 }

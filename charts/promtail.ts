@@ -1,13 +1,13 @@
 // Promtail: a DaemonSet that tails every pod's logs and pushes them to the Loki gateway as Loki's tenant.
 // The guide's promtail-values.yaml.
 import { Construct } from 'constructs';
-import { PlatformConfig } from '../lib/config';
+import { Section } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { PromtailValues } from '../lib/helm-values';
 import { LokiChart } from './loki';
 
 export interface PromtailProps {
-  readonly config: PlatformConfig['promtail'];
+  readonly config: Section<'promtail'>;
   /** Where the logs are pushed, as Loki's tenant. */
   readonly loki: LokiChart;
 }

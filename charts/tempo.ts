@@ -3,7 +3,7 @@
 // to Prometheus. The guide's tempo-values2.yaml. The storage key never appears in values: Tempo expands
 // ${STORAGE_ACCOUNT_ACCESS_KEY} from an environment variable filled from the tempo-azure-credentials secret.
 import { Construct } from 'constructs';
-import { PlatformConfig } from '../lib/config';
+import { Section } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { TempoDistributedValues } from '../lib/helm-values';
 import { SecretsChart } from './secrets';
@@ -41,12 +41,17 @@ const CONFIG_READERS = ['distributor', 'ingester', 'querier', 'queryFrontend', '
 const OTLP_GRPC_PORT = 4317;
 
 export interface TempoProps {
-  readonly config: PlatformConfig['tempo'];
+  readonly config: Section<'tempo'>;
   readonly secrets: SecretsChart;
   /** Where the metrics generator remote-writes service-graph and span metrics. */
   readonly prometheusUrl: string;
   /** The Grafana that gets Tempo's datasource and dashboard. */
   readonly grafana: GrafanaProvisioning;
+  /**
+   * Loki's datasource, which a span links to (the logs of its pod around its time).
+   * @default - no log links: an environment without Loki
+   */
+  readonly logs?: { readonly datasourceUid: string };
 }
 
 /** Tempo: the chart, and Grafana's Tempo datasource (linked to Loki and Prometheus) and service dashboard. */
@@ -122,19 +127,21 @@ export class TempoChart extends HelmComponent<TempoChartValues> {
             // The service graph's metrics are in Prometheus (the metrics generator remote-writes them).
             serviceMap: { datasourceUid: grafana.datasourceUid.prometheus },
             nodeGraph: { enabled: true },
-            tracesToLogsV2: {
-              datasourceUid: DATASOURCE_UIDS.loki,
-              spanStartTimeShift: '-2m',
-              spanEndTimeShift: '2m',
-              // tracesToLogsV2 takes {key, value} pairs (span attribute -> Loki label); the guide's plain
-              // strings are the format of the retired tracesToLogs. Its "cluster" is dropped: no Loki stream
-              // has that label, so any span carrying it would match no logs.
-              tags: [
-                { key: 'namespace', value: 'namespace' },
-                { key: 'pod', value: 'pod' },
-                { key: 'service.name', value: 'service' },
-              ],
-            },
+            ...(props.logs ? {
+              tracesToLogsV2: {
+                datasourceUid: props.logs.datasourceUid,
+                spanStartTimeShift: '-2m',
+                spanEndTimeShift: '2m',
+                // tracesToLogsV2 takes {key, value} pairs (span attribute -> Loki label); the guide's plain
+                // strings are the format of the retired tracesToLogs. Its "cluster" is dropped: no Loki stream
+                // has that label, so any span carrying it would match no logs.
+                tags: [
+                  { key: 'namespace', value: 'namespace' },
+                  { key: 'pod', value: 'pod' },
+                  { key: 'service.name', value: 'service' },
+                ],
+              },
+            } : {}),
             tracesToMetrics: {
               datasourceUid: grafana.datasourceUid.prometheus,
               tags: [{ key: 'service.name', value: 'service' }],

@@ -7,7 +7,7 @@
 // (charts/workload-pod.ts) and each workload reachable only by its declared callers (charts/mesh-security.ts).
 import * as k8s from '../imports/k8s';
 import { Construct } from 'constructs';
-import { HTTP_PORT_NAME, PlatformConfig } from '../lib/config';
+import { HTTP_PORT_NAME, PlatformConfig, Section } from '../lib/config';
 import { ManifestComponent } from '../lib/component';
 import { ENVOY_METRICS, MonitoringStack, PodScrape } from '../lib/monitoring';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
@@ -24,7 +24,7 @@ import { METRICS_PORT_NAME, WorkloadPod } from './workload-pod';
 type WorkloadConfig = PlatformConfig['apps']['workloads'][string];
 
 export interface WorkloadsProps {
-  readonly config: PlatformConfig['apps'];
+  readonly config: Section<'apps'>;
   /** Public hosts are <subdomain>.<domain>. */
   readonly domain: string;
   /** Issues the gateway hosts' certificates; must answer HTTP-01 through the Istio ingress gateway. */

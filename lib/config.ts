@@ -360,8 +360,8 @@ export const configSchema = z
       /** The issuer every Ingress endpoint's Certificate uses; one of issuers[].name. */
       ingressIssuer: dnsLabel,
     }),
-    ingressNginx: component({}),
-    harbor: component({}),
+    ingressNginx: component({}).optional(),
+    harbor: component({}).optional(),
     /** The deploy repo's workloads (nginx, login-js, register-js). */
     apps: z.strictObject({
       namespace: dnsLabel,
@@ -376,13 +376,13 @@ export const configSchema = z
       image,
       /** Size of the volume holding /var/jenkins_home. */
       storage: z.string().regex(/^[1-9][0-9]*(Mi|Gi|Ti)$/, { error: 'must be a quantity such as 5Gi' }),
-    }),
+    }).optional(),
     istio: component({
       /** Namespaces whose pods get the Envoy sidecar (label istio-injection=enabled). */
       injectionNamespaces: z.array(dnsLabel).default(['default']),
       /** Percentage of requests traced to Tempo (Telemetry mesh-default). The guide starts at 100 and lowers it later. */
       tracingSamplingPercentage: z.number().min(0).max(100),
-    }),
+    }).optional(),
     kiali: component({
       /** Hosts outside the cluster that the mesh talks to, shown in Kiali's graph (ServiceEntry, MESH_EXTERNAL). */
       externalServices: z.array(z.strictObject({
@@ -400,8 +400,8 @@ export const configSchema = z
           seen.add(e.name);
         });
       }),
-    }),
-    keda: component({}),
+    }).optional(),
+    keda: component({}).optional(),
     /** The Argo Rollouts controller, installed only when a workload sets `canary`. */
     argoRollouts: component({}).default({ namespace: 'argo-rollouts' }),
     kubePrometheusStack: component({
@@ -409,7 +409,7 @@ export const configSchema = z
       slackChannel: z.string().regex(/^#[a-z0-9][a-z0-9_-]{0,79}$/, { error: 'must be a Slack channel such as #devops' }),
       /** IANA time zone the Slack messages show start and end times in. */
       alertTimeZone: ianaTimeZone.default('Asia/Seoul'),
-    }),
+    }).optional(),
     loki: component({
       /** The tenant (X-Scope-OrgID) Promtail pushes as and Grafana reads as; Loki runs with auth_enabled. */
       tenant: z.string().regex(/^[A-Za-z0-9!._*'()-]{1,150}$/, { error: 'must be a Loki tenant id such as self-monitoring' }),
@@ -419,14 +419,14 @@ export const configSchema = z
       storageAccount: azureStorageAccount,
       /** Blob containers in that account; they must exist before Loki starts. */
       containers: z.strictObject({ chunks: azureContainer, ruler: azureContainer }),
-    }),
-    promtail: component({}),
+    }).optional(),
+    promtail: component({}).optional(),
     tempo: component({
       /** The Azure storage account Tempo writes trace blocks to (its key is the tempo-azure-credentials secret). */
       storageAccount: azureStorageAccount,
       /** The Blob container for trace blocks; it must exist before Tempo starts. */
       container: azureContainer,
-    }),
+    }).optional(),
     /** Where every secret of the platform comes from; no secret value is ever in this repo. */
     secrets: secretsBackend,
     /**
@@ -525,7 +525,8 @@ function checkWhatTheClusterRefuses(c: ClusterFacts, ctx: z.RefinementCtx): void
   // A workload with a host gets a Certificate <name>-secret in the gateway's namespace (istio.namespace),
   // where the ingress gateway reads it: it must not be a secret something other than an endpoint fills there
   // (two endpoints on one secret, or on one host, are refused from the tree: lib/tls-endpoint.ts endpointProblems).
-  const gatewayNs = (c.istio as { namespace: string }).namespace;
+  const gatewayNs = (c.istio as { namespace: string } | undefined)?.namespace;
+  if (gatewayNs === undefined) return; // no mesh: the composition refuses the workloads (they need istio)
   const taken = new Map<string, string>([
     ['docker-config-secret', 'the Harbor image pull secret of lib/secrets.ts'],
     ['istio-ca-secret', 'istiod\'s self-signed root CA, which signs every certificate of the mesh'],
@@ -558,6 +559,12 @@ export type PlatformConfig = z.infer<typeof configSchema> & {
   /** The file the config was read from, for messages. */
   readonly file: string;
 };
+
+/**
+ * One section of the config, present: what a component receives. A component's section may be absent from
+ * an environment's file, and then the component is off there (charts/platform.ts builds it only if present).
+ */
+export type Section<K extends keyof PlatformConfig> = NonNullable<PlatformConfig[K]>;
 
 /** A dotted path for messages, with keys that contain dots quoted: a.b[".dockerconfigjson"]. */
 export function configPath(segments: readonly (string | number)[]): string {

@@ -24,8 +24,8 @@ describe('platform config', () => {
     expect(c.deployRepo).toEqual({ url: 'https://github.com/kangbock/msa_deploy.git', revision: 'main', path: 'gitops' });
     // The lab runs versions.yaml's default chart versions: it overrides none.
     expect(chartSource('cert-manager', c.certManager.chartVersion).version).toBe('v1.21.1');
-    expect(chartSource('ingress-nginx', c.ingressNginx.chartVersion).version).toBe('4.15.1');
-    expect(chartSource('harbor', c.harbor.chartVersion).version).toBe('1.19.1');
+    expect(chartSource('ingress-nginx', c.ingressNginx!.chartVersion).version).toBe('4.15.1');
+    expect(chartSource('harbor', c.harbor!.chartVersion).version).toBe('1.19.1');
     // The ACME contact lives at the platform's domain, not at the guide author's personal address.
     expect(c.certManager.acmeEmail).toMatch(/@k-tech\.cloud$/);
   });

@@ -109,13 +109,13 @@ describe('kube-prometheus-stack: Alertmanager to Slack', () => {
   });
 
   test('times are shown in the configured zone, Asia/Seoul by default, with the zone\'s abbreviation', () => {
-    expect(config.kubePrometheusStack.alertTimeZone).toBe('Asia/Seoul');
+    expect(config.kubePrometheusStack!.alertTimeZone).toBe('Asia/Seoul');
     expect(templates).toContain('.StartsAt | tz "Asia/Seoul" | date "2006-01-02 15:04:05 MST"');
     expect(templates).toContain('.EndsAt | tz "Asia/Seoul" | date "2006-01-02 15:04:05 MST"');
     expect(templates).not.toContain('KST');
 
     const defaulted = labConfig((r) => { delete r.kubePrometheusStack.alertTimeZone; });
-    expect(defaulted.kubePrometheusStack.alertTimeZone).toBe('Asia/Seoul');
+    expect(defaulted.kubePrometheusStack!.alertTimeZone).toBe('Asia/Seoul');
     const utc = render(labConfig((r) => { r.kubePrometheusStack.alertTimeZone = 'Europe/Berlin'; }));
     expect(utc.values('kube-prometheus-stack').alertmanager.templateFiles['slack.tmpl']).toContain('tz "Europe/Berlin"');
   });

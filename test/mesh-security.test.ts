@@ -71,7 +71,7 @@ describe('authorization', () => {
     for (const ap of lab.all('AuthorizationPolicy')) expect(Object.keys((ap as any).spec.selector.matchLabels).length).toBeGreaterThan(0);
     // The solvers run where the gateway hosts' Certificates are: a namespace without sidecars or our policies.
     const certNs = lab.get('Certificate', 'nginx-secret', 'istio-system').metadata.namespace;
-    expect(labPlatform().config.istio.injectionNamespaces).not.toContain(certNs);
+    expect(labPlatform().config.istio!.injectionNamespaces).not.toContain(certNs);
     expect([...lab.all('PeerAuthentication'), ...lab.all('AuthorizationPolicy')].filter((o) => o.metadata.namespace === certNs)).toEqual([]);
   });
 });
