@@ -8,6 +8,7 @@ import { ConfigError, PlatformConfig, usesCanary } from '../lib/config';
 import { endpointProblems } from '../lib/tls-endpoint';
 import { Composition } from '../lib/platform';
 import { WorkloadsChart } from './workloads';
+import { AlloyChart } from './alloy';
 import { ArgoCdChart } from './argo-cd';
 import { ArgoRolloutsChart } from './argo-rollouts';
 import { CertManagerChart } from './cert-manager';
@@ -48,7 +49,9 @@ export function composePlatform(config: PlatformConfig): Composition {
   const argoCd = new ArgoCdChart(app, { ...site, config: config.argocd, monitoring });
   const grafana = monitoring.grafanaProvisioning;
   const loki = new LokiChart(app, { config: config.loki, alertmanagerUrl: monitoring.alertmanager.url, grafana });
-  new PromtailChart(app, { config: config.promtail, loki });
+  // One log shipper (config refuses both): Promtail, the guide's, or Alloy, its successor.
+  if (config.promtail) new PromtailChart(app, { config: config.promtail, loki });
+  if (config.alloy) new AlloyChart(app, { config: config.alloy, loki });
   const tempo = new TempoChart(app, { config: config.tempo, secrets, prometheusUrl: monitoring.prometheusUrl, grafana });
   const istioBase = new IstioBaseChart(app, { config: config.istio });
   const istiod = new IstiodChart(app, { config: config.istio, base: istioBase, tracing: tempo.otlpGrpc, monitoring });
