@@ -8,6 +8,7 @@ import { ConfigError, PlatformConfig, usesCanary } from '../lib/config';
 import { endpointProblems } from '../lib/tls-endpoint';
 import { Composition } from '../lib/platform';
 import { WorkloadsChart } from './workloads';
+import { AlloyChart } from './alloy';
 import { ArgoCdChart } from './argo-cd';
 import { ArgoRolloutsChart } from './argo-rollouts';
 import { CertManagerChart } from './cert-manager';
@@ -61,7 +62,9 @@ export function composePlatform(config: PlatformConfig): Composition {
     grafana: scrapedBy('loki').grafanaProvisioning,
     traces: config.tempo ? { datasourceUid: DATASOURCE_UIDS.tempo } : undefined,
   });
+  // One log shipper (config refuses both): Promtail, the guide's, or Alloy, its successor.
   if (config.promtail) new PromtailChart(app, { config: config.promtail, loki: needs(loki, 'promtail', 'loki', 'it ships the pods\' logs to Loki') });
+  if (config.alloy) new AlloyChart(app, { config: config.alloy, loki: needs(loki, 'alloy', 'loki', 'it ships the pods\' logs to Loki') });
   const tempo = config.tempo && ((tempoConfig) => {
     const m = needs(monitoring, 'tempo', 'kubePrometheusStack', 'its metrics generator writes span metrics to Prometheus, and Grafana shows its traces');
     return new TempoChart(app, {

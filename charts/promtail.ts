@@ -5,6 +5,7 @@ import { Section } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { PromtailValues } from '../lib/helm-values';
 import { LokiChart } from './loki';
+import { PLATFORM_POD_LOG_RULES } from './pod-logs';
 
 export interface PromtailProps {
   readonly config: Section<'promtail'>;
@@ -24,14 +25,9 @@ export class PromtailChart extends HelmComponent<PromtailValues> {
           snippets: {
             // The guide writes its own kubernetes-pods job under a top-level `scrape_configs:`, which the
             // chart never reads. The chart's kubernetes-pods job already has the guide's CRI parsing and its
-            // namespace, pod and container labels; the guide's additions are appended to that job here.
-            extraRelabelConfigs: [
-              // `service` is what Tempo's traces-to-logs link matches (span attribute service.name).
-              { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], target_label: 'service' },
-              { source_labels: ['__meta_kubernetes_pod_label_app'], target_label: 'service_name' },
-              // The canary's synthetic lines would only add noise to every query.
-              { action: 'drop', source_labels: ['__meta_kubernetes_pod_name'], regex: 'loki-canary-.*' },
-            ],
+            // namespace, pod and container labels; the guide's additions (charts/pod-logs.ts: `service`,
+            // `service_name`, the canary drop) are appended to that job here.
+            extraRelabelConfigs: [...PLATFORM_POD_LOG_RULES],
           },
         },
       },

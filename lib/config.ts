@@ -411,7 +411,7 @@ export const configSchema = z
       alertTimeZone: ianaTimeZone.default('Asia/Seoul'),
     }).optional(),
     loki: component({
-      /** The tenant (X-Scope-OrgID) Promtail pushes as and Grafana reads as; Loki runs with auth_enabled. */
+      /** The tenant (X-Scope-OrgID) the log shipper pushes as and Grafana reads as; Loki runs with auth_enabled. */
       tenant: z.string().regex(/^[A-Za-z0-9!._*'()-]{1,150}$/, { error: 'must be a Loki tenant id such as self-monitoring' }),
       /** Client id of the managed identity federated with Loki's service account (not a secret). */
       clientId: uuid,
@@ -420,7 +420,12 @@ export const configSchema = z
       /** Blob containers in that account; they must exist before Loki starts. */
       containers: z.strictObject({ chunks: azureContainer, ruler: azureContainer }),
     }).optional(),
+    /**
+     * The log shipper: Promtail (the guide's, end of life since 2026-03-02) or Grafana Alloy, its successor.
+     * Each runs where its section is present; an environment with both is refused (below).
+     */
     promtail: component({}).optional(),
+    alloy: component({}).optional(),
     tempo: component({
       /** The Azure storage account Tempo writes trace blocks to (its key is the tempo-azure-credentials secret). */
       storageAccount: azureStorageAccount,
@@ -475,6 +480,14 @@ export const configSchema = z
       });
     }
     checkWhatTheClusterRefuses(c, ctx);
+    if (c.promtail && c.alloy) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['alloy'],
+        message: 'is set, and so is promtail: two log shippers would push every log line to Loki twice; keep one of the two sections ' +
+          '(alloy replaces promtail, which reached end of life on 2026-03-02: remove the promtail section)',
+      });
+    }
     for (const p of workloadHardeningProblems(c.apps.workloads)) ctx.addIssue({ code: 'custom', ...p });
     // A chartVersion overrides versions.yaml's default for this environment: only to a version listed there.
     for (const [section, value] of Object.entries(c)) {

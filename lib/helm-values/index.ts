@@ -7,6 +7,7 @@ export type { KubePrometheusStackValues } from './kube-prometheus-stack';
 export type { GrafanaValues } from './grafana';
 export type { LokiValues } from './loki';
 export type { PromtailValues } from './promtail';
+export type { AlloyValues } from './alloy';
 export type { TempoDistributedValues } from './tempo-distributed';
 export type { IstioBaseValues } from './istio-base';
 export type { IstiodValues } from './istiod';
