@@ -5,7 +5,7 @@
 // chart and a folder of its own gets an Application with two sources.
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { PlatformConfig } from './config';
+import { ConfigError, PlatformConfig } from './config';
 import { Component, isHelmComponent } from './component';
 import {
   AppProject,
@@ -21,9 +21,30 @@ export const APPS_FOLDER = 'apps';
 export const BOOTSTRAP_FOLDER = 'bootstrap';
 export const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
 
-/** The root Application of an environment, applied once from bootstrap/; it syncs apps/. */
+/**
+ * The root Application of an environment, applied once from bootstrap/; it syncs apps/. It is also the name
+ * of the environment's AppProject.
+ */
 export function rootApplicationName(config: PlatformConfig): string {
   return `platform-${config.environment}`;
+}
+
+/**
+ * The Application of a component: `<component>-<environment>`. Every Argo CD object of an environment
+ * carries the environment's name, so that several environments' Applications can live in one Argo CD.
+ */
+export function applicationName(config: PlatformConfig, component: { readonly name: string }): string {
+  return `${component.name}-${config.environment}`;
+}
+
+/** Longest name of an Application: Argo CD labels resources with it (app.kubernetes.io/instance), a label value. */
+export const MAX_APPLICATION_NAME = 63;
+
+/** The cluster an environment's components go to: the configured one, or the cluster Argo CD runs in. */
+export function destinationCluster(config: PlatformConfig): { server: string } | { name: string } {
+  const d = config.cluster.destination;
+  if (!d) return { server: IN_CLUSTER };
+  return 'server' in d ? { server: d.server } : { name: d.name };
 }
 
 /** The path of an environment's folder (or a subfolder of it) inside the deploy repo. */
@@ -48,16 +69,20 @@ export class ChildApplications extends Chart {
   constructor(scope: Construct, config: PlatformConfig, components: readonly Component[], waves: ReadonlyMap<Component, number>) {
     super(scope, APPS_FOLDER, { disableResourceNameHashes: true });
     for (const c of components) {
+      const name = applicationName(config, c);
+      if (name.length > MAX_APPLICATION_NAME) {
+        throw new ConfigError(config.file, [`the Application of component ${c.name} would be named ${name}, longer than ${MAX_APPLICATION_NAME} characters; give the environment (the config file) a shorter name`]);
+      }
       new Application(this, c.name, {
         metadata: {
-          name: c.name,
+          name,
           namespace: config.argocd.namespace,
           annotations: { [SYNC_WAVE]: String(waves.get(c)) },
         },
         spec: {
-          project: config.argocd.project,
+          project: rootApplicationName(config),
           ...sourcesOf(config, c),
-          destination: { server: IN_CLUSTER, namespace: c.targetNamespace },
+          destination: { ...destinationCluster(config), namespace: c.targetNamespace },
           syncPolicy: syncPolicy(c.syncOptions, c.namespaceLabels),
           ...ignoreDifferencesOf(c),
         },
@@ -98,12 +123,18 @@ export class BootstrapChart extends Chart {
     // Where the components' objects go (their own objects' namespaces included) and where their charts may write.
     const allNamespaces = [config.argocd.namespace, ...components.flatMap((c) => c.namespaces)];
 
+    const cluster = destinationCluster(config);
     new AppProject(this, 'project', {
-      metadata: { name: config.argocd.project, namespace: config.argocd.namespace },
+      metadata: { name: rootApplicationName(config), namespace: config.argocd.namespace },
       spec: {
         description: `The platform of environment ${config.environment}, synthesized by cdk8s`,
         sourceRepos: [...new Set([config.deployRepo.url, ...helmRepos])].sort(),
-        destinations: [...new Set(allNamespaces)].sort().map((namespace) => ({ server: IN_CLUSTER, namespace })),
+        // The root Application writes the child Applications into Argo CD's own cluster and namespace; the
+        // components go to the environment's cluster.
+        destinations: [
+          ...('server' in cluster && cluster.server === IN_CLUSTER ? [] : [{ server: IN_CLUSTER, namespace: config.argocd.namespace }]),
+          ...[...new Set(allNamespaces)].sort().map((namespace) => ({ ...cluster, namespace })),
+        ],
         // The charts install CRDs, ClusterRoles and webhooks, and the issuers are cluster-scoped; the
         // project's limit is where things go (destinations) and where they come from (sourceRepos).
         clusterResourceWhitelist: [{ group: '*', kind: '*' }],
@@ -113,7 +144,7 @@ export class BootstrapChart extends Chart {
     new Application(this, 'root', {
       metadata: { name: rootApplicationName(config), namespace: config.argocd.namespace },
       spec: {
-        project: config.argocd.project,
+        project: rootApplicationName(config),
         source: { repoUrl: config.deployRepo.url, targetRevision: config.deployRepo.revision, path: repoPath(config, APPS_FOLDER) },
         destination: { server: IN_CLUSTER, namespace: config.argocd.namespace },
         syncPolicy: syncPolicy([]),

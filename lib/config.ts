@@ -309,6 +309,14 @@ export const configSchema = z
        * the cluster can reach.
        */
       provider: z.enum(['aks', 'self-managed'], { error: 'must be "aks" or "self-managed"' }),
+      /**
+       * The cluster Argo CD deploys the components to, as Argo CD knows it: `server: <API server URL>` or
+       * `name: <cluster name>` (`argocd cluster add`). Default: the cluster Argo CD itself runs in.
+       */
+      destination: z.union([
+        z.strictObject({ server: z.string().regex(/^https:\/\/\S+$/, { error: 'must be the API server\'s https:// URL as Argo CD knows the cluster, such as https://kubernetes.default.svc' }) }),
+        z.strictObject({ name: dnsLabel.or(z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/)) }),
+      ], { error: 'must be { server: <https URL> } or { name: <cluster name in Argo CD> }' }).optional(),
     }),
     /** The ingress class of the ingress-nginx controller; Ingresses and HTTP-01 solvers use it. */
     ingressClass: dnsLabel,
@@ -333,8 +341,6 @@ export const configSchema = z
     argocd: z.strictObject({
       /** Namespace Argo CD runs in; Applications and the AppProject live there. */
       namespace: dnsLabel,
-      /** The AppProject every platform Application belongs to. */
-      project: dnsLabel,
       /** The argo-cd chart that manages Argo CD itself once the root Application is applied. */
       chartVersion: exactVersion.optional(),
       /** The Slack channel (without "#") every Application's sync and health notifications go to. */

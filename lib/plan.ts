@@ -73,24 +73,39 @@ const BY_HAND: Record<string, string> = { bootstrap: 'bootstrap (kubectl apply)'
 /** The owners parseTree gives objects of those folders. */
 const BY_HAND_NAMES = new Set(Object.values(BY_HAND));
 
-function ownerOf(rel: string): string {
+/**
+ * The owner of an env-relative path: `root` for apps/, the by-hand name for bootstrap/, else the
+ * Application whose folder source is that folder (`folders`: `<env>/<folder>` -> Application), or the
+ * folder's name when no Application syncs it.
+ */
+function ownerOf(env: string, rel: string, folders: ReadonlyMap<string, string>): string {
   const folder = rel.split('/')[0];
-  return folder === 'apps' ? 'root' : BY_HAND[folder] ?? folder;
+  return folder === 'apps' ? 'root' : BY_HAND[folder] ?? folders.get(`${env}/${folder}`) ?? folder;
 }
 
 /** Parses a gitops tree given as env-relative path -> YAML text (`lab/apps/x.yaml`). */
 export function parseTree(files: ReadonlyMap<string, string>): Map<string, PlannedObject> {
-  const out = new Map<string, PlannedObject>();
+  const docs: { env: string; rel: string; file: string; doc: Obj }[] = [];
   for (const [file, text] of [...files].sort(([a], [b]) => compareText(a, b))) {
     if (!file.endsWith('.yaml')) continue;
     const [env, ...rest] = file.split('/');
     for (const doc of yaml.loadAll(text) as Obj[]) {
-      if (!doc || typeof doc !== 'object' || !doc.kind) continue;
-      const o: PlannedObject = {
-        env, app: ownerOf(rest.join('/')), kind: doc.kind, namespace: doc.metadata?.namespace, name: doc.metadata?.name, file, object: doc,
-      };
-      out.set(`${env}|${objectKey(o)}`, o);
+      if (doc && typeof doc === 'object' && doc.kind) docs.push({ env, rel: rest.join('/'), file, doc });
     }
+  }
+  // Which Application syncs which folder: the last two segments of its folder source's path.
+  const folders = new Map<string, string>();
+  for (const { rel, doc } of docs) {
+    if (doc.kind !== 'Application' || rel.split('/')[0] !== 'apps') continue;
+    const path = writtenSources(doc.spec).folder?.path;
+    if (typeof path === 'string' && typeof doc.metadata?.name === 'string') folders.set(path.split('/').slice(-2).join('/'), doc.metadata.name);
+  }
+  const out = new Map<string, PlannedObject>();
+  for (const { env, rel, file, doc } of docs) {
+    const o: PlannedObject = {
+      env, app: ownerOf(env, rel, folders), kind: doc.kind, namespace: doc.metadata?.namespace, name: doc.metadata?.name, file, object: doc,
+    };
+    out.set(`${env}|${objectKey(o)}`, o);
   }
   return out;
 }
@@ -244,6 +259,9 @@ function showChange(f: FieldChange, indent: string): string {
 }
 
 /** The plan as text; `color` adds ANSI colours. */
+/** Up to this many unchanged objects moving out of a removed Application are listed one by one. */
+const QUIET_MOVES_LISTED = 5;
+
 export function formatPlan(p: ReturnType<typeof plan>, color: boolean): string {
   const c = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const green = (s: string) => c('32', s);
@@ -268,7 +286,20 @@ export function formatPlan(p: ReturnType<typeof plan>, color: boolean): string {
     add(ch.after, `${yellow(`  ~ ${name(ch.after)}`)}\n${shown.join('\n')}`);
   }
   for (const o of p.removed) add(o, red(`  - ${name(o)}`));
+  // Many unchanged objects whose Application goes (a renamed Application, say) are one line per old Application.
+  const quietKey = (m: Plan['moved'][number]) => (m.from === 'gone' && m.fields.length === 0 ? `${m.after.env}|${m.after.app}|${m.before.app}` : undefined);
+  const quiet = new Map<string, Plan['moved']>();
   for (const m of p.moved) {
+    const k = quietKey(m);
+    if (k) quiet.set(k, [...(quiet.get(k) ?? []), m]);
+  }
+  const summarized = new Set([...quiet].filter(([, ms]) => ms.length > QUIET_MOVES_LISTED).map(([k]) => k));
+  for (const k of summarized) {
+    const ms = quiet.get(k)!;
+    add(ms[0].after, yellow(`  > ${ms.length} unchanged objects (moved from Application ${ms[0].before.app}, which goes: adopted in place)`));
+  }
+  for (const m of p.moved) {
+    if (summarized.has(quietKey(m) ?? '')) continue;
     const fields = m.fields.slice(0, 12).map((f) => showChange(f, '      '));
     const how = m.from === 'by hand' ? `moved from ${m.before.app}, applied by hand: adopted in place`
       : m.from === 'gone' ? `moved from Application ${m.before.app}, which goes: adopted in place`
@@ -319,7 +350,8 @@ export function chartApplications(tree: ReadonlyMap<string, PlannedObject>): Map
 
 /**
  * Adds what each chart Application renders to the tree, as objects of that Application (`file` names the
- * chart). Keys carry the Application, so an object both bootstrap/ and the argo-cd chart apply is two entries.
+ * chart). Keys mark them as rendered, so an object both bootstrap/ and the argo-cd chart apply is two
+ * entries; they do not carry the Application, so a chart whose Application is renamed shows as moved.
  */
 export function addRendered(tree: Map<string, PlannedObject>, env: string, renders: ReadonlyMap<string, ChartRender>, inputs: readonly ChartInput[]): void {
   for (const input of inputs) {
@@ -329,7 +361,7 @@ export function addRendered(tree: Map<string, PlannedObject>, env: string, rende
         env, app: input.application, kind: m.kind, namespace: m.metadata?.namespace, name: m.metadata?.name,
         file: `chart ${input.source.chart} ${input.source.version}: ${source}`, object: m,
       };
-      tree.set(`${env}|chart:${input.application}|${objectKey(o)}`, o);
+      tree.set(`${env}|chart|${objectKey(o)}`, o);
     }
   }
 }

@@ -4,7 +4,7 @@
 import { ApiObject, App, Chart } from 'cdk8s';
 import * as yaml from 'js-yaml';
 import { PlatformConfig } from './config';
-import { APPS_FOLDER, BOOTSTRAP_FOLDER, BootstrapChart, ChildApplications } from './app-of-apps';
+import { applicationName, APPS_FOLDER, BOOTSTRAP_FOLDER, BootstrapChart, ChildApplications } from './app-of-apps';
 import { ChartRender, Component, componentsOf, HelmComponent, isHelmComponent, kindOf, SKIP_DRY_RUN } from './component';
 import { dependencies, syncWaves } from './ordering';
 import { ChartInput, renderCluster, renderClusterSync, RenderOptions } from './render';
@@ -42,9 +42,11 @@ export function chartComponents(c: Composition): HelmComponent<object>[] {
   return componentsOf(c.app).filter(isHelmComponent);
 }
 
-/** What Helm is asked to render for one chart component, as Argo CD's repo server would. */
-function chartInput(h: HelmComponent<object>): ChartInput {
-  return { application: h.name, source: h.source, releaseName: h.releaseName, namespace: h.targetNamespace, values: h.values };
+/** What Helm is asked to render for each chart component, as Argo CD's repo server would, by Application. */
+export function chartInputs(c: Composition): ChartInput[] {
+  return chartComponents(c).map((h) => ({
+    application: applicationName(c.config, h), source: h.source, releaseName: h.releaseName, namespace: h.targetNamespace, values: h.values,
+  }));
 }
 
 /** Attaches the renders, derives the waves and builds the Argo CD objects: the platform is complete. */
@@ -52,7 +54,7 @@ export function completePlatform(c: Composition, renders: ReadonlyMap<string, Ch
   const components = componentsOf(c.app);
   checkUniqueNames(components);
   for (const h of chartComponents(c)) {
-    const r = renders.get(h.name);
+    const r = renders.get(applicationName(c.config, h));
     if (!r) throw new Error(`no render of chart ${h.name}`);
     h.attachRender(r);
   }
@@ -73,12 +75,12 @@ export function completePlatform(c: Composition, renders: ReadonlyMap<string, Ch
 
 /** Builds and renders one environment: cached renders, Helm for the rest, one chart at a time. */
 export function buildPlatform(c: Composition, options: RenderOptions = {}): Platform {
-  return completePlatform(c, renderClusterSync(chartComponents(c).map(chartInput), c.config.cluster.kubernetesVersion, options));
+  return completePlatform(c, renderClusterSync(chartInputs(c), c.config.cluster.kubernetesVersion, options));
 }
 
 /** The same, rendering the charts in parallel: the synth path. */
 export async function buildPlatformAsync(c: Composition, options: RenderOptions = {}): Promise<Platform> {
-  return completePlatform(c, await renderCluster(chartComponents(c).map(chartInput), c.config.cluster.kubernetesVersion, options));
+  return completePlatform(c, await renderCluster(chartInputs(c), c.config.cluster.kubernetesVersion, options));
 }
 
 function checkUniqueNames(components: readonly Component[]): void {
@@ -178,7 +180,7 @@ export function renderFiles(platform: Platform): RenderedFile[] {
 /** The objects every chart Application renders, as files of the validation (`<application>/(chart) <template>`). */
 export function chartFiles(platform: Platform): ManifestFile[] {
   return chartComponents(platform).flatMap((h) => h.render.objects.map((o) => ({
-    path: `${h.name}/(chart) ${o.source}`, manifest: o.manifest, application: h.name, rendered: true,
+    path: `${h.name}/(chart) ${o.source}`, manifest: o.manifest, application: applicationName(platform.config, h), rendered: true,
   })));
 }
 

@@ -12,7 +12,7 @@ import { storeUnreadValuesIn } from './chart-values';
 import { projectRoot } from './helm';
 import { writeFileAtomic } from './atomic-write';
 import { chartFiles, Platform } from './platform';
-import { APPS_FOLDER, BOOTSTRAP_FOLDER, rootApplicationName } from './app-of-apps';
+import { applicationName, APPS_FOLDER, BOOTSTRAP_FOLDER, rootApplicationName } from './app-of-apps';
 import { writtenSources } from './app-of-apps';
 import { formatViolations, ManifestFile, SchemaCache, validateManifests, ValidationOptions, Violation } from './validation';
 
@@ -24,13 +24,13 @@ export function validationOptions(platform: Platform): ValidationOptions {
   const folderNamespace = new Map(platform.components.map((c) => [c.name, c.targetNamespace]));
   return {
     defaultNamespace: (file) => folderNamespace.get(file.split('/')[0]) ?? config.argocd.namespace,
-    applicationNamespaces: new Map(platform.components.filter(isHelmComponent).map((c) => [c.name, c.namespaces])),
+    applicationNamespaces: new Map(platform.components.filter(isHelmComponent).map((c) => [applicationName(config, c), c.namespaces])),
     isBuiltIn: (apiVersion, kind) => platform.builtInKinds.has(`${apiVersion.includes('/') ? apiVersion.split('/')[0] : ''}/${kind}`),
     managedControlPlane: PROVIDERS[config.cluster.provider].managedControlPlane,
     runtimeObjects: platform.components.flatMap((c) => c.runtimeObjects),
     clusterPods: PROVIDERS[config.cluster.provider].clusterPods,
     chartArchive: (source) => vendoredChart(source).file,
-    unstableObjects: new Map(platform.components.filter(isHelmComponent).map((c) => [c.name, c.render.unstable])),
+    unstableObjects: new Map(platform.components.filter(isHelmComponent).map((c) => [applicationName(config, c), c.render.unstable])),
     repoPathPrefix: `${config.deployRepo.path}/${config.environment}/`,
     repoURL: config.deployRepo.url,
     kubernetesVersion: config.cluster.kubernetesVersion,
@@ -45,7 +45,8 @@ function applicationOf(platform: Platform, file: string): string | undefined {
   const folder = file.split('/')[0];
   if (folder === BOOTSTRAP_FOLDER) return undefined;
   if (folder === APPS_FOLDER) return rootApplicationName(platform.config);
-  return folder;
+  const component = platform.components.find((c) => c.name === folder);
+  return component ? applicationName(platform.config, component) : folder;
 }
 
 /**

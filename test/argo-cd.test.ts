@@ -103,7 +103,7 @@ describe('argo-cd', () => {
     const files = renderFiles(buildPlatform(composePlatform(labConfig((raw) => {
       raw.argocd.rbac = { defaultPolicy: 'role:readonly', policyCsv: ['p, role:org-admin, applications, *, */*, allow'] };
     }))));
-    const v: any = files.find((f) => f.path === 'apps/application-argo-cd.yaml')!.manifest;
+    const v: any = files.find((f) => f.path === 'apps/application-argo-cd-lab.yaml')!.manifest;
     expect(v.spec.sources[0].helm.valuesObject.configs.rbac).toEqual({ 'policy.default': 'role:readonly', 'policy.csv': 'p, role:org-admin, applications, *, */*, allow\n' });
     expect(() => labConfig((raw) => { raw.argocd.rbac = { defaultPolicy: 'role:readonly', policyCsv: ['allow everything'] }; })).toThrow(/argocd\.rbac\.policyCsv\.0/);
   });

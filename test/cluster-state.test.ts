@@ -2,7 +2,7 @@
 // check, and each defect the first render found is refused again when it is put back, naming it.
 import { composePlatform } from '../charts/platform';
 import { HelmComponent, isHelmComponent } from '../lib/component';
-import { buildPlatformAsync, chartComponents, completePlatform, Composition, Platform, renderFiles, RenderedFile } from '../lib/platform';
+import { buildPlatformAsync, chartComponents, chartInputs, completePlatform, Composition, Platform, renderFiles, RenderedFile } from '../lib/platform';
 import { renderClusterSync } from '../lib/render';
 import { validatePlatform } from '../lib/validate-platform';
 import { RuleName, Violation } from '../lib/validation';
@@ -13,10 +13,7 @@ function lab(tweak: (c: Composition, chart: (name: string) => HelmComponent<any>
   const c = composePlatform(labConfig());
   const chart = (name: string) => chartComponents(c).find((h) => h.name === name)! as HelmComponent<any>;
   tweak(c, chart);
-  const inputs = chartComponents(c).map((h) => ({
-    application: h.name, source: h.source, releaseName: h.releaseName, namespace: h.targetNamespace, values: h.values,
-  }));
-  return completePlatform(c, renderClusterSync(inputs, c.config.cluster.kubernetesVersion));
+  return completePlatform(c, renderClusterSync(chartInputs(c), c.config.cluster.kubernetesVersion));
 }
 
 /** The lab as it is, built once for this file: tests that change only its files share it (they never add to it). */
@@ -61,7 +58,7 @@ describe('the lab cluster state', () => {
   test('ServerSideApply=true is derived from the render: exactly the Applications with an object over 256 KiB', () => {
     const ssa = files.filter((f) => f.path.startsWith('apps/') && ((f.manifest as any).spec.syncPolicy.syncOptions as string[]).includes('ServerSideApply=true'))
       .map((f) => f.manifest.metadata.name).sort();
-    expect(ssa).toEqual(['argo-cd', 'external-secrets', 'keda', 'kube-prometheus-stack']);
+    expect(ssa).toEqual(['argo-cd-lab', 'external-secrets-lab', 'keda-lab', 'kube-prometheus-stack-lab']);
   });
 
   test('only one way to install Istio: no istioctl folder, no IstioOperator', () => {
@@ -77,7 +74,7 @@ describe('each defect the render found is refused when it is put back', () => {
 
   test('external-secrets synced without server-side apply', () => {
     const platform = labAsIs();
-    const v = violations(platform, (files) => files.map((f) => (f.path === 'apps/application-external-secrets.yaml'
+    const v = violations(platform, (files) => files.map((f) => (f.path === 'apps/application-external-secrets-lab.yaml'
       ? { ...f, manifest: withSyncOptions(f.manifest, ['CreateNamespace=true']) } : f)));
     expect(brief(v, 'apply-size')).toEqual([
       'CustomResourceDefinition clustersecretstores.external-secrets.io ',
@@ -102,7 +99,7 @@ describe('each defect the render found is refused when it is put back', () => {
     const v = violations(lab((_, chart) => addValues(chart('harbor'), { database: { internal: { password: 'changeit' } } })));
     const found = v.filter((x) => x.rule === 'default-credential');
     expect(found.map((x) => `${x.object} ${x.field}`)).toEqual([
-      'Application argocd/harbor spec.sources[0].helm.valuesObject.database.internal.password',
+      'Application argocd/harbor-lab spec.sources[0].helm.valuesObject.database.internal.password',
       'Secret devops-tools/harbor-database data.POSTGRES_PASSWORD',
     ]);
     expect(JSON.stringify(found)).not.toContain('changeit');
@@ -110,7 +107,7 @@ describe('each defect the render found is refused when it is put back', () => {
 
   test('a values key the pinned chart never reads (Kiali\'s istio_namespace)', () => {
     const v = violations(lab((_, chart) => addValues(chart('kiali'), { istio_namespace: 'istio-system' })));
-    expect(brief(v, 'unread-value')).toEqual(['Application argocd/kiali spec.sources[0].helm.valuesObject.istio_namespace']);
+    expect(brief(v, 'unread-value')).toEqual(['Application argocd/kiali-lab spec.sources[0].helm.valuesObject.istio_namespace']);
   });
 
   test('a monitor whose jobLabel the pods do not carry (the Jenkins PodMonitor)', () => {
@@ -120,7 +117,7 @@ describe('each defect the render found is refused when it is put back', () => {
   });
 
   test('a custom resource synced before its CRD', () => {
-    const v = violations(labAsIs(), (files) => files.map((f) => (f.path === 'apps/application-harbor.yaml'
+    const v = violations(labAsIs(), (files) => files.map((f) => (f.path === 'apps/application-harbor-lab.yaml'
       ? { ...f, manifest: { ...f.manifest, metadata: { ...f.manifest.metadata, annotations: { 'argocd.argoproj.io/sync-wave': '0' } } } } : f)));
     expect(brief(v, 'crd-order')).toEqual(expect.arrayContaining(['Certificate devops-tools/harbor-secret apiVersion']));
   });
@@ -138,7 +135,7 @@ describe('each defect the render found is refused when it is put back', () => {
     const v = violations(lab((_, chart) => addValues(chart('kiali'), {
       external_services: { prometheus: { url: 'http://kube-prometheus-stack-prometheus.monitoring.svc.cluster.local:9999' } },
     })));
-    expect(brief(v, 'service-reference')).toEqual(['Application argocd/kiali spec.sources[0].helm.valuesObject.external_services.prometheus.url']);
+    expect(brief(v, 'service-reference')).toEqual(['Application argocd/kiali-lab spec.sources[0].helm.valuesObject.external_services.prometheus.url']);
   });
 
   test('a second way to install Istio: an IstioOperator in a folder no Application syncs', () => {

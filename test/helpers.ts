@@ -64,8 +64,11 @@ export class Rendered {
   }
 
   /** The child Application of a component. */
+  /** The Application of a component, by the component's name (its Application is `<name>-<environment>`). */
   app(name: string): any {
-    return this.in('apps').map((f) => f.manifest).find((m) => m.metadata.name === name) ?? (() => { throw new Error(`no Application ${name}`); })();
+    const root = this.in('bootstrap').map((f) => f.manifest).find((m) => m.kind === 'Application');
+    const env = this.platform?.config.environment ?? String(root?.metadata.name ?? '').replace(/^platform-/, '');
+    return this.in('apps').map((f) => f.manifest).find((m) => m.metadata.name === `${name}-${env}`) ?? (() => { throw new Error(`no Application ${name}-${env}`); })();
   }
 
   /** The chart source of a component's Application (its `source`, or the chart among its `sources`). */

@@ -86,7 +86,7 @@ describe('kube-prometheus-stack: Alertmanager to Slack', () => {
     expect(Object.keys(declared.keys)).toContain('webhook-url');
     const text = JSON.stringify(values);
     expect(text).not.toMatch(/hooks\.slack\.com|<SLACK_API_URL>|xox[abprs]-/);
-    expect(findLeaks([{ path: 'apps/application-kube-prometheus-stack.yaml', manifest: app }])).toEqual([]);
+    expect(findLeaks([{ path: 'apps/application-kube-prometheus-stack-lab.yaml', manifest: app }])).toEqual([]);
   });
 
   test('title, title link and text are our templates, each defined in the template file the config loads', () => {

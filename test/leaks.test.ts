@@ -375,7 +375,7 @@ describe('one scan for synth, npm run validate and the cdk8s plugin', () => {
       fs.writeFileSync(file, docs.map((d) => yaml.dump(d, { lineWidth: -1 })).join('---\n'));
     };
     edit('workloads/deployment-nginx.yaml', ([d]) => { d.spec.template.metadata.annotations['db-password'] = PASSWORD; });
-    edit('apps/application-workloads.yaml', ([d]) => { d.spec.source.repoURL = URL_WITH_PASSWORD; });
+    edit('apps/application-workloads-lab.yaml', ([d]) => { d.spec.source.repoURL = URL_WITH_PASSWORD; });
     edit('bootstrap/argo-cd/install.yaml', (docs) => {
       const cm = docs.find((d) => d?.kind === 'ConfigMap' && d.metadata.name === 'argocd-notifications-cm');
       cm.data['service.slack'] = `token: ${GITHUB_TOKEN}\n`;
@@ -412,7 +412,7 @@ describe('one scan for synth, npm run validate and the cdk8s plugin', () => {
       const r = validateCdk8sManifests(composePlatform, [file]);
       expect(r.revalidated).toBe(r.objects);
       const leaks = r.violations.filter((v) => v.rule === 'no-secret-data');
-      expect(leaks.map((v) => v.file)).toEqual(expect.arrayContaining(['lab/apps/application-workloads.yaml', 'lab/bootstrap/appproject-platform.yaml']));
+      expect(leaks.map((v) => v.file)).toEqual(expect.arrayContaining(['lab/apps/application-workloads-lab.yaml', 'lab/bootstrap/appproject-platform-lab.yaml']));
       expect(leaks.every((v) => /password in the user info of a URL/.test(v.message))).toBe(true);
       expectNoSecretIn(messagesOf(leaks));
     } finally {

@@ -38,7 +38,7 @@ describe('loki', () => {
       azure: { accountName: 'kbleestorageaccount', useFederatedToken: true },
     });
     expect(JSON.stringify(values)).not.toMatch(/accountKey|account_key|connectionString|connection_string/);
-    expect(findLeaks([{ path: 'apps/application-loki.yaml', manifest: app }])).toEqual([]);
+    expect(findLeaks([{ path: 'apps/application-loki-lab.yaml', manifest: app }])).toEqual([]);
   });
 
   test('other identities, accounts and containers come from config', () => {

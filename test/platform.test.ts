@@ -11,7 +11,7 @@ describe('the app of apps', () => {
   test('bootstrap holds exactly the AppProject, the root Application and Argo CD\'s installation', () => {
     expect([...new Set(lab.in('bootstrap').map((f) => f.path))]).toEqual([
       'bootstrap/application-platform-lab.yaml',
-      'bootstrap/appproject-platform.yaml',
+      'bootstrap/appproject-platform-lab.yaml',
       'bootstrap/argo-cd/install.yaml',
     ]);
   });
@@ -39,13 +39,15 @@ describe('the app of apps', () => {
   test('the root Application syncs the apps folder of its environment from the deploy repo', () => {
     const root = lab.get('Application', 'platform-lab');
     expect(root.metadata.namespace).toBe('argocd');
-    expect(root.spec.project).toBe('platform');
+    expect(root.spec.project).toBe('platform-lab');
     expect(root.spec.source).toEqual({ repoURL: 'https://github.com/kangbock/msa_deploy.git', targetRevision: 'main', path: 'gitops/lab/apps' });
     expect(root.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
   });
 
   test('one Application per product, each found in the construct tree; no list names them', () => {
-    const apps = lab.in('apps').map((f) => f.manifest.metadata.name).sort();
+    // Named <component>-<environment>, so that environments sharing one Argo CD cannot clash.
+    const apps = lab.in('apps').map((f) => f.manifest.metadata.name.replace(/-lab$/, '')).sort();
+    expect(lab.in('apps').every((f) => f.manifest.metadata.name.endsWith('-lab'))).toBe(true);
     expect(apps).toEqual(lab.platform!.components.map((c) => c.name).sort());
     // The guide's products are there (a component added later only adds to this).
     expect(apps).toEqual(expect.arrayContaining([
@@ -61,7 +63,7 @@ describe('the app of apps', () => {
     const r = new Rendered(renderFiles(buildPlatform(c)));
     expect(r.app('extra').spec.source.path).toBe('gitops/lab/extra');
     expect(r.in('extra').map((f) => f.path)).toEqual(['extra/configmap-settings.yaml']);
-    expect(r.get('AppProject', 'platform').spec.destinations).toContainEqual({ server: 'https://kubernetes.default.svc', namespace: 'extra-ns' });
+    expect(r.get('AppProject', 'platform-lab').spec.destinations).toContainEqual({ server: 'https://kubernetes.default.svc', namespace: 'extra-ns' });
   });
 
   test('a chart component with objects of its own syncs both: chart first, then its folder', () => {
@@ -103,7 +105,7 @@ describe('the app of apps', () => {
   });
 
   test('the AppProject allows exactly the repos and namespaces the platform uses', () => {
-    const project = lab.get('AppProject', 'platform');
+    const project = lab.get('AppProject', 'platform-lab');
     const used = new Set(lab.in('apps').flatMap((f) => { const spec = (f.manifest as any).spec; return [spec.source, ...(spec.sources ?? [])].filter(Boolean).map((x: any) => x.repoURL); }));
     expect(project.spec.sourceRepos).toEqual([...used].sort());
     expect(project.spec.sourceRepos).toContain('https://github.com/kangbock/msa_deploy.git');
@@ -160,7 +162,7 @@ describe('the app of apps', () => {
     // The big CRDs: ApplicationSet, ClusterSecretStore, ScaledJob, Prometheus and friends.
     expect(tooLarge).toEqual(['argo-cd', 'external-secrets', 'keda', 'kube-prometheus-stack']);
     const serverSide = lab.in('apps').filter((f) => (f.manifest as any).spec.syncPolicy.syncOptions.includes('ServerSideApply=true'))
-      .map((f) => f.manifest.metadata.name).sort();
+      .map((f) => f.manifest.metadata.name.replace(/-lab$/, '')).sort();
     expect(serverSide).toEqual(tooLarge);
   });
 
@@ -199,7 +201,8 @@ describe('a second environment', () => {
     r.certManager.namespace = 'certs';
     r.harbor.namespace = 'registry';
     r.ingressNginx.namespace = 'edge';
-    r.argocd = { ...r.argocd, namespace: 'gitops', project: 'infra' };
+    r.argocd = { ...r.argocd, namespace: 'gitops' };
+    r.cluster.destination = { name: 'staging-aks' };
     r.kiali.namespace = 'mesh';
     r.keda.namespace = 'autoscaling';
     for (const w of Object.values<any>(r.apps.workloads)) w.image.repository = w.image.repository.replace('k-tech.cloud', 'example.org');
@@ -222,6 +225,20 @@ describe('a second environment', () => {
       '"monitoring"', '"observability"', '"istio-system"', '"external-secrets"/', '"namespace":"loki"', '"namespace":"keda"', '"namespace":"argocd"'];
     expect(facts.filter((f) => text.includes(f))).toEqual([]);
     expect(other.get('Application', 'platform-staging').spec.source.path).toBe('clusters/staging/apps');
+  });
+
+  test('deploys to its own cluster; its Argo CD objects live beside the lab\'s without a clash', () => {
+    const argo = (r: Rendered) => [...r.in('apps'), ...r.in('bootstrap')].map((f) => f.manifest)
+      .filter((m) => m.apiVersion.startsWith('argoproj.io/')).map((m) => `${m.kind}/${m.metadata.name}`);
+    const mine = argo(other);
+    expect(mine).toEqual(expect.arrayContaining(['Application/harbor-staging', 'AppProject/platform-staging', 'Application/platform-staging']));
+    expect(mine.filter((n) => argo(lab).includes(n))).toEqual([]);
+    // The components go to the staging cluster; the child Applications themselves into Argo CD's own cluster.
+    for (const f of other.in('apps')) expect((f.manifest as any).spec.destination).toEqual({ name: 'staging-aks', namespace: expect.any(String) });
+    expect(other.get('Application', 'platform-staging').spec.destination).toEqual({ server: 'https://kubernetes.default.svc', namespace: 'gitops' });
+    const project = other.get('AppProject', 'platform-staging');
+    expect(project.spec.destinations[0]).toEqual({ server: 'https://kubernetes.default.svc', namespace: 'gitops' });
+    expect(project.spec.destinations.slice(1).every((d: any) => d.name === 'staging-aks')).toBe(true);
     expect(other.get('Certificate', 'harbor-secret', 'registry').spec.issuerRef.name).toBe('le-public');
   });
 

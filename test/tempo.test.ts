@@ -52,7 +52,7 @@ describe('tempo', () => {
     expect(Object.keys(declared.keys)).toEqual(['STORAGE_ACCOUNT_ACCESS_KEY']);
     // Not global.extraArgs: memcached would get the flag too.
     expect(values.global).toBeUndefined();
-    expect(findLeaks([{ path: 'apps/application-tempo.yaml', manifest: app }])).toEqual([]);
+    expect(findLeaks([{ path: 'apps/application-tempo-lab.yaml', manifest: app }])).toEqual([]);
   });
 
   test('Grafana\'s Tempo datasource reads from this release\'s query frontend', () => {

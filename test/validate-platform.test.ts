@@ -119,13 +119,13 @@ describe('npm run validate', () => {
 
 test('npm run validate also refuses secret material in gitops/ on disk', async () => {
   const out = synthesizedGitops();
-  const app = path.join(out, 'lab', 'apps', 'application-argo-cd.yaml');
+  const app = path.join(out, 'lab', 'apps', 'application-argo-cd-lab.yaml');
   // A token-shaped value assembled here, so the repo itself holds none.
   const token = ['xoxb', '123456789012', '1234567890123', 'AbCdEfGhIjKlMnOpQrStUvWx'].join('-');
   fs.writeFileSync(app, fs.readFileSync(app, 'utf8').replace('token: $slack-token', `token: ${token}`));
   const r = await run('validate', ['--outdir', out]);
   expect(r.status).toBe(1);
-  expect(r.stdout).toContain('apps/application-argo-cd.yaml');
+  expect(r.stdout).toContain('apps/application-argo-cd-lab.yaml');
   expect(r.stdout).toContain('SLACK_TOKEN (rule slack)');
   expect(r.stdout).toContain('[no-secret-data]');
 });
