@@ -132,3 +132,14 @@ export function vendoredSources(versions: Versions = loadVersions()): HelmChartS
     .filter((c) => !c.subchartOf && c.vendored !== false)
     .flatMap((c) => Object.keys(c.versions).map((version) => ({ repoURL: c.repoURL, chart: c.chart, version })));
 }
+
+/**
+ * The versions a chart component's values are written for, checked at compile time to be exactly the
+ * versions of a generated `<Chart>ValuesByVersion` (lib/helm-values): `everyVersionOf<keyof
+ * IstiodValuesByVersion>()(['1.24.2', '1.30.3'])` stops compiling when versions.yaml lists another
+ * version (after `npm run gen:helm-values`) until the component checks its values against it too, and
+ * when a listed version goes.
+ */
+export function everyVersionOf<V extends string>() {
+  return <const L extends readonly V[]>(versions: L & ([Exclude<V, L[number]>] extends [never] ? unknown : { readonly unchecked: Exclude<V, L[number]> })): L => versions;
+}
