@@ -6,8 +6,9 @@
 import { Construct } from 'constructs';
 import { Section } from '../lib/config';
 import { HelmComponent } from '../lib/component';
+import { everyVersionOf } from '../lib/versions';
 import { ENVOY_METRICS, MonitoringStack, PodScrape } from '../lib/monitoring';
-import { IstioBaseValues, IstiodValues, IstioGatewayValues } from '../lib/helm-values';
+import { IstioBaseValuesByVersion, IstiodValuesByVersion, IstioGatewayValuesByVersion } from '../lib/helm-values';
 import { Telemetry } from '../imports/telemetry.istio.io';
 import { PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../imports/security.istio.io';
 
@@ -36,7 +37,29 @@ interface MeshConfig {
   readonly defaultProviders?: { readonly metrics?: string[]; readonly tracing?: string[]; readonly accessLogging?: string[] };
   readonly extensionProviders?: { readonly name: string; readonly opentelemetry: { readonly service: string; readonly port: number } }[];
 }
-type IstiodChartValues = Omit<IstiodValues, 'meshConfig'> & { readonly meshConfig?: MeshConfig };
+/** istiod's values of one chart version, with the MeshConfig fields we set. */
+type WithMeshConfig<V> = V extends unknown ? Omit<V, 'meshConfig'> & { readonly meshConfig?: MeshConfig } : never;
+
+/**
+ * The Istio chart versions an environment may run (`istio.chartVersion`; versions.yaml lists them for the
+ * three charts). Each chart's values below `satisfies` the generated values type of every one of them, so
+ * a key that one version's chart does not read fails to compile; this list must name exactly the versions
+ * lib/helm-values has types for (a compile error otherwise), so a newly listed version is not run with
+ * values nobody checked against its chart.
+ */
+const ISTIO_VERSIONS = everyVersionOf<keyof IstioBaseValuesByVersion | keyof IstiodValuesByVersion | keyof IstioGatewayValuesByVersion>()(['1.24.2', '1.30.3']);
+type IstioVersion = typeof ISTIO_VERSIONS[number];
+type IstioBaseValues = IstioBaseValuesByVersion[IstioVersion];
+type IstiodChartValues = WithMeshConfig<IstiodValuesByVersion[IstioVersion]>;
+type IstioGatewayValues = IstioGatewayValuesByVersion[IstioVersion];
+
+/** Refuses a chart version whose values were not checked against its chart (see ISTIO_VERSIONS). */
+function requireCheckedVersion(chart: HelmComponent<object>): void {
+  if (!(ISTIO_VERSIONS as readonly string[]).includes(chart.source.version)) {
+    throw new Error(`${chart.name}: chart ${chart.source.chart} ${chart.source.version} is listed in versions.yaml, but charts/istio.ts checks its values ` +
+      `against ${ISTIO_VERSIONS.join(', ')} only; run npm run gen:helm-values and add ${chart.source.version} to ISTIO_VERSIONS there`);
+  }
+}
 
 /** Where Envoy sends spans: Tempo's distributor, OTLP over gRPC (charts/tempo.ts `otlpGrpc`). */
 export interface OtlpEndpoint {
@@ -72,8 +95,9 @@ export class IstioBaseChart extends HelmComponent<IstioBaseValues> {
       syncOptions: ['RespectIgnoreDifferences=true'],
       source: { chartKey: 'istio-base', chartVersion: config.chartVersion },
       releaseName: 'istio-base',
-      values: { global: { istioNamespace: config.namespace } },
+      values: ({ global: { istioNamespace: config.namespace } } satisfies IstioBaseValuesByVersion['1.24.2']) satisfies IstioBaseValuesByVersion['1.30.3'],
     });
+    requireCheckedVersion(this);
   }
 }
 
@@ -117,7 +141,7 @@ export class IstiodChart extends HelmComponent<IstiodChartValues> {
       syncOptions: ['RespectIgnoreDifferences=true'],
       source: { chartKey: 'istiod', chartVersion: config.chartVersion },
       releaseName: 'istiod',
-      values: {
+      values: ({
         // From istioctl's demo profile: one replica, small requests, every request traced (the Telemetry's
         // sampling percentage takes precedence over traceSampling once it exists).
         autoscaleEnabled: false,
@@ -126,14 +150,15 @@ export class IstiodChart extends HelmComponent<IstiodChartValues> {
         global: {
           istioNamespace: config.namespace,
           proxy: { resources: { requests: { cpu: '10m', memory: '40Mi' } } },
-          // With one replica the chart's PodDisruptionBudget (minAvailable 1) allows no eviction, so node
-          // drains and AKS upgrades would hang on istiod. Sidecars keep their last config while istiod
-          // restarts on another node.
+          // With one replica the 1.24 chart's PodDisruptionBudget (minAvailable 1) allows no eviction, so
+          // node drains and AKS upgrades would hang on istiod. Sidecars keep their last config while istiod
+          // restarts on another node. (The 1.30 chart renders its budget only above one replica.)
           defaultPodDisruptionBudget: { enabled: false },
         },
         meshConfig: { enablePrometheusMerge: true, ...meshConfig(tracing) },
-      },
+      } satisfies WithMeshConfig<IstiodValuesByVersion['1.24.2']>) satisfies WithMeshConfig<IstiodValuesByVersion['1.30.3']>,
     });
+    requireCheckedVersion(this);
     this.rootNamespace = config.namespace;
     // STRICT where sidecars are injected: a pod there accepts only mesh peers with a certificate, so an
     // AuthorizationPolicy's principals are the caller's proven identity. Owned here, next to the injection
@@ -206,12 +231,13 @@ export class IstioGatewayChart extends HelmComponent<IstioGatewayValues> {
       dependsOn: [istiod],
       source: { chartKey: 'istio-gateway', chartVersion: config.chartVersion },
       releaseName: INGRESS_GATEWAY,
-      values: {
+      values: ({
         labels: { ...INGRESS_GATEWAY_LABELS },
         resources: { requests: { cpu: '10m', memory: '40Mi' } },
         autoscaling: { enabled: false },
-      },
+      } satisfies IstioGatewayValuesByVersion['1.24.2']) satisfies IstioGatewayValuesByVersion['1.30.3'],
     });
+    requireCheckedVersion(this);
     this.gatewayNamespace = config.namespace;
     new PodScrape(this, 'scrape', {
       stack: props.monitoring,

@@ -10,6 +10,7 @@ import { PROVIDERS } from './provider';
 import { vendoredChart } from './vendor';
 import { storeUnreadValuesIn } from './chart-values';
 import { projectRoot } from './helm';
+import { crdFilesOf } from './versions';
 import { writeFileAtomic } from './atomic-write';
 import { chartFiles, Platform } from './platform';
 import { applicationName, APPS_FOLDER, BOOTSTRAP_FOLDER, rootApplicationName } from './app-of-apps';
@@ -34,6 +35,8 @@ export function validationOptions(platform: Platform): ValidationOptions {
     repoPathPrefix: `${config.deployRepo.path}/${config.environment}/`,
     repoURL: config.deployRepo.url,
     kubernetesVersion: config.cluster.kubernetesVersion,
+    // The CRDs of the chart versions this environment runs (Istio 1.30.3's, not the default 1.24.2's).
+    crdFiles: crdFilesOf(platform.components.filter(isHelmComponent).map((c) => c.source)),
   };
 }
 

@@ -132,3 +132,29 @@ export function vendoredSources(versions: Versions = loadVersions()): HelmChartS
     .filter((c) => !c.subchartOf && c.vendored !== false)
     .flatMap((c) => Object.keys(c.versions).map((version) => ({ repoURL: c.repoURL, chart: c.chart, version })));
 }
+
+/**
+ * The CRD files of schemas/crds.json an environment's custom resources are checked against: of each chart,
+ * the `crds` of the version the environment runs (its Application's source among `running`, else the
+ * default), and the CRD-only sources of `crds:`. An environment on Istio 1.30.3 gets istio-1.30.crds.yaml.
+ */
+export function crdFilesOf(running: readonly HelmChartSource[], versions: Versions = loadVersions()): string[] {
+  const files = Object.values(versions.charts).flatMap((c) => {
+    const src = running.find((r) => r.chart === c.chart && r.repoURL.replace(/\/+$/, '') === c.repoURL.replace(/\/+$/, ''));
+    const version = src && Object.prototype.hasOwnProperty.call(c.versions, src.version) ? src.version : c.default;
+    const file = c.versions[version].crds?.file;
+    return file ? [file] : [];
+  });
+  return [...new Set([...files, ...Object.values(versions.crds).map((c) => c.file)])].sort();
+}
+
+/**
+ * The versions a chart component's values are written for, checked at compile time to be exactly the
+ * versions of a generated `<Chart>ValuesByVersion` (lib/helm-values): `everyVersionOf<keyof
+ * IstiodValuesByVersion>()(['1.24.2', '1.30.3'])` stops compiling when versions.yaml lists another
+ * version (after `npm run gen:helm-values`) until the component checks its values against it too, and
+ * when a listed version goes.
+ */
+export function everyVersionOf<V extends string>() {
+  return <const L extends readonly V[]>(versions: L & ([Exclude<V, L[number]>] extends [never] ? unknown : { readonly unchecked: Exclude<V, L[number]> })): L => versions;
+}

@@ -4,11 +4,14 @@
 //                             API definitions reachable from its API kinds, and `kinds`: apiVersion/kind ->
 //                             definition name (from x-kubernetes-group-version-kind). Each environment
 //                             names its minor (config `cluster.kubernetesVersion`) and is checked against it.
-//   schemas/crds.json         `kinds`: apiVersion/kind -> the openAPIV3Schema of every served version of the
-//                             upstream CRDs, with the CRD's name, scope and source file; `versions`: the
-//                             chart (or CRD source) and version each file is the CRDs of
+//   schemas/crds.json         `kinds`: `<file> <apiVersion>/<kind>` -> the openAPIV3Schema of every served
+//                             version of the upstream CRDs of each file, with the CRD's name and scope;
+//                             `versions`: the chart (or CRD source) and version each file is the CRDs of;
+//                             `defaults`: the files of the default versions. An environment is checked
+//                             against the files of the chart versions it runs (lib/validate-platform.ts
+//                             `crdFilesOf`), the defaults unless it overrides a version
 // Input: every ../shared/k8s-schema/v<major>.<minor>.<patch>-definitions.json and, of ../shared/crds, the
-// files versions.yaml names for the default version of each chart (and its CRD-only `crds:`), by default, or
+// files versions.yaml names for every listed version of each chart (and its CRD-only `crds:`), by default, or
 //   node scripts/gen-schemas.js [--k8s <folder or definitions.json>] [--crds <folder of CRD YAML>]
 //                               [--only k8s|crds] [--out <folder>]
 // The output is committed; synth and tests never read the inputs. Rerun it when a Kubernetes version or a
@@ -37,7 +40,7 @@ const path = require('path');
 const yaml = require('js-yaml');
 
 const { parseScriptArgs, requireInput } = require('./args');
-const { crdInputs, stamp } = require('./versions');
+const { crdSetInputs, stamp } = require('./versions');
 
 const shared = path.join(__dirname, '..', '..', 'shared');
 const usage = `Usage: npm run gen:schemas -- [--k8s <folder or file>] [--crds <folder>] [--only k8s|crds] [--out <folder>]
@@ -48,7 +51,7 @@ Writes the schema bundle synth validates against: schemas/k8s-<minor>.json for e
                    one bundle per minor (default: ../shared/k8s-schema, which holds 1.28 to 1.36); or one
                    such file, to write that minor's bundle only
   --crds <folder>  the folder of upstream CRD YAML files (default: ../shared/crds); the files read are
-                   those versions.yaml names for each chart's default version
+                   those versions.yaml names for each listed version of each chart
   --only <part>    k8s: write the k8s-<minor>.json files only; crds: write crds.json only
                    (default: both)
   --out <folder>   where to write (default: schemas)
@@ -237,13 +240,17 @@ function share(schema) {
   return names.length === 0 ? schema : { ...schema, definitions: Object.fromEntries(names.map((n) => [n, definitions[n]])) };
 }
 
-/** The CRD bundle: every served version of every CRD in the files versions.yaml names. */
+/** The key of a CRD version in the bundle: `istio.crds.yaml networking.istio.io/v1/Gateway`. */
+const crdKey = (file, apiVersion, kind) => `${file} ${apiVersion}/${kind}`;
+
+/** The CRD bundle: every served version of every CRD in the files versions.yaml names, per file. */
 function crdBundle() {
-  // The folder may hold several versions of one chart's CRDs (istio.crds.yaml, istio-1.30.crds.yaml):
-  // versions.yaml says which file is the default version's.
-  const inputs = crdInputs().sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  const files = inputs.map((i) => i.file);
+  // The folder holds one file per chart version (istio.crds.yaml for 1.24.2, istio-1.30.crds.yaml for
+  // 1.30.3): versions.yaml says which file is which version's; each is bundled on its own.
+  const inputs = crdSetInputs().sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  const files = [...new Set(inputs.map((i) => i.file))];
   const versions = Object.fromEntries(inputs.map((i) => [i.file, stamp(i)]));
+  const defaults = inputs.filter((i) => i.isDefault).map((i) => i.file);
   for (const f of files) {
     if (!fs.existsSync(path.join(crdDir, f))) {
       process.stderr.write(`error: ${path.join(crdDir, f)} does not exist; versions.yaml names it as the CRDs of ${versions[f]}: add the file (or pass --crds <folder>)\n`);
@@ -251,23 +258,29 @@ function crdBundle() {
     }
   }
   const crdKinds = {};
+  const definedIn = new Map(); // apiVersion/kind -> [input, ...]
   const bySchema = new Map(); // schema JSON -> first key that holds it
-  for (const file of files) {
+  for (const input of inputs) {
+    const file = input.file;
     for (const doc of yaml.loadAll(fs.readFileSync(path.join(crdDir, file), 'utf8'))) {
       if (!doc || doc.kind !== 'CustomResourceDefinition') continue;
       const { group, names, scope } = doc.spec;
       for (const version of doc.spec.versions) {
         if (!version.served) continue;
-        const key = `${apiVersionOf(group, version.name)}/${names.kind}`;
-        if (crdKinds[key]) {
-          process.stderr.write(`error: ${key} is defined twice in ${crdDir}: in ${crdKinds[key].source} and in ${file}; versions.yaml names both files; keep the kind in one of them (--only k8s writes the Kubernetes bundles without reading the CRDs)\n`);
+        const kindKey = `${apiVersionOf(group, version.name)}/${names.kind}`;
+        // Two versions of one chart may define a kind; two charts (that one environment may run together) not.
+        const other = (definedIn.get(kindKey) ?? []).find((i) => i.file === file || i.key !== input.key);
+        if (other) {
+          process.stderr.write(`error: ${kindKey} is defined twice in ${crdDir}: in ${other.file} and in ${file}; versions.yaml names both files; keep the kind in one of them (--only k8s writes the Kubernetes bundles without reading the CRDs)\n`);
           process.exit(1);
         }
-        const full = compact(version.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, key);
+        definedIn.set(kindKey, [...(definedIn.get(kindKey) ?? []), input]);
+        const key = crdKey(file, apiVersionOf(group, version.name), names.kind);
+        const full = compact(version.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, kindKey);
         if (full.properties) delete full.properties.status;
         const schema = share(full);
         const text = JSON.stringify(schema);
-        const entry = { crd: doc.metadata.name, scope, source: file };
+        const entry = { crd: doc.metadata.name, scope };
         if (bySchema.has(text)) entry.sameAs = bySchema.get(text);
         else { entry.schema = schema; bySchema.set(text, key); }
         crdKinds[key] = entry;
@@ -275,7 +288,7 @@ function crdBundle() {
     }
   }
   // A sameAs must name a key that holds the schema itself: true because the first holder is never a sameAs.
-  return { files, versions, kinds: Object.fromEntries(Object.keys(crdKinds).sort().map((k) => [k, crdKinds[k]])) };
+  return { files, versions, defaults, kinds: Object.fromEntries(Object.keys(crdKinds).sort().map((k) => [k, crdKinds[k]])) };
 }
 const crds = doCrds ? crdBundle() : undefined;
 
@@ -302,7 +315,7 @@ const outputs = [];
 for (const [minor, file, bundle] of k8sBundles) {
   outputs.push([`k8s-${minor}.json`, render({ generated: note, source: `k8s-schema/${path.basename(file)}` }, bundle)]);
 }
-if (crds) outputs.push(['crds.json', render({ generated: note, sources: crds.files.map((f) => `crds/${f}`), versions: crds.versions }, { kinds: crds.kinds })]);
+if (crds) outputs.push(['crds.json', render({ generated: note, sources: crds.files.map((f) => `crds/${f}`), versions: crds.versions, defaults: crds.defaults }, { kinds: crds.kinds })]);
 
 fs.mkdirSync(outDir, { recursive: true });
 let total = 0;

@@ -1,5 +1,6 @@
 // versions.yaml for the generators (lib/versions.ts reads and checks it for synth and the tests): which
-// upstream inputs each generated file is made from, at the default version of each chart.
+// upstream inputs each generated file is made from: values types and CRD schemas for every listed version
+// of each chart, imports/ bindings from the default version's CRDs only.
 //   node scripts/versions.js crd-files      the CRD files of ../shared/crds, one per line, that imports/ come from
 'use strict';
 const fs = require('fs');
@@ -22,12 +23,26 @@ function readVersions() {
 /** `cert-manager` -> `CertManagerValues`. */
 const typeName = (key) => `${key.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('')}Values`;
 
-/** The values types to generate: one per chart whose default version names a values folder. */
+/** `1.30.3` -> `1_30_3`: a version as part of an identifier. */
+const versionIdent = (version) => version.replace(/[^A-Za-z0-9]/g, '_');
+
+/**
+ * The values types to generate: one per listed version of each chart that names a values folder. The
+ * default version's is `<key>.ts` with `<Chart>Values`; another version's `<key>@<version>.ts` with
+ * `<Chart>Values_<version>` (`istiod@1.30.3.ts`, `IstiodValues_1_30_3`), so that an environment on that
+ * version is type-checked against its own chart's values.
+ */
 function valuesInputs(v = readVersions()) {
-  return Object.entries(v.charts).flatMap(([key, c]) => {
-    const folder = (c.versions[c.default] || {}).values;
-    return folder ? [{ key, chart: c.chart, version: c.default, folder, typeName: typeName(key) }] : [];
-  });
+  return Object.entries(v.charts).flatMap(([key, c]) => Object.entries(c.versions).flatMap(([version, inputs]) => {
+    const folder = (inputs || {}).values;
+    if (!folder) return [];
+    const isDefault = version === c.default;
+    return [{
+      key, chart: c.chart, version, folder, isDefault,
+      file: isDefault ? `${key}.ts` : `${key}@${version}.ts`,
+      typeName: isDefault ? typeName(key) : `${typeName(key)}_${versionIdent(version)}`,
+    }];
+  }));
 }
 
 /**
@@ -43,10 +58,24 @@ function crdInputs(v = readVersions()) {
   return [...fromCharts, ...only];
 }
 
+/**
+ * The CRD sets of schemas/crds.json: the `crds` of every listed version of each chart (`isDefault` for the
+ * default version's), then the CRD-only sources of `crds:`. An environment is validated against the set of
+ * each chart's version it runs.
+ */
+function crdSetInputs(v = readVersions()) {
+  const fromCharts = Object.entries(v.charts).flatMap(([key, c]) => Object.entries(c.versions).flatMap(([version, inputs]) => {
+    const crds = (inputs || {}).crds;
+    return crds ? [{ key, version, file: crds.file, isDefault: version === c.default }] : [];
+  }));
+  const only = Object.entries(v.crds || {}).map(([key, c]) => ({ key, version: c.version, file: c.file, isDefault: true }));
+  return [...fromCharts, ...only];
+}
+
 /** What a generated file says it was made from: `cert-manager v1.21.1`. */
 const stamp = (input) => `${input.key} ${input.version}`;
 
-module.exports = { FILE, readVersions, valuesInputs, crdInputs, stamp, typeName };
+module.exports = { FILE, readVersions, valuesInputs, crdInputs, crdSetInputs, stamp, typeName };
 
 if (require.main === module) {
   const what = process.argv[2];

@@ -37,8 +37,8 @@ describe('istio', () => {
 
   test('the gateway is istio-ingressgateway with the labels the apps\' Gateways select', () => {
     const app = lab.app('istio-ingressgateway');
-    expect(lab.chart(app.metadata.name).helm.releaseName).toBe('istio-ingressgateway');
-    const labels = lab.values(app.metadata.name).labels;
+    expect(lab.chart('istio-ingressgateway').helm.releaseName).toBe('istio-ingressgateway');
+    const labels = lab.values('istio-ingressgateway').labels;
     for (const gw of lab.all('Gateway') as any[]) {
       for (const [k, v] of Object.entries(gw.spec.selector)) expect(labels[k]).toBe(v);
     }

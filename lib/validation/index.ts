@@ -24,13 +24,14 @@ export { SchemaRegistry, servedApiVersions, supportedKubernetesVersions } from '
 const registries = new Map<string, SchemaRegistry>();
 
 /**
- * The schema registry of a bundle folder and Kubernetes minor, loaded once per process and pair: compiled
- * schemas are reused across calls. The minor is '1.28' when none is given (see ValidationOptions.kubernetesVersion).
+ * The schema registry of a bundle folder, Kubernetes minor and set of CRD files, loaded once per process
+ * and combination: compiled schemas are reused across calls. The minor is '1.28' when none is given (see
+ * ValidationOptions.kubernetesVersion); the CRD files those of the default chart versions (crdFiles).
  */
-export function schemaRegistry(dir: string = defaultSchemaDir(), kubernetesVersion = '1.28'): SchemaRegistry {
-  const key = `${dir}\0${kubernetesVersion}`;
+export function schemaRegistry(dir: string = defaultSchemaDir(), kubernetesVersion = '1.28', crdFiles?: readonly string[]): SchemaRegistry {
+  const key = `${dir}\0${kubernetesVersion}\0${crdFiles ? [...crdFiles].sort().join(',') : ''}`;
   let r = registries.get(key);
-  if (!r) registries.set(key, (r = new SchemaRegistry(kubernetesVersion, dir)));
+  if (!r) registries.set(key, (r = new SchemaRegistry(kubernetesVersion, dir, crdFiles)));
   return r;
 }
 
@@ -61,7 +62,7 @@ const CROSS_RULES: [RuleName, (ctx: Context, files: readonly string[]) => void][
 
 /** Validates a set of manifests (e.g. lib/platform.ts's renderFiles output); returns every violation, [] if none. */
 export function validateManifests(files: readonly ManifestFile[], options: ValidationOptions = {}): Violation[] {
-  const registry = schemaRegistry(undefined, options.kubernetesVersion);
+  const registry = schemaRegistry(undefined, options.kubernetesVersion, options.crdFiles);
   const defaultNamespace = (file: string) =>
     (typeof options.defaultNamespace === 'function' ? options.defaultNamespace(file) : options.defaultNamespace) ?? 'default';
 

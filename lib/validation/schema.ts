@@ -1,6 +1,9 @@
 // Validation of each object against its schema: the API definitions of the cluster's Kubernetes minor
 // (schemas/k8s-<minor>.json, 1.28 to 1.36), or the openAPIV3Schema of its CRD (schemas/crds.json), from
-// the bundle that scripts/gen-schemas.js writes into schemas/. A SchemaRegistry serves one minor.
+// the bundle that scripts/gen-schemas.js writes into schemas/. A SchemaRegistry serves one minor and one
+// set of CRD files: crds.json holds the CRDs of every chart version versions.yaml lists, one file per
+// version, and an environment is checked against the files of the versions it runs (Istio 1.30.3's
+// istio-1.30.crds.yaml instead of 1.24.2's istio.crds.yaml).
 //
 // Strict about unknown fields, as `kubectl apply --validate=strict` is: an object schema (type object,
 // or with properties) rejects fields it does not declare, unless it declares additionalProperties or
@@ -30,13 +33,18 @@ interface K8sBundle {
 interface CrdEntry {
   readonly crd: string;
   readonly scope: 'Namespaced' | 'Cluster';
-  readonly source: string;
   readonly schema?: Schema;
+  /** The bundle key (`<file> <apiVersion>/<kind>`) of the entry holding the same schema. */
   readonly sameAs?: string;
 }
 
 interface CrdBundle {
+  /** `<file> <apiVersion>/<kind>` -> the CRD version's schema. */
   readonly kinds: Record<string, CrdEntry>;
+  /** Each file -> the chart and version it holds the CRDs of: `istio-base 1.30.3`. */
+  readonly versions: Record<string, string>;
+  /** The files of each chart's default version. */
+  readonly defaults: readonly string[];
 }
 
 /** One schema error, ready to be turned into a Violation. */
@@ -339,6 +347,10 @@ function newAjv(detailed: boolean): Ajv {
 export class SchemaRegistry {
   private readonly k8s: K8sBundle;
   private readonly crds: CrdBundle;
+  /** apiVersion/kind -> its bundle key, for the kinds of the CRD files this registry serves. */
+  private readonly crdKeys = new Map<string, string>();
+  /** The CRD files of crds.json this registry checks custom resources against. */
+  public readonly crdFiles: readonly string[];
   private readonly fastAjv = newAjv(false);
   private detailedAjv?: Ajv;
   private readonly cache = new Map<string, Compiled | undefined>();
@@ -356,13 +368,27 @@ export class SchemaRegistry {
    * @param kubernetesVersion the Kubernetes minor to validate against, e.g. '1.31': schemas/k8s-1.31.json
    *   (see supportedKubernetesVersions)
    * @param dir where scripts/gen-schemas.js wrote the bundle
+   * @param crdFiles the CRD files of crds.json to check custom resources against: those of the chart
+   *   versions the environment runs (lib/validate-platform.ts `crdFilesOf`)
+   *   @default the files of every chart's default version
    */
-  constructor(public readonly kubernetesVersion: string, dir: string = defaultSchemaDir()) {
+  constructor(public readonly kubernetesVersion: string, dir: string = defaultSchemaDir(), crdFiles?: readonly string[]) {
     const k8sText = fs.readFileSync(k8sBundlePath(kubernetesVersion, dir), 'utf8');
     const crdText = fs.readFileSync(path.join(dir, CRD_FILE), 'utf8');
-    this.fingerprint = createHash('sha1').update(`kubernetes ${kubernetesVersion}\0`).update(k8sText).update('\0').update(crdText).digest('base64url');
     this.k8s = JSON.parse(k8sText) as K8sBundle;
     this.crds = JSON.parse(crdText) as CrdBundle;
+    this.crdFiles = [...(crdFiles ?? this.crds.defaults)].sort();
+    const unknown = this.crdFiles.filter((f) => !(f in this.crds.versions));
+    if (unknown.length > 0) {
+      throw new Error(`schemas/${CRD_FILE} holds no CRD file ${unknown.join(', ')} (it holds ${Object.keys(this.crds.versions).join(', ')}); ` +
+        'list the chart version with its crds in versions.yaml and run npm run gen:schemas');
+    }
+    const selected = new Set(this.crdFiles);
+    for (const key of Object.keys(this.crds.kinds)) {
+      const space = key.indexOf(' ');
+      if (selected.has(key.slice(0, space))) this.crdKeys.set(key.slice(space + 1), key);
+    }
+    this.fingerprint = createHash('sha1').update(`kubernetes ${kubernetesVersion}\0${this.crdFiles.join(',')}\0`).update(k8sText).update('\0').update(crdText).digest('base64url');
     this.fastAjv.addKeyword({
       keyword: LAZY,
       schemaType: 'string',
@@ -377,12 +403,12 @@ export class SchemaRegistry {
   /** Whether a schema for this apiVersion/kind is bundled. */
   public has(apiVersion: string, kind: string): boolean {
     const key = kindKey(apiVersion, kind);
-    return key in this.k8s.kinds || key in this.crds.kinds;
+    return key in this.k8s.kinds || this.crdKeys.has(key);
   }
 
   /** Whether the kind is cluster-scoped (CRD scope, or the list of Kubernetes cluster-scoped kinds). */
   public isClusterScoped(apiVersion: string, kind: string): boolean {
-    const crd = this.crds.kinds[kindKey(apiVersion, kind)];
+    const crd = this.crdEntry(kindKey(apiVersion, kind));
     if (crd) return crd.scope === 'Cluster';
     return CLUSTER_SCOPED_K8S.has(`${groupOfApiVersion(apiVersion)}/${kind}`);
   }
@@ -395,7 +421,7 @@ export class SchemaRegistry {
   /** The bundled apiVersions of a kind, e.g. for `Gateway`: networking.istio.io/v1, ... */
   public apiVersionsOf(kind: string): string[] {
     const out: string[] = [];
-    for (const key of [...Object.keys(this.k8s.kinds), ...Object.keys(this.crds.kinds)]) {
+    for (const key of [...Object.keys(this.k8s.kinds), ...this.crdKeys.keys()]) {
       const i = key.lastIndexOf('/');
       if (key.slice(i + 1) === kind) out.push(key.slice(0, i));
     }
@@ -431,9 +457,17 @@ export class SchemaRegistry {
   private compileKind(key: string): Compiled | undefined {
     const def = this.k8s.kinds[key];
     if (def) return { raw: { $ref: `${K8S_ID}#/definitions/${def}` }, fast: this.unit(`${K8S_ID}:${def}`) };
-    let entry = this.crds.kinds[key];
-    if (entry?.sameAs) entry = this.crds.kinds[entry.sameAs];
-    return entry?.schema ? this.compileCrd(entry.schema, key) : undefined;
+    let bundleKey = this.crdKeys.get(key);
+    if (bundleKey && this.crds.kinds[bundleKey].sameAs) bundleKey = this.crds.kinds[bundleKey].sameAs!;
+    const schema = bundleKey ? this.crds.kinds[bundleKey]?.schema : undefined;
+    // Units are named after the entry that holds the schema: kinds of two files with one schema share them.
+    return schema ? this.compileCrd(schema, bundleKey!) : undefined;
+  }
+
+  /** The bundle entry of a CRD kind among this registry's files. */
+  private crdEntry(key: string): CrdEntry | undefined {
+    const bundleKey = this.crdKeys.get(key);
+    return bundleKey ? this.crds.kinds[bundleKey] : undefined;
   }
 
   /** A CRD version's validators; its units are named after `prefix`. */

@@ -95,6 +95,12 @@ export interface ValidationOptions {
    * @default '1.28' - only when nothing passes a version; every environment names its own
    */
   readonly kubernetesVersion?: string;
+  /**
+   * The CRD files of schemas/crds.json that custom resources whose CRD is not in the set are checked
+   * against: those of the chart versions the environment runs (lib/validate-platform.ts `crdFilesOf`).
+   * @default the files of each chart's default version (crds.json `defaults`)
+   */
+  readonly crdFiles?: readonly string[];
   // ---- project-destination, crd-order, managed-control-plane ----
   /**
    * The namespaces each Application (by name) may write into: its destination and the namespaces its
