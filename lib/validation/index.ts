@@ -14,7 +14,7 @@ import { defaultCredentials, unreadValueRule } from './rules-values';
 import { monitorTarget } from './rules-monitoring';
 import { configReference } from './rules-config';
 import { applySize, crdOrder, disruptionBudget, managedControlPlane, projectDestination, renderStable, singleOwner } from './rules-cluster';
-import { defaultSchemaDir, kindKey, SchemaRegistry, servedByDefault } from './schema';
+import { defaultSchemaDir, fieldPath, kindKey, SchemaRegistry, servedByDefault } from './schema';
 import { CelCounts, ManifestFile, RULES, RuleName, SchemaCache, ValidationOptions, ValidationReport, Violation } from './types';
 import { CEL_EVALUATOR_VERSION, evaluateCelRules, reasonText } from './cel';
 import { createHash } from 'crypto';
@@ -147,8 +147,9 @@ function checkCelRules(ctx: Context, o: KObject, crd: string, schema: Record<str
   counts.transitionRules += outcome.transitionRules;
   counts.notEvaluated += outcome.notEvaluated.length;
   for (const v of outcome.violations) {
-    ctx.report('cel', o, [...v.path], `${v.message} (${reasonText(v.reason)}: the API server refuses the object by a rule of CRD ${crd}: ${quoteRule(v.rule)})`,
-      'change the field so that the rule holds');
+    const field = fieldPath([...v.path]);
+    ctx.report('cel', o, field, `${v.message} (${reasonText(v.reason)}: the API server refuses the object by a rule of CRD ${crd}: ${quoteRule(v.rule)})`,
+      `change ${field || 'the object'} so that the rule holds`);
   }
   for (const n of outcome.notEvaluated) {
     ctx.warn('cel', o, [...n.path], `a rule of CRD ${crd} was not evaluated, so the object is not known to pass it: ${n.why}; the rule: ${quoteRule(n.rule)}`,
@@ -216,7 +217,7 @@ function validateSchemas(ctx: Context, registry: SchemaRegistry, cel: CelCounts,
     for (const p of problems) ctx.report('schema', o, p.field, p.message, p.fix);
     // CEL rules are evaluated on objects that meet their schema, as the API server's typed values need.
     const crd = own ? { crd: setCrdNames.get(kindKey(o.apiVersion, o.kind))!, schema: own } : registry.crdSchema(o.apiVersion, o.kind);
-    const celClean = problems.length > 0 || !crd || checkCelRules(ctx, o, crd.crd, crd.schema, manifest, cel);
+    const celClean = problems.length === 0 && crd ? checkCelRules(ctx, o, crd.crd, crd.schema, manifest, cel) : true;
     // An object with a CEL warning is not cached: its warning shows on every run, not only the first.
     if (key && o.name && problems.length === 0 && celClean) cache!.add(key);
   }

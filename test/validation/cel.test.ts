@@ -229,6 +229,14 @@ describe('rule details', () => {
     expect(evaluateCelRules(schema, { spec: { i: 3, d: 3, s: '50%' } })).toMatchObject({ evaluated: 1, violations: [], notEvaluated: [] });
   });
 
+  test('format date-time strings are timestamps and format byte strings bytes', () => {
+    const schema: M = { type: 'object', properties: { spec: { type: 'object',
+      'x-kubernetes-validations': [{ rule: "self.until < timestamp('2030-01-01T00:00:00Z') && size(self.key) == 3" }],
+      properties: { until: { type: 'string', format: 'date-time' }, key: { type: 'string', format: 'byte' } } } } };
+    expect(evaluateCelRules(schema, { spec: { until: '2029-06-01T00:00:00Z', key: 'AAEC' } })).toMatchObject({ evaluated: 1, violations: [], notEvaluated: [] });
+    expect(evaluateCelRules(schema, { spec: { until: '2031-06-01T00:00:00Z', key: 'AAEC' } }).violations).toHaveLength(1);
+  });
+
   test('property names are escaped as Kubernetes escapes them', () => {
     expect(['namespace', 'a-b', 'x.y', 'a/b', 'a__b', 'plain', '1st'].map(escapeProperty))
       .toEqual(['__namespace__', 'a__dash__b', 'x__dot__y', 'a__slash__b', 'a__underscores__b', 'plain', undefined]);
@@ -291,7 +299,7 @@ describe('in the validator', () => {
     expect(r.violations).toEqual([{
       rule: 'cel', file: 'widget.yaml', object: 'Widget default/w', field: 'spec',
       message: 'min must not exceed max (Invalid value: the API server refuses the object by a rule of CRD widgets.example.com: self.min <= self.max)',
-      fix: 'change the field so that the rule holds',
+      fix: 'change spec so that the rule holds',
     }]);
   });
 
