@@ -11,6 +11,7 @@ import { addRendered, chartApplications, formatPlan, parseTree, plan, PlannedObj
 import { RENDER_CACHE, renderCluster } from './lib/render';
 import { SCHEMA_CACHE, synth, validateTree } from './lib/synth';
 import { ValidationError } from './lib/validate-platform';
+import { formatCelCounts, formatWarnings } from './lib/validation';
 import { composePlatform } from './charts/platform';
 import { setImageMain as setImageCommand } from './lib/set-image';
 import { vendorMain as vendorCommand } from './lib/vendor';
@@ -50,7 +51,9 @@ export function main(argv: string[]): Promise<number> {
       const log = (line: string) => { if (!v.quiet) process.stdout.write(`${line}\n`); };
       const lock = acquireLock(projectRoot(), 'npm run synth', (line) => process.stderr.write(`${line}\n`));
       try {
-        await synth({ compose: composePlatform, configs: v.config ?? [], outdir: v.outdir!, log, schemaCacheFile: SCHEMA_CACHE });
+        // Warnings (what validation could not check) are printed even with --quiet, on stderr.
+        const notes = (text: string, kind: 'counts' | 'warnings') => (kind === 'warnings' ? process.stderr.write(text.endsWith('\n') ? text : `${text}\n`) : log(text));
+        await synth({ compose: composePlatform, configs: v.config ?? [], outdir: v.outdir!, log, schemaCacheFile: SCHEMA_CACHE, notes });
       } finally {
         lock.release();
       }
@@ -93,6 +96,9 @@ export function validateMain(argv: string[]): number {
         lock.release();
       }
       for (const r of results) {
+        process.stdout.write(`${v.outdir}/${r.environment}: ${formatCelCounts(r.cel)}\n`);
+        // Warnings fail nothing, but what they name was not checked.
+        if (r.warnings.length > 0) process.stdout.write(`${v.outdir}/${r.environment}: ${formatWarnings(r.warnings)}\n`);
         if (r.violations.length === 0) {
           process.stdout.write(`${v.outdir}/${r.environment}: ${r.objects} objects valid\n`);
         } else {

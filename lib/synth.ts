@@ -14,8 +14,8 @@ import { renderClusterSync, RenderOptions } from './render';
 import { writeFileAtomic } from './atomic-write';
 import { projectRoot } from './helm';
 import { jsonOf } from './validation/context';
-import { chartInputsOf, FileSchemaCache, validatePlatform, ValidationError } from './validate-platform';
-import { ManifestFile, SchemaCache, Violation } from './validation';
+import { chartInputsOf, FileSchemaCache, validatePlatformReport, ValidationError } from './validate-platform';
+import { CelCounts, formatCelCounts, formatWarnings, ManifestFile, SchemaCache, ValidationReport, Violation, Warning } from './validation';
 
 const FILE_MARK = '# gitops file: ';
 /**
@@ -50,10 +50,10 @@ function parseEnvironmentText(files: ReadonlyMap<string, string>, folder = ''): 
  * valuesObject is checked for what it renders. The platform built from config supplies only what no file
  * states (the components' namespaces, the objects controllers create, the provider).
  */
-function validateAsApplied(compose: Compose, config: PlatformConfig, manifests: readonly ManifestFile[]): Violation[] {
+function validateAsApplied(compose: Compose, config: PlatformConfig, manifests: readonly ManifestFile[]): ValidationReport {
   const platform = buildPlatform(compose(config));
   const renders = renderClusterSync(chartInputsOf(manifests), config.cluster.kubernetesVersion);
-  return validatePlatform(platform, manifests, undefined, renders);
+  return validatePlatformReport(platform, manifests, undefined, renders);
 }
 
 /** The files of an environment folder that are not manifests (its README), relative path -> text. */
@@ -68,7 +68,8 @@ function textFilesOnDisk(dir: string): Map<string, string> {
 }
 
 /** Validates gitops/<environment>/ as it is on disk, for every config (or the given ones). */
-export function validateTree(compose: Compose, configs: readonly string[], outdir: string): { environment: string; objects: number; violations: Violation[] }[] {
+export function validateTree(compose: Compose, configs: readonly string[], outdir: string):
+  { environment: string; objects: number; violations: Violation[]; warnings: Warning[]; cel: CelCounts }[] {
   const files = configs.length === 0 ? configFiles('config') : [...configs];
   if (files.length === 0) throw new ConfigError('config/', ['no config files found, so there is nothing to validate; run it in the project (config/<environment>.yaml) or pass --config']);
   return files.map((file) => {
@@ -79,8 +80,9 @@ export function validateTree(compose: Compose, configs: readonly string[], outdi
     const manifests = parseEnvironmentText(tree, `${dir}/`);
     // Every file written, text included (the inventory README): one leak scan over all of it.
     const inputs: LeakInput[] = [...manifests, ...[...textFilesOnDisk(dir)].map(([p, text]) => ({ path: p, text }))];
-    const violations = withoutSecrets([...validateAsApplied(compose, config, manifests), ...leakViolations(inputs)], inputs);
-    return { environment: config.environment, objects: manifests.length, violations };
+    const report = validateAsApplied(compose, config, manifests);
+    const violations = withoutSecrets([...report.violations, ...leakViolations(inputs)], inputs);
+    return { environment: config.environment, objects: manifests.length, violations, warnings: withoutSecrets(report.warnings, inputs), cel: report.cel };
   });
 }
 
@@ -109,7 +111,8 @@ export function validateCdk8sManifests(compose: Compose, manifestPaths: readonly
     if (stamp[path.basename(p)] === sha256(text)) continue;
     revalidated += manifests.length;
     const config = loadConfig(path.join('config', `${env}.yaml`));
-    const found = withoutSecrets([...validateAsApplied(compose, config, manifests), ...leakViolations(manifests)], manifests);
+    // The plugin reports violations only: warnings are printed by synth and `npm run validate`.
+    const found = withoutSecrets([...validateAsApplied(compose, config, manifests).violations, ...leakViolations(manifests)], manifests);
     violations.push(...found.map((v) => ({ ...v, file: `${env}/${v.file}` })));
   }
   return { objects, revalidated, violations };
@@ -133,11 +136,21 @@ export interface SynthOptions {
    * @default - none
    */
   readonly configTexts?: ReadonlyMap<string, Buffer>;
+  /**
+   * Where the validation's notes go: `counts`, one line per environment on the CEL rules met; `warnings`,
+   * what it could not check (e.g. a CEL rule it cannot evaluate), which fails nothing.
+   * @default log, for both
+   */
+  readonly notes?: ValidationNotes;
 }
 
+/** Receives the validation's notes (see SynthOptions.notes). */
+export type ValidationNotes = (text: string, kind: 'counts' | 'warnings') => void;
+
 /** Renders one environment into its files (path relative to gitops/<environment>/ -> YAML text). */
-export async function renderEnvironment(compose: Compose, config: PlatformConfig, schemaCache?: SchemaCache, options: RenderOptions = {}): Promise<Map<string, string>> {
-  return renderPlatformFiles(await buildPlatformAsync(compose(config), options), schemaCache);
+export async function renderEnvironment(compose: Compose, config: PlatformConfig, schemaCache?: SchemaCache, options: RenderOptions = {},
+  notes?: ValidationNotes): Promise<Map<string, string>> {
+  return renderPlatformFiles(await buildPlatformAsync(compose(config), options), schemaCache, notes);
 }
 
 /**
@@ -151,12 +164,16 @@ export const environmentRenderer = { render: renderEnvironment };
  * Renders a built platform, refusing leaks in what is written and anything the validation finds in the
  * whole cluster state (our files and what the charts render). Nothing is written.
  */
-export function renderPlatformFiles(platform: Platform, schemaCache?: SchemaCache): Map<string, string> {
+export function renderPlatformFiles(platform: Platform, schemaCache?: SchemaCache, notes?: ValidationNotes): Map<string, string> {
   const env = platform.config.environment;
   const rendered = renderFiles(platform);
   const readme = inventory(platform, rendered);
   assertNoLeaks([...rendered.map((f) => ({ ...f, path: `${env}/${f.path}` })), { path: `${env}/README.md`, text: readme }]);
-  const violations = validatePlatform(platform, rendered, schemaCache);
+  const { violations, warnings, cel } = validatePlatformReport(platform, rendered, schemaCache);
+  if (notes) {
+    notes(`${env}: ${formatCelCounts(cel)}`, 'counts');
+    if (warnings.length > 0) notes(`${env}: ${formatWarnings(withoutSecrets(warnings, rendered))}`, 'warnings');
+  }
   // A violation may quote a value; none that the leak scan would call a secret reaches the message.
   if (violations.length > 0) throw new ValidationError(env, withoutSecrets(violations, rendered));
   const byPath = new Map<string, Manifest[]>();
@@ -258,7 +275,7 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     const text = options.configTexts?.get(file);
     const config = text === undefined ? loadConfig(file) : parseConfig(text.toString('utf8'), file);
     if (rendered.has(config.environment)) throw new ConfigError(file, [`environment "${config.environment}" is given twice`]);
-    rendered.set(config.environment, await environmentRenderer.render(options.compose, config, cache, { log: options.log }));
+    rendered.set(config.environment, await environmentRenderer.render(options.compose, config, cache, { log: options.log }, options.notes ?? options.log));
     options.log(`rendered ${config.environment} from ${file}: ${rendered.get(config.environment)!.size} files`);
   }
 

@@ -15,7 +15,7 @@ import { writeFileAtomic } from './atomic-write';
 import { chartFiles, Platform } from './platform';
 import { applicationName, APPS_FOLDER, BOOTSTRAP_FOLDER, rootApplicationName } from './app-of-apps';
 import { writtenSources } from './app-of-apps';
-import { formatViolations, ManifestFile, SchemaCache, validateManifests, ValidationOptions, Violation } from './validation';
+import { formatViolations, ManifestFile, SchemaCache, validate, ValidationOptions, ValidationReport, Violation } from './validation';
 
 /** Where the values analysis of each chart is kept between synths (build output). */
 storeUnreadValuesIn(path.join(projectRoot(), 'dist', 'values-cache'));
@@ -58,10 +58,16 @@ function applicationOf(platform: Platform, file: string): string | undefined {
  */
 export function validatePlatform(platform: Platform, files: readonly ManifestFile[], schemaCache?: SchemaCache,
   renders?: ReadonlyMap<string, ChartRender>): Violation[] {
+  return validatePlatformReport(platform, files, schemaCache, renders).violations;
+}
+
+/** As validatePlatform, with the warnings (what could not be checked) and the counts of CEL rules met. */
+export function validatePlatformReport(platform: Platform, files: readonly ManifestFile[], schemaCache?: SchemaCache,
+  renders?: ReadonlyMap<string, ChartRender>): ValidationReport {
   const own = files.map((f) => ({ ...f, application: f.application ?? applicationOf(platform, f.path) }));
   const charts = renders ? filesOfRenders(renders) : chartFiles(platform);
   const options = validationOptions(platform);
-  return validateManifests([...own, ...charts], {
+  return validate([...own, ...charts], {
     ...options, schemaCache,
     ...(renders ? { unstableObjects: new Map([...renders].map(([app, r]) => [app, r.unstable])) } : {}),
   });

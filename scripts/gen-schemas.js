@@ -13,14 +13,17 @@
 // Input: every ../shared/k8s-schema/v<major>.<minor>.<patch>-definitions.json and, of ../shared/crds, the
 // files versions.yaml names for every listed version of each chart (and its CRD-only `crds:`), by default, or
 //   node scripts/gen-schemas.js [--k8s <folder or definitions.json>] [--crds <folder of CRD YAML>]
-//                               [--only k8s|crds] [--out <folder>]
+//                               [--only k8s|crds] [--out <folder>] [--crd-file <file>...]
 // The output is committed; synth and tests never read the inputs. Rerun it when a Kubernetes version or a
 // CRD is added or upgraded (e.g. a new chart version), and commit schemas/. Given a folder of definitions,
 // it also deletes the k8s-<minor>.json files of minors the folder no longer holds.
 //
-// The bundle keeps only what validation needs: descriptions, defaults, examples, CEL rules
-// (x-kubernetes-validations) and list/map/patch hints are dropped, and so is the `status` of each CRD
-// (the controller writes it; manifests do not carry it). To keep it small and quick to compile:
+// The bundle keeps only what validation needs: descriptions, examples and patch hints are dropped, and so
+// is the `status` of each CRD (the controller writes it; manifests do not carry it). The CRD schemas keep
+// what their CEL rules need (lib/validation/cel.ts evaluates them as the API server does): the rules
+// (x-kubernetes-validations), the defaults (the API server fills them in before it evaluates the rules)
+// and the list and map types (a set or map list compares as the API server compares it). The Kubernetes
+// definitions carry no CEL rules, so they drop all of that. To keep it small and quick to compile:
 // - a CRD version whose schema equals an earlier one's is stored as `sameAs` that one (Istio's
 //   v1/v1beta1/v1alpha3);
 // - subtrees a CRD schema repeats (an Application's source, a pod template's affinity terms) are stored
@@ -55,9 +58,12 @@ Writes the schema bundle synth validates against: schemas/k8s-<minor>.json for e
   --only <part>    k8s: write the k8s-<minor>.json files only; crds: write crds.json only
                    (default: both)
   --out <folder>   where to write (default: schemas)
+  --crd-file <f>   read this file of the CRD folder instead of the files versions.yaml names (repeatable):
+                   for a test fixture's bundle, e.g. of CRDs no environment installs yet
 `;
 const { values: args } = parseScriptArgs(usage, {
   k8s: { type: 'string' }, crds: { type: 'string' }, only: { type: 'string' }, out: { type: 'string' },
+  'crd-file': { type: 'string', multiple: true },
 });
 if (args.only !== undefined && args.only !== 'k8s' && args.only !== 'crds') {
   process.stderr.write(`error: --only takes k8s or crds, not ${JSON.stringify(args.only)}\n\n${usage}`);
@@ -113,33 +119,44 @@ const KEPT = new Set([
   'allOf', 'not', 'nullable', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-int-or-string',
   'x-kubernetes-embedded-resource',
 ]);
+// Kept in CRD schemas only, for their CEL rules; dropped from the Kubernetes definitions.
+const KEPT_FOR_CEL = new Set([
+  'x-kubernetes-validations', 'default', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-map-type',
+]);
+// The fields of a CEL rule the validator reads (a rule may carry others in later Kubernetes releases).
+const RULE_FIELDS = ['rule', 'message', 'messageExpression', 'fieldPath', 'reason', 'optionalOldSelf'];
 const DROPPED = new Set([
-  'description', 'default', 'example', 'title', 'x-kubernetes-validations', 'x-kubernetes-list-type',
-  'x-kubernetes-list-map-keys', 'x-kubernetes-map-type', 'x-kubernetes-patch-strategy',
+  'description', 'example', 'title', 'x-kubernetes-patch-strategy',
   'x-kubernetes-patch-merge-key', 'x-kubernetes-unions', 'x-kubernetes-group-version-kind',
 ]);
 const unknownKeywords = new Set();
 
-/** A compact copy of a schema node: validation keywords only. */
-function compact(node, where) {
-  if (Array.isArray(node)) return node.map((n, i) => compact(n, `${where}[${i}]`));
+/**
+ * A compact copy of a schema node: validation keywords only; with `cel` (a CRD schema), also what its CEL
+ * rules need (KEPT_FOR_CEL).
+ */
+function compact(node, where, cel = false) {
+  if (Array.isArray(node)) return node.map((n, i) => compact(n, `${where}[${i}]`, cel));
   if (node === null || typeof node !== 'object') return node;
   const out = {};
   for (const [key, value] of Object.entries(node)) {
-    if (DROPPED.has(key)) continue;
-    if (!KEPT.has(key)) { unknownKeywords.add(`${key} (at ${where})`); continue; }
+    if (DROPPED.has(key) || (!cel && KEPT_FOR_CEL.has(key))) continue;
+    if (!KEPT.has(key) && !KEPT_FOR_CEL.has(key)) { unknownKeywords.add(`${key} (at ${where})`); continue; }
     switch (key) {
       case 'properties': {
         const props = {};
-        for (const [name, sub] of Object.entries(value)) props[name] = compact(sub, `${where}.${name}`);
+        for (const [name, sub] of Object.entries(value)) props[name] = compact(sub, `${where}.${name}`, cel);
         out.properties = props;
         break;
       }
       case 'items': case 'not': case 'anyOf': case 'oneOf': case 'allOf':
-        out[key] = compact(value, `${where}/${key}`);
+        out[key] = compact(value, `${where}/${key}`, cel);
         break;
       case 'additionalProperties':
-        out[key] = typeof value === 'object' ? compact(value, `${where}/*`) : value;
+        out[key] = typeof value === 'object' ? compact(value, `${where}/*`, cel) : value;
+        break;
+      case 'x-kubernetes-validations':
+        out[key] = value.map((r) => Object.fromEntries(RULE_FIELDS.filter((f) => r[f] !== undefined).map((f) => [f, r[f]])));
         break;
       default:
         out[key] = value;
@@ -246,10 +263,13 @@ const crdKey = (file, apiVersion, kind) => `${file} ${apiVersion}/${kind}`;
 /** The CRD bundle: every served version of every CRD in the files versions.yaml names, per file. */
 function crdBundle() {
   // The folder holds one file per chart version (istio.crds.yaml for 1.24.2, istio-1.30.crds.yaml for
-  // 1.30.3): versions.yaml says which file is which version's; each is bundled on its own.
-  const inputs = crdSetInputs().sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  // 1.30.3): versions.yaml says which file is which version's; each is bundled on its own. --crd-file
+  // bundles the named files instead (test fixtures), each as a default.
+  const named = args['crd-file'];
+  const inputs = (named ? named.map((file) => ({ file, key: file, isDefault: true })) : crdSetInputs())
+    .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const files = [...new Set(inputs.map((i) => i.file))];
-  const versions = Object.fromEntries(inputs.map((i) => [i.file, stamp(i)]));
+  const versions = Object.fromEntries(inputs.map((i) => [i.file, named ? 'named by --crd-file' : stamp(i)]));
   const defaults = inputs.filter((i) => i.isDefault).map((i) => i.file);
   for (const f of files) {
     if (!fs.existsSync(path.join(crdDir, f))) {
@@ -276,7 +296,7 @@ function crdBundle() {
         }
         definedIn.set(kindKey, [...(definedIn.get(kindKey) ?? []), input]);
         const key = crdKey(file, apiVersionOf(group, version.name), names.kind);
-        const full = compact(version.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, kindKey);
+        const full = compact(version.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, kindKey, true);
         if (full.properties) delete full.properties.status;
         const schema = share(full);
         const text = JSON.stringify(schema);

@@ -36,7 +36,6 @@ describe('istio', () => {
   });
 
   test('the gateway is istio-ingressgateway with the labels the apps\' Gateways select', () => {
-    const app = lab.app('istio-ingressgateway');
     expect(lab.chart('istio-ingressgateway').helm.releaseName).toBe('istio-ingressgateway');
     const labels = lab.values('istio-ingressgateway').labels;
     for (const gw of lab.all('Gateway') as any[]) {

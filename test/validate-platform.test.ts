@@ -7,6 +7,7 @@ import { renderPlatformFiles, validateCdk8sManifests, validateTree } from '../li
 import { buildPlatform, renderFiles } from '../lib/platform';
 import { validatePlatform, ValidationError } from '../lib/validate-platform';
 import * as yaml from 'js-yaml';
+import { ApiObject } from 'cdk8s';
 import { labConfig, labRaw, tempDir } from './helpers';
 import { ROOT, run, synthesizedGitops, withoutLockWait } from './commands';
 
@@ -49,6 +50,22 @@ describe('validation of the platform', () => {
     expect(error!.message).toContain('jenkins/ingress-jenkins-guide.yaml');
     expect(error!.message).toContain('letsencrypt-prod');
     expect(error!.message).toContain('jenkins-svc');
+  });
+
+  test('synth hands on the CEL counts, and a CEL rule it cannot evaluate as a warning, and still writes', () => {
+    const platform = buildPlatform(composePlatform(labConfig()));
+    const jenkins = platform.components.find((c) => c.name === 'jenkins')!;
+    new ApiObject(jenkins, 'dr', {
+      apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'jenkins', namespace: 'devops-tools' },
+      spec: { host: 'jenkins-service.devops-tools.svc.cluster.local', trafficPolicy: { connectionPool: { http: { idleTimeout: 'soon' } } } },
+    });
+    const notes: [string, string][] = [];
+    const files = renderPlatformFiles(platform, undefined, (text, kind) => notes.push([kind, text]));
+    expect(files.has('jenkins/destinationrule-jenkins.yaml')).toBe(true);
+    expect(notes.map(([kind]) => kind)).toEqual(['counts', 'warnings']);
+    expect(notes[0][1]).toMatch(/^lab: CEL rules of CRDs, in the objects checked: [1-9]\d* evaluated, .* 1 not evaluated \(see the warnings\)$/);
+    expect(notes[1][1]).toContain('DestinationRule devops-tools/jenkins  spec.trafficPolicy.connectionPool.http.idleTimeout  [cel]');
+    expect(notes[1][1]).toContain("duration(self) >= duration('1ms')");
   });
 });
 
@@ -159,6 +176,29 @@ test('Istio in another namespace (istio.namespace: mesh-system) synthesizes and 
   const [mesh] = validateTree(composePlatform, [config], out);
   expect(mesh.environment).toBe('mesh');
   expect(mesh.violations).toEqual([]);
+});
+
+test('npm run validate shows a CEL rule it cannot evaluate as a warning (not failing), and refuses an object a CEL rule refuses', async () => {
+  const out = tempDir();
+  fs.cpSync(path.join(ROOT, 'gitops', 'lab'), path.join(out, 'lab'), { recursive: true });
+  // Istio's `duration(self) >= duration('1ms')` errs on a value that is no duration: the rule is not evaluated.
+  fs.writeFileSync(path.join(out, 'lab', 'workloads', 'destinationrule-nginx.yaml'), yaml.dump({
+    apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'nginx', namespace: 'default' },
+    spec: { host: 'nginx-service.default.svc.cluster.local', trafficPolicy: { connectionPool: { http: { idleTimeout: 'soon' } } } },
+  }));
+  const warned = await run('validate', ['--outdir', out]);
+  expect(warned.stdout).toContain('1 warning (not checked, so not passed) in 1 file');
+  expect(warned.stdout).toMatch(/DestinationRule default\/nginx {2}spec\.trafficPolicy\.connectionPool\.http\.idleTimeout {2}\[cel\]\n {4}a rule of CRD destinationrules\.networking\.istio\.io was not evaluated/);
+  expect(warned.stdout).toMatch(/lab: CEL rules of CRDs, in the objects checked: \d+ evaluated, 0 transition rules \(oldSelf\) not applicable to creation, 1 not evaluated/);
+  expect(warned.status).toBe(0);
+
+  fs.writeFileSync(path.join(out, 'lab', 'workloads', 'serviceentry-db.yaml'), yaml.dump({
+    apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'db', namespace: 'default' },
+    spec: { hosts: ['db.example.com'], location: 'MESH_EXTERNAL', ports: [{ number: 5432, name: 'tcp-pg', protocol: 'TCP' }], endpoints: [{ address: '10.0.0.5' }] },
+  }));
+  const refused = await run('validate', ['--outdir', out]);
+  expect(refused.status).toBe(1);
+  expect(refused.stdout).toMatch(/ServiceEntry default\/db {2}spec {2}\[cel\]\n {4}NONE mode cannot set endpoints/);
 });
 
 test('a YAML syntax error in gitops/ on disk names the file and the line', async () => {

@@ -65,6 +65,8 @@ const key = (namespace: string | undefined, name: string) => `${namespace ?? ''}
 
 export class Context {
   public readonly violations: Violation[] = [];
+  /** What could not be checked (see Warning); reported beside the violations, failing nothing. */
+  public readonly warnings: Violation[] = [];
   private readonly byKind = new Map<string, KObject[]>();
   private serviceIndex?: Map<string, ServicePorts>;
   private certIndex?: Map<string, KObject[]>;
@@ -81,6 +83,11 @@ export class Context {
 
   public report(rule: RuleName, o: KObject, field: Path | string, message: string, fix: string): void {
     this.violations.push({ rule, file: o.file, object: o.label, field: typeof field === 'string' ? field : fieldPath(field), message, fix });
+  }
+
+  /** Records something that could not be checked: shown, failing nothing, never taken for a pass. */
+  public warn(rule: RuleName, o: KObject, field: Path | string, message: string, fix: string): void {
+    this.warnings.push({ rule, file: o.file, object: o.label, field: typeof field === 'string' ? field : fieldPath(field), message, fix });
   }
 
   /** The objects of an API group and kind (any version). */

@@ -14,8 +14,9 @@ import { defaultCredentials, unreadValueRule } from './rules-values';
 import { monitorTarget } from './rules-monitoring';
 import { configReference } from './rules-config';
 import { applySize, crdOrder, disruptionBudget, managedControlPlane, projectDestination, renderStable, singleOwner } from './rules-cluster';
-import { defaultSchemaDir, kindKey, SchemaRegistry, servedByDefault } from './schema';
-import { ManifestFile, RULES, RuleName, SchemaCache, ValidationOptions, Violation } from './types';
+import { defaultSchemaDir, fieldPath, kindKey, SchemaRegistry, servedByDefault } from './schema';
+import { CelCounts, ManifestFile, RULES, RuleName, SchemaCache, ValidationOptions, ValidationReport, Violation } from './types';
+import { CEL_EVALUATOR_VERSION, evaluateCelRules, reasonText } from './cel';
 import { createHash } from 'crypto';
 
 export * from './types';
@@ -62,6 +63,14 @@ const CROSS_RULES: [RuleName, (ctx: Context, files: readonly string[]) => void][
 
 /** Validates a set of manifests (e.g. lib/platform.ts's renderFiles output); returns every violation, [] if none. */
 export function validateManifests(files: readonly ManifestFile[], options: ValidationOptions = {}): Violation[] {
+  return validate(files, options).violations;
+}
+
+/**
+ * Validates a set of manifests: every violation ([] if none), the warnings (what could not be checked,
+ * e.g. a CEL rule this evaluator cannot run), and how many CEL rules were met.
+ */
+export function validate(files: readonly ManifestFile[], options: ValidationOptions = {}): ValidationReport {
   const registry = schemaRegistry(undefined, options.kubernetesVersion, options.crdFiles);
   const defaultNamespace = (file: string) =>
     (typeof options.defaultNamespace === 'function' ? options.defaultNamespace(file) : options.defaultNamespace) ?? 'default';
@@ -98,7 +107,8 @@ export function validateManifests(files: readonly ManifestFile[], options: Valid
   const ctx = new Context(objects, options);
   ctx.violations.push(...ctxViolations);
 
-  validateSchemas(ctx, registry, options.schemaCache);
+  const cel: CelCounts = { evaluated: 0, transitionRules: 0, notEvaluated: 0 };
+  validateSchemas(ctx, registry, cel, options.schemaCache);
   portRange(ctx);
   const names = files.map((f) => f.path);
   for (const [, run] of CROSS_RULES) run(ctx, names);
@@ -106,20 +116,53 @@ export function validateManifests(files: readonly ManifestFile[], options: Valid
   // A stable order: by file as given, then by rule.
   const fileOrder = new Map(files.map((f, i) => [f.path, i]));
   const ruleOrder = new Map(RULES.map((r, i) => [r, i]));
-  return ctx.violations
+  const ordered = (vs: readonly Violation[]) => vs
     .map((v, i) => ({ v, i }))
     .sort((a, b) => (fileOrder.get(a.v.file)! - fileOrder.get(b.v.file)!) || (ruleOrder.get(a.v.rule)! - ruleOrder.get(b.v.rule)!) || a.i - b.i)
     .map(({ v }) => v);
+  return { violations: ordered(ctx.violations), warnings: ordered(ctx.warnings), cel };
 }
 
-/** The key of an object in a SchemaCache: a digest of the bundle's content and of the object. */
+/**
+ * The key of an object in a SchemaCache: a digest of the bundle's content, of the CEL evaluator's version
+ * (the cache also vouches that the object's CEL rules hold) and of the object.
+ */
 export function schemaCacheKey(registry: SchemaRegistry, manifest: unknown, crdSchema = ''): string {
-  return createHash('sha1').update(registry.fingerprint).update(crdSchema).update(jsonOf(manifest as object)).digest('base64url');
+  return createHash('sha1').update(registry.fingerprint).update(CEL_EVALUATOR_VERSION).update(crdSchema).update(jsonOf(manifest as object)).digest('base64url');
 }
 
-function validateSchemas(ctx: Context, registry: SchemaRegistry, cache?: SchemaCache): void {
+/** The longest rule text quoted in a message; the Gateway API's longest rules run to thousands of characters. */
+const RULE_QUOTE_CHARS = 160;
+const quoteRule = (rule: string) => {
+  const one = rule.replace(/\s+/g, ' ').trim();
+  return one.length > RULE_QUOTE_CHARS ? `${one.slice(0, RULE_QUOTE_CHARS - 3)}...` : one;
+};
+
+/**
+ * The CEL rules of an object's CRD schema (see ./cel.ts): a false rule is a violation; a rule that cannot be
+ * evaluated is a warning naming the CRD, the rule and why. Returns whether the object is clean of both.
+ */
+function checkCelRules(ctx: Context, o: KObject, crd: string, schema: Record<string, unknown>, manifest: unknown, counts: CelCounts): boolean {
+  const outcome = evaluateCelRules(schema, manifest);
+  counts.evaluated += outcome.evaluated;
+  counts.transitionRules += outcome.transitionRules;
+  counts.notEvaluated += outcome.notEvaluated.length;
+  for (const v of outcome.violations) {
+    const field = fieldPath([...v.path]);
+    ctx.report('cel', o, field, `${v.message} (${reasonText(v.reason)}: the API server refuses the object by a rule of CRD ${crd}: ${quoteRule(v.rule)})`,
+      `change ${field || 'the object'} so that the rule holds`);
+  }
+  for (const n of outcome.notEvaluated) {
+    ctx.warn('cel', o, [...n.path], `a rule of CRD ${crd} was not evaluated, so the object is not known to pass it: ${n.why}; the rule: ${quoteRule(n.rule)}`,
+      'check the field against the rule by hand (the API server refuses the object if the rule fails or its evaluation errs); if the evaluator lacks a Kubernetes CEL function, add it to lib/validation/cel-library.ts');
+  }
+  return outcome.violations.length === 0 && outcome.notEvaluated.length === 0;
+}
+
+function validateSchemas(ctx: Context, registry: SchemaRegistry, cel: CelCounts, cache?: SchemaCache): void {
   // CRDs in the set itself define (or redefine) their kinds: the cluster will use those.
   const setCrds = new Map<string, Record<string, unknown>>();
+  const setCrdNames = new Map<string, string>();
   // A digest of each CRD schema of the set, so that objects checked against it can be cached too.
   const crdDigests = new Map<Record<string, unknown>, string>();
   const crdDigest = (schema: Record<string, unknown>) => {
@@ -134,7 +177,10 @@ function validateSchemas(ctx: Context, registry: SchemaRegistry, cache?: SchemaC
     if (!group || !kind) continue;
     for (const v of list(spec.versions)) {
       const schema = v?.schema?.openAPIV3Schema;
-      if (v?.served !== false && str(v?.name) && isObject(schema)) setCrds.set(kindKey(`${group}/${v.name}`, kind), schema);
+      if (v?.served !== false && str(v?.name) && isObject(schema)) {
+        setCrds.set(kindKey(`${group}/${v.name}`, kind), schema);
+        setCrdNames.set(kindKey(`${group}/${v.name}`, kind), crd.name);
+      }
     }
   }
   for (const o of ctx.objects) {
@@ -150,8 +196,8 @@ function validateSchemas(ctx: Context, registry: SchemaRegistry, cache?: SchemaC
     const key = cache ? schemaCacheKey(registry, o.manifest, own ? crdDigest(own) : '') : undefined;
     if (key && cache!.has(key)) continue;
     let problems;
+    const manifest = withoutNulls(o.manifest);
     try {
-      const manifest = withoutNulls(o.manifest);
       problems = own ? registry.checkAgainst(own, manifest) : registry.check(o.apiVersion, o.kind, manifest);
     } catch (e) {
       // e.g. a CRD in the set whose pattern JavaScript cannot compile (RE2's (?i)).
@@ -170,7 +216,11 @@ function validateSchemas(ctx: Context, registry: SchemaRegistry, cache?: SchemaC
     }
     if (!o.name) ctx.report('schema', o, 'metadata.name', 'has no metadata.name', 'give the object a name');
     for (const p of problems) ctx.report('schema', o, p.field, p.message, p.fix);
-    if (key && o.name && problems.length === 0) cache!.add(key);
+    // CEL rules are evaluated on objects that meet their schema, as the API server's typed values need.
+    const crd = own ? { crd: setCrdNames.get(kindKey(o.apiVersion, o.kind))!, schema: own } : registry.crdSchema(o.apiVersion, o.kind);
+    const celClean = problems.length === 0 && crd ? checkCelRules(ctx, o, crd.crd, crd.schema, manifest, cel) : true;
+    // An object with a CEL warning is not cached: its warning shows on every run, not only the first.
+    if (key && o.name && problems.length === 0 && celClean) cache!.add(key);
   }
 }
 
@@ -206,4 +256,27 @@ export function formatViolations(violations: readonly Violation[]): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The warnings (what could not be checked), grouped by file; '' when there are none. */
+export function formatWarnings(warnings: readonly Violation[]): string {
+  if (warnings.length === 0) return '';
+  const byFile = new Map<string, Violation[]>();
+  for (const w of warnings) byFile.set(w.file, [...(byFile.get(w.file) ?? []), w]);
+  const lines = [`${warnings.length} warning${warnings.length === 1 ? '' : 's'} (not checked, so not passed) in ${byFile.size} file${byFile.size === 1 ? '' : 's'}:`];
+  for (const [file, ws] of byFile) {
+    lines.push('', file);
+    for (const w of ws) {
+      lines.push(`  ${w.object}  ${w.field || '(object)'}  [${w.rule}]`);
+      lines.push(`    ${w.message}`);
+      lines.push(`    to do: ${w.fix}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** One line on the CEL rules met: how many were evaluated, not applicable, not evaluated. */
+export function formatCelCounts(cel: CelCounts): string {
+  return `CEL rules of CRDs, in the objects checked: ${cel.evaluated} evaluated, ${cel.transitionRules} transition rules (oldSelf) not applicable to creation, ` +
+    `${cel.notEvaluated} not evaluated${cel.notEvaluated > 0 ? ' (see the warnings)' : ''}`;
 }

@@ -13,7 +13,7 @@
 // - x-kubernetes-embedded-resource: apiVersion, kind and metadata (an ObjectMeta) are allowed;
 // - nullable: null is allowed;
 // - a CRD object's metadata is validated as the Kubernetes ObjectMeta, as the API server does.
-// Not checked: CEL rules (x-kubernetes-validations) and list-map key uniqueness.
+// CEL rules (x-kubernetes-validations) are evaluated by ./cel.ts, not here. Not checked: list-map key uniqueness.
 //
 // Each schema is compiled once, on first use, and cached for the process; the bundle is read once.
 import { distance } from 'fastest-levenshtein';
@@ -244,6 +244,8 @@ export function strictify(node: unknown, inBranch: boolean, hooks?: Hooks, at = 
         break;
       }
       case 'nullable':
+      // Kept in CRD schemas for ./cel.ts; nothing for ajv.
+      case 'x-kubernetes-validations': case 'default': case 'x-kubernetes-list-type': case 'x-kubernetes-list-map-keys': case 'x-kubernetes-map-type':
         break;
       case 'pattern':
         out.pattern = typeof value === 'string' ? jsPattern(value) : value;
@@ -398,6 +400,18 @@ export class SchemaRegistry {
         return (data: unknown) => (fn ??= this.unit(id))(data) as boolean;
       },
     });
+  }
+
+  /**
+   * The bundled CRD of an apiVersion/kind: its name and the version's schema (openAPIV3Schema in the
+   * bundle's form, its CEL rules included); undefined for a Kubernetes kind or an unknown one.
+   */
+  public crdSchema(apiVersion: string, kind: string): { readonly crd: string; readonly schema: Schema } | undefined {
+    const key = this.crdKeys.get(kindKey(apiVersion, kind));
+    let entry = key === undefined ? undefined : this.crds.kinds[key];
+    const crd = entry?.crd;
+    if (entry?.sameAs) entry = this.crds.kinds[entry.sameAs];
+    return entry?.schema && crd ? { crd, schema: entry.schema } : undefined;
   }
 
   /** Whether a schema for this apiVersion/kind is bundled. */

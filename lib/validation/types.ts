@@ -5,6 +5,8 @@ import type { ClusterPod } from './rules-monitoring';
 /** The names of the checks. `schema` is per object; the others look across the whole object set. */
 export const RULES = [
   'schema',
+  // The CEL rules (x-kubernetes-validations) of an object's CRD schema, per object (lib/validation/cel.ts).
+  'cel',
   'ingress-tls-certificate',
   'issuer-exists',
   'ingress-backend',
@@ -46,6 +48,29 @@ export interface Violation {
   readonly message: string;
   /** How to fix it. */
   readonly fix: string;
+}
+
+/**
+ * Something the validator could not check, shown beside the violations: it neither fails synth nor counts
+ * as passed. Today: a CEL rule that could not be evaluated (rule `cel`), with the CRD, the rule and why.
+ */
+export type Warning = Violation;
+
+/** Counts of the CEL rules met while validating a set (for the summary line of synth and validate). */
+export interface CelCounts {
+  /** Rules evaluated on an object (true or false). */
+  evaluated: number;
+  /** Transition rules (reading oldSelf): they compare an update with the stored object, so not applicable to creation. */
+  transitionRules: number;
+  /** Rules that could not be evaluated: each is also a Warning. */
+  notEvaluated: number;
+}
+
+/** Everything one validation found. */
+export interface ValidationReport {
+  readonly violations: Violation[];
+  readonly warnings: Warning[];
+  readonly cel: CelCounts;
 }
 
 /** One file and the object it holds; a RenderedFile of lib/platform.ts fits. */
