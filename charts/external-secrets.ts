@@ -1,5 +1,6 @@
 // External Secrets Operator: turns the platform's ExternalSecrets into Secrets, reading Azure Key Vault
-// as a managed identity through AKS workload identity (no credential of its own anywhere).
+// as a managed identity through AKS workload identity (no credential of its own anywhere), or Secrets of
+// one namespace of the cluster (charts/secrets.ts makes that store and who may read it).
 import { Construct } from 'constructs';
 import { SecretsConfig } from '../lib/config';
 import { HelmComponent } from '../lib/component';
@@ -17,9 +18,9 @@ export class ExternalSecretsChart extends HelmComponent<ExternalSecretsValues> {
         serviceAccount: {
           name: EXTERNAL_SECRETS_SERVICE_ACCOUNT,
           // Workload identity: the token of this service account is exchanged for the managed identity's.
-          annotations: { 'azure.workload.identity/client-id': config.keyVault.clientId },
+          ...(config.store.kind === 'azure-key-vault' ? { annotations: { 'azure.workload.identity/client-id': config.store.clientId } } : {}),
         },
-        podLabels: { 'azure.workload.identity/use': 'true' },
+        ...(config.store.kind === 'azure-key-vault' ? { podLabels: { 'azure.workload.identity/use': 'true' } } : {}),
       },
     });
   }

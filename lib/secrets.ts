@@ -1,6 +1,7 @@
 // Every secret the platform needs, declared once: its name, namespaces, type, keys, and where each key
-// comes from. Values never pass through this repo: the External Secrets backend fetches them from Azure
-// Key Vault (the `remoteKey` of each key), the Sealed Secrets backend decrypts kubeseal ciphertext.
+// comes from. Values never pass through this repo: the External Secrets backend fetches them from its store
+// (Azure Key Vault, or the Secrets of one namespace: the `remoteKey` of each key), the Sealed Secrets
+// backend decrypts kubeseal ciphertext.
 // Consumers obtain a secret through `SecretsChart.use()`, so they cannot name a secret not declared here.
 import { Construct } from 'constructs';
 import { PlatformConfig, usesCanary } from './config';
@@ -13,7 +14,7 @@ export interface SecretDeclaration {
   readonly name: string;
   readonly namespaces: readonly string[];
   readonly type: SecretType;
-  /** Key in the Kubernetes Secret -> name of the Key Vault secret that holds its value. */
+  /** Key in the Kubernetes Secret -> name of the store's secret (Key Vault secret, or source Secret) that holds its value. */
   readonly keys: Readonly<Record<string, string>>;
   /** What the secret is for, for operators and the inventory. */
   readonly purpose: string;
@@ -66,12 +67,19 @@ export function platformSecrets(config: PlatformConfig): SecretDeclaration[] {
       keys: { username: 'jenkins-metrics-username', password: 'jenkins-metrics-api-token' },
       purpose: 'Prometheus scraping Jenkins /prometheus with a Jenkins API token',
     },
-    {
+    config.tempo.storage.kind === 'azure-blob' ? {
       name: 'tempo-azure-credentials',
       namespaces: [config.tempo.namespace],
       type: 'Opaque',
       keys: { STORAGE_ACCOUNT_ACCESS_KEY: 'tempo-storage-account-key' },
       purpose: 'Tempo writing traces to the Azure storage account',
+    } : {
+      // MinIO's existingSecret: these two key names are MinIO's.
+      name: 'tempo-minio-credentials',
+      namespaces: [config.tempo.namespace],
+      type: 'Opaque',
+      keys: { rootUser: 'tempo-minio-root-user', rootPassword: 'tempo-minio-root-password' },
+      purpose: 'the login of Tempo\'s MinIO (its root user), which Tempo writes traces with',
     },
     {
       name: 'argocd-notifications-secret',
