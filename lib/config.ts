@@ -310,6 +310,9 @@ export const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** Tag words that name no version: they move to whatever was pushed last. */
 const FLOATING_TAG_WORDS = new Set(['latest', 'lts', 'stable', 'edge', 'nightly', 'dev', 'develop', 'main', 'master', 'mainline', 'current', 'rolling', 'release']);
 
+/** A release named by its build time, as MinIO tags its images. */
+const RELEASE_TIMESTAMP_TAG = /^RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z$/;
+
 /**
  * Why an image tag floats (names whatever was pushed last, so the same config would run different code
  * tomorrow), or undefined if it is pinned: a floating word (`latest`), a tag that starts with one
@@ -317,6 +320,8 @@ const FLOATING_TAG_WORDS = new Set(['latest', 'lts', 'stable', 'edge', 'nightly'
  * The one definition: config's image tags, set-image and the validator's image-pinned rule use it.
  */
 export function floatingTagReason(tag: string): string | undefined {
+  // MinIO names each release by its build time (RELEASE.2022-10-24T18-35-07Z): one build, never moved.
+  if (RELEASE_TIMESTAMP_TAG.test(tag)) return undefined;
   const word = tag.split(/[-_.]/)[0].toLowerCase();
   if (FLOATING_TAG_WORDS.has(tag.toLowerCase())) return 'moves to whatever is newest';
   if (FLOATING_TAG_WORDS.has(word)) return `follows "${word}" and moves`;
