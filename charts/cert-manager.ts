@@ -6,6 +6,7 @@
 import { Construct } from 'constructs';
 import { ACME_SERVERS, AcmeIssuer, CaIssuer, IssuerConfig, PlatformConfig } from '../lib/config';
 import { HelmComponent } from '../lib/component';
+import { ClusterSize, requests } from '../lib/sizing';
 import { CertManagerValues } from '../lib/helm-values';
 import { ClusterIssuerRef } from '../lib/tls-endpoint';
 import { Certificate, CertificateSpecPrivateKeyAlgorithm, ClusterIssuer } from '../imports/cert-manager.io';
@@ -14,6 +15,8 @@ export interface CertManagerProps {
   readonly config: PlatformConfig['certManager'];
   /** Where the controller and the ACME solver pods may run. */
   readonly nodeSelector: Readonly<Record<string, string>>;
+  /** How large the component runs (config `cluster.size`). @default 'standard' */
+  readonly size?: ClusterSize;
 }
 
 /** Pods that serve Prometheus metrics, for a monitor that lives elsewhere. */
@@ -50,6 +53,9 @@ export class CertManagerChart extends HelmComponent<CertManagerValues> {
         global: { leaderElection: { namespace: config.namespace } },
       },
     });
+    if (props.size === 'small') {
+      this.addValues({ resources: requests('10m', '64Mi'), cainjector: { resources: requests('10m', '64Mi') }, webhook: { resources: requests('10m', '32Mi') } });
+    }
     for (const issuer of config.issuers) this.addIssuer(issuer, props);
     this.metrics = { namespace: config.namespace, matchLabels: CONTROLLER_LABELS, port: 9402, path: '/metrics' };
   }

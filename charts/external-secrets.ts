@@ -4,11 +4,13 @@
 import { Construct } from 'constructs';
 import { SecretsConfig } from '../lib/config';
 import { HelmComponent } from '../lib/component';
+import { ClusterSize, requests } from '../lib/sizing';
 import { ExternalSecretsValues } from '../lib/helm-values';
 import { EXTERNAL_SECRETS_SERVICE_ACCOUNT } from './secrets';
 
 export class ExternalSecretsChart extends HelmComponent<ExternalSecretsValues> {
-  constructor(scope: Construct, props: { readonly config: Extract<SecretsConfig, { backend: 'external-secrets' }> }) {
+  /** `size`: config `cluster.size` (default standard). */
+  constructor(scope: Construct, props: { readonly config: Extract<SecretsConfig, { backend: 'external-secrets' }>; readonly size?: ClusterSize }) {
     const { config } = props;
     super(scope, 'external-secrets', {
       namespace: config.namespace,
@@ -23,5 +25,8 @@ export class ExternalSecretsChart extends HelmComponent<ExternalSecretsValues> {
         ...(config.store.kind === 'azure-key-vault' ? { podLabels: { 'azure.workload.identity/use': 'true' } } : {}),
       },
     });
+    if (props.size === 'small') {
+      this.addValues({ resources: requests('10m', '48Mi'), webhook: { resources: requests('10m', '32Mi') }, certController: { resources: requests('10m', '48Mi') } });
+    }
   }
 }

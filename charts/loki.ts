@@ -4,6 +4,7 @@
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config';
 import { HelmComponent } from '../lib/component';
+import { ClusterSize, requests } from '../lib/sizing';
 import { LokiValues } from '../lib/helm-values';
 import { GrafanaDashboard, GrafanaDatasource, GrafanaProvisioning } from '../lib/grafana';
 import lokiLogsOverview from './dashboards/loki-logs-overview.json';
@@ -33,6 +34,8 @@ export interface LokiProps {
   readonly alertmanagerUrl: string;
   /** The Grafana that gets Loki's datasource and dashboard. */
   readonly grafana: GrafanaProvisioning;
+  /** How large the component runs (config `cluster.size`). @default 'standard' */
+  readonly size?: ClusterSize;
 }
 
 /** The datasource uids Loki's and Tempo's datasources are provisioned under, and link each other by. */
@@ -54,6 +57,19 @@ export class LokiChart extends HelmComponent<LokiChartValues> {
         ? distributedOnAzureBlob(loki.storage, alertmanagerUrl)
         : singleBinaryOnFilesystem(loki.storage, alertmanagerUrl),
     });
+    if (props.size === 'small') {
+      this.addValues({
+        // The memcached caches request 11 GiB between them (chunks 9.6 GiB); the canary (and the chart's
+        // test, which needs it) writes synthetic logs on every node.
+        chunksCache: { enabled: false },
+        resultsCache: { enabled: false },
+        lokiCanary: { enabled: false },
+        test: { enabled: false },
+        singleBinary: { resources: requests('50m', '256Mi') },
+        gateway: { resources: requests('5m', '16Mi') },
+        sidecar: { resources: requests('5m', '32Mi') },
+      });
+    }
     // The chart names the gateway <release>-gateway (the release name contains the chart name); port 80.
     this.gatewayUrl = `http://${this.releaseName}-gateway.${loki.namespace}.svc.cluster.local`;
     this.tenant = loki.tenant;

@@ -31,25 +31,27 @@ export function composePlatform(config: PlatformConfig): Composition {
   const app = new App();
   const { domain, ingressClass } = config;
   const s = config.secrets;
+  // How large every component runs: `small` fits one 6 GB node (lib/sizing.ts).
+  const size = config.cluster.size;
   const secretsBackend = s.backend === 'external-secrets'
-    ? new ExternalSecretsChart(app, { config: s })
+    ? new ExternalSecretsChart(app, { config: s, size })
     : new SealedSecretsChart(app, { config: s });
   const secrets = new SecretsChart(app, { config, backend: secretsBackend });
-  const certManager = new CertManagerChart(app, { config: config.certManager, nodeSelector: config.nodeSelector });
+  const certManager = new CertManagerChart(app, { config: config.certManager, nodeSelector: config.nodeSelector, size });
   const issuer = certManager.issuer(config.certManager.ingressIssuer);
   const site = { domain, ingressClass, issuer, secrets };
   const monitoring = new KubePrometheusStackChart(app, {
-    ...site, config: config.kubePrometheusStack, provider: config.cluster.provider, certManager: certManager.metrics,
+    ...site, config: config.kubePrometheusStack, provider: config.cluster.provider, certManager: certManager.metrics, size,
   });
 
   new IngressNginxChart(app, { config: config.ingressNginx, ingressClass });
-  new HarborChart(app, { ...site, config: config.harbor });
+  new HarborChart(app, { ...site, config: config.harbor, size });
   new JenkinsChart(app, { ...site, config: config.jenkins, monitoring });
-  const argoCd = new ArgoCdChart(app, { ...site, config: config.argocd, monitoring });
+  const argoCd = new ArgoCdChart(app, { ...site, config: config.argocd, monitoring, size });
   const grafana = monitoring.grafanaProvisioning;
-  const loki = new LokiChart(app, { config: config.loki, alertmanagerUrl: monitoring.alertmanager.url, grafana });
-  new PromtailChart(app, { config: config.promtail, loki });
-  const tempo = new TempoChart(app, { config: config.tempo, secrets, prometheusUrl: monitoring.prometheusUrl, grafana });
+  const loki = new LokiChart(app, { config: config.loki, alertmanagerUrl: monitoring.alertmanager.url, grafana, size });
+  new PromtailChart(app, { config: config.promtail, loki, size });
+  const tempo = new TempoChart(app, { config: config.tempo, secrets, prometheusUrl: monitoring.prometheusUrl, grafana, size });
   const istioBase = new IstioBaseChart(app, { config: config.istio });
   const istiod = new IstiodChart(app, { config: config.istio, base: istioBase, tracing: tempo.otlpGrpc, monitoring });
   const gateway = new IstioGatewayChart(app, { config: config.istio, istiod, monitoring });
@@ -57,7 +59,7 @@ export function composePlatform(config: PlatformConfig): Composition {
     ...site, config: config.kiali, istiod,
     backends: { prometheusUrl: monitoring.prometheusUrl, grafanaUrl: monitoring.grafana.url, grafanaPublicUrl: `https://${monitoring.hosts.grafana}` },
   });
-  new KedaChart(app, { config: config.keda });
+  new KedaChart(app, { config: config.keda, size });
   // Only where a workload is delivered as a canary: the Rollouts' CRDs and controller.
   if (usesCanary(config)) {
     new ArgoRolloutsChart(app, { config: config.argoRollouts, slackChannel: config.argocd.slackChannel, secrets });

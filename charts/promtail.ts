@@ -3,10 +3,13 @@
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config';
 import { HelmComponent } from '../lib/component';
+import { ClusterSize, requests } from '../lib/sizing';
 import { PromtailValues } from '../lib/helm-values';
 import { LokiChart } from './loki';
 
 export interface PromtailProps {
+  /** How large the component runs (config `cluster.size`). @default 'standard' */
+  readonly size?: ClusterSize;
   readonly config: PlatformConfig['promtail'];
   /** Where the logs are pushed, as Loki's tenant. */
   readonly loki: LokiChart;
@@ -36,5 +39,6 @@ export class PromtailChart extends HelmComponent<PromtailValues> {
         },
       },
     });
+    if (props.size === 'small') this.addValues({ resources: requests('10m', '64Mi') });
   }
 }

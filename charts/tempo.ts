@@ -7,6 +7,7 @@
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config';
 import { HelmComponent } from '../lib/component';
+import { ClusterSize, requests } from '../lib/sizing';
 import { TempoDistributedValues } from '../lib/helm-values';
 import { SecretsChart } from './secrets';
 import { GrafanaDashboard, GrafanaDatasource, GrafanaProvisioning } from '../lib/grafana';
@@ -59,6 +60,8 @@ export interface TempoProps {
   readonly prometheusUrl: string;
   /** The Grafana that gets Tempo's datasource and dashboard. */
   readonly grafana: GrafanaProvisioning;
+  /** How large the component runs (config `cluster.size`). @default 'standard' */
+  readonly size?: ClusterSize;
 }
 
 /** Tempo: the chart, and Grafana's Tempo datasource (linked to Loki and Prometheus) and service dashboard. */
@@ -140,6 +143,19 @@ export class TempoChart extends HelmComponent<TempoChartValues> {
       ]);
     }
 
+    if (props.size === 'small') {
+      this.addValues({
+        // One ingester, which then holds the only copy of each trace until it flushes.
+        ingester: { replicas: 1, config: { replication_factor: 1 }, resources: requests('10m', '128Mi') },
+        distributor: { resources: requests('10m', '64Mi') },
+        querier: { resources: requests('10m', '64Mi') },
+        queryFrontend: { resources: requests('10m', '48Mi') },
+        compactor: { resources: requests('10m', '64Mi') },
+        metricsGenerator: { resources: requests('10m', '64Mi') },
+        memcached: { enabled: false },
+        ...(tempo.storage.kind === 'minio' ? { minio: { resources: { requests: { cpu: '10m', memory: '128Mi' } } } } : {}),
+      });
+    }
     // The chart names its Services <fullname>-<component>; its fullname is the release name when that
     // contains "tempo" (the base name, not the chart's name), so tempo-query-frontend, tempo-distributor.
     this.queryFrontendUrl = `http://${this.releaseName}-query-frontend.${tempo.namespace}.svc.cluster.local:3200`;

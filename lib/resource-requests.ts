@@ -66,10 +66,11 @@ export interface CountOptions {
  * The pods the objects run, each with its requests: Deployments, StatefulSets, ReplicaSets and Argo Rollouts
  * by their replicas (1 when unset), DaemonSets once per node, and the prometheus-operator's Prometheus and
  * Alertmanager resources by the StatefulSets the operator makes of them (their `resources` plus the config
- * reloader the operator adds, given as `operatorSidecar`). Jobs and hooks are left out: they run once and end.
+ * reloader the operator adds, as its Deployment's --config-reloader-*-request flags say). Jobs and hooks are left out: they run once and end.
  */
-export function podsOf(manifests: readonly Manifest[], options: CountOptions & { readonly operatorSidecar?: Requests } = {}): PodRequests[] {
+export function podsOf(manifests: readonly Manifest[], options: CountOptions = {}): PodRequests[] {
   const nodes = options.nodes ?? 1;
+  const reloader = configReloaderRequests(manifests);
   const out: PodRequests[] = [];
   for (const m of manifests) {
     const spec = (m as any).spec;
@@ -95,13 +96,27 @@ export function podsOf(manifests: readonly Manifest[], options: CountOptions & {
       case 'Prometheus':
       case 'Alertmanager':
         if (m.apiVersion.startsWith('monitoring.coreos.com/')) {
-          add(podRequests({ containers: [{ resources: spec?.resources }] }), (spec?.replicas ?? 1) * (spec?.shards ?? 1), options.operatorSidecar);
+          add(podRequests({ containers: [{ resources: spec?.resources }] }), (spec?.replicas ?? 1) * (spec?.shards ?? 1), reloader);
         }
         break;
       default:
     }
   }
   return out;
+}
+
+/**
+ * What the prometheus-operator gives the config-reloader sidecar of each Prometheus and Alertmanager pod:
+ * its flags --config-reloader-cpu-request and --config-reloader-memory-request (none: nothing).
+ */
+function configReloaderRequests(manifests: readonly Manifest[]): Requests {
+  const args = manifests.filter((m) => m.kind === 'Deployment')
+    .flatMap((m) => ((m as any).spec?.template?.spec?.containers ?? []).flatMap((c: { args?: string[] }) => c.args ?? []));
+  const flag = (name: string) => {
+    const arg = args.find((a: string) => a.startsWith(`--config-reloader-${name}-request=`));
+    return arg === undefined ? 0 : parseQuantity(arg.split('=')[1]);
+  };
+  return { cpu: flag('cpu'), memory: flag('memory') };
 }
 
 /** The requests of all the pods, added up. */
