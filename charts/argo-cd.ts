@@ -4,6 +4,7 @@
 import * as yaml from 'js-yaml';
 import { Construct } from 'constructs';
 import { Section } from '../lib/config';
+import { ClusterSize, requests } from '../lib/sizing';
 import { HelmComponent } from '../lib/component';
 import { MonitoringStack, PodScrape } from '../lib/monitoring';
 import { ArgoCdValues } from '../lib/helm-values';
@@ -146,6 +147,8 @@ export interface ArgoCdProps {
   readonly secrets: SecretsChart;
   /** The Prometheus that scrapes Argo CD's controllers. */
   readonly monitoring: MonitoringStack;
+  /** How large the component runs (config `cluster.size`). @default 'standard' */
+  readonly size?: ClusterSize;
 }
 
 /** Argo CD's servers that expose metrics: pod label app.kubernetes.io/name -> metrics port (Argo CD 2.x and 3.x). */
@@ -241,6 +244,17 @@ export class ArgoCdChart extends HelmComponent<ArgoCdValues> {
         },
       },
     });
+    if (props.size === 'small') {
+      this.addValues({
+        controller: { resources: requests('50m', '192Mi') },
+        repoServer: { resources: requests('20m', '96Mi'), copyutil: { resources: requests('5m', '16Mi') } },
+        server: { resources: requests('10m', '64Mi') },
+        redis: { resources: requests('10m', '32Mi') },
+        dex: { resources: requests('5m', '32Mi'), initImage: { resources: requests('5m', '16Mi') } },
+        notifications: { resources: requests('5m', '32Mi') },
+        applicationSet: { resources: requests('5m', '48Mi') },
+      });
+    }
     for (const [name, port] of Object.entries(METRICS_PORTS)) {
       new PodScrape(this, `scrape-${name}`, {
         stack: props.monitoring,

@@ -4,6 +4,7 @@
 import { Construct } from 'constructs';
 import { Section } from '../lib/config';
 import { HelmComponent } from '../lib/component';
+import { ClusterSize, requests } from '../lib/sizing';
 import { HarborValues } from '../lib/helm-values';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
 import { SecretsChart } from './secrets';
@@ -41,9 +42,25 @@ export interface HarborProps {
   /** Issues harbor.<domain>'s certificate; must answer HTTP-01 through `ingressClass`. */
   readonly issuer: ClusterIssuerRef;
   readonly secrets: SecretsChart;
+  /** How large the component runs (config `cluster.size`). @default 'standard' */
+  readonly size?: ClusterSize;
 }
 
-export class HarborChart extends HelmComponent<HarborValues> {
+type Resources = ReturnType<typeof requests>;
+/**
+ * The chart's values plus each component's resources, which the chart's templates read but its values.yaml
+ * has only in comments, so the generated type lacks them.
+ */
+export type HarborChartValues = HarborValues & {
+  readonly core?: { readonly resources?: Resources };
+  readonly jobservice?: { readonly resources?: Resources };
+  readonly portal?: { readonly resources?: Resources };
+  readonly registry?: { readonly registry?: { readonly resources?: Resources }; readonly controller?: { readonly resources?: Resources } };
+  readonly database?: { readonly internal?: { readonly resources?: Resources; readonly initContainer?: { readonly permissions?: { readonly resources?: Resources } } } };
+  readonly redis?: { readonly internal?: { readonly resources?: Resources } };
+};
+
+export class HarborChart extends HelmComponent<HarborChartValues> {
   public readonly endpoint: TlsEndpoint;
 
   constructor(scope: Construct, props: HarborProps) {
@@ -98,5 +115,17 @@ export class HarborChart extends HelmComponent<HarborValues> {
     });
     // The keys the chart reads by fixed name must exist too.
     ['secretKey', 'secret', 'REGISTRY_PASSWD', 'REGISTRY_HTPASSWD'].forEach((k) => s.key(k));
+    if (props.size === 'small') {
+      this.addValues({
+        // The vulnerability scanner alone requests 512Mi; a laptop's registry goes without.
+        trivy: { enabled: false },
+        core: { resources: requests('10m', '128Mi') },
+        jobservice: { resources: requests('10m', '64Mi') },
+        portal: { resources: requests('10m', '16Mi') },
+        registry: { registry: { resources: requests('10m', '64Mi') }, controller: { resources: requests('10m', '32Mi') } },
+        database: { internal: { resources: requests('25m', '128Mi'), initContainer: { permissions: { resources: requests('10m', '16Mi') } } } },
+        redis: { internal: { resources: requests('10m', '32Mi') } },
+      });
+    }
   }
 }

@@ -5,11 +5,13 @@
 import { Construct } from 'constructs';
 import { Section } from '../lib/config';
 import { HelmComponent } from '../lib/component';
+import { ClusterSize, requests } from '../lib/sizing';
 import { KedaValues } from '../lib/helm-values';
 import { ScaledObject } from '../imports/keda.sh';
 
 export class KedaChart extends HelmComponent<KedaValues> {
-  constructor(scope: Construct, props: { readonly config: Section<'keda'> }) {
+  /** `size`: config `cluster.size` (default standard). */
+  constructor(scope: Construct, props: { readonly config: Section<'keda'>; readonly size?: ClusterSize }) {
     const { config } = props;
     super(scope, 'keda', {
       namespace: config.namespace,
@@ -25,6 +27,9 @@ export class KedaChart extends HelmComponent<KedaValues> {
       source: { chartKey: 'keda', chartVersion: config.chartVersion },
       values: {},
     });
+    if (props.size === 'small') {
+      this.addValues({ resources: { operator: requests('10m', '64Mi'), metricServer: requests('10m', '48Mi'), webhooks: requests('10m', '32Mi') } });
+    }
   }
 }
 

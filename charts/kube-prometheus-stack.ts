@@ -6,6 +6,7 @@
 import { Construct } from 'constructs';
 import { PlatformConfig, Section } from '../lib/config';
 import { PROVIDERS } from '../lib/provider';
+import { ClusterSize, requests } from '../lib/sizing';
 import { HelmComponent } from '../lib/component';
 import { GrafanaValues, KubePrometheusStackValues } from '../lib/helm-values';
 import { SecretsChart } from './secrets';
@@ -45,6 +46,9 @@ export type KubePrometheusStackChartValues = KubePrometheusStackValues & {
   readonly grafana?: GrafanaValues;
   /** alertmanager.config is Alertmanager's own config file; values.yaml shows only part of `global`. */
   readonly alertmanager?: { readonly config?: { readonly global?: { readonly http_config?: { readonly follow_redirects?: boolean } } } };
+  /** The kube-state-metrics and node-exporter subcharts' resources (their values.yaml is not in the type). */
+  readonly 'kube-state-metrics'?: { readonly resources?: ReturnType<typeof requests> };
+  readonly 'prometheus-node-exporter'?: { readonly resources?: ReturnType<typeof requests> };
 };
 
 /** A Service in front of one of the stack's servers. */
@@ -96,6 +100,8 @@ export interface KubePrometheusStackProps {
    * component's CRD first.
    */
   readonly certManager: MetricsPods;
+  /** How large the component runs (config `cluster.size`). @default 'standard' */
+  readonly size?: ClusterSize;
 }
 
 /**
@@ -137,6 +143,16 @@ export class KubePrometheusStackChart extends HelmComponent<KubePrometheusStackC
       const name = `${release}-${suffix}`;
       return { name, port, url: `http://${name}.${ns}.svc.cluster.local:${port}` };
     };
+    if (props.size === 'small') {
+      this.addValues({
+        prometheus: { prometheusSpec: { resources: requests('50m', '320Mi') } },
+        alertmanager: { alertmanagerSpec: { resources: requests('5m', '32Mi') } },
+        grafana: { resources: requests('20m', '128Mi'), sidecar: { resources: requests('5m', '48Mi') } },
+        'kube-state-metrics': { resources: requests('5m', '32Mi') },
+        'prometheus-node-exporter': { resources: requests('5m', '16Mi') },
+        prometheusOperator: { resources: requests('5m', '48Mi'), prometheusConfigReloader: { resources: requests('5m', '16Mi') } },
+      });
+    }
     // The chart names its Services <release>-<component> (the release name contains the chart name).
     this.prometheus = service('prometheus', 9090);
     this.alertmanager = service('alertmanager', 9093);

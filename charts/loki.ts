@@ -1,9 +1,10 @@
-// Loki in distributed (microservices) mode, storing chunks, index and rules in Azure Blob Storage through
-// AKS workload identity: no storage key anywhere. The guide's loki-values.yaml, with each setting moved to
-// where chart 7.x reads it.
+// Loki, by config's `loki.storage`: in distributed (microservices) mode, storing chunks, index and rules in
+// Azure Blob Storage through AKS workload identity (no storage key anywhere; the guide's loki-values.yaml,
+// with each setting moved to where chart 7.x reads it), or as one single binary on a volume in the cluster.
 import { Construct } from 'constructs';
 import { Section } from '../lib/config';
 import { HelmComponent } from '../lib/component';
+import { ClusterSize, requests } from '../lib/sizing';
 import { LokiValues } from '../lib/helm-values';
 import { GrafanaDashboard, GrafanaDatasource, GrafanaProvisioning } from '../lib/grafana';
 import lokiLogsOverview from './dashboards/loki-logs-overview.json';
@@ -38,6 +39,8 @@ export interface LokiProps {
    * @default - no trace links: an environment without Tempo
    */
   readonly traces?: { readonly datasourceUid: string };
+  /** How large the component runs (config `cluster.size`). @default 'standard' */
+  readonly size?: ClusterSize;
 }
 
 /** The datasource uids Loki's and Tempo's datasources are provisioned under, and link each other by. */
@@ -55,67 +58,23 @@ export class LokiChart extends HelmComponent<LokiChartValues> {
     super(scope, 'loki', {
       namespace: loki.namespace,
       source: { chartKey: 'loki', chartVersion: loki.chartVersion },
-      values: {
-        deploymentMode: 'Distributed',
-        serviceAccount: {
-          name: LOKI_SERVICE_ACCOUNT,
-          annotations: { 'azure.workload.identity/client-id': loki.clientId },
-          // As the guide; the webhook itself acts on the pods' label (loki.podLabels below).
-          labels: { ...WORKLOAD_IDENTITY_USE },
-        },
-        loki: {
-          // Every Loki pod asks the webhook for the federated token.
-          podLabels: { ...WORKLOAD_IDENTITY_USE },
-          storage: {
-            type: 'azure',
-            bucketNames: { chunks: loki.containers.chunks, ruler: loki.containers.ruler },
-            azure: { accountName: loki.storageAccount, useFederatedToken: true },
-          },
-          schemaConfig: {
-            configs: [{
-              from: '2024-04-01',
-              store: 'tsdb',
-              object_store: 'azure',
-              schema: 'v13',
-              index: { prefix: 'loki_index_', period: '24h' },
-            }],
-          },
-          // The chart copies loki.storage_config and loki.limits_config into Loki's config as they are.
-          // (The guide's top-level ruler.storage is not repeated: the chart ignores it there and writes
-          // the ruler's storage from loki.storage above.)
-          storage_config: { azure: { account_name: loki.storageAccount, container_name: loki.containers.chunks, use_federated_token: true } },
-          limits_config: { allow_structured_metadata: true, volume_enabled: true, retention_period: '672h' },
-          compactor: { retention_enabled: true, delete_request_store: 'azure' },
-          // The guide sets this on the querier component (querier.query_ingesters_within), where the
-          // chart ignores it; it is Loki's querier config.
-          querier: { query_ingesters_within: '3h' },
-          // Loki config keys the chart has no value of its own for: merged over the generated config.
-          structuredConfig: {
-            // The guide puts these under the top-level ruler (the ruler component), where the chart
-            // ignores them.
-            ruler: { enable_api: true, alertmanager_url: alertmanagerUrl },
-          },
-        },
-        ingester: { replicas: 3, zoneAwareReplication: { enabled: false } },
-        querier: { replicas: 3, maxUnavailable: 2 },
-        queryFrontend: { replicas: 2, maxUnavailable: 1 },
-        queryScheduler: { replicas: 2 },
-        distributor: { replicas: 3, maxUnavailable: 2 },
-        compactor: { replicas: 1 },
-        // The guide configures rule storage and an Alertmanager for the ruler but never runs one: the chart's
-        // ruler has 0 replicas in distributed mode. One replica makes those settings take effect.
-        ruler: { replicas: 1 },
-        indexGateway: { replicas: 2, maxUnavailable: 1 },
-        bloomPlanner: { replicas: 0 },
-        bloomBuilder: { replicas: 0 },
-        bloomGateway: { replicas: 0 },
-        // The simple-scalable and single-binary targets stay off in distributed mode.
-        backend: { replicas: 0 },
-        read: { replicas: 0 },
-        write: { replicas: 0 },
-        singleBinary: { replicas: 0 },
-      },
+      values: loki.storage.kind === 'azure-blob'
+        ? distributedOnAzureBlob(loki.storage, alertmanagerUrl)
+        : singleBinaryOnFilesystem(loki.storage, alertmanagerUrl),
     });
+    if (props.size === 'small') {
+      this.addValues({
+        // The memcached caches request 11 GiB between them (chunks 9.6 GiB); the canary (and the chart's
+        // test, which needs it) writes synthetic logs on every node.
+        chunksCache: { enabled: false },
+        resultsCache: { enabled: false },
+        lokiCanary: { enabled: false },
+        test: { enabled: false },
+        singleBinary: { resources: requests('50m', '256Mi') },
+        gateway: { resources: requests('5m', '16Mi') },
+        sidecar: { resources: requests('5m', '32Mi') },
+      });
+    }
     // The chart names the gateway <release>-gateway (the release name contains the chart name); port 80.
     this.gatewayUrl = `http://${this.releaseName}-gateway.${loki.namespace}.svc.cluster.local`;
     this.tenant = loki.tenant;
@@ -159,4 +118,118 @@ export class LokiChart extends HelmComponent<LokiChartValues> {
     });
     new GrafanaDashboard(this, 'dashboard', { grafana, name: 'grafana-dashboards-loki', file: 'loki-overview.json', dashboard: lokiLogsOverview });
   }
+}
+
+type LokiStorage = Section<'loki'>['storage'];
+/** Loki config keys the chart has no value of its own for: the ruler, which the guide configures. */
+const rulerConfig = (alertmanagerUrl: string) => ({ enable_api: true, alertmanager_url: alertmanagerUrl });
+
+/** The guide's Loki: distributed, on Azure Blob Storage through workload identity. */
+function distributedOnAzureBlob(storage: Extract<LokiStorage, { kind: 'azure-blob' }>, alertmanagerUrl: string): LokiChartValues {
+  return {
+    deploymentMode: 'Distributed',
+    serviceAccount: {
+      name: LOKI_SERVICE_ACCOUNT,
+      annotations: { 'azure.workload.identity/client-id': storage.clientId },
+      // As the guide; the webhook itself acts on the pods' label (loki.podLabels below).
+      labels: { ...WORKLOAD_IDENTITY_USE },
+    },
+    loki: {
+      // Every Loki pod asks the webhook for the federated token.
+      podLabels: { ...WORKLOAD_IDENTITY_USE },
+      storage: {
+        type: 'azure',
+        bucketNames: { chunks: storage.containers.chunks, ruler: storage.containers.ruler },
+        azure: { accountName: storage.storageAccount, useFederatedToken: true },
+      },
+      schemaConfig: {
+        configs: [{
+          from: '2024-04-01',
+          store: 'tsdb',
+          object_store: 'azure',
+          schema: 'v13',
+          index: { prefix: 'loki_index_', period: '24h' },
+        }],
+      },
+      // The chart copies loki.storage_config and loki.limits_config into Loki's config as they are.
+      // (The guide's top-level ruler.storage is not repeated: the chart ignores it there and writes
+      // the ruler's storage from loki.storage above.)
+      storage_config: { azure: { account_name: storage.storageAccount, container_name: storage.containers.chunks, use_federated_token: true } },
+      limits_config: { allow_structured_metadata: true, volume_enabled: true, retention_period: '672h' },
+      compactor: { retention_enabled: true, delete_request_store: 'azure' },
+      // The guide sets this on the querier component (querier.query_ingesters_within), where the
+      // chart ignores it; it is Loki's querier config.
+      querier: { query_ingesters_within: '3h' },
+      // Loki config keys the chart has no value of its own for: merged over the generated config.
+      structuredConfig: {
+        // The guide puts these under the top-level ruler (the ruler component), where the chart
+        // ignores them.
+        ruler: { enable_api: true, alertmanager_url: alertmanagerUrl },
+      },
+    },
+    ingester: { replicas: 3, zoneAwareReplication: { enabled: false } },
+    querier: { replicas: 3, maxUnavailable: 2 },
+    queryFrontend: { replicas: 2, maxUnavailable: 1 },
+    queryScheduler: { replicas: 2 },
+    distributor: { replicas: 3, maxUnavailable: 2 },
+    compactor: { replicas: 1 },
+    // The guide configures rule storage and an Alertmanager for the ruler but never runs one: the chart's
+    // ruler has 0 replicas in distributed mode. One replica makes those settings take effect.
+    ruler: { replicas: 1 },
+    indexGateway: { replicas: 2, maxUnavailable: 1 },
+    bloomPlanner: { replicas: 0 },
+    bloomBuilder: { replicas: 0 },
+    bloomGateway: { replicas: 0 },
+    // The simple-scalable and single-binary targets stay off in distributed mode.
+    backend: { replicas: 0 },
+    read: { replicas: 0 },
+    write: { replicas: 0 },
+    singleBinary: { replicas: 0 },
+  };
+}
+
+/**
+ * One Loki (single binary) on a volume of its own: no cloud. A filesystem cannot be shared between Loki's
+ * components, so the chart refuses more than one replica or any distributed target with it; the ruler keeps
+ * its rules on the same volume.
+ */
+function singleBinaryOnFilesystem(storage: Extract<LokiStorage, { kind: 'filesystem' }>, alertmanagerUrl: string): LokiChartValues {
+  return {
+    deploymentMode: 'SingleBinary',
+    serviceAccount: { name: LOKI_SERVICE_ACCOUNT },
+    loki: {
+      // The chart's default filesystem paths (/var/loki/chunks, /var/loki/rules), on the single binary's volume.
+      storage: { type: 'filesystem' },
+      // One replica: nothing to replicate to.
+      commonConfig: { replication_factor: 1 },
+      schemaConfig: {
+        configs: [{
+          from: '2024-04-01',
+          store: 'tsdb',
+          object_store: 'filesystem',
+          schema: 'v13',
+          index: { prefix: 'loki_index_', period: '24h' },
+        }],
+      },
+      limits_config: { allow_structured_metadata: true, volume_enabled: true, retention_period: '672h' },
+      compactor: { retention_enabled: true, delete_request_store: 'filesystem' },
+      querier: { query_ingesters_within: '3h' },
+      structuredConfig: { ruler: { ...rulerConfig(alertmanagerUrl), storage: { type: 'local', local: { directory: '/var/loki/rules' } } } },
+    },
+    singleBinary: { replicas: 1, persistence: { enabled: true, size: storage.size } },
+    ingester: { replicas: 0 },
+    querier: { replicas: 0 },
+    queryFrontend: { replicas: 0 },
+    queryScheduler: { replicas: 0 },
+    distributor: { replicas: 0 },
+    compactor: { replicas: 0 },
+    ruler: { replicas: 0 },
+    indexGateway: { replicas: 0 },
+    bloomPlanner: { replicas: 0 },
+    bloomBuilder: { replicas: 0 },
+    bloomGateway: { replicas: 0 },
+    backend: { replicas: 0 },
+    read: { replicas: 0 },
+    write: { replicas: 0 },
+  };
 }

@@ -40,36 +40,38 @@ export function composePlatform(config: PlatformConfig): Composition {
   const { domain, ingressClass } = config;
   const needs = requirement(config);
   const s = config.secrets;
+  const size = config.cluster.size;
   const secretsBackend = s.backend === 'external-secrets'
-    ? new ExternalSecretsChart(app, { config: s })
+    ? new ExternalSecretsChart(app, { config: s, size })
     : new SealedSecretsChart(app, { config: s });
   const secrets = new SecretsChart(app, { config: s, file: config.file, backend: secretsBackend });
-  const certManager = new CertManagerChart(app, { config: config.certManager, nodeSelector: config.nodeSelector });
+  const certManager = new CertManagerChart(app, { config: config.certManager, nodeSelector: config.nodeSelector, size });
   const issuer = certManager.issuer(config.certManager.ingressIssuer);
   const site = { domain, ingressClass, issuer, secrets };
   const monitoring = config.kubePrometheusStack && new KubePrometheusStackChart(app, {
-    ...site, config: config.kubePrometheusStack, provider: config.cluster.provider, certManager: certManager.metrics,
+    ...site, config: config.kubePrometheusStack, provider: config.cluster.provider, certManager: certManager.metrics, size,
   });
   const scrapedBy = (who: string) => needs(monitoring, who, 'kubePrometheusStack', 'Prometheus scrapes its metrics with a PodMonitor, a kind the monitoring stack installs');
 
   if (config.ingressNginx) new IngressNginxChart(app, { config: config.ingressNginx, ingressClass });
-  if (config.harbor) new HarborChart(app, { ...site, config: config.harbor });
+  if (config.harbor) new HarborChart(app, { ...site, config: config.harbor, size });
   if (config.jenkins) new JenkinsChart(app, { ...site, config: config.jenkins, monitoring: scrapedBy('jenkins') });
-  const argoCd = new ArgoCdChart(app, { ...site, config: config.argocd, monitoring: scrapedBy('argocd') });
+  const argoCd = new ArgoCdChart(app, { ...site, config: config.argocd, monitoring: scrapedBy('argocd'), size });
   const loki = config.loki && new LokiChart(app, {
     config: config.loki,
     alertmanagerUrl: scrapedBy('loki').alertmanager.url,
     grafana: scrapedBy('loki').grafanaProvisioning,
     traces: config.tempo ? { datasourceUid: DATASOURCE_UIDS.tempo } : undefined,
+    size,
   });
   // One log shipper (config refuses both): Promtail, the guide's, or Alloy, its successor.
-  if (config.promtail) new PromtailChart(app, { config: config.promtail, loki: needs(loki, 'promtail', 'loki', 'it ships the pods\' logs to Loki') });
+  if (config.promtail) new PromtailChart(app, { config: config.promtail, loki: needs(loki, 'promtail', 'loki', 'it ships the pods\' logs to Loki'), size });
   if (config.alloy) new AlloyChart(app, { config: config.alloy, loki: needs(loki, 'alloy', 'loki', 'it ships the pods\' logs to Loki') });
   const tempo = config.tempo && ((tempoConfig) => {
     const m = needs(monitoring, 'tempo', 'kubePrometheusStack', 'its metrics generator writes span metrics to Prometheus, and Grafana shows its traces');
     return new TempoChart(app, {
       config: tempoConfig, secrets, prometheusUrl: m.prometheusUrl, grafana: m.grafanaProvisioning,
-      logs: loki ? { datasourceUid: DATASOURCE_UIDS.loki } : undefined,
+      logs: loki ? { datasourceUid: DATASOURCE_UIDS.loki } : undefined, size,
     });
   })(config.tempo);
   const mesh = config.istio && ((istio) => {
@@ -86,7 +88,7 @@ export function composePlatform(config: PlatformConfig): Composition {
       backends: { prometheusUrl: m.prometheusUrl, grafanaUrl: m.grafana.url, grafanaPublicUrl: `https://${m.hosts.grafana}` },
     });
   }
-  if (config.keda) new KedaChart(app, { config: config.keda });
+  if (config.keda) new KedaChart(app, { config: config.keda, size });
   // Only where a workload is delivered as a canary: the Rollouts' CRDs and controller.
   if (usesCanary(config)) {
     new ArgoRolloutsChart(app, { config: config.argoRollouts, slackChannel: config.argocd.slackChannel, secrets });

@@ -3,11 +3,14 @@
 import { Construct } from 'constructs';
 import { Section } from '../lib/config';
 import { HelmComponent } from '../lib/component';
+import { ClusterSize, requests } from '../lib/sizing';
 import { PromtailValues } from '../lib/helm-values';
 import { LokiChart } from './loki';
 import { PLATFORM_POD_LOG_RULES } from './pod-logs';
 
 export interface PromtailProps {
+  /** How large the component runs (config `cluster.size`). @default 'standard' */
+  readonly size?: ClusterSize;
   readonly config: Section<'promtail'>;
   /** Where the logs are pushed, as Loki's tenant. */
   readonly loki: LokiChart;
@@ -32,5 +35,6 @@ export class PromtailChart extends HelmComponent<PromtailValues> {
         },
       },
     });
+    if (props.size === 'small') this.addValues({ resources: requests('10m', '64Mi') });
   }
 }

@@ -1,6 +1,6 @@
-// The secrets of the platform, as the configured backend delivers them: ExternalSecrets reading Azure Key
-// Vault through one ClusterSecretStore, or SealedSecrets carrying kubeseal ciphertext. Either way no value
-// is in git. Each consumer passes its declaration to `use()`, which orders the consumer after us; once every
+// The secrets of the platform, as the configured backend delivers them: ExternalSecrets reading one
+// ClusterSecretStore (Azure Key Vault, or Secrets created with kubectl in one namespace of the cluster), or
+// SealedSecrets carrying kubeseal ciphertext. Either way no value is in git. Each consumer passes its declaration to `use()`, which orders the consumer after us; once every
 // component is built, `writeSecrets()` writes each used secret into the namespaces it is used in.
 import { Construct } from 'constructs';
 import { ConfigError, configPath, SecretsConfig } from '../lib/config';
@@ -9,13 +9,23 @@ import { SecretConsumer, SecretDeclaration, usedSecrets } from '../lib/secrets';
 import {
   ClusterSecretStore,
   ClusterSecretStoreSpecProviderAzurekvAuthType,
+  ClusterSecretStoreSpecProviderKubernetesServerCaProviderType,
   ExternalSecret,
   ExternalSecretSpecSecretStoreRefKind,
   ExternalSecretSpecTargetCreationPolicy,
 } from '../imports/external-secrets.io';
 import { SealedSecret } from '../imports/bitnami.com';
+import * as k8s from '../imports/k8s';
 
-export const CLUSTER_SECRET_STORE = 'azure-key-vault';
+/** The ClusterSecretStore every ExternalSecret reads, named after the store's kind. */
+export const CLUSTER_SECRET_STORES = { 'azure-key-vault': 'azure-key-vault', kubernetes: 'kubernetes-secrets' } as const;
+/**
+ * With the `kubernetes` store, the key of each source Secret that holds its value: one Secret per remote key
+ * (`kubectl create secret generic <remote key> --from-literal=value=...`), as a Key Vault holds one value per name.
+ */
+export const KUBERNETES_STORE_VALUE_KEY = 'value';
+/** With the `kubernetes` store, the ServiceAccount the operator reads the source Secrets as. */
+export const KUBERNETES_STORE_READER = 'external-secrets-reader';
 /** The operator's service account; the managed identity is federated with it. */
 export const EXTERNAL_SECRETS_SERVICE_ACCOUNT = 'external-secrets';
 
@@ -33,6 +43,9 @@ export class SecretsChart extends ManifestComponent {
   private readonly config: SecretsConfig;
   private readonly file: string;
   private written = false;
+  /** The ClusterSecretStore the ExternalSecrets read (external-secrets backend only). */
+  private storeName: string = CLUSTER_SECRET_STORES['azure-key-vault'];
+  private storeKind: 'azure-key-vault' | 'kubernetes' = 'azure-key-vault';
 
   constructor(scope: Construct, props: { readonly config: SecretsConfig; readonly file: string; readonly backend: Component }) {
     const { config, backend: backendComponent } = props;
@@ -41,19 +54,26 @@ export class SecretsChart extends ManifestComponent {
     this.file = props.file;
     this.backend = config.backend;
     if (config.backend === 'external-secrets') {
-      new ClusterSecretStore(this, 'store', {
-        metadata: { name: CLUSTER_SECRET_STORE },
-        spec: {
-          provider: {
-            azurekv: {
-              authType: ClusterSecretStoreSpecProviderAzurekvAuthType.WORKLOAD_IDENTITY,
-              vaultUrl: config.keyVault.url,
-              tenantId: config.keyVault.tenantId,
-              serviceAccountRef: { name: EXTERNAL_SECRETS_SERVICE_ACCOUNT, namespace: config.namespace },
+      const store = config.store;
+      this.storeName = CLUSTER_SECRET_STORES[store.kind];
+      this.storeKind = store.kind;
+      if (store.kind === 'azure-key-vault') {
+        new ClusterSecretStore(this, 'store', {
+          metadata: { name: this.storeName },
+          spec: {
+            provider: {
+              azurekv: {
+                authType: ClusterSecretStoreSpecProviderAzurekvAuthType.WORKLOAD_IDENTITY,
+                vaultUrl: store.url,
+                tenantId: store.tenantId,
+                serviceAccountRef: { name: EXTERNAL_SECRETS_SERVICE_ACCOUNT, namespace: config.namespace },
+              },
             },
           },
-        },
-      });
+        });
+      } else {
+        this.kubernetesStore(store.namespace);
+      }
     }
   }
 
@@ -108,7 +128,7 @@ export class SecretsChart extends ManifestComponent {
       metadata: { name: d.name, namespace },
       spec: {
         refreshInterval: '1h',
-        secretStoreRef: { kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE, name: CLUSTER_SECRET_STORE },
+        secretStoreRef: { kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE, name: this.storeName },
         target: {
           name: d.name,
           creationPolicy: ExternalSecretSpecTargetCreationPolicy.OWNER,
@@ -119,7 +139,48 @@ export class SecretsChart extends ManifestComponent {
             },
           }),
         },
-        data: Object.entries(d.keys).map(([secretKey, remoteKey]) => ({ secretKey, remoteRef: { key: remoteKey } })),
+        data: Object.entries(d.keys).map(([secretKey, remoteKey]) => ({
+          secretKey,
+          remoteRef: this.storeKind === 'kubernetes' ? { key: remoteKey, property: KUBERNETES_STORE_VALUE_KEY } : { key: remoteKey },
+        })),
+      },
+    });
+  }
+
+  /**
+   * External Secrets' Kubernetes provider reading the Secrets a person created in `namespace`: a
+   * ServiceAccount there that may only get, list and watch the Secrets of that namespace (the operator
+   * requests its tokens), and the ClusterSecretStore that reads them as it, trusting the API server's CA
+   * from the namespace's kube-root-ca.crt.
+   */
+  private kubernetesStore(namespace: string): void {
+    new k8s.KubeServiceAccount(this, 'store-reader', { metadata: { name: KUBERNETES_STORE_READER, namespace } });
+    new k8s.KubeRole(this, 'store-reader-role', {
+      metadata: { name: KUBERNETES_STORE_READER, namespace },
+      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] }],
+    });
+    new k8s.KubeRoleBinding(this, 'store-reader-binding', {
+      metadata: { name: KUBERNETES_STORE_READER, namespace },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: KUBERNETES_STORE_READER },
+      subjects: [{ kind: 'ServiceAccount', name: KUBERNETES_STORE_READER, namespace }],
+    });
+    new ClusterSecretStore(this, 'store', {
+      metadata: { name: this.storeName },
+      spec: {
+        provider: {
+          kubernetes: {
+            remoteNamespace: namespace,
+            server: {
+              caProvider: {
+                type: ClusterSecretStoreSpecProviderKubernetesServerCaProviderType.CONFIG_MAP,
+                name: 'kube-root-ca.crt',
+                key: 'ca.crt',
+                namespace,
+              },
+            },
+            auth: { serviceAccount: { name: KUBERNETES_STORE_READER, namespace } },
+          },
+        },
       },
     });
   }

@@ -159,20 +159,39 @@ const sealedCiphertext = z.string().regex(/^Ag[A-Za-z0-9+/]{200,}={0,2}$/, {
   error: 'must be ciphertext made by `kubeseal --raw` (base64 starting with "Ag"); plaintext is refused',
 });
 
+/** A Kubernetes quantity of storage, such as 10Gi. */
+const storageSize = z.string().regex(/^[1-9][0-9]*(Mi|Gi|Ti)$/, { error: 'must be a quantity such as 10Gi' });
+
+/**
+ * Where External Secrets Operator reads the secrets' values. `azure-key-vault`: Azure Key Vault through AKS
+ * workload identity; `kubernetes`: Secrets a person created with kubectl in one namespace of the cluster
+ * itself (no cloud: a laptop), read by the operator's Kubernetes provider through a ServiceAccount that may
+ * only read Secrets there.
+ */
+const secretStore = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('azure-key-vault'),
+    url: z.string().regex(/^https:\/\/[a-z0-9-]{3,24}\.vault\.azure\.net\/?$/, {
+      error: 'must be a Key Vault URL such as https://kv-platform.vault.azure.net/',
+    }),
+    tenantId: uuid,
+    /** Client id of the managed identity federated with the operator's service account. */
+    clientId: uuid,
+  }),
+  z.strictObject({
+    kind: z.literal('kubernetes'),
+    /** The namespace holding the source Secrets (one per remote key, its value under the key `value`). */
+    namespace: dnsLabel,
+  }),
+], { error: 'kind must be "azure-key-vault" or "kubernetes"' });
+
 const secretsBackend = z.discriminatedUnion('backend', [
   z.strictObject({
-    /** External Secrets Operator reading Azure Key Vault through workload identity. */
+    /** External Secrets Operator reading the store below. */
     backend: z.literal('external-secrets'),
     namespace: dnsLabel,
     chartVersion: exactVersion.optional(),
-    keyVault: z.strictObject({
-      url: z.string().regex(/^https:\/\/[a-z0-9-]{3,24}\.vault\.azure\.net\/?$/, {
-        error: 'must be a Key Vault URL such as https://kv-platform.vault.azure.net/',
-      }),
-      tenantId: uuid,
-      /** Client id of the managed identity federated with the operator's service account. */
-      clientId: uuid,
-    }),
+    store: secretStore,
   }),
   z.strictObject({
     /** Bitnami Sealed Secrets: ciphertext made by kubeseal, committed in this file. */
@@ -184,14 +203,91 @@ const secretsBackend = z.discriminatedUnion('backend', [
   }),
 ], { error: 'backend must be "external-secrets" or "sealed-secrets"' });
 
+/**
+ * Loki's object store. `azure-blob`: chunks, index and rules in Azure Blob Storage through AKS workload
+ * identity, Loki in distributed mode; `filesystem`: one Loki (single binary) on a PersistentVolumeClaim of
+ * `size` in the cluster (no cloud; one replica, as a filesystem cannot be shared between Loki's components).
+ */
+const lokiStorage = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('azure-blob'),
+    /** Client id of the managed identity federated with Loki's service account (not a secret). */
+    clientId: uuid,
+    /** The Azure storage account holding Loki's chunks and rules, reached through workload identity. */
+    storageAccount: azureStorageAccount,
+    /** Blob containers in that account; they must exist before Loki starts. */
+    containers: z.strictObject({ chunks: azureContainer, ruler: azureContainer }),
+  }),
+  z.strictObject({
+    kind: z.literal('filesystem'),
+    /** The volume holding chunks, index and rules. */
+    size: storageSize,
+  }),
+], { error: 'kind must be "azure-blob" or "filesystem"' });
+
+/**
+ * Tempo's object store. `azure-blob`: trace blocks in Azure Blob Storage with the account key (the
+ * tempo-azure-credentials secret); `minio`: the chart's bundled MinIO (one server on a PersistentVolumeClaim
+ * of `size`), which Tempo reaches as S3: tempo-distributed's components each run in a pod of their own and
+ * must all read the blocks the ingesters write, which a filesystem volume cannot give them.
+ */
+const tempoStorage = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('azure-blob'),
+    /** The Azure storage account Tempo writes trace blocks to (its key is the tempo-azure-credentials secret). */
+    storageAccount: azureStorageAccount,
+    /** The Blob container for trace blocks; it must exist before Tempo starts. */
+    container: azureContainer,
+  }),
+  z.strictObject({
+    kind: z.literal('minio'),
+    /** MinIO's volume, which holds the trace blocks. */
+    size: storageSize,
+  }),
+], { error: 'kind must be "azure-blob" or "minio"' });
+
+/**
+ * A ClusterIssuer: Let's Encrypt through HTTP-01 (`acme` with `http01IngressClass`), or a self-signed CA of
+ * the cluster's own (`ca: selfSigned`: a self-signed root ClusterIssuer, the CA Certificate it signs, and the
+ * CA ClusterIssuer named `name` that signs the endpoints' certificates; no public DNS or internet needed).
+ */
 const issuer = z.strictObject({
   /** The ClusterIssuer's name, as Certificates and Ingress annotations refer to it. */
   name: dnsLabel,
   /** Which Let's Encrypt directory the issuer talks to. */
-  acme: z.enum(['production', 'staging']),
-  /** The ingress class whose controller answers the HTTP-01 challenge (nginx, or istio for the mesh gateway). */
-  http01IngressClass: dnsLabel,
-});
+  acme: z.enum(['production', 'staging']).optional(),
+  /** The ingress class whose controller answers the HTTP-01 challenge (nginx, or istio for the mesh gateway); ACME only. */
+  http01IngressClass: dnsLabel.optional(),
+  /** A CA of the cluster's own, its root self-signed. */
+  ca: z.literal('selfSigned', { error: 'must be "selfSigned"' }).optional(),
+}).superRefine((i, ctx) => {
+  if (i.acme !== undefined && i.ca !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['ca'], message: `issuer "${i.name}" sets both acme and ca; an issuer is either Let's Encrypt (acme) or a CA of the cluster's own (ca: selfSigned): remove one` });
+  } else if (i.acme === undefined && i.ca === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['acme'], message: `issuer "${i.name}" sets neither acme nor ca; add \`acme: production\` (or staging) with http01IngressClass, or \`ca: selfSigned\`` });
+  } else if (i.acme !== undefined && i.http01IngressClass === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['http01IngressClass'], message: `is required for the ACME issuer "${i.name}": the ingress class whose controller answers its HTTP-01 challenges, such as nginx` });
+  } else if (i.ca !== undefined && i.http01IngressClass !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['http01IngressClass'], message: `applies only to ACME issuers: "${i.name}" is a CA issuer, which answers no HTTP-01 challenge; remove http01IngressClass` });
+  }
+}).transform((i): AcmeIssuer | CaIssuer => (i.ca !== undefined
+  ? { name: i.name, ca: i.ca }
+  : { name: i.name, acme: i.acme!, http01IngressClass: i.http01IngressClass! }));
+
+/** A Let's Encrypt issuer answering HTTP-01 through one ingress class. */
+export interface AcmeIssuer {
+  readonly name: string;
+  readonly acme: 'production' | 'staging';
+  readonly http01IngressClass: string;
+  readonly ca?: undefined;
+}
+/** A CA of the cluster's own: its certificates are trusted only where the CA is (README "Trusting the CA"). */
+export interface CaIssuer {
+  readonly name: string;
+  readonly ca: 'selfSigned';
+  readonly acme?: undefined;
+  readonly http01IngressClass?: undefined;
+}
 
 /** The ingress class of the Istio ingress gateway, which serves the apps' hosts and answers their challenges. */
 export const MESH_INGRESS_CLASS = 'istio';
@@ -202,8 +298,9 @@ export const MESH_INGRESS_CLASS = 'istio';
  * the pairing is made: here for an environment's issuers (with the config file and field), and by
  * TlsEndpoint for an Ingress it builds. Returns the problem, or undefined; `servedBy` ends in "class".
  */
-export function http01ClassProblem(issuer: { readonly name: string; readonly http01IngressClass: string }, className: string, servedBy: string): string | undefined {
-  if (issuer.http01IngressClass === className) return undefined;
+export function http01ClassProblem(issuer: { readonly name: string; readonly http01IngressClass?: string }, className: string, servedBy: string): string | undefined {
+  // An issuer without HTTP-01 (a CA of the cluster's own) signs for a host whatever class serves it.
+  if (issuer.http01IngressClass === undefined || issuer.http01IngressClass === className) return undefined;
   return `issuer "${issuer.name}" solves HTTP-01 through ingress class "${issuer.http01IngressClass}", but ${servedBy} "${className}", ` +
     `so the challenge would never reach the host; choose an issuer whose http01IngressClass is "${className}"`;
 }
@@ -213,6 +310,9 @@ export const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** Tag words that name no version: they move to whatever was pushed last. */
 const FLOATING_TAG_WORDS = new Set(['latest', 'lts', 'stable', 'edge', 'nightly', 'dev', 'develop', 'main', 'master', 'mainline', 'current', 'rolling', 'release']);
 
+/** A release named by its build time, as MinIO tags its images. */
+const RELEASE_TIMESTAMP_TAG = /^RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z$/;
+
 /**
  * Why an image tag floats (names whatever was pushed last, so the same config would run different code
  * tomorrow), or undefined if it is pinned: a floating word (`latest`), a tag that starts with one
@@ -220,6 +320,8 @@ const FLOATING_TAG_WORDS = new Set(['latest', 'lts', 'stable', 'edge', 'nightly'
  * The one definition: config's image tags, set-image and the validator's image-pinned rule use it.
  */
 export function floatingTagReason(tag: string): string | undefined {
+  // MinIO names each release by its build time (RELEASE.2022-10-24T18-35-07Z): one build, never moved.
+  if (RELEASE_TIMESTAMP_TAG.test(tag)) return undefined;
   const word = tag.split(/[-_.]/)[0].toLowerCase();
   if (FLOATING_TAG_WORDS.has(tag.toLowerCase())) return 'moves to whatever is newest';
   if (FLOATING_TAG_WORDS.has(word)) return `follows "${word}" and moves`;
@@ -317,6 +419,12 @@ export const configSchema = z
         z.strictObject({ server: z.string().regex(/^https:\/\/\S+$/, { error: 'must be the API server\'s https:// URL as Argo CD knows the cluster, such as https://kubernetes.default.svc' }) }),
         z.strictObject({ name: dnsLabel.or(z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/)) }),
       ], { error: 'must be { server: <https URL> } or { name: <cluster name in Argo CD> }' }).optional(),
+      /**
+       * How large the components run. `standard`: the charts' replicas and requests (the guide's cluster);
+       * `small`: one replica each, caches off, and explicit small requests on every container, which
+       * together fit one 6 GB node (a laptop's kind or minikube; lib/sizing.ts has the budget).
+       */
+      size: z.enum(['standard', 'small'], { error: 'must be "standard" or "small"' }).default('standard'),
     }),
     /** The ingress class of the ingress-nginx controller; Ingresses and HTTP-01 solvers use it. */
     ingressClass: dnsLabel,
@@ -360,8 +468,8 @@ export const configSchema = z
       }).optional(),
     }),
     certManager: component({
-      /** Contact address Let's Encrypt writes to about expiring certificates. */
-      acmeEmail: z.email({ error: 'must be an e-mail address such as platform@example.com' }),
+      /** Contact address Let's Encrypt writes to about expiring certificates; required when an issuer is ACME. */
+      acmeEmail: z.email({ error: 'must be an e-mail address such as platform@example.com' }).optional(),
       issuers: z.array(issuer).min(1, { error: 'must declare at least one issuer' }),
       /** The issuer every Ingress endpoint's Certificate uses; one of issuers[].name. */
       ingressIssuer: dnsLabel,
@@ -419,12 +527,8 @@ export const configSchema = z
     loki: component({
       /** The tenant (X-Scope-OrgID) the log shipper pushes as and Grafana reads as; Loki runs with auth_enabled. */
       tenant: z.string().regex(/^[A-Za-z0-9!._*'()-]{1,150}$/, { error: 'must be a Loki tenant id such as self-monitoring' }),
-      /** Client id of the managed identity federated with Loki's service account (not a secret). */
-      clientId: uuid,
-      /** The Azure storage account holding Loki's chunks and rules, reached through workload identity. */
-      storageAccount: azureStorageAccount,
-      /** Blob containers in that account; they must exist before Loki starts. */
-      containers: z.strictObject({ chunks: azureContainer, ruler: azureContainer }),
+      /** Where Loki keeps chunks, index and rules. */
+      storage: lokiStorage,
     }).optional(),
     /**
      * The log shipper: Promtail (the guide's, end of life since 2026-03-02) or Grafana Alloy, its successor.
@@ -433,10 +537,8 @@ export const configSchema = z
     promtail: component({}).optional(),
     alloy: component({}).optional(),
     tempo: component({
-      /** The Azure storage account Tempo writes trace blocks to (its key is the tempo-azure-credentials secret). */
-      storageAccount: azureStorageAccount,
-      /** The Blob container for trace blocks; it must exist before Tempo starts. */
-      container: azureContainer,
+      /** Where Tempo keeps trace blocks. */
+      storage: tempoStorage,
     }).optional(),
     /** Where every secret of the platform comes from; no secret value is ever in this repo. */
     secrets: secretsBackend,
@@ -454,6 +556,10 @@ export const configSchema = z
   })
   .superRefine((c, ctx) => {
     const names = c.certManager.issuers.map((i) => i.name);
+    const acme = c.certManager.issuers.find((i) => i.acme !== undefined);
+    if (acme && c.certManager.acmeEmail === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['certManager', 'acmeEmail'], message: `is required by the ACME issuer "${acme.name}": the address Let's Encrypt writes to about expiring certificates, such as platform@example.com` });
+    }
     const seen = new Set<string>();
     c.certManager.issuers.forEach((i, n) => {
       if (seen.has(i.name)) {
@@ -473,7 +579,7 @@ export const configSchema = z
       if (problem) ctx.addIssue({ code: 'custom', path: ['certManager', 'ingressIssuer'], message: problem });
     }
     // The apps' hosts are served by the Istio ingress gateway, so their issuer must solve through it.
-    const meshIssuers = c.certManager.issuers.filter((i) => i.http01IngressClass === MESH_INGRESS_CLASS).map((i) => i.name);
+    const meshIssuers = c.certManager.issuers.filter((i) => i.ca !== undefined || i.http01IngressClass === MESH_INGRESS_CLASS).map((i) => i.name);
     const gatewayIssuer = c.certManager.issuers.find((i) => i.name === c.apps.gatewayIssuer);
     const gatewayProblem = gatewayIssuer
       ? http01ClassProblem(gatewayIssuer, MESH_INGRESS_CLASS, 'the apps\' hosts are served by the Istio ingress gateway, class')

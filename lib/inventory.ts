@@ -4,7 +4,7 @@
 // diagrams of the app of apps and of the traffic paths.
 import * as yaml from 'js-yaml';
 import { secretConsumers, usedSecrets } from './secrets';
-import { writtenSources } from './app-of-apps';
+import { applicationName, writtenSources } from './app-of-apps';
 import { ARGOCD_INSTALL_FILE, chartComponents, Platform, RenderedFile } from './platform';
 import { compareText } from './text';
 import { meshAccessSection } from './mesh-inventory';
@@ -171,7 +171,7 @@ export function inventory(platform: Platform, files: readonly RenderedFile[]): s
   if (waves.length > 0) out.push(`  root --> ${id('wave', String(waves[0]))}`);
   const deps = platform.dependencies;
   for (const [c, ds] of [...deps].sort((a, b) => compareText(a[0].name, b[0].name))) {
-    for (const d of ds) out.push(`  ${id('app', d.name)} --> ${id('app', c.name)}`);
+    for (const d of ds) out.push(`  ${id('app', applicationName(config, d))} --> ${id('app', applicationName(config, c))}`);
   }
   out.push('```', '');
   out.push('An arrow from A to B: B is synced after A (B uses A\'s CRDs, secrets or issuer, or declares the dependency).', '');

@@ -14,7 +14,7 @@ export type SecretType = 'Opaque' | 'kubernetes.io/dockerconfigjson' | 'kubernet
 export interface SecretDeclaration {
   readonly name: string;
   readonly type: SecretType;
-  /** Key in the Kubernetes Secret -> name of the secret in the store (Key Vault) that holds its value. */
+  /** Key in the Kubernetes Secret -> name of the store's secret (Key Vault secret, or source Secret) that holds its value. */
   readonly keys: Readonly<Record<string, string>>;
   /** What the secret is for, for operators and the inventory. */
   readonly purpose: string;

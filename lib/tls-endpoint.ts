@@ -20,8 +20,11 @@ export interface ClusterIssuerRef {
   readonly name: string;
   /** The component that declares the issuer; an endpoint's component is synced after it. */
   readonly declaredBy: Component;
-  /** The ingress class whose controller answers this issuer's HTTP-01 challenges. */
-  readonly http01IngressClass: string;
+  /**
+   * The ingress class whose controller answers this issuer's HTTP-01 challenges.
+   * @default - the issuer answers no challenge (a CA of the cluster's own): any class may serve its hosts
+   */
+  readonly http01IngressClass?: string;
 }
 
 /** The Service an Ingress sends traffic to. */

@@ -146,9 +146,9 @@ describe('the GitOps contract: Argo CD ignores exactly the weights the controlle
   });
 
   test('no other Application ignores anything or changes its sync options', () => {
-    for (const a of apps.filter((x) => x.metadata.name !== 'workloads')) {
+    for (const a of apps.filter((x) => x.metadata.name !== 'workloads-lab')) {
       expect(a.spec.ignoreDifferences).toBeUndefined();
-      if (a.metadata.name !== 'argo-rollouts') expect(a.spec.syncPolicy.syncOptions).toEqual(lab.app(a.metadata.name).spec.syncPolicy.syncOptions);
+      if (a.metadata.name !== 'argo-rollouts-lab') expect(a.spec.syncPolicy.syncOptions).toEqual(lab.app(a.metadata.name.replace(/-lab$/, '')).spec.syncPolicy.syncOptions);
     }
     expect(lab.app('workloads').spec.syncPolicy.syncOptions).toEqual(['CreateNamespace=true']);
   });
@@ -205,7 +205,7 @@ describe('checks', () => {
 
   test('the inventory shows the canary state in config', () => {
     const readme = inventory(r.platform!, r.files);
-    expect(readme).toContain('| `default/nginx` | `nginx-stable` / `nginx-canary` | `nginx-virtualservice`: `primary` | 20% → pause 2m → analysis → 50% → pause until promoted → 80% → analysis | workloads: `.spec.http[] \\| select(.name == "primary") \\| .route[].weight` |');
+    expect(readme).toContain('| `default/nginx` | `nginx-stable` / `nginx-canary` | `nginx-virtualservice`: `primary` | 20% → pause 2m → analysis → 50% → pause until promoted → 80% → analysis | workloads-lab: `.spec.http[] \\| select(.name == "primary") \\| .route[].weight` |');
     expect(readme).toContain('| `nginx-virtualservice` | `primary` | every request | `nginx-stable` 100%, `nginx-canary` 0% |');
     // The traffic diagram: the stable and canary weights, and the Rollout that moves them.
     expect(readme).toContain('vs_default_nginx_virtualservice -->|"primary 0%"| dest_default_nginx_canary');

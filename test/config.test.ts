@@ -71,8 +71,8 @@ describe('platform config', () => {
     expect(msg).toMatch(/unknown field "domian"; allowed here: domain, cluster, ingressClass/);
   });
 
-  test('the cluster is required: the Kubernetes minor the charts render for, and who runs the control plane', () => {
-    expect(labConfig().cluster).toEqual({ kubernetesVersion: '1.31', provider: 'aks' });
+  test('the cluster is required: the Kubernetes minor the charts render for, who runs the control plane, and its size (standard unless said)', () => {
+    expect(labConfig().cluster).toEqual({ kubernetesVersion: '1.31', provider: 'aks', size: 'standard' });
     expect(problemsOf((r) => { delete r.cluster; })).toMatch(/cluster: is required/);
     expect(problemsOf((r) => { delete r.cluster.kubernetesVersion; })).toMatch(/cluster\.kubernetesVersion: is required/);
     for (const v of ['1.27', '1.37', '1.31.2', 'v1.31', 1.31]) {

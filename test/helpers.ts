@@ -68,7 +68,10 @@ export class Rendered {
   app(name: string): any {
     const root = this.in('bootstrap').map((f) => f.manifest).find((m) => m.kind === 'Application');
     const env = this.platform?.config.environment ?? String(root?.metadata.name ?? '').replace(/^platform-/, '');
-    return this.in('apps').map((f) => f.manifest).find((m) => m.metadata.name === `${name}-${env}`) ?? (() => { throw new Error(`no Application ${name}-${env}`); })();
+    const apps = this.in('apps').map((f) => f.manifest);
+    // (An Application's own name is accepted too.)
+    return apps.find((m) => m.metadata.name === `${name}-${env}`) ?? apps.find((m) => m.metadata.name === name) ??
+      (() => { throw new Error(`no Application ${name}-${env}`); })();
   }
 
   /** The chart source of a component's Application (its `source`, or the chart among its `sources`). */

@@ -394,7 +394,7 @@ describe('one scan for synth, npm run validate and the cdk8s plugin', () => {
     expect(r.status).toBe(1);
     const output = r.stdout + r.stderr;
     expect(output).toMatch(/Deployment default\/nginx {2}spec\.template\.metadata\.annotations\.db-password {2}\[no-secret-data\]/);
-    expect(output).toMatch(/Application argocd\/workloads {2}spec\.source\.repoURL {2}\[no-secret-data\]/);
+    expect(output).toMatch(/Application argocd\/workloads-lab {2}spec\.source\.repoURL {2}\[no-secret-data\]/);
     expect(output).toMatch(/ConfigMap argocd\/argocd-notifications-cm {2}data\["service\.slack"\] {2}\[no-secret-data\]/);
     expectNoSecretIn(output);
   });

@@ -43,9 +43,9 @@ describe('loki', () => {
 
   test('other identities, accounts and containers come from config', () => {
     const other = render(labConfig((r) => {
-      r.loki.clientId = '11111111-2222-3333-4444-555555555555';
-      r.loki.storageAccount = 'otheraccount';
-      r.loki.containers = { chunks: 'c-chunks', ruler: 'c-rules' };
+      r.loki.storage.clientId = '11111111-2222-3333-4444-555555555555';
+      r.loki.storage.storageAccount = 'otheraccount';
+      r.loki.storage.containers = { chunks: 'c-chunks', ruler: 'c-rules' };
     })).values('loki');
     expect(other.serviceAccount.annotations['azure.workload.identity/client-id']).toBe('11111111-2222-3333-4444-555555555555');
     expect(other.loki.storage.azure.accountName).toBe('otheraccount');
@@ -53,9 +53,9 @@ describe('loki', () => {
   });
 
   test('names Azure would refuse are refused at synth', () => {
-    expect(() => labConfig((r) => { r.loki.storageAccount = 'Kblee-Storage'; })).toThrow(/loki\.storageAccount: must be an Azure storage account name/);
-    expect(() => labConfig((r) => { r.loki.containers.chunks = 'Loki_Chunks'; })).toThrow(/loki\.containers\.chunks: must be an Azure Blob container name/);
-    expect(() => labConfig((r) => { r.loki.clientId = '<CLIENT_ID>'; })).toThrow(/loki\.clientId: must be a GUID/);
+    expect(() => labConfig((r) => { r.loki.storage.storageAccount = 'Kblee-Storage'; })).toThrow(/loki\.storage\.storageAccount: must be an Azure storage account name/);
+    expect(() => labConfig((r) => { r.loki.storage.containers.chunks = 'Loki_Chunks'; })).toThrow(/loki\.storage\.containers\.chunks: must be an Azure Blob container name/);
+    expect(() => labConfig((r) => { r.loki.storage.clientId = '<CLIENT_ID>'; })).toThrow(/loki\.storage\.clientId: must be a GUID/);
   });
 
   test('TSDB schema v13 on Azure, 28 days of retention enforced by the compactor', () => {

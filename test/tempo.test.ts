@@ -32,7 +32,7 @@ describe('tempo', () => {
       backend: 'azure',
       azure: { container_name: 'tempo-traces', storage_account_name: 'kbleestorageaccount', storage_account_key: '${STORAGE_ACCOUNT_ACCESS_KEY}' },
     });
-    const other = render(labConfig((r) => { r.tempo.storageAccount = 'tracesaccount'; r.tempo.container = 'traces'; }));
+    const other = render(labConfig((r) => { r.tempo.storage.storageAccount = 'tracesaccount'; r.tempo.storage.container = 'traces'; }));
     expect(other.values('tempo').storage.trace.azure).toMatchObject({ container_name: 'traces', storage_account_name: 'tracesaccount' });
   });
 

@@ -442,13 +442,14 @@ describe('image-pinned', () => {
   });
 
   test('one tag rule: what the validator refuses, config and set-image refuse too', () => {
-    for (const tag of ['latest', 'LATEST', 'lts-jdk17', 'edge_1', 'nightly', 'release-candidate', 'alpine', 'stable']) {
+    for (const tag of ['latest', 'LATEST', 'lts-jdk17', 'edge_1', 'nightly', 'release-candidate', 'RELEASE.latest', 'RELEASE.2022-10-24', 'alpine', 'stable']) {
       expect(floatingTagReason(tag)).toBeDefined();
       expect(floatingReason(`nginx:${tag}`)).toBeDefined();
       expect(tagProblem(tag)).toMatch(/floats/);
       expect(() => labConfig((raw) => { raw.apps.workloads.nginx.image.tag = tag; })).toThrow(/apps\.workloads\.nginx\.image\.tag: must be an exact tag/);
     }
-    for (const tag of ['42', '2.528.2-lts-jdk21', 'v1.4.2', '1.27-alpine']) {
+    // MinIO's tags name a build by its time: exact, although they start with "RELEASE".
+    for (const tag of ['42', '2.528.2-lts-jdk21', 'v1.4.2', '1.27-alpine', 'RELEASE.2022-10-24T18-35-07Z']) {
       expect(floatingTagReason(tag)).toBeUndefined();
       expect(tagProblem(tag)).toBeUndefined();
     }
