@@ -4,7 +4,8 @@
 // synced after it. Its PodMonitor is kube-prometheus-stack's (see `metrics`): the stack's endpoints need
 // cert-manager first, so a monitor here would make each wait for the other.
 import { Construct } from 'constructs';
-import { ACME_SERVERS, IssuerConfig, PlatformConfig } from '../lib/config';
+import { ACME_SERVERS, http01Solver, IssuerConfig, PlatformConfig } from '../lib/config';
+import { Exposure, GatewayExposure } from '../lib/exposure';
 import { HelmComponent } from '../lib/component';
 import { CertManagerValues } from '../lib/helm-values';
 import { ClusterIssuerRef } from '../lib/tls-endpoint';
@@ -14,6 +15,12 @@ export interface CertManagerProps {
   readonly config: PlatformConfig['certManager'];
   /** Where the controller and the ACME solver pods may run. */
   readonly nodeSelector: Readonly<Record<string, string>>;
+  /**
+   * The environment's exposure: with a Gateway, issuers may solve HTTP-01 through HTTPRoutes on it
+   * (config `http01GatewayHTTPRoute`), and the controller watches the Gateway API.
+   * @default - an Ingress exposure: issuers solve through ingress classes only
+   */
+  readonly exposure?: Exposure;
 }
 
 /** Pods that serve Prometheus metrics, for a monitor that lives elsewhere. */
@@ -50,7 +57,14 @@ export class CertManagerChart extends HelmComponent<CertManagerValues> {
         global: { leaderElection: { namespace: config.namespace } },
       },
     });
-    for (const issuer of config.issuers) this.addIssuer(issuer, props);
+    const gateway = props.exposure?.kind === 'gateway-api' ? props.exposure : undefined;
+    if (gateway) {
+      // The gatewayHTTPRoute solver needs the controller's Gateway API support, which is off by default;
+      // the chart's own 1.21 values document it as config.gatewayAPI.enabled. With it on, the controller
+      // does not start before the Gateway API CRDs exist: the gateway-api component is synced first.
+      this.addValues({ config: { apiVersion: 'controller.config.cert-manager.io/v1alpha1', kind: 'ControllerConfiguration', gatewayAPI: { enabled: true } } });
+    }
+    for (const issuer of config.issuers) this.addIssuer(issuer, props, gateway);
     this.metrics = { namespace: config.namespace, matchLabels: CONTROLLER_LABELS, port: 9402, path: '/metrics' };
   }
 
@@ -61,7 +75,24 @@ export class CertManagerChart extends HelmComponent<CertManagerValues> {
     return ref;
   }
 
-  private addIssuer(issuer: IssuerConfig, props: CertManagerProps): void {
+  private addIssuer(issuer: IssuerConfig, props: CertManagerProps, gateway: GatewayExposure | undefined): void {
+    const solver = http01Solver(issuer);
+    const podTemplate = { spec: { nodeSelector: { ...props.nodeSelector } } };
+    let http01;
+    if ('ingressClass' in solver) {
+      http01 = { ingress: { class: solver.ingressClass, podTemplate } };
+    } else {
+      // Config refuses a Gateway solver without the Gateway; this is a construct-level guard.
+      if (!gateway || gateway.gatewayName !== solver.gateway) throw new Error(`issuer ${issuer.name} solves through Gateway "${solver.gateway}", which the exposure does not make`);
+      // The solver's HTTPRoute is made next to the Certificate and attaches to the Gateway's HTTP listener,
+      // whose allowedRoutes admit the namespaces the Certificates live in.
+      http01 = {
+        gatewayHttpRoute: {
+          parentRefs: [{ name: gateway.gatewayName, namespace: gateway.namespace, kind: 'Gateway', sectionName: GatewayExposure.HTTP_LISTENER }],
+          podTemplate,
+        },
+      };
+    }
     new ClusterIssuer(this, issuer.name, {
       metadata: {
         name: issuer.name,
@@ -74,17 +105,10 @@ export class CertManagerChart extends HelmComponent<CertManagerValues> {
           server: ACME_SERVERS[issuer.acme],
           email: props.config.acmeEmail,
           privateKeySecretRef: { name: issuer.name },
-          solvers: [{
-            http01: {
-              ingress: {
-                class: issuer.http01IngressClass,
-                podTemplate: { spec: { nodeSelector: { ...props.nodeSelector } } },
-              },
-            },
-          }],
+          solvers: [{ http01 }],
         },
       },
     });
-    this.issuers.set(issuer.name, { name: issuer.name, http01IngressClass: issuer.http01IngressClass, declaredBy: this });
+    this.issuers.set(issuer.name, { name: issuer.name, http01: solver, declaredBy: this });
   }
 }

@@ -5,15 +5,21 @@ import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { HarborValues } from '../lib/helm-values';
+import { Exposure } from '../lib/exposure';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
 import { SecretsChart } from './secrets';
+
+/** The chart's front Service (its nginx) with expose.type clusterIP, and its HTTP port. */
+const HARBOR_SERVICE = 'harbor';
+const HARBOR_HTTP_PORT = 80;
 
 export interface HarborProps {
   readonly config: PlatformConfig['harbor'];
   /** Harbor's host is harbor.<domain>. */
   readonly domain: string;
-  readonly ingressClass: string;
-  /** Issues harbor.<domain>'s certificate; must answer HTTP-01 through `ingressClass`. */
+  /** How the environment serves its endpoints: the chart's Ingress, or a route on the shared Gateway. */
+  readonly exposure: Exposure;
+  /** Issues harbor.<domain>'s certificate; must answer HTTP-01 through the exposure's class or Gateway. */
   readonly issuer: ClusterIssuerRef;
   readonly secrets: SecretsChart;
 }
@@ -26,23 +32,32 @@ export class HarborChart extends HelmComponent<HarborValues> {
     const ns = config.namespace;
     const host = `harbor.${props.domain}`;
     const secretName = 'harbor-secret';
+    const exposure = props.exposure;
     super(scope, 'harbor', {
       namespace: ns,
       source: { chartKey: 'harbor', chartVersion: config.chartVersion },
       values: {
-        expose: {
+        expose: exposure.kind === 'ingress' ? {
           type: 'ingress',
           // The guide's sed edits: certSource secret with harbor-secret, class nginx, host harbor.<domain>.
           // It also adds cert-manager.io/cluster-issuer to the Ingress, which would make cert-manager issue
           // harbor-secret a second time next to the Certificate; the Certificate is the one mechanism kept.
           tls: { enabled: true, certSource: 'secret', secret: { secretName } },
-          ingress: { hosts: { core: host }, className: props.ingressClass },
+          ingress: { hosts: { core: host }, className: exposure.className },
+        } : {
+          // The Gateway terminates TLS and routes to Harbor's nginx over plain HTTP inside the mesh.
+          type: 'clusterIP',
+          tls: { enabled: false },
+          clusterIP: { name: HARBOR_SERVICE, ports: { httpPort: HARBOR_HTTP_PORT } },
         },
         externalURL: `https://${host}`,
       },
     });
-    // No Ingress here: the chart renders it from the same host and secret.
-    this.endpoint = new TlsEndpoint(this, 'harbor', { host, namespace: ns, secretName, issuer: props.issuer });
+    // With an Ingress exposure the chart renders the Ingress from the same host and secret.
+    this.endpoint = new TlsEndpoint(this, 'harbor', {
+      host, namespace: ns, secretName, issuer: props.issuer,
+      route: { exposure, name: 'harbor', backend: { service: HARBOR_SERVICE, port: HARBOR_HTTP_PORT }, ingressBy: 'chart' },
+    });
     // Every secret Harbor would otherwise take from values or generate anew on each render (so that
     // Argo CD would see a diff forever) comes from the declared secrets instead.
     const s = secrets.use(this, 'harbor-secrets', ns);

@@ -5,7 +5,7 @@ import { HelmComponent } from '../lib/component';
 import { IngressNginxValues } from '../lib/helm-values';
 
 export interface IngressNginxProps {
-  readonly config: PlatformConfig['ingressNginx'];
+  readonly config: NonNullable<PlatformConfig['ingressNginx']>;
   /** The IngressClass the controller serves. */
   readonly ingressClass: string;
 }

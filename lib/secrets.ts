@@ -87,13 +87,14 @@ export function platformSecrets(config: PlatformConfig): SecretDeclaration[] {
       keys: { 'webhook-url': 'alertmanager-slack-webhook-url' },
       purpose: 'Alertmanager posting to Slack (incoming webhook URL, mounted as a file)',
     },
-    {
+    // Only ingress-nginx asks for it; with the Gateway API, Prometheus and Alertmanager are not published.
+    ...(config.exposure.kind === 'ingress' ? [{
       name: 'monitoring-basic-auth',
       namespaces: [config.kubePrometheusStack.namespace],
-      type: 'Opaque',
+      type: 'Opaque' as const,
       keys: { auth: 'monitoring-htpasswd' },
       purpose: 'htpasswd lines (bcrypt) of who may open prometheus.<domain> and alertmanager.<domain>',
-    },
+    }] : []),
     {
       name: 'grafana-admin',
       namespaces: [config.kubePrometheusStack.namespace],

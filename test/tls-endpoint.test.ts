@@ -1,11 +1,12 @@
 import { App, Testing } from 'cdk8s';
 import { ManifestComponent } from '../lib/component';
+import { Exposure } from '../lib/exposure';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
 
 function setup() {
   const app = new App();
   const issuers = new ManifestComponent(app, 'issuers', { namespace: 'cert-manager' });
-  const issuer: ClusterIssuerRef = { name: 'letsencrypt', http01IngressClass: 'nginx', declaredBy: issuers };
+  const issuer: ClusterIssuerRef = { name: 'letsencrypt', http01: { ingressClass: 'nginx' }, declaredBy: issuers };
   const chart = new ManifestComponent(app, 'web', { namespace: 'web' });
   return { issuer, issuers, chart };
 }
@@ -15,7 +16,7 @@ describe('TlsEndpoint', () => {
     const { issuer, chart } = setup();
     new TlsEndpoint(chart, 'prometheus', {
       host: 'prometheus.example.com', namespace: 'monitoring', secretName: 'prometheus-secret', issuer,
-      ingress: { name: 'prometheus-ingress', className: 'nginx', backend: { service: 'kube-prometheus-stack-prometheus', port: 9090 } },
+      route: { exposure: Exposure.ingress('nginx'), name: 'prometheus-ingress', backend: { service: 'kube-prometheus-stack-prometheus', port: 9090 } },
     });
     const [cert, ingress] = Testing.synth(chart);
     expect(cert.kind).toBe('Certificate');
@@ -33,7 +34,7 @@ describe('TlsEndpoint', () => {
     const { issuer, chart } = setup();
     new TlsEndpoint(chart, 'argocd', {
       host: 'argocd.example.com', namespace: 'argocd', secretName: 'argocd-server-tls', issuer,
-      ingress: { name: 'argocd', className: 'nginx', backend: { service: 'argocd-server', port: 'https' }, annotations: { 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' } },
+      route: { exposure: Exposure.ingress('nginx'), name: 'argocd', backend: { service: 'argocd-server', port: 'https' }, ingressAnnotations: { 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' } },
     });
     const ingress = Testing.synth(chart)[1];
     expect(ingress.spec.rules[0].http.paths[0].backend.service.port).toEqual({ name: 'https' });
@@ -56,7 +57,7 @@ describe('TlsEndpoint', () => {
     const { issuer, chart } = setup();
     expect(() => new TlsEndpoint(chart, 'www', {
       host: 'www.example.com', namespace: 'web', secretName: 'www', issuer,
-      ingress: { name: 'www', className: 'istio', backend: { service: 'web', port: 80 } },
+      route: { exposure: Exposure.ingress('istio'), name: 'www', backend: { service: 'web', port: 80 } },
     })).toThrow(/issuer "letsencrypt" solves HTTP-01 through ingress class "nginx", but its Ingress uses class "istio", so the challenge would never reach the host/);
   });
 
@@ -64,7 +65,7 @@ describe('TlsEndpoint', () => {
     const { issuer, chart } = setup();
     expect(() => new TlsEndpoint(chart, 'argocd', {
       host: 'argocd.example.com', namespace: 'argocd', secretName: 'argocd-server-tls', issuer,
-      ingress: { name: 'argocd', className: 'nginx', backend: { service: 'argocd-server', port: 'https' }, annotations: { 'cert-manager.io/cluster-issuer': 'letsencrypt-prod' } },
+      route: { exposure: Exposure.ingress('nginx'), name: 'argocd', backend: { service: 'argocd-server', port: 'https' }, ingressAnnotations: { 'cert-manager.io/cluster-issuer': 'letsencrypt-prod' } },
     })).toThrow(/cert-manager.io\/cluster-issuer would make cert-manager issue argocd-server-tls a second time/);
   });
 
@@ -74,7 +75,7 @@ describe('TlsEndpoint', () => {
       const { issuer, chart } = setup();
       new TlsEndpoint(chart, 'long', {
         host: h, namespace: 'web', secretName: 'long-secret', issuer,
-        ingress: { name: 'long', className: 'nginx', backend: { service: 'web', port: 80 } },
+        route: { exposure: Exposure.ingress('nginx'), name: 'long', backend: { service: 'web', port: 80 } },
       });
       const [cert, ingress] = Testing.synth(chart);
       expect(cert.spec.commonName).toBe(cn);
