@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadConfig, PlatformConfig } from '../lib/config';
 import { GatewayExposure } from '../lib/exposure';
+import { endpoints } from '../lib/inventory';
 import { configProblem, labConfig, render, Rendered, unionViolations } from './helpers';
 
 const FIXTURE = path.join('test', 'fixtures', 'gateway.yaml');
@@ -121,6 +122,15 @@ describe('gateway-api exposure', () => {
     expect(values.alertmanager.alertmanagerSpec.externalUrl).toBe('http://localhost:9093');
     // Every published endpoint logs users in itself; Kiali's is a token, not anonymous.
     expect(out.values('kiali').auth.strategy).toBe('token');
+  });
+
+  test('the inventory lists each host with its listener, route backend and secret', () => {
+    const list = endpoints(out.files.map((f) => f.manifest).filter((m: any) => m?.kind));
+    expect(list.find((e) => e.host === 'harbor.k-tech.cloud')).toEqual({
+      host: 'harbor.k-tech.cloud', via: 'Gateway API istio-system/platform https-harbor', tlsSecret: 'harbor-secret', issuer: 'letsencrypt', backend: 'harbor:80', namespace: 'devops-tools',
+    });
+    expect(list.find((e) => e.host === 'argocd.k-tech.cloud')?.via).toBe('Gateway API istio-system/platform https-argocd (TLS passthrough)');
+    expect(list.map((e) => e.host)).not.toContain('prometheus.k-tech.cloud');
   });
 
   test('ingress-nginx does not run', () => {
