@@ -518,6 +518,10 @@ export const configSchema = z
           message: `names Gateway "${gw}", but the platform's Gateway is "${exposure.gatewayName}" (exposure.gatewayName); use "${exposure.gatewayName}"` });
       }
     });
+    if (exposure.kind === 'gateway-api' && (c as { istio?: unknown }).istio === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['exposure'],
+        message: 'is gateway-api, whose Gateway binds to the Istio ingress gateway, but the istio section is missing; add it, or use { kind: ingress, ingressClass: <class> }' });
+    }
     if (exposure.kind === 'gateway-api' && c.ingressNginx !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['ingressNginx'],
         message: 'runs ingress-nginx, but exposure.kind is gateway-api: nothing is served through it (and it is retired); remove the ingressNginx section' });
