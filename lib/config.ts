@@ -529,8 +529,9 @@ export const configSchema = z
     // The apps' hosts are served by the Istio ingress gateway, so their issuer must solve through it.
     const meshIssuers = c.certManager.issuers.filter((i) => i.http01IngressClass === MESH_INGRESS_CLASS).map((i) => i.name);
     const gatewayIssuer = c.certManager.issuers.find((i) => i.name === c.apps.gatewayIssuer);
+    const solves = (i: IssuerConfig) => i.http01IngressClass !== undefined || i.http01GatewayHTTPRoute !== undefined;
     const gatewayProblem = gatewayIssuer
-      ? http01Problem({ name: gatewayIssuer.name, http01: http01Solver(gatewayIssuer) }, { ingressClass: MESH_INGRESS_CLASS }, 'the apps\' hosts are served by the Istio ingress gateway, class')
+      ? solves(gatewayIssuer) && http01Problem({ name: gatewayIssuer.name, http01: http01Solver(gatewayIssuer) }, { ingressClass: MESH_INGRESS_CLASS }, 'the apps\' hosts are served by the Istio ingress gateway, class')
       : `issuer "${c.apps.gatewayIssuer}" is not declared`;
     if (gatewayProblem) {
       ctx.addIssue({
