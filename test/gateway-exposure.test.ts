@@ -4,6 +4,7 @@
 // them, issuers solving HTTP-01 through the Gateway, and no public Prometheus or Alertmanager.
 import * as fs from 'fs';
 import * as path from 'path';
+import { composePlatform } from '../charts/platform';
 import { loadConfig, PlatformConfig } from '../lib/config';
 import { GatewayExposure } from '../lib/exposure';
 import { endpoints } from '../lib/inventory';
@@ -182,6 +183,16 @@ describe('exposure config', () => {
   test('an unknown exposure kind is refused with the two shapes', () => {
     expect(configProblem((r) => { r.exposure = { kind: 'gateway' }; }))
       .toMatch(/exposure(\.kind)?: must be \{ kind: ingress, ingressClass: <class> \} or \{ kind: gateway-api, gatewayName: <name> \}/);
+  });
+
+  test('a workload\'s TLS secret may not be a platform endpoint\'s, now that both live in the gateway\'s namespace', () => {
+    const c = labConfig((r) => {
+      toGateway(r);
+      r.apps.workloads.jenkins = r.apps.workloads.nginx;
+      delete r.apps.workloads.nginx;
+      r.apps.workloads['login-js'].callers = ['jenkins'];
+    });
+    expect(() => composePlatform(c)).toThrow(/apps\.workloads\.jenkins: its TLS secret "jenkins-secret" in istio-system is also jenkins's; each Certificate would overwrite the other's; rename the workload/);
   });
 
   test('two endpoints of one route name cannot share the Gateway', () => {
