@@ -8,6 +8,7 @@ import { ClusterSize, requests } from '../lib/sizing';
 import { HelmComponent } from '../lib/component';
 import { MonitoringStack, PodScrape } from '../lib/monitoring';
 import { ArgoCdValues } from '../lib/helm-values';
+import { Exposure } from '../lib/exposure';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
 import { SecretsChart } from './secrets';
 import { SecretDeclaration } from '../lib/secrets';
@@ -30,6 +31,8 @@ export const DEX_GITHUB_SECRET: SecretDeclaration = {
 /** The guide's release name: the chart then names its objects argocd-server, argocd-cm, ... */
 export const ARGOCD_RELEASE = 'argocd';
 export const ARGOCD_SERVER_SERVICE = 'argocd-server';
+/** argocd-server's Service port that serves HTTPS (named https; the chart's default). */
+export const ARGOCD_SERVER_HTTPS_PORT = 443;
 /** argocd-server serves TLS with the certificate in this secret when it exists. */
 export const ARGOCD_SERVER_TLS = 'argocd-server-tls';
 
@@ -141,8 +144,9 @@ export interface ArgoCdProps {
   readonly config: Section<'argocd'>;
   /** Argo CD's host is argocd.<domain>. */
   readonly domain: string;
-  readonly ingressClass: string;
-  /** Issues argocd.<domain>'s certificate; must answer HTTP-01 through `ingressClass`. */
+  /** How the environment serves its endpoints (an Ingress, or a TLSRoute on the shared Gateway). */
+  readonly exposure: Exposure;
+  /** Issues argocd.<domain>'s certificate; must answer HTTP-01 through the exposure's class or Gateway. */
   readonly issuer: ClusterIssuerRef;
   readonly secrets: SecretsChart;
   /** The Prometheus that scrapes Argo CD's controllers. */
@@ -234,14 +238,13 @@ export class ArgoCdChart extends HelmComponent<ArgoCdValues> {
       namespace: ns,
       secretName: ARGOCD_SERVER_TLS,
       issuer: props.issuer,
-      ingress: {
+      // argocd-server serves its own certificate (gRPC for the CLI and the UI on one port): the front
+      // passes TLS through instead of terminating it.
+      route: {
+        exposure: props.exposure,
         name: 'argocd',
-        className: props.ingressClass,
-        backend: { service: ARGOCD_SERVER_SERVICE, port: 'https' },
-        annotations: {
-          'nginx.ingress.kubernetes.io/ssl-passthrough': 'true',
-          'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS',
-        },
+        backend: { service: ARGOCD_SERVER_SERVICE, port: 'https', portNumber: ARGOCD_SERVER_HTTPS_PORT },
+        tls: 'passthrough',
       },
     });
     if (props.size === 'small') {

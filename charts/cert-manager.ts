@@ -4,7 +4,8 @@
 // synced after it. Its PodMonitor is kube-prometheus-stack's (see `metrics`): the stack's endpoints need
 // cert-manager first, so a monitor here would make each wait for the other.
 import { Construct } from 'constructs';
-import { ACME_SERVERS, AcmeIssuer, CaIssuer, IssuerConfig, Section } from '../lib/config';
+import { ACME_SERVERS, AcmeIssuer, CaIssuer, http01Solver, IssuerConfig, isCaIssuer, Section } from '../lib/config';
+import { Exposure, GatewayExposure } from '../lib/exposure';
 import { HelmComponent } from '../lib/component';
 import { ClusterSize, requests } from '../lib/sizing';
 import { CertManagerValues } from '../lib/helm-values';
@@ -17,6 +18,12 @@ export interface CertManagerProps {
   readonly nodeSelector: Readonly<Record<string, string>>;
   /** How large the component runs (config `cluster.size`). @default 'standard' */
   readonly size?: ClusterSize;
+  /**
+   * The environment's exposure: with a Gateway, issuers may solve HTTP-01 through HTTPRoutes on it
+   * (config `http01GatewayHTTPRoute`), and the controller watches the Gateway API.
+   * @default - an Ingress exposure: issuers solve through ingress classes only
+   */
+  readonly exposure?: Exposure;
 }
 
 /** Pods that serve Prometheus metrics, for a monitor that lives elsewhere. */
@@ -56,7 +63,14 @@ export class CertManagerChart extends HelmComponent<CertManagerValues> {
     if (props.size === 'small') {
       this.addValues({ resources: requests('10m', '64Mi'), cainjector: { resources: requests('10m', '64Mi') }, webhook: { resources: requests('10m', '32Mi') } });
     }
-    for (const issuer of config.issuers) this.addIssuer(issuer, props);
+    const gateway = props.exposure?.kind === 'gateway-api' ? props.exposure : undefined;
+    if (gateway) {
+      // The gatewayHTTPRoute solver needs the controller's Gateway API support, which is off by default;
+      // the chart's own 1.21 values document it as config.gatewayAPI.enabled. With it on, the controller
+      // does not start before the Gateway API CRDs exist: the gateway-api component is synced first.
+      this.addValues({ config: { apiVersion: 'controller.config.cert-manager.io/v1alpha1', kind: 'ControllerConfiguration', gatewayAPI: { enabled: true } } });
+    }
+    for (const issuer of config.issuers) this.addIssuer(issuer, props, gateway);
     this.metrics = { namespace: config.namespace, matchLabels: CONTROLLER_LABELS, port: 9402, path: '/metrics' };
   }
 
@@ -67,13 +81,30 @@ export class CertManagerChart extends HelmComponent<CertManagerValues> {
     return ref;
   }
 
-  private addIssuer(issuer: IssuerConfig, props: CertManagerProps): void {
-    if (issuer.ca !== undefined) this.addCaIssuer(issuer, props.config.namespace);
-    else this.addAcmeIssuer(issuer, props);
+  private addIssuer(issuer: IssuerConfig, props: CertManagerProps, gateway: GatewayExposure | undefined): void {
+    if (isCaIssuer(issuer)) this.addCaIssuer(issuer, props.config.namespace);
+    else this.addAcmeIssuer(issuer as AcmeIssuer, props, gateway);
   }
 
-  private addAcmeIssuer(issuer: AcmeIssuer, props: CertManagerProps): void {
+  private addAcmeIssuer(issuer: AcmeIssuer, props: CertManagerProps, gateway: GatewayExposure | undefined): void {
     if (props.config.acmeEmail === undefined) throw new Error(`ACME issuer ${issuer.name} needs certManager.acmeEmail`);
+    const solver = http01Solver(issuer)!;
+    const podTemplate = { spec: { nodeSelector: { ...props.nodeSelector } } };
+    let http01;
+    if ('ingressClass' in solver) {
+      http01 = { ingress: { class: solver.ingressClass, podTemplate } };
+    } else {
+      // Config refuses a Gateway solver without the Gateway; this is a construct-level guard.
+      if (!gateway || gateway.gatewayName !== solver.gateway) throw new Error(`issuer ${issuer.name} solves through Gateway "${solver.gateway}", which the exposure does not make`);
+      // The solver's HTTPRoute is made next to the Certificate and attaches to the Gateway's HTTP listener,
+      // whose allowedRoutes admit the namespaces the Certificates live in.
+      http01 = {
+        gatewayHttpRoute: {
+          parentRefs: [{ name: gateway.gatewayName, namespace: gateway.namespace, kind: 'Gateway', sectionName: GatewayExposure.HTTP_LISTENER }],
+          podTemplate,
+        },
+      };
+    }
     new ClusterIssuer(this, issuer.name, {
       metadata: {
         name: issuer.name,
@@ -86,18 +117,11 @@ export class CertManagerChart extends HelmComponent<CertManagerValues> {
           server: ACME_SERVERS[issuer.acme],
           email: props.config.acmeEmail,
           privateKeySecretRef: { name: issuer.name },
-          solvers: [{
-            http01: {
-              ingress: {
-                class: issuer.http01IngressClass,
-                podTemplate: { spec: { nodeSelector: { ...props.nodeSelector } } },
-              },
-            },
-          }],
+          solvers: [{ http01 }],
         },
       },
     });
-    this.issuers.set(issuer.name, { name: issuer.name, http01IngressClass: issuer.http01IngressClass, declaredBy: this });
+    this.issuers.set(issuer.name, { name: issuer.name, http01: solver, declaredBy: this });
   }
 
   /**

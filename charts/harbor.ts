@@ -6,6 +6,7 @@ import { Section } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { ClusterSize, requests } from '../lib/sizing';
 import { HarborValues } from '../lib/helm-values';
+import { Exposure } from '../lib/exposure';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
 import { SecretsChart } from './secrets';
 import { SecretDeclaration } from '../lib/secrets';
@@ -34,12 +35,17 @@ export const HARBOR_CORE_TOKEN: SecretDeclaration = {
   purpose: 'key pair Harbor core signs registry tokens with (otherwise regenerated on every render)',
 };
 
+/** The chart's front Service (its nginx) with expose.type clusterIP, and its HTTP port. */
+const HARBOR_SERVICE = 'harbor';
+const HARBOR_HTTP_PORT = 80;
+
 export interface HarborProps {
   readonly config: Section<'harbor'>;
   /** Harbor's host is harbor.<domain>. */
   readonly domain: string;
-  readonly ingressClass: string;
-  /** Issues harbor.<domain>'s certificate; must answer HTTP-01 through `ingressClass`. */
+  /** How the environment serves its endpoints: the chart's Ingress, or a route on the shared Gateway. */
+  readonly exposure: Exposure;
+  /** Issues harbor.<domain>'s certificate; must answer HTTP-01 through the exposure's class or Gateway. */
   readonly issuer: ClusterIssuerRef;
   readonly secrets: SecretsChart;
   /** How large the component runs (config `cluster.size`). @default 'standard' */
@@ -68,23 +74,32 @@ export class HarborChart extends HelmComponent<HarborChartValues> {
     const ns = config.namespace;
     const host = `harbor.${props.domain}`;
     const secretName = 'harbor-secret';
+    const exposure = props.exposure;
     super(scope, 'harbor', {
       namespace: ns,
       source: { chartKey: 'harbor', chartVersion: config.chartVersion },
       values: {
-        expose: {
+        expose: exposure.kind === 'ingress' ? {
           type: 'ingress',
           // The guide's sed edits: certSource secret with harbor-secret, class nginx, host harbor.<domain>.
           // It also adds cert-manager.io/cluster-issuer to the Ingress, which would make cert-manager issue
           // harbor-secret a second time next to the Certificate; the Certificate is the one mechanism kept.
           tls: { enabled: true, certSource: 'secret', secret: { secretName } },
-          ingress: { hosts: { core: host }, className: props.ingressClass },
+          ingress: { hosts: { core: host }, className: exposure.className },
+        } : {
+          // The Gateway terminates TLS and routes to Harbor's nginx over plain HTTP inside the mesh.
+          type: 'clusterIP',
+          tls: { enabled: false },
+          clusterIP: { name: HARBOR_SERVICE, ports: { httpPort: HARBOR_HTTP_PORT } },
         },
         externalURL: `https://${host}`,
       },
     });
-    // No Ingress here: the chart renders it from the same host and secret.
-    this.endpoint = new TlsEndpoint(this, 'harbor', { host, namespace: ns, secretName, issuer: props.issuer });
+    // With an Ingress exposure the chart renders the Ingress from the same host and secret.
+    this.endpoint = new TlsEndpoint(this, 'harbor', {
+      host, namespace: ns, secretName, issuer: props.issuer,
+      route: { exposure, name: 'harbor', backend: { service: HARBOR_SERVICE, port: HARBOR_HTTP_PORT }, ingressBy: 'chart' },
+    });
     // Every secret Harbor would otherwise take from values or generate anew on each render (so that
     // Argo CD would see a diff forever) comes from the declared secrets instead.
     const s = secrets.use(this, HARBOR_SECRETS, ns);

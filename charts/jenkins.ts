@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { Section } from '../lib/config';
 import { ManifestComponent } from '../lib/component';
 import { MonitoringStack, PodScrape } from '../lib/monitoring';
+import { Exposure } from '../lib/exposure';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
 import { UsedSecret, SecretsChart } from './secrets';
 import { REGISTRY_CREDENTIALS, SecretDeclaration } from '../lib/secrets';
@@ -32,8 +33,9 @@ export interface JenkinsProps {
   readonly config: Section<'jenkins'>;
   /** Jenkins's host is jenkins.<domain>. */
   readonly domain: string;
-  readonly ingressClass: string;
-  /** Issues jenkins.<domain>'s certificate; must answer HTTP-01 through `ingressClass`. */
+  /** How the environment serves its endpoints (an Ingress, or a route on the shared Gateway). */
+  readonly exposure: Exposure;
+  /** Issues jenkins.<domain>'s certificate; must answer HTTP-01 through the exposure's class or Gateway. */
   readonly issuer: ClusterIssuerRef;
   readonly secrets: SecretsChart;
   /** The Prometheus that scrapes Jenkins's /prometheus (its metrics plugin). */
@@ -155,11 +157,7 @@ export class JenkinsChart extends ManifestComponent {
       namespace: ns,
       secretName: 'jenkins-secret',
       issuer: props.issuer,
-      ingress: {
-        name: 'jenkins',
-        className: props.ingressClass,
-        backend: { service: service.name, port: JENKINS_HTTP_PORT },
-      },
+      route: { exposure: props.exposure, name: 'jenkins', backend: { service: service.name, port: JENKINS_HTTP_PORT } },
     });
 
     // The metrics plugin's endpoint, with a Jenkins user and API token from a secret next to Prometheus.

@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { Section } from '../lib/config';
 import { HelmComponent } from '../lib/component';
 import { KialiServerValues } from '../lib/helm-values';
+import { Exposure } from '../lib/exposure';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
 import { ServiceEntry, ServiceEntrySpecLocation, ServiceEntrySpecResolution } from '../imports/networking.istio.io';
 import { IstiodChart } from './istio';
@@ -47,8 +48,9 @@ export interface KialiProps {
   readonly config: Section<'kiali'>;
   /** Kiali's host is dashboard.<domain>. */
   readonly domain: string;
-  readonly ingressClass: string;
-  /** Issues dashboard.<domain>'s certificate; must answer HTTP-01 through `ingressClass`. */
+  /** How the environment serves its endpoints (an Ingress, or a route on the shared Gateway). */
+  readonly exposure: Exposure;
+  /** Issues dashboard.<domain>'s certificate; must answer HTTP-01 through the exposure's class or Gateway. */
   readonly issuer: ClusterIssuerRef;
   /** The mesh Kiali shows; its root namespace gets the ServiceEntries. */
   readonly istiod: IstiodChart;
@@ -97,7 +99,7 @@ export class KialiChart extends HelmComponent<KialiChartValues> {
       namespace: ns,
       secretName: 'dashboard-secret',
       issuer: props.issuer,
-      ingress: { name: 'dashboard', className: props.ingressClass, backend: { service: KIALI_SERVICE, port: KIALI_PORT } },
+      route: { exposure: props.exposure, name: 'dashboard', backend: { service: KIALI_SERVICE, port: KIALI_PORT } },
     });
     for (const e of config.externalServices) {
       new ServiceEntry(this, `service-entry-${e.name}`, {

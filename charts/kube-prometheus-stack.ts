@@ -14,6 +14,7 @@ import { SecretDeclaration } from '../lib/secrets';
 import { GrafanaProvisioning } from '../lib/grafana';
 import { MonitoringStack, PodScrape } from '../lib/monitoring';
 import { MetricsPods } from './cert-manager';
+import { Access, Exposure } from '../lib/exposure';
 import { ClusterIssuerRef, TlsEndpoint } from '../lib/tls-endpoint';
 
 export const ALERTMANAGER_SLACK: SecretDeclaration = {
@@ -59,7 +60,7 @@ export interface StackService {
   readonly url: string;
 }
 
-/** The public hosts of the stack's UIs; the monitoring component serves them, Slack messages link to them. */
+/** The hosts of the stack's UIs; the monitoring component serves them (those the exposure publishes). */
 export interface StackHosts {
   readonly prometheus: string;
   readonly alertmanager: string;
@@ -89,8 +90,9 @@ export interface KubePrometheusStackProps {
   readonly config: Section<'kubePrometheusStack'>;
   /** The UIs are prometheus.<domain>, alertmanager.<domain> and grafana.<domain>. */
   readonly domain: string;
-  readonly ingressClass: string;
-  /** Issues the three hosts' certificates; must answer HTTP-01 through `ingressClass`. */
+  /** How the environment serves its endpoints (an Ingress each, or routes on the shared Gateway). */
+  readonly exposure: Exposure;
+  /** Issues the hosts' certificates; must answer HTTP-01 through the exposure's class or Gateway. */
   readonly issuer: ClusterIssuerRef;
   readonly provider: PlatformConfig['cluster']['provider'];
   readonly secrets: SecretsChart;
@@ -177,6 +179,30 @@ export class KubePrometheusStackChart extends HelmComponent<KubePrometheusStackC
     };
     const grafana = this.grafanaProvisioning;
 
+    // Prometheus and Alertmanager have no login of their own, and the guide publishes both: anyone could
+    // query every metric, write series (Prometheus accepts remote write for Tempo) and silence alerts.
+    // ingress-nginx asks for a password from the htpasswd in a declared secret (declared only where an
+    // Ingress uses it); an exposure without basic auth (the Gateway API) does not publish them at all.
+    // Grafana has its own login.
+    let htpasswd: string | undefined;
+    const basicAuth = (realm: string) => Access.basicAuth(realm, () => {
+      if (htpasswd === undefined) {
+        const auth = secrets.use(this, MONITORING_BASIC_AUTH, ns);
+        auth.key('auth');
+        htpasswd = auth.name;
+      }
+      return htpasswd;
+    });
+    const access = { prometheus: basicAuth('Prometheus'), alertmanager: basicAuth('Alertmanager') };
+    // Where links (alerts' GeneratorURL, Slack messages) point: the public host, or for an unpublished UI
+    // the address `kubectl port-forward svc/<service> <port>` serves it at.
+    const linkTo = (host: string, a: Access, s: StackService) => (props.exposure.publishes(a) ? `https://${host}` : `http://localhost:${s.port}`);
+    const urls = {
+      prometheus: linkTo(this.hosts.prometheus, access.prometheus, this.prometheus),
+      alertmanager: linkTo(this.hosts.alertmanager, access.alertmanager, this.alertmanager),
+      grafana: `https://${this.hosts.grafana}`,
+    };
+
     const slack = secrets.use(this, ALERTMANAGER_SLACK, ns);
     const grafanaAdmin = secrets.use(this, GRAFANA_ADMIN, ns);
 
@@ -186,16 +212,16 @@ export class KubePrometheusStackChart extends HelmComponent<KubePrometheusStackC
           // Tempo's metrics generator remote-writes service-graph and span metrics here.
           enableRemoteWriteReceiver: true,
           // Alerts' "source" links (GeneratorURL) then open the public Prometheus, not a pod name.
-          externalUrl: `https://${this.hosts.prometheus}`,
+          externalUrl: urls.prometheus,
         },
       },
       alertmanager: {
         alertmanagerSpec: {
           // .ExternalURL in the Slack templates; links to the public Alertmanager.
-          externalUrl: `https://${this.hosts.alertmanager}`,
+          externalUrl: urls.alertmanager,
           secrets: [slack.name],
         },
-        templateFiles: { [ALERTMANAGER_TEMPLATE_FILE]: slackTemplates(kps.alertTimeZone, this.hosts) },
+        templateFiles: { [ALERTMANAGER_TEMPLATE_FILE]: slackTemplates(kps.alertTimeZone, urls) },
         config: {
           // The guide also sets global.slack_api_url and receivers[].api_url to the webhook URL in plain
           // text; here the receiver reads it from the mounted secret (api_url_file) and nothing else holds it.
@@ -268,28 +294,18 @@ export class KubePrometheusStackChart extends HelmComponent<KubePrometheusStackC
       },
     });
 
-    // Prometheus and Alertmanager have no login of their own, and the guide publishes both: anyone could
-    // query every metric, write series (Prometheus accepts remote write for Tempo) and silence alerts.
-    // ingress-nginx asks for a password from the htpasswd in a declared secret. Grafana has its own login.
-    const auth = secrets.use(this, MONITORING_BASIC_AUTH, ns);
-    const basicAuth = (realm: string) => ({
-      'nginx.ingress.kubernetes.io/auth-type': 'basic',
-      'nginx.ingress.kubernetes.io/auth-secret': auth.name,
-      'nginx.ingress.kubernetes.io/auth-realm': realm,
-    });
-    auth.key('auth');
-    const endpoint = (id: string, host: string, secretName: string, ingressName: string, backend: StackService, annotations?: Record<string, string>) =>
+    const endpoint = (id: string, host: string, secretName: string, routeName: string, backend: StackService, a?: Access) =>
       new TlsEndpoint(this, id, {
         host,
         namespace: ns,
         secretName,
         issuer: props.issuer,
-        ingress: { name: ingressName, className: props.ingressClass, backend: { service: backend.name, port: backend.port }, annotations },
+        route: { exposure: props.exposure, name: routeName, backend: { service: backend.name, port: backend.port }, access: a },
       });
     // Names as the guide's *-certificate.yaml and *-ingress.yaml have them.
     this.endpoints = {
-      prometheus: endpoint('prometheus', this.hosts.prometheus, 'prometheus-secret', 'prometheus-ingress', this.prometheus, basicAuth('Prometheus')),
-      alertmanager: endpoint('alertmanager', this.hosts.alertmanager, 'alertmanager-secret', 'alertmanager-ingress', this.alertmanager, basicAuth('Alertmanager')),
+      prometheus: endpoint('prometheus', this.hosts.prometheus, 'prometheus-secret', 'prometheus-ingress', this.prometheus, access.prometheus),
+      alertmanager: endpoint('alertmanager', this.hosts.alertmanager, 'alertmanager-secret', 'alertmanager-ingress', this.alertmanager, access.alertmanager),
       grafana: endpoint('grafana', this.hosts.grafana, 'grafana-secret', 'grafana', this.grafana),
     };
     const cm = props.certManager;
@@ -304,7 +320,7 @@ export class KubePrometheusStackChart extends HelmComponent<KubePrometheusStackC
  * Alertmanager templates for Slack. One message per notification group: a headline, then each alert
  * with what, where, when (in `timeZone`) and links.
  */
-function slackTemplates(timeZone: string, hosts: StackHosts): string {
+function slackTemplates(timeZone: string, urls: { readonly prometheus: string; readonly grafana: string }): string {
   const at = (field: string) => `${field} | tz "${timeZone}" | date "2006-01-02 15:04:05 MST"`;
   return `{{/* Generated by this repo's charts/kube-prometheus-stack.ts. */}}
 {{ define "platform.slack.title" -}}
@@ -333,7 +349,7 @@ Links: <{{ .GeneratorURL }}|query>{{ with .Annotations.runbook_url }} | <{{ . }}
 {{ range .Alerts }}{{ template "platform.slack.alert" . }}
 
 {{ end -}}
-<{{ .ExternalURL }}|Alertmanager> | <https://${hosts.prometheus}/alerts|Prometheus alerts> | <https://${hosts.grafana}|Grafana>
+<{{ .ExternalURL }}|Alertmanager> | <${urls.prometheus}/alerts|Prometheus alerts> | <${urls.grafana}|Grafana>
 {{- end }}
 `;
 }

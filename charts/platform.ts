@@ -7,6 +7,9 @@ import { App } from 'cdk8s';
 import { ConfigError, PlatformConfig, usesCanary } from '../lib/config';
 import { endpointProblems } from '../lib/tls-endpoint';
 import { Composition } from '../lib/platform';
+import { Exposure } from '../lib/exposure';
+import { GatewayApiChart } from './gateway-api';
+import { INGRESS_GATEWAY, injectionLabels, IstioBaseChart, IstioGatewayChart, IstiodChart } from './istio';
 import { WorkloadsChart } from './workloads';
 import { AlloyChart } from './alloy';
 import { ArgoCdChart } from './argo-cd';
@@ -15,7 +18,6 @@ import { CertManagerChart } from './cert-manager';
 import { ExternalSecretsChart } from './external-secrets';
 import { HarborChart } from './harbor';
 import { IngressNginxChart } from './ingress-nginx';
-import { injectionLabels, IstioBaseChart, IstioGatewayChart, IstiodChart } from './istio';
 import { JenkinsChart } from './jenkins';
 import { KedaChart } from './keda';
 import { KialiChart } from './kiali';
@@ -37,23 +39,34 @@ import { TempoChart } from './tempo';
  */
 export function composePlatform(config: PlatformConfig): Composition {
   const app = new App();
-  const { domain, ingressClass } = config;
+  const { domain } = config;
   const needs = requirement(config);
+  // Every platform endpoint follows the environment's exposure. The Gateway lives in the Istio ingress
+  // gateway's namespace, which it binds to; its CRDs come first.
+  const exposure = config.exposure.kind === 'ingress'
+    ? Exposure.ingress(config.exposure.ingressClass)
+    : Exposure.gatewayApi(config.exposure.gatewayName, needs(config.istio, 'exposure', 'istio', 'the Gateway binds to the Istio ingress gateway').namespace);
+  const gatewayApi = exposure.kind === 'gateway-api' ? new GatewayApiChart(app, { namespace: exposure.namespace }) : undefined;
   const s = config.secrets;
   const size = config.cluster.size;
   const secretsBackend = s.backend === 'external-secrets'
     ? new ExternalSecretsChart(app, { config: s, size })
     : new SealedSecretsChart(app, { config: s });
   const secrets = new SecretsChart(app, { config: s, file: config.file, backend: secretsBackend });
-  const certManager = new CertManagerChart(app, { config: config.certManager, nodeSelector: config.nodeSelector, size });
+  const certManager = new CertManagerChart(app, { config: config.certManager, nodeSelector: config.nodeSelector, exposure, size });
+  // With Gateway API support on, cert-manager's controller does not start before the CRDs exist.
+  if (gatewayApi) certManager.dependOn(gatewayApi);
   const issuer = certManager.issuer(config.certManager.ingressIssuer);
-  const site = { domain, ingressClass, issuer, secrets };
+  const site = { domain, exposure, issuer, secrets };
   const monitoring = config.kubePrometheusStack && new KubePrometheusStackChart(app, {
     ...site, config: config.kubePrometheusStack, provider: config.cluster.provider, certManager: certManager.metrics, size,
   });
   const scrapedBy = (who: string) => needs(monitoring, who, 'kubePrometheusStack', 'Prometheus scrapes its metrics with a PodMonitor, a kind the monitoring stack installs');
 
-  if (config.ingressNginx) new IngressNginxChart(app, { config: config.ingressNginx, ingressClass });
+  if (config.ingressNginx) {
+    if (exposure.kind !== 'ingress') throw new ConfigError(config.file, ['ingressNginx: runs ingress-nginx, but exposure.kind is gateway-api; remove the section']);
+    new IngressNginxChart(app, { config: config.ingressNginx, ingressClass: exposure.className });
+  }
   if (config.harbor) new HarborChart(app, { ...site, config: config.harbor, size });
   if (config.jenkins) new JenkinsChart(app, { ...site, config: config.jenkins, monitoring: scrapedBy('jenkins') });
   const argoCd = new ArgoCdChart(app, { ...site, config: config.argocd, monitoring: scrapedBy('argocd'), size });
@@ -102,6 +115,12 @@ export function composePlatform(config: PlatformConfig): Composition {
     config: apps, domain, gatewayIssuer: certManager.issuer(apps.gatewayIssuer), gateway: workloadsMesh.gateway, istiod: workloadsMesh.istiod,
     secrets, monitoring: scrapedBy('apps'),
   });
+
+  // The shared Gateway, once every endpoint above has its listener; bound to the ingress gateway's Service.
+  if (exposure.kind === 'gateway-api') {
+    const { gateway } = needs(mesh, 'exposure', 'istio', 'the Gateway binds to the Istio ingress gateway');
+    exposure.build(gateway, `${INGRESS_GATEWAY}.${gateway.gatewayNamespace}.svc.cluster.local`);
+  }
 
   // Hosts and TLS secrets of every endpoint above, taken together (two on one host, say).
   const problems = endpointProblems(app, domain);

@@ -183,7 +183,13 @@ export class Workload extends Construct {
     }
   }
 
-  /** The Certificate and Gateway of the public host, and its plain route unless `route` is false; returns the Gateway's name. */
+  /**
+   * The Certificate and Gateway of the public host, and its plain route unless `route` is false; returns the Gateway's name.
+   * An Istio Gateway and VirtualService whatever the environment's exposure (the platform's endpoints may be on
+   * the Gateway API): Argo Rollouts shifts a canary's weights in this VirtualService natively, but drives Gateway
+   * API routes only through a plugin it downloads at run time, and the traffic policy routes to DestinationRule
+   * subsets, which an HTTPRoute cannot name. Both land on the same istio-ingressgateway pods.
+   */
   private expose(props: WorkloadProps, host: string, port: number, route: boolean): string {
     const { name, namespace: ns, gateway } = props;
     // The gateway pod reads credentialName secrets from its own namespace, not the Gateway's.

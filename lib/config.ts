@@ -256,53 +256,68 @@ const issuer = z.strictObject({
   name: dnsLabel,
   /** Which Let's Encrypt directory the issuer talks to. */
   acme: z.enum(['production', 'staging']).optional(),
-  /** The ingress class whose controller answers the HTTP-01 challenge (nginx, or istio for the mesh gateway); ACME only. */
+  /**
+   * How an ACME issuer's HTTP-01 challenges reach the solver: exactly one of the two.
+   * http01IngressClass: an Ingress of this class (nginx, or istio for the mesh gateway's Ingress support);
+   * http01GatewayHTTPRoute: an HTTPRoute attached to this Gateway API Gateway (exposure.gatewayName).
+   */
   http01IngressClass: dnsLabel.optional(),
+  http01GatewayHTTPRoute: dnsLabel.optional(),
   /** A CA of the cluster's own, its root self-signed. */
   ca: z.literal('selfSigned', { error: 'must be "selfSigned"' }).optional(),
 }).superRefine((i, ctx) => {
+  const solvers = [i.http01IngressClass, i.http01GatewayHTTPRoute].filter((v) => v !== undefined).length;
   if (i.acme !== undefined && i.ca !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['ca'], message: `issuer "${i.name}" sets both acme and ca; an issuer is either Let's Encrypt (acme) or a CA of the cluster's own (ca: selfSigned): remove one` });
   } else if (i.acme === undefined && i.ca === undefined) {
     ctx.addIssue({ code: 'custom', path: ['acme'], message: `issuer "${i.name}" sets neither acme nor ca; add \`acme: production\` (or staging) with http01IngressClass, or \`ca: selfSigned\`` });
-  } else if (i.acme !== undefined && i.http01IngressClass === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['http01IngressClass'], message: `is required for the ACME issuer "${i.name}": the ingress class whose controller answers its HTTP-01 challenges, such as nginx` });
-  } else if (i.ca !== undefined && i.http01IngressClass !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['http01IngressClass'], message: `applies only to ACME issuers: "${i.name}" is a CA issuer, which answers no HTTP-01 challenge; remove http01IngressClass` });
+  } else if (i.acme !== undefined && solvers !== 1) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${solvers === 0 ? 'says' : 'says twice'} how HTTP-01 challenges reach the solver: set exactly one of http01IngressClass (an ingress class such as nginx) and http01GatewayHTTPRoute (the Gateway API Gateway of exposure.gatewayName)`,
+    });
+  } else if (i.ca !== undefined && solvers > 0) {
+    const field = i.http01IngressClass !== undefined ? 'http01IngressClass' : 'http01GatewayHTTPRoute';
+    ctx.addIssue({ code: 'custom', path: [field], message: `applies only to ACME issuers: "${i.name}" is a CA issuer, which answers no HTTP-01 challenge; remove ${field}` });
   }
-}).transform((i): AcmeIssuer | CaIssuer => (i.ca !== undefined
-  ? { name: i.name, ca: i.ca }
-  : { name: i.name, acme: i.acme!, http01IngressClass: i.http01IngressClass! }));
+});
 
-/** A Let's Encrypt issuer answering HTTP-01 through one ingress class. */
-export interface AcmeIssuer {
-  readonly name: string;
-  readonly acme: 'production' | 'staging';
-  readonly http01IngressClass: string;
-  readonly ca?: undefined;
-}
+/** A Let's Encrypt issuer answering HTTP-01 through an ingress class or a Gateway. */
+export type AcmeIssuer = IssuerConfig & { readonly acme: 'production' | 'staging'; readonly ca?: undefined };
 /** A CA of the cluster's own: its certificates are trusted only where the CA is (README "Trusting the CA"). */
-export interface CaIssuer {
-  readonly name: string;
-  readonly ca: 'selfSigned';
-  readonly acme?: undefined;
-  readonly http01IngressClass?: undefined;
-}
+export type CaIssuer = IssuerConfig & { readonly ca: 'selfSigned'; readonly acme?: undefined };
+export const isCaIssuer = (i: IssuerConfig): i is CaIssuer => i.ca !== undefined;
 
 /** The ingress class of the Istio ingress gateway, which serves the apps' hosts and answers their challenges. */
 export const MESH_INGRESS_CLASS = 'istio';
 
+/** How an issuer's HTTP-01 challenges reach its solver: an Ingress of a class, or an HTTPRoute on a Gateway. */
+export type Http01Solver = { readonly ingressClass: string } | { readonly gateway: string };
+
+/** An issuer's solver, from its config; none for a CA issuer, which answers no challenge. */
+export function http01Solver(issuer: IssuerConfig): Http01Solver | undefined {
+  if (isCaIssuer(issuer)) return undefined;
+  return issuer.http01GatewayHTTPRoute !== undefined ? { gateway: issuer.http01GatewayHTTPRoute } : { ingressClass: issuer.http01IngressClass! };
+}
+
+const sameSolver = (a: Http01Solver, b: Http01Solver) =>
+  ('ingressClass' in a && 'ingressClass' in b && a.ingressClass === b.ingressClass) || ('gateway' in a && 'gateway' in b && a.gateway === b.gateway);
+const solverText = (s: Http01Solver) => ('ingressClass' in s ? `ingress class "${s.ingressClass}"` : `an HTTPRoute on Gateway "${s.gateway}"`);
+const solverField = (s: Http01Solver) => ('ingressClass' in s ? `http01IngressClass is "${s.ingressClass}"` : `http01GatewayHTTPRoute is "${s.gateway}"`);
+
 /**
- * The one issuer-to-ingress-class rule: an issuer's HTTP-01 challenge reaches a host only through the
- * ingress class the issuer solves with, so that class must be the one serving the host. Checked where
- * the pairing is made: here for an environment's issuers (with the config file and field), and by
- * TlsEndpoint for an Ingress it builds. Returns the problem, or undefined; `servedBy` ends in "class".
+ * The one issuer-to-front rule: an issuer's HTTP-01 challenge reaches a host only through the ingress
+ * class or Gateway the issuer solves with, so that must be what serves the host. Checked where the
+ * pairing is made: here for an environment's issuers (with the config file and field), and by
+ * TlsEndpoint for an endpoint it builds. Returns the problem, or undefined; `servedBy` is followed by the
+ * class's or Gateway's quoted name.
  */
-export function http01ClassProblem(issuer: { readonly name: string; readonly http01IngressClass?: string }, className: string, servedBy: string): string | undefined {
-  // An issuer without HTTP-01 (a CA of the cluster's own) signs for a host whatever class serves it.
-  if (issuer.http01IngressClass === undefined || issuer.http01IngressClass === className) return undefined;
-  return `issuer "${issuer.name}" solves HTTP-01 through ingress class "${issuer.http01IngressClass}", but ${servedBy} "${className}", ` +
-    `so the challenge would never reach the host; choose an issuer whose http01IngressClass is "${className}"`;
+export function http01Problem(issuer: { readonly name: string; readonly http01?: Http01Solver }, served: Http01Solver, servedBy: string): string | undefined {
+  // An issuer without HTTP-01 (a CA of the cluster's own) signs for a host whatever serves it.
+  if (!issuer.http01 || sameSolver(issuer.http01, served)) return undefined;
+  const name = 'ingressClass' in served ? served.ingressClass : served.gateway;
+  return `issuer "${issuer.name}" solves HTTP-01 through ${solverText(issuer.http01)}, but ${servedBy} "${name}", ` +
+    `so the challenge would never reach the host; choose an issuer whose ${solverField(served)}`;
 }
 
 /** Docker's tag grammar. */
@@ -426,8 +441,18 @@ export const configSchema = z
        */
       size: z.enum(['standard', 'small'], { error: 'must be "standard" or "small"' }).default('standard'),
     }),
-    /** The ingress class of the ingress-nginx controller; Ingresses and HTTP-01 solvers use it. */
-    ingressClass: dnsLabel,
+    /**
+     * How the platform's endpoints (harbor, jenkins, argocd, grafana, prometheus, alertmanager, dashboard)
+     * are served (lib/exposure.ts). `ingress`: an Ingress each, of `ingressClass` (ingress-nginx, whose
+     * annotations give Prometheus and Alertmanager basic auth). `gateway-api`: one Gateway API Gateway
+     * `gatewayName` (class istio) in istio.namespace, bound to the Istio ingress gateway, with a listener
+     * and an HTTPRoute (TLSRoute for Argo CD) per endpoint; endpoints without a login of their own
+     * (Prometheus, Alertmanager) get no public route. The workloads' hosts keep their Istio Gateway either way.
+     */
+    exposure: z.discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('ingress'), ingressClass: dnsLabel }),
+      z.strictObject({ kind: z.literal('gateway-api'), gatewayName: dnsLabel.default('platform') }),
+    ], { error: 'must be { kind: ingress, ingressClass: <class> } or { kind: gateway-api, gatewayName: <name> }' }),
     /** Node selector applied where the guide pins pods to Linux nodes (cert-manager, ACME solvers). */
     nodeSelector: keyedRecord('label', qualifiedName, labelValue),
     /** The git repository Argo CD syncs, and where this environment's gitops folder sits in it. */
@@ -471,9 +496,13 @@ export const configSchema = z
       /** Contact address Let's Encrypt writes to about expiring certificates; required when an issuer is ACME. */
       acmeEmail: z.email({ error: 'must be an e-mail address such as platform@example.com' }).optional(),
       issuers: z.array(issuer).min(1, { error: 'must declare at least one issuer' }),
-      /** The issuer every Ingress endpoint's Certificate uses; one of issuers[].name. */
+      /**
+       * The issuer of every platform endpoint's Certificate; one of issuers[].name, solving HTTP-01 through
+       * what `exposure` serves the endpoints with (its ingress class, or its Gateway).
+       */
       ingressIssuer: dnsLabel,
     }),
+    /** The ingress-nginx controller; only with `exposure.kind: ingress` (it is retired: last releases 2026-03). */
     ingressNginx: component({}).optional(),
     harbor: component({}).optional(),
     /** The deploy repo's workloads (nginx, login-js, register-js). */
@@ -567,6 +596,8 @@ export const configSchema = z
       }
       seen.add(i.name);
     });
+    const exposure = c.exposure;
+    const served: Http01Solver = exposure.kind === 'ingress' ? { ingressClass: exposure.ingressClass } : { gateway: exposure.gatewayName };
     const chosen = c.certManager.issuers.find((i) => i.name === c.certManager.ingressIssuer);
     if (!chosen) {
       ctx.addIssue({
@@ -574,15 +605,37 @@ export const configSchema = z
         path: ['certManager', 'ingressIssuer'],
         message: `names issuer "${c.certManager.ingressIssuer}", which is not declared; allowed: ${names.join(', ')}`,
       });
-    } else {
-      const problem = http01ClassProblem(chosen, c.ingressClass, 'Ingresses use');
+    } else if (chosen.http01IngressClass !== undefined || chosen.http01GatewayHTTPRoute !== undefined) {
+      const problem = http01Problem({ name: chosen.name, http01: http01Solver(chosen) }, served,
+        exposure.kind === 'ingress' ? 'Ingresses use' : 'exposure serves the endpoints through Gateway');
       if (problem) ctx.addIssue({ code: 'custom', path: ['certManager', 'ingressIssuer'], message: problem });
+    }
+    // An issuer solving through a Gateway needs that Gateway: the one exposure.kind gateway-api makes.
+    c.certManager.issuers.forEach((i, n) => {
+      const gw = i.http01GatewayHTTPRoute;
+      if (gw === undefined) return;
+      if (exposure.kind !== 'gateway-api') {
+        ctx.addIssue({ code: 'custom', path: ['certManager', 'issuers', n, 'http01GatewayHTTPRoute'],
+          message: `names Gateway "${gw}", but no Gateway is made: exposure.kind is ${exposure.kind}; set exposure to { kind: gateway-api, gatewayName: ${gw} }, or solve through an ingress class (http01IngressClass)` });
+      } else if (gw !== exposure.gatewayName) {
+        ctx.addIssue({ code: 'custom', path: ['certManager', 'issuers', n, 'http01GatewayHTTPRoute'],
+          message: `names Gateway "${gw}", but the platform's Gateway is "${exposure.gatewayName}" (exposure.gatewayName); use "${exposure.gatewayName}"` });
+      }
+    });
+    if (exposure.kind === 'gateway-api' && (c as { istio?: unknown }).istio === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['exposure'],
+        message: 'is gateway-api, whose Gateway binds to the Istio ingress gateway, but the istio section is missing; add it, or use { kind: ingress, ingressClass: <class> }' });
+    }
+    if (exposure.kind === 'gateway-api' && c.ingressNginx !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['ingressNginx'],
+        message: 'runs ingress-nginx, but exposure.kind is gateway-api: nothing is served through it (and it is retired); remove the ingressNginx section' });
     }
     // The apps' hosts are served by the Istio ingress gateway, so their issuer must solve through it.
     const meshIssuers = c.certManager.issuers.filter((i) => i.ca !== undefined || i.http01IngressClass === MESH_INGRESS_CLASS).map((i) => i.name);
     const gatewayIssuer = c.certManager.issuers.find((i) => i.name === c.apps.gatewayIssuer);
+    const solves = (i: IssuerConfig) => i.http01IngressClass !== undefined || i.http01GatewayHTTPRoute !== undefined;
     const gatewayProblem = gatewayIssuer
-      ? http01ClassProblem(gatewayIssuer, MESH_INGRESS_CLASS, 'the apps\' hosts are served by the Istio ingress gateway, class')
+      ? solves(gatewayIssuer) && http01Problem({ name: gatewayIssuer.name, http01: http01Solver(gatewayIssuer) }, { ingressClass: MESH_INGRESS_CLASS }, 'the apps\' hosts are served by the Istio ingress gateway, class')
       : `issuer "${c.apps.gatewayIssuer}" is not declared`;
     if (gatewayProblem) {
       ctx.addIssue({

@@ -38,7 +38,7 @@ function ns(o: Obj): string {
   return o.metadata.namespace ?? '';
 }
 
-/** Every public host: Ingresses, Istio Gateways (with their VirtualServices), and chart-made Ingresses known only by their Certificate. */
+/** Every public host: Ingresses, Istio Gateways (with their VirtualServices), Gateway API listeners (with their routes), and chart-made Ingresses known only by their Certificate. */
 export function endpoints(objects: readonly Obj[]): Endpoint[] {
   const certs = objects.filter((o) => o.kind === 'Certificate');
   const issuerOf = (secret: string | undefined, namespace: string) =>
@@ -80,6 +80,31 @@ export function endpoints(objects: readonly Obj[]): Endpoint[] {
         namespace: ns(vs ?? gw),
       });
       if (tls && cert) served.add(`${ns(cert)}/${tls}`);
+    }
+  }
+  // Gateway API listeners with a hostname, each with the route attached to it (by sectionName).
+  const routes = objects.filter((o) => (o.kind === 'HTTPRoute' || o.kind === 'TLSRoute') && o.apiVersion.startsWith('gateway.networking.k8s.io/'));
+  for (const gw of objects.filter((o) => o.kind === 'Gateway' && o.apiVersion.startsWith('gateway.networking.k8s.io/'))) {
+    for (const l of gw.spec.listeners ?? []) {
+      if (!l.hostname) continue;
+      const route = routes.find((r) => (r.spec.parentRefs ?? []).some((p: Obj) => p.name === gw.metadata.name &&
+        (p.namespace ?? ns(r)) === ns(gw) && p.sectionName === l.name));
+      const backend = route?.spec.rules?.[0]?.backendRefs?.[0];
+      const passthrough = l.tls?.mode === 'Passthrough';
+      // Passthrough: the backend serves the Certificate of its own namespace, under the route's name.
+      const secret = passthrough ? undefined : l.tls?.certificateRefs?.[0]?.name;
+      const cert = passthrough
+        ? certs.find((c) => ns(c) === (route ? ns(route) : '') && (c.spec.dnsNames ?? []).includes(l.hostname))
+        : certs.find((c) => c.spec.secretName === secret && ns(c) === (l.tls?.certificateRefs?.[0]?.namespace ?? ns(gw)));
+      out.push({
+        host: l.hostname,
+        via: `Gateway API ${ns(gw)}/${gw.metadata.name} ${l.name}${passthrough ? ' (TLS passthrough)' : ''}`,
+        tlsSecret: cert?.spec.secretName ?? secret,
+        issuer: cert?.spec.issuerRef?.name,
+        backend: backend ? `${backend.name}:${backend.port}` : undefined,
+        namespace: route ? ns(route) : ns(gw),
+      });
+      if (cert) served.add(`${ns(cert)}/${cert.spec.secretName}`);
     }
   }
   for (const c of certs) {

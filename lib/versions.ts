@@ -36,7 +36,12 @@ const chartEntry = z.strictObject({
 });
 export const versionsSchema = z.strictObject({
   charts: z.record(z.string().regex(/^[a-z0-9-]+$/), chartEntry),
-  crds: z.record(z.string().regex(/^[a-z0-9-]+$/), z.strictObject({ version, file: crdsOf.shape.file })).default({}),
+  /**
+   * CRDs installed without a chart (the Gateway API's standard channel): the version, the file of
+   * ../shared/crds, and the imports/ modules made from it. The platform applies a vendored copy
+   * (vendor/crds/<file>).
+   */
+  crds: z.record(z.string().regex(/^[a-z0-9-]+$/), z.strictObject({ version, file: crdsOf.shape.file, imports: crdsOf.shape.imports })).default({}),
 });
 export type Versions = z.infer<typeof versionsSchema>;
 export type ChartVersions = Versions['charts'][string];

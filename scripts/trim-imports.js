@@ -20,6 +20,7 @@ const KEEP = {
   'bitnami.com': ['SealedSecret'],
   'cert-manager.io': ['Certificate', 'ClusterIssuer'],
   'external-secrets.io': ['ClusterSecretStore', 'ExternalSecret'],
+  'gateway.networking.k8s.io': ['Gateway', 'HttpRoute', 'TlsRoute'],
   'k8s': [
     'KubeConfigMap', 'KubeDeployment', 'KubeIngress', 'KubeNamespace', 'KubeRole', 'KubeRoleBinding',
     'KubePodDisruptionBudget', 'KubeService', 'KubeServiceAccount', 'KubeStatefulSet',

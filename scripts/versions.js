@@ -47,14 +47,14 @@ function valuesInputs(v = readVersions()) {
 
 /**
  * The CRD files the bindings and schemas are made from: the `crds` of each chart's default version, then
- * the CRD-only sources of `crds:` (schemas only). `imports`: the imports/ modules the file feeds.
+ * the CRD-only sources of `crds:` (installed from vendor/crds/, not by a chart). `imports`: the imports/ modules the file feeds.
  */
 function crdInputs(v = readVersions()) {
   const fromCharts = Object.entries(v.charts).flatMap(([key, c]) => {
     const crds = (c.versions[c.default] || {}).crds;
     return crds ? [{ key, version: c.default, file: crds.file, imports: crds.imports || [], upstream: crds.upstream || [] }] : [];
   });
-  const only = Object.entries(v.crds || {}).map(([key, c]) => ({ key, version: c.version, file: c.file, imports: [], upstream: [] }));
+  const only = Object.entries(v.crds || {}).map(([key, c]) => ({ key, version: c.version, file: c.file, imports: c.imports || [], upstream: [] }));
   return [...fromCharts, ...only];
 }
 

@@ -20,12 +20,12 @@ describe('platform config', () => {
     const c = labConfig();
     expect(c.environment).toBe('lab');
     expect(c.domain).toBe('k-tech.cloud');
-    expect(c.ingressClass).toBe('nginx');
+    expect(c.exposure).toEqual({ kind: 'ingress', ingressClass: 'nginx' });
     expect(c.deployRepo).toEqual({ url: 'https://github.com/kangbock/msa_deploy.git', revision: 'main', path: 'gitops' });
     // The lab runs versions.yaml's default chart versions: it overrides none.
     expect(chartSource('cert-manager', c.certManager.chartVersion).version).toBe('v1.21.1');
-    expect(chartSource('ingress-nginx', c.ingressNginx!.chartVersion).version).toBe('4.15.1');
-    expect(chartSource('harbor', c.harbor!.chartVersion).version).toBe('1.19.1');
+    expect(chartSource('ingress-nginx', c.ingressNginx?.chartVersion).version).toBe('4.15.1');
+    expect(chartSource('harbor', c.harbor?.chartVersion).version).toBe('1.19.1');
     // The ACME contact lives at the platform's domain, not at the guide author's personal address.
     expect(c.certManager.acmeEmail).toMatch(/@k-tech\.cloud$/);
   });
@@ -68,7 +68,7 @@ describe('platform config', () => {
 
   test('an unknown top-level key is refused', () => {
     const msg = problemsOf((r) => { r.domian = 'x'; });
-    expect(msg).toMatch(/unknown field "domian"; allowed here: domain, cluster, ingressClass/);
+    expect(msg).toMatch(/unknown field "domian"; allowed here: domain, cluster, exposure/);
   });
 
   test('the cluster is required: the Kubernetes minor the charts render for, who runs the control plane, and its size (standard unless said)', () => {

@@ -135,7 +135,7 @@ describe('config', () => {
     expect(configProblem((r) => { r.certManager.issuers.push({ name: 'own-ca', ca: 'selfSigned', http01IngressClass: 'nginx' }); }))
       .toMatch(/certManager\.issuers\.3\.http01IngressClass: applies only to ACME issuers: "own-ca" is a CA issuer, which answers no HTTP-01 challenge; remove http01IngressClass/);
     expect(configProblem((r) => { delete r.certManager.issuers[0].http01IngressClass; }))
-      .toMatch(/certManager\.issuers\.0\.http01IngressClass: is required for the ACME issuer "letsencrypt"/);
+      .toMatch(/certManager\.issuers\.0: says how HTTP-01 challenges reach the solver: set exactly one of http01IngressClass/);
     expect(configProblem((r) => { r.certManager.issuers[0].ca = 'selfSigned'; })).toMatch(/certManager\.issuers\.0\.ca: issuer "letsencrypt" sets both acme and ca/);
     expect(configProblem((r) => { r.certManager.issuers[0] = { name: 'letsencrypt', http01IngressClass: 'nginx' }; })).toMatch(/certManager\.issuers\.0\.acme: issuer "letsencrypt" sets neither acme nor ca/);
   });

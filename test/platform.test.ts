@@ -190,7 +190,7 @@ describe('the app of apps', () => {
 describe('a second environment', () => {
   const other = render(labConfig((r) => {
     r.domain = 'example.org';
-    r.ingressClass = 'public';
+    r.exposure = { kind: 'ingress', ingressClass: 'public' };
     r.certManager.acmeEmail = 'ops@example.org';
     r.certManager.issuers = [
       { name: 'le-public', acme: 'staging', http01IngressClass: 'public' },

@@ -10,6 +10,7 @@ import { gatewayCredential, ingressTlsCertificate, issuerExists } from './rules-
 import { imagePinned, portRange } from './rules-workloads';
 import { serviceReference } from './rules-wiring';
 import { duplicateHost } from './rules-hosts';
+import { gatewayListenerCertificate, routeBackend, routeParent } from './rules-gateway-api';
 import { defaultCredentials, unreadValueRule } from './rules-values';
 import { monitorTarget } from './rules-monitoring';
 import { configReference } from './rules-config';
@@ -58,6 +59,9 @@ const CROSS_RULES: [RuleName, (ctx: Context, files: readonly string[]) => void][
   ['default-credential', defaultCredentials],
   ['render-stable', renderStable],
   ['duplicate-host', duplicateHost],
+  ['gateway-listener-certificate', gatewayListenerCertificate],
+  ['route-parent', routeParent],
+  ['route-backend', routeBackend],
   ['unread-value', (ctx) => { if (ctx.options.chartArchive) unreadValueRule(ctx.options.chartArchive)(ctx); }],
 ];
 

@@ -6,9 +6,12 @@
 //     other (istioctl analyze IST0145 ConflictingGateways);
 //   - Ingresses of two Applications, or two Ingresses with a common path: ingress-nginx merges them into one
 //     server, and for a common path one backend silently wins;
+//   - a Gateway API listener (gateway.networking.k8s.io) and anything else, or two listeners on one port
+//     (in one Gateway or two): the Gateway API marks such listeners Conflicted, and Istio serves one;
 // is reported on every route but the first, naming the others. Wildcard Gateway hosts (`*`, `*.example.com`)
-// are not compared.
+// and listeners without a hostname are not compared.
 import { Context, isObject, KObject, list, Path, str } from './context';
+import { gatewayListeners } from './rules-gateway-api';
 
 
 /** One host of one Ingress or Gateway. */
@@ -16,7 +19,7 @@ interface Route {
   readonly object: KObject;
   readonly field: Path;
   readonly host: string;
-  readonly via: 'Ingress' | 'Gateway';
+  readonly via: 'Ingress' | 'Gateway' | 'Gateway API';
   /** Ingress: the ingress class; Gateway: the gateway pods it selects. */
   readonly frontend: string;
   /** Ingress: `pathType path` of the rule; Gateway: the server's port number. */
@@ -59,8 +62,20 @@ function gatewayRoutes(ctx: Context): Route[] {
   return out;
 }
 
+function gatewayApiRoutes(ctx: Context): Route[] {
+  return gatewayListeners(ctx).filter((l) => l.hostname !== undefined && !l.hostname.includes('*')).map((l) => ({
+    object: l.gateway, field: ['spec', 'listeners', l.index, 'hostname'], host: l.hostname!, via: 'Gateway API' as const,
+    frontend: `${l.gateway.namespace}/${l.gateway.name}`, slots: [String(l.port)],
+  }));
+}
+
 /** Why two routes of different objects for the same host conflict, or undefined when they may share it. */
 function conflict(a: Route, b: Route): string | undefined {
+  if (a.via === 'Gateway API' || b.via === 'Gateway API') {
+    if (a.via !== b.via) return `a Gateway API listener and ${a.via === 'Gateway API' ? `an ${b.via}` : `an ${a.via}`} for one host either sit behind two load balancers (DNS reaches one) or claim the same gateway pods' port, where Istio serves one of them`;
+    const port = a.slots.find((p) => b.slots.includes(p));
+    return port === undefined ? undefined : `both are listeners on port ${port}, which the Gateway API marks Conflicted and Istio serves once`;
+  }
   if (a.via !== b.via) return 'DNS sends a host to one load balancer, so only one of an Ingress and a Gateway ever receives its traffic';
   if (a.via === 'Ingress') {
     if (a.frontend !== b.frontend) return `DNS sends a host to one load balancer, so only one of the ingress classes "${a.frontend}" and "${b.frontend}" ever receives its traffic`;
@@ -79,7 +94,19 @@ const describe = (r: Route) => `${r.via} ${r.object.namespace ?? ''}/${r.object.
 /** duplicate-host */
 export function duplicateHost(ctx: Context): void {
   const byHost = new Map<string, Route[]>();
-  for (const r of [...ingressRoutes(ctx), ...gatewayRoutes(ctx)]) {
+  // Two listeners of one Gateway for one host and port: the Gateway API marks both Conflicted.
+  const seen = new Map<string, Route>();
+  for (const r of gatewayApiRoutes(ctx)) {
+    const k = `${r.object.file}\0${r.object.label}\0${r.host}\0${r.slots[0]}`;
+    const first = seen.get(k);
+    if (!first) {
+      seen.set(k, r);
+      continue;
+    }
+    ctx.report('duplicate-host', r.object, r.field, `host ${r.host} has a second listener on port ${r.slots[0]} in this Gateway (the first: ${first.field.join('.')}); the Gateway API marks both Conflicted`,
+      'serve each host from one listener: give one endpoint another host');
+  }
+  for (const r of [...ingressRoutes(ctx), ...gatewayRoutes(ctx), ...gatewayApiRoutes(ctx)]) {
     let l = byHost.get(r.host);
     if (!l) byHost.set(r.host, (l = []));
     l.push(r);

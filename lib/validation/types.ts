@@ -32,6 +32,10 @@ export const RULES = [
   'managed-control-plane',
   'unread-value',
   'duplicate-host',
+  // Gateway API (lib/validation/rules-gateway-api.ts).
+  'gateway-listener-certificate',
+  'route-parent',
+  'route-backend',
 ] as const;
 export type RuleName = (typeof RULES)[number];
 
