@@ -1,6 +1,6 @@
 // The app: the command-line tools over the platform that charts/platform.ts composes. `npm run synth`
-// (also the `app` of cdk8s.yaml), `npm run validate`, `npm run plan`, `npm run set-image` and
-// `npm run vendor` each parse their arguments here and call lib/ with `composePlatform`.
+// (also the `app` of cdk8s.yaml), `npm run validate`, `npm run plan`, `npm run set-image`, `npm run promote`
+// and `npm run vendor` each parse their arguments here and call lib/ with `composePlatform`.
 import { runCommand, runCommandAsync } from './lib/cli';
 import { failureLine, recover } from './lib/transaction';
 import { acquireLock } from './lib/lock';
@@ -14,12 +14,14 @@ import { ValidationError } from './lib/validate-platform';
 import { formatCelCounts, formatWarnings } from './lib/validation';
 import { composePlatform } from './charts/platform';
 import { setImageMain as setImageCommand } from './lib/set-image';
+import { promoteMain as promoteCommand } from './lib/promote';
 import { vendorMain as vendorCommand } from './lib/vendor';
 import { validateCdk8sManifests as validateManifestsOf } from './lib/synth';
 
 export { composePlatform } from './charts/platform';
 export { renderPlatformFiles } from './lib/synth';
 export const setImageMain = (argv: string[]) => setImageCommand(argv, composePlatform);
+export const promoteMain = (argv: string[]) => promoteCommand(argv, composePlatform);
 export const vendorMain = (argv: string[]) => vendorCommand(argv, composePlatform);
 /** The cdk8s validation plugin's entry (lib/validation/cdk8s-plugin.js). */
 export const validateCdk8sManifests = (paths: readonly string[]) => validateManifestsOf(composePlatform, paths);

@@ -61,7 +61,7 @@ export async function runCommandAsync<O extends Options>(argv: string[], command
 }
 
 /** Options whose values are paths (or, for --mirror, a path or a URL). */
-const PATH_OPTIONS = ['config', 'outdir', 'mirror'];
+const PATH_OPTIONS = ['config', 'config-dir', 'outdir', 'mirror'];
 
 /** The names of the options given on the command line (not defaulted). argv was already parsed once. */
 function givenOptions(argv: string[], options: Options): Set<string> {

@@ -1,4 +1,4 @@
-// One command at a time per checkout: synth, set-image, plan and validate hold `.platform.lock` in the
+// One command at a time per checkout: synth, set-image, promote, plan and validate hold `.platform.lock` in the
 // project root while they read config and write gitops/. A second command waits for the first (saying so)
 // and fails with a clear message after PLATFORM_LOCK_TIMEOUT seconds; a lock whose process is gone (killed,
 // crashed) is taken over.

@@ -1,10 +1,10 @@
 // The command lines, run in this process: the functions bin/*.js call (main.ts: main, validateMain,
-// planMain, setImageMain) with the same arguments, their exit code and what they print captured. A child
+// planMain, setImageMain, promoteMain) with the same arguments, their exit code and what they print captured. A child
 // process per command cost ~2 s each; the few tests that need a real process (a real kill, concurrent
 // commands, a missing installation, the locale) still start one with `node()`.
 import { spawnSync, SpawnSyncReturns } from 'child_process';
 import * as path from 'path';
-import { main, planMain, setImageMain, validateMain } from '../main';
+import { main, planMain, promoteMain, setImageMain, validateMain } from '../main';
 export { synthesizedGitops } from './helpers';
 
 export const ROOT = path.join(__dirname, '..');
@@ -14,6 +14,7 @@ const COMMANDS = {
   validate: validateMain,
   plan: planMain,
   'set-image': setImageMain,
+  promote: promoteMain,
 } as const;
 
 let running: string | undefined;
