@@ -1,13 +1,16 @@
-// ingress-nginx: the controller behind every Ingress of the platform, on an Azure load balancer.
+// ingress-nginx: the controller behind every Ingress of the platform, on the provider's load balancer.
 import { Construct } from 'constructs';
 import { Section } from '../lib/config';
 import { HelmComponent } from '../lib/component';
+import { Provider } from '../lib/provider';
 import { IngressNginxValues } from '../lib/helm-values';
 
 export interface IngressNginxProps {
   readonly config: Section<'ingressNginx'>;
   /** The IngressClass the controller serves. */
   readonly ingressClass: string;
+  /** Who runs the cluster: its load balancer's settings. */
+  readonly provider: Provider;
 }
 
 export class IngressNginxChart extends HelmComponent<IngressNginxValues> {
@@ -23,11 +26,8 @@ export class IngressNginxChart extends HelmComponent<IngressNginxValues> {
       source: { chartKey: 'ingress-nginx', chartVersion: config.chartVersion },
       values: {
         controller: {
-          // The Azure load balancer probes / by default, which the controller answers with 404, so the
-          // probe marks every node down; /healthz answers 200.
-          service: {
-            annotations: { 'service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path': '/healthz' },
-          },
+          // The controller answers / with 404 and /healthz with 200.
+          service: { annotations: { ...props.provider.loadBalancerAnnotations('/healthz') } },
           ingressClassResource: { name: props.ingressClass },
           // Argo CD's Ingress passes TLS through to argocd-server (charts/argo-cd.ts); the controller
           // ignores the ssl-passthrough annotation unless started with this flag.

@@ -8,6 +8,7 @@ import { ConfigError, PlatformConfig, usesCanary } from '../lib/config';
 import { endpointProblems } from '../lib/tls-endpoint';
 import { Composition } from '../lib/platform';
 import { Exposure } from '../lib/exposure';
+import { PROVIDERS } from '../lib/provider';
 import { GatewayApiChart } from './gateway-api';
 import { INGRESS_GATEWAY, injectionLabels, IstioBaseChart, IstioGatewayChart, IstiodChart } from './istio';
 import { WorkloadsChart } from './workloads';
@@ -65,7 +66,7 @@ export function composePlatform(config: PlatformConfig): Composition {
 
   if (config.ingressNginx) {
     if (exposure.kind !== 'ingress') throw new ConfigError(config.file, ['ingressNginx: runs ingress-nginx, but exposure.kind is gateway-api; remove the section']);
-    new IngressNginxChart(app, { config: config.ingressNginx, ingressClass: exposure.className });
+    new IngressNginxChart(app, { config: config.ingressNginx, ingressClass: exposure.className, provider: PROVIDERS[config.cluster.provider] });
   }
   if (config.harbor) new HarborChart(app, { ...site, config: config.harbor, size });
   if (config.jenkins) new JenkinsChart(app, { ...site, config: config.jenkins, monitoring: scrapedBy('jenkins') });
