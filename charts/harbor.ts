@@ -64,6 +64,7 @@ export type HarborChartValues = HarborValues & {
   readonly registry?: { readonly registry?: { readonly resources?: Resources }; readonly controller?: { readonly resources?: Resources } };
   readonly database?: { readonly internal?: { readonly resources?: Resources; readonly initContainer?: { readonly permissions?: { readonly resources?: Resources } } } };
   readonly redis?: { readonly internal?: { readonly resources?: Resources } };
+  readonly nginx?: { readonly resources?: Resources };
 };
 
 export class HarborChart extends HelmComponent<HarborChartValues> {
@@ -140,6 +141,8 @@ export class HarborChart extends HelmComponent<HarborChartValues> {
         registry: { registry: { resources: requests('10m', '64Mi') }, controller: { resources: requests('10m', '32Mi') } },
         database: { internal: { resources: requests('25m', '128Mi'), initContainer: { permissions: { resources: requests('10m', '16Mi') } } } },
         redis: { internal: { resources: requests('10m', '32Mi') } },
+        // The front of the gateway-api exposure (expose.type clusterIP); an Ingress exposure runs none.
+        nginx: { resources: requests('10m', '16Mi') },
       });
     }
   }

@@ -1,4 +1,4 @@
-// A cloud-free environment (test/fixtures/local.yaml: config/lab.yaml for a laptop): synthesized and validated
+// The laptop environment (config/local.yaml: kind or minikube, no cloud): synthesized and validated
 // end to end, carrying no Azure-specific value, with its CA chain, Kubernetes secret store, in-cluster
 // storage, and requests that fit one 6 GB node.
 import * as path from 'path';
@@ -8,7 +8,7 @@ import { chartFiles, renderFiles } from '../lib/platform';
 import { parseQuantity, podsOf, totalRequests } from '../lib/resource-requests';
 import { SMALL_BUDGET } from '../lib/sizing';
 
-const LOCAL_FILE = path.join(__dirname, 'fixtures', 'local.yaml');
+const LOCAL_FILE = path.join(__dirname, '..', 'config', 'local.yaml');
 const config = loadConfig(LOCAL_FILE);
 const local = render(config);
 const lab = render();

@@ -40,11 +40,11 @@ describe('synth', () => {
   test('each config file synthesizes to its own folder, and other folders are kept', async () => {
     const dir = tempDir();
     const out = synthesizedGitops(path.join(dir, 'gitops'));
-    const prod = writeConfig(dir, 'prod', (r) => { r.domain = 'example.com'; });
-    expect((await synth('--outdir', out, '--config', prod, '--quiet')).code).toBe(0);
+    const qa = writeConfig(dir, 'qa', (r) => { r.domain = 'example.com'; });
+    expect((await synth('--outdir', out, '--config', qa, '--quiet')).code).toBe(0);
     // Every environment of config/ (lab, and any other a user adds) plus the new one.
-    expect(fs.readdirSync(out).sort()).toEqual([...repoEnvironments(), 'prod'].sort());
-    expect(fs.readFileSync(path.join(out, 'prod/harbor/certificate-harbor-secret.yaml'), 'utf8')).toContain('harbor.example.com');
+    expect(fs.readdirSync(out).sort()).toEqual([...repoEnvironments(), 'qa'].sort());
+    expect(fs.readFileSync(path.join(out, 'qa/harbor/certificate-harbor-secret.yaml'), 'utf8')).toContain('harbor.example.com');
   });
 
   test.each([

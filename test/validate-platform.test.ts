@@ -186,7 +186,7 @@ test('npm run validate shows a CEL rule it cannot evaluate as a warning (not fai
     apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'nginx', namespace: 'default' },
     spec: { host: 'nginx-service.default.svc.cluster.local', trafficPolicy: { connectionPool: { http: { idleTimeout: 'soon' } } } },
   }));
-  const warned = await run('validate', ['--outdir', out]);
+  const warned = await run('validate', ['--outdir', out, '--config', path.join(ROOT, 'config', 'lab.yaml')]);
   expect(warned.stdout).toContain('1 warning (not checked, so not passed) in 1 file');
   expect(warned.stdout).toMatch(/DestinationRule default\/nginx {2}spec\.trafficPolicy\.connectionPool\.http\.idleTimeout {2}\[cel\]\n {4}a rule of CRD destinationrules\.networking\.istio\.io was not evaluated/);
   expect(warned.stdout).toMatch(/lab: CEL rules of CRDs, in the objects checked: \d+ evaluated, 0 transition rules \(oldSelf\) not applicable to creation, 1 not evaluated/);
@@ -196,7 +196,7 @@ test('npm run validate shows a CEL rule it cannot evaluate as a warning (not fai
     apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'db', namespace: 'default' },
     spec: { hosts: ['db.example.com'], location: 'MESH_EXTERNAL', ports: [{ number: 5432, name: 'tcp-pg', protocol: 'TCP' }], endpoints: [{ address: '10.0.0.5' }] },
   }));
-  const refused = await run('validate', ['--outdir', out]);
+  const refused = await run('validate', ['--outdir', out, '--config', path.join(ROOT, 'config', 'lab.yaml')]);
   expect(refused.status).toBe(1);
   expect(refused.stdout).toMatch(/ServiceEntry default\/db {2}spec {2}\[cel\]\n {4}NONE mode cannot set endpoints/);
 });
