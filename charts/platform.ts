@@ -9,6 +9,7 @@ import { endpointProblems } from '../lib/tls-endpoint';
 import { Composition } from '../lib/platform';
 import { Exposure } from '../lib/exposure';
 import { PROVIDERS } from '../lib/provider';
+import { runsItsOwnArgoCd } from '../lib/app-of-apps';
 import { GatewayApiChart } from './gateway-api';
 import { INGRESS_GATEWAY, injectionLabels, IstioBaseChart, IstioGatewayChart, IstiodChart } from './istio';
 import { WorkloadsChart } from './workloads';
@@ -70,7 +71,8 @@ export function composePlatform(config: PlatformConfig): Composition {
   }
   if (config.harbor) new HarborChart(app, { ...site, config: config.harbor, size });
   if (config.jenkins) new JenkinsChart(app, { ...site, config: config.jenkins, monitoring: scrapedBy('jenkins') });
-  const argoCd = new ArgoCdChart(app, { ...site, config: config.argocd, monitoring: scrapedBy('argocd'), size });
+  // An environment deployed to another cluster by a hub's Argo CD installs none of its own.
+  const argoCd = runsItsOwnArgoCd(config) ? new ArgoCdChart(app, { ...site, config: config.argocd, monitoring: scrapedBy('argocd'), size }) : undefined;
   const loki = config.loki && new LokiChart(app, {
     config: config.loki,
     alertmanagerUrl: scrapedBy('loki').alertmanager.url,

@@ -40,6 +40,12 @@ export function applicationName(config: PlatformConfig, component: { readonly na
 /** Longest name of an Application: Argo CD labels resources with it (app.kubernetes.io/instance), a label value. */
 export const MAX_APPLICATION_NAME = 63;
 
+/** Whether the environment runs in the cluster of the Argo CD that deploys it (its own), not a hub's other cluster. */
+export function runsItsOwnArgoCd(config: PlatformConfig): boolean {
+  const d = config.cluster.destination;
+  return !d || ('server' in d && d.server === IN_CLUSTER);
+}
+
 /** The cluster an environment's components go to: the configured one, or the cluster Argo CD runs in. */
 export function destinationCluster(config: PlatformConfig): { server: string } | { name: string } {
   const d = config.cluster.destination;

@@ -17,8 +17,11 @@ export interface Composition {
   readonly config: PlatformConfig;
   /** Every component is a direct child of this App. */
   readonly app: App;
-  /** The Argo CD that bootstrap/ installs and its own Application then manages. */
-  readonly argoCd: HelmComponent<object>;
+  /**
+   * The Argo CD that bootstrap/ installs and its own Application then manages.
+   * @default - none: the environment is deployed by the Argo CD of another cluster (a hub), which runs it
+   */
+  readonly argoCd?: HelmComponent<object>;
 }
 
 /** Builds the components of one environment from its config (charts/platform.ts `composePlatform`). */
@@ -64,7 +67,7 @@ export function completePlatform(c: Composition, renders: ReadonlyMap<string, Ch
     .filter((parts) => /^[A-Z]/.test(parts[parts.length - 1]))
     .map((parts) => (parts.length === 2 ? `/${parts[1]}` : `${parts[0]}/${parts[2]}`)));
   // Argo CD's own CRDs exist before anything syncs: bootstrap/ installs Argo CD.
-  const preinstalled = new Set(c.argoCd.render.objects.map((o) => o.manifest).filter((m) => m.kind === 'CustomResourceDefinition')
+  const preinstalled = new Set((c.argoCd?.render.objects ?? []).map((o) => o.manifest).filter((m) => m.kind === 'CustomResourceDefinition')
     .map((m) => `${(m as any).spec.group}/${(m as any).spec.names.kind}`));
   const ordering = { isBuiltIn: (k: string) => builtInKinds.has(k), preinstalled };
   const waves = syncWaves(components, ordering);
@@ -140,6 +143,7 @@ export const ARGOCD_INSTALL_FILE = `${BOOTSTRAP_FOLDER}/argo-cd/install.yaml`;
  * since kubectl would put the ones without into the current context's namespace.
  */
 function argoCdInstall(platform: Platform): RenderedFile[] {
+  if (!platform.argoCd) return [];
   const ns = platform.argoCd.targetNamespace;
   const installed = platform.argoCd.render.objects.map((o) => o.manifest);
   const crdScope = new Map(installed.filter((m) => m.kind === 'CustomResourceDefinition')

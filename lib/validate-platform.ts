@@ -37,6 +37,8 @@ export function validationOptions(platform: Platform): ValidationOptions {
     kubernetesVersion: config.cluster.kubernetesVersion,
     // The CRDs of the chart versions this environment runs (Istio 1.30.3's, not the default 1.24.2's).
     crdFiles: crdFilesOf(platform.components.filter(isHelmComponent).map((c) => c.source)),
+    // Deployed by a hub: the hub's Argo CD holds the Applications and the AppProject.
+    ...(platform.argoCd ? {} : { preinstalledKinds: ['argoproj.io/Application', 'argoproj.io/AppProject'] }),
   };
 }
 

@@ -81,14 +81,14 @@ describe('argo-cd', () => {
     // ingress-nginx ignores ssl-passthrough unless started with the flag.
     expect(lab.values('ingress-nginx').controller.extraArgs).toEqual({ 'enable-ssl-passthrough': 'true' });
     // The backend is the Service the argo-cd chart renders, port https included; the union checks it.
-    const server = labPlatform().argoCd.appliedManifests.find((m) => m.kind === 'Service' && m.metadata.name === 'argocd-server') as any;
+    const server = labPlatform().argoCd!.appliedManifests.find((m) => m.kind === 'Service' && m.metadata.name === 'argocd-server') as any;
     expect(server.spec.ports).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'https', port: 443 })]));
     expect(unionViolations().filter((v) => v.file.startsWith('argo-cd/'))).toEqual([]);
   });
 
   test('no component waits for Argo CD by accident: its CRDs are installed by bootstrap/, before any wave', () => {
     const platform = labPlatform();
-    const argo = platform.argoCd;
+    const argo = platform.argoCd!;
     // The chart does install CRDs (Application, AppProject, ApplicationSet) ...
     expect(argo.appliedManifests.filter((m) => m.kind === 'CustomResourceDefinition').map((m: any) => m.spec.names.kind).sort())
       .toEqual(['AppProject', 'Application', 'ApplicationSet']);

@@ -18,7 +18,7 @@ describe('the app of apps', () => {
 
   test('bootstrap/argo-cd/install.yaml is what the argo-cd Application renders, in the order kubectl must apply it', () => {
     const install = lab.files.filter((f) => f.path === ARGOCD_INSTALL_FILE).map((f) => f.manifest);
-    const argo = lab.platform!.argoCd;
+    const argo = lab.platform!.argoCd!;
     const id = (m: { kind: string; metadata: { name: string } }) => `${m.kind} ${m.metadata.name}`;
     // Its own Namespace first, then the CRDs, then everything the chart renders, nothing else.
     expect(id(install[0])).toBe('Namespace argocd');
@@ -239,6 +239,10 @@ describe('a second environment', () => {
     const project = other.get('AppProject', 'platform-staging');
     expect(project.spec.destinations[0]).toEqual({ server: 'https://kubernetes.default.svc', namespace: 'gitops' });
     expect(project.spec.destinations.slice(1).every((d: any) => d.name === 'staging-aks')).toBe(true);
+    // The hub's Argo CD deploys it: no Argo CD of its own, in bootstrap/ or as an Application.
+    expect(other.in('bootstrap/argo-cd')).toEqual([]);
+    expect(other.platform!.components.map((c) => c.name)).not.toContain('argo-cd');
+    expect(lab.platform!.components.map((c) => c.name)).toContain('argo-cd');
     expect(other.get('Certificate', 'harbor-secret', 'registry').spec.issuerRef.name).toBe('le-public');
   });
 

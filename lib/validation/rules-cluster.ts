@@ -133,8 +133,9 @@ export function singleOwner(ctx: Context): void {
 export function crdOrder(ctx: Context): void {
   const apps = applications(ctx);
   const providers = new Map<string, Set<string>>();
-  // CRDs of no Application are applied by hand from bootstrap/ (Argo CD's own), before anything syncs.
-  const preinstalled = new Set<string>();
+  // CRDs of no Application are applied by hand from bootstrap/ (Argo CD's own), before anything syncs; so
+  // are those of a hub's Argo CD that deploys the environment (ValidationOptions.preinstalledKinds).
+  const preinstalled = new Set<string>(ctx.options.preinstalledKinds ?? []);
   for (const crd of ctx.of('apiextensions.k8s.io', 'CustomResourceDefinition')) {
     const group = str(crd.manifest.spec?.group);
     const kind = str(crd.manifest.spec?.names?.kind);

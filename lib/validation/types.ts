@@ -173,6 +173,12 @@ export interface ValidationOptions {
    * @default - none known
    */
   readonly unstableObjects?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * `group/Kind`s whose CRDs exist before anything is applied, installed by no file checked here (the
+   * Argo CD of a hub that deploys the environment: Application, AppProject).
+   * @default - none
+   */
+  readonly preinstalledKinds?: readonly string[];
 }
 
 
