@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { ConfigError, configFiles, loadConfig, parseConfig, PlatformConfig } from './config';
-import { inventory } from './inventory';
+import { ENVIRONMENTS_FILE, environmentsOverview, inventory } from './inventory';
 import { assertNoLeaks, LeakInput, leakViolations, withoutSecrets } from './leaks';
 import { recover, Transaction, WriteError } from './transaction';
 import { treeOnDisk } from './plan';
@@ -231,11 +231,11 @@ export function configFolders(file: string): string[] {
   return dirs;
 }
 
-/** Folders under `outdir` that synth wrote (bootstrap/ and its inventory) for an environment not in `current`. */
-function staleEnvironments(outdir: string, current: ReadonlySet<string>): string[] {
+/** Folders under `outdir` that synth wrote (bootstrap/ and its inventory): environments. */
+function environmentFolders(outdir: string): string[] {
   if (!fs.existsSync(outdir)) return [];
   return fs.readdirSync(outdir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !current.has(e.name))
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name)
     .filter((name) => {
       const readme = path.join(outdir, name, 'README.md');
@@ -243,6 +243,18 @@ function staleEnvironments(outdir: string, current: ReadonlySet<string>): string
         fs.readFileSync(readme, 'utf8').startsWith(`# Environment \`${name}\``);
     })
     .sort();
+}
+
+/** Environment folders under `outdir` for an environment not in `current`. */
+function staleEnvironments(outdir: string, current: ReadonlySet<string>): string[] {
+  return environmentFolders(outdir).filter((name) => !current.has(name));
+}
+
+/** The Application files (apps/*.yaml) of an environment folder on disk, by relative path. */
+function appFilesOnDisk(dir: string): Map<string, string> {
+  const apps = path.join(dir, 'apps');
+  if (!fs.existsSync(apps)) return new Map();
+  return new Map(fs.readdirSync(apps).filter((f) => f.endsWith('.yaml')).sort().map((f) => [`apps/${f}`, fs.readFileSync(path.join(apps, f), 'utf8')]));
 }
 
 /** What a synth did: the targets it replaced (folders and files), in the order it replaced them. */
@@ -303,6 +315,14 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     // An environment whose config file is gone: its folder goes too, but only a folder synth wrote.
     for (const env of stale) tx.remove(path.join(options.outdir, env));
     for (const [file, text] of options.configTexts ?? []) tx.stageFile(file, text);
+    // The environments side by side: those written now, and those already in the folder that stay.
+    const overview = environmentsOverview(new Map([
+      ...environmentFolders(options.outdir).filter((env) => !rendered.has(env) && !stale.includes(env))
+        .map((env) => [env, appFilesOnDisk(path.join(options.outdir, env))] as const),
+      ...rendered,
+    ]));
+    const overviewFile = path.join(options.outdir, ENVIRONMENTS_FILE);
+    if (!fs.existsSync(overviewFile) || fs.readFileSync(overviewFile, 'utf8') !== overview) tx.stageFile(overviewFile, overview);
   } catch (e) {
     tx.abort();
     const err = e as NodeJS.ErrnoException;

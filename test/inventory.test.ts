@@ -1,6 +1,6 @@
 import { usedSecrets } from '../lib/secrets';
 import { composePlatform } from '../charts/platform';
-import { endpoints, inventory } from '../lib/inventory';
+import { endpoints, environmentsOverview, inventory } from '../lib/inventory';
 import { buildPlatform, renderFiles } from '../lib/platform';
 import { labConfig } from './helpers';
 
@@ -17,6 +17,8 @@ describe('inventory', () => {
       expect(row).toContain(`| ${a.metadata.annotations['argocd.argoproj.io/sync-wave']} |`);
       for (const src of [a.spec.source, ...(a.spec.sources ?? [])].filter(Boolean)) expect(row).toContain(src.chart ? `\`${src.targetRevision}\`` : `\`${src.path}\``);
     }
+    // What each chart renders is counted (it was looked up by the wrong name once, and showed 0).
+    expect(md).toMatch(/\| `cert-manager-lab` \| chart `cert-manager` `v1\.21\.1` .* \| [1-9]\d* rendered, 3 written \|/);
   });
 
   test('lists the public endpoints with TLS secret and issuer', () => {
@@ -72,5 +74,26 @@ describe('inventory', () => {
     for (const [, from, to] of md.matchAll(/^  app_([A-Za-z0-9_]+) --> app_([A-Za-z0-9_]+)$/gm)) {
       expect(waveOf.get(from)!).toBeLessThan(waveOf.get(to)!);
     }
+  });
+});
+
+describe('the environments side by side (gitops/README.md)', () => {
+  const app = (name: string, chart?: string, version?: string) => `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: ${name}}
+spec:
+  destination: {server: https://kubernetes.default.svc, namespace: x}
+  source: ${chart ? `{repoURL: https://charts.example.org, chart: ${chart}, targetRevision: ${version}}` : '{repoURL: https://git.example.org/r.git, path: gitops/x/y}'}
+`;
+  const overview = environmentsOverview(new Map([
+    ['lab', new Map([['apps/application-istiod-lab.yaml', app('istiod-lab', 'istiod', '1.24.2')], ['apps/application-promtail-lab.yaml', app('promtail-lab', 'promtail', '6.17.1')], ['apps/application-jenkins-lab.yaml', app('jenkins-lab')]])],
+    ['prod', new Map([['apps/application-istiod-prod.yaml', app('istiod-prod', 'istiod', '1.30.3')], ['apps/application-jenkins-prod.yaml', app('jenkins-prod')], ['README.md', '# Environment']])],
+  ]));
+
+  test('each component per environment: its chart version, its own manifests, or off; differences marked', () => {
+    expect(overview).toContain('| `istiod` | istiod 1.24.2 | istiod 1.30.3 | yes |');
+    expect(overview).toContain('| `promtail` | promtail 6.17.1 | off | yes |');
+    expect(overview).toContain('| `jenkins` | manifests | manifests | – |');
+    expect(overview).toContain('| `prod` | 2 | its own cluster | [prod/README.md](prod/README.md) |');
   });
 });

@@ -43,7 +43,9 @@ describe('synth', () => {
     const qa = writeConfig(dir, 'qa', (r) => { r.domain = 'example.com'; });
     expect((await synth('--outdir', out, '--config', qa, '--quiet')).code).toBe(0);
     // Every environment of config/ (lab, and any other a user adds) plus the new one.
-    expect(fs.readdirSync(out).sort()).toEqual([...repoEnvironments(), 'qa'].sort());
+    expect(fs.readdirSync(out).sort()).toEqual(['README.md', ...repoEnvironments(), 'qa'].sort());
+    // The overview now sets qa beside the others.
+    expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toContain('| `qa` |');
     expect(fs.readFileSync(path.join(out, 'qa/harbor/certificate-harbor-secret.yaml'), 'utf8')).toContain('harbor.example.com');
   });
 
@@ -104,7 +106,8 @@ describe('what synth may touch in --outdir', () => {
     const r = await synth('--outdir', out);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('no config/old.yaml any more');
-    expect(fs.readdirSync(out).sort()).toEqual([...repoEnvironments(), 'notes'].sort());
+    // (README.md: the environments side by side.)
+    expect(fs.readdirSync(out).sort()).toEqual(['README.md', ...repoEnvironments(), 'notes'].sort());
     expect(fs.readFileSync(path.join(out, 'notes', 'keep.txt'), 'utf8')).toBe('mine');
     expect(fs.statSync(path.join(out, 'lab')).mode & 0o777).toBe(0o755);
   });
