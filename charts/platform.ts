@@ -4,7 +4,7 @@
 // lib/platform.ts. Adding a component: a file in charts/ with its props interface, its config section in
 // lib/config.ts, and one `new` here with the references it needs.
 import { App } from 'cdk8s';
-import { ConfigError, PlatformConfig, usesCanary } from '../lib/config';
+import { ConfigError, isOptionalSection, PlatformConfig, usesCanary } from '../lib/config';
 import { endpointProblems } from '../lib/tls-endpoint';
 import { Composition } from '../lib/platform';
 import { Exposure } from '../lib/exposure';
@@ -145,8 +145,8 @@ export function composePlatform(config: PlatformConfig): Composition {
 function requirement(config: PlatformConfig) {
   return <T>(ref: T | undefined | false, who: string, section: string, why: string): T => {
     if (ref) return ref;
-    throw new ConfigError(config.file, [
-      `${who}: needs ${section}, which is off in this environment (no \`${section}\` section): ${why}; add the ${section} section, or remove ${who}`,
-    ]);
+    // Only an optional section can be removed instead (argocd and apps are always there).
+    const fix = isOptionalSection(who.split('.')[0]) ? `add the ${section} section, or remove ${who}` : `add the ${section} section (${who.split('.')[0]} is always on)`;
+    throw new ConfigError(config.file, [`${who}: needs ${section}, which is off in this environment (no \`${section}\` section): ${why}; ${fix}`]);
   };
 }

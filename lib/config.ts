@@ -7,7 +7,7 @@ import * as yaml from 'js-yaml';
 import { z } from 'zod';
 import { keyedRecord } from './keyed-record';
 import { redactSecrets, urlCredentials } from './secret-scan';
-import { overrideProblem } from './versions';
+import { chartSource, overrideProblem } from './versions';
 import { canarySchema, checkTrafficAndCanary, trafficSchema } from './traffic-config';
 import { workloadHardeningFields, workloadHardeningProblems } from './workload-config';
 
@@ -625,6 +625,15 @@ export const configSchema = z
     if (exposure.kind === 'gateway-api' && (c as { istio?: unknown }).istio === undefined) {
       ctx.addIssue({ code: 'custom', path: ['exposure'],
         message: 'is gateway-api, whose Gateway binds to the Istio ingress gateway, but the istio section is missing; add it, or use { kind: ingress, ingressClass: <class> }' });
+    } else if (exposure.kind === 'gateway-api') {
+      // The v1.6.1 CRDs serve TLSRoute (Argo CD's passthrough) as v1 only, which Istio reads from 1.30 on.
+      const istio = (c as { istio: { chartVersion?: string } }).istio;
+      const version = chartSource('istiod', istio.chartVersion).version;
+      const [major, minor] = version.split('.').map(Number);
+      if (major === 1 && minor < 30) {
+        ctx.addIssue({ code: 'custom', path: istio.chartVersion ? ['istio', 'chartVersion'] : ['exposure'],
+          message: `runs Istio ${version} with exposure gateway-api: the Gateway API v1.6.1 CRDs serve TLSRoute (Argo CD's endpoint) as v1 only, which Istio reads from 1.30 on, so Argo CD would be unreachable; set istio.chartVersion: 1.30.3, or use { kind: ingress, ingressClass: <class> }` });
+      }
     }
     if (exposure.kind === 'gateway-api' && c.ingressNginx !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['ingressNginx'],
@@ -743,6 +752,12 @@ export type PlatformConfig = z.infer<typeof configSchema> & {
  * an environment's file, and then the component is off there (charts/platform.ts builds it only if present).
  */
 export type Section<K extends keyof PlatformConfig> = NonNullable<PlatformConfig[K]>;
+
+/** Whether an environment may leave out config section `name` (its component is then off there). */
+export function isOptionalSection(name: string): boolean {
+  const field = (configSchema as unknown as { shape: Record<string, z.ZodType | undefined> }).shape[name];
+  return field !== undefined && field.safeParse(undefined).success;
+}
 
 /** A dotted path for messages, with keys that contain dots quoted: a.b[".dockerconfigjson"]. */
 export function configPath(segments: readonly (string | number)[]): string {

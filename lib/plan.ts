@@ -312,7 +312,14 @@ export function formatPlan(p: ReturnType<typeof plan>, color: boolean): string {
     `${p.moved.length > 0 ? `, ${p.moved.length} to move between Applications` : ''}.`);
   const touched = [...p.added, ...p.removed, ...p.changed.map((c) => c.after)];
   for (const env of [...new Set(touched.filter((o) => o.app.startsWith('bootstrap')).map((o) => o.env))].sort()) {
-    lines.push(`Note: no Application syncs bootstrap/; after merging, run \`kubectl apply -f <gitops>/${env}/bootstrap/\`.`);
+    // kubectl apply never deletes: what bootstrap/ no longer holds stays until deleted by hand, and a new
+    // AppProject must exist before the root syncs Applications that name it.
+    const gone = p.removed.filter((o) => o.env === env && o.app.startsWith('bootstrap') && !o.file.includes('/bootstrap/argo-cd/'));
+    const newProject = p.added.some((o) => o.env === env && o.app.startsWith('bootstrap') && o.kind === 'AppProject');
+    lines.push(newProject
+      ? `Note: no Application syncs bootstrap/, and it adds an AppProject the new Applications name: run \`kubectl apply -f <gitops>/${env}/bootstrap/\` as the change merges, before the root Application syncs it.`
+      : `Note: no Application syncs bootstrap/; after merging, run \`kubectl apply -f <gitops>/${env}/bootstrap/\`.`);
+    for (const o of gone) lines.push(`  then delete what it no longer holds: \`kubectl${o.namespace ? ` -n ${o.namespace}` : ''} delete ${o.kind.toLowerCase()} ${o.name}\``);
   }
   if (p.dangerous.length > 0) {
     lines.push('', bold('Changes that can destroy data:'));

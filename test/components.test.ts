@@ -47,6 +47,9 @@ describe('what a component needs is refused when it is off', () => {
     const message = refusal((r) => { delete r.kubePrometheusStack; });
     expect(message).toContain('config/lab.yaml');
     expect(message).toMatch(/needs kubePrometheusStack, which is off in this environment .*PodMonitor.*add the kubePrometheusStack section, or remove/);
+    // Argo CD is always on: its PodMonitors make the monitoring stack required, and the fix says so.
+    expect(refusal((r) => { for (const s of ['kubePrometheusStack', 'jenkins', 'loki', 'promtail', 'tempo', 'kiali']) delete r[s]; }))
+      .toMatch(/argocd: needs kubePrometheusStack, .*; add the kubePrometheusStack section \(argocd is always on\)$/);
   });
 
   test('an autoscaled workload without KEDA names the workload\'s field', () => {

@@ -142,6 +142,7 @@ describe('gateway-api exposure', () => {
 describe('exposure config', () => {
   const toGateway = (r: any) => {
     r.exposure = { kind: 'gateway-api', gatewayName: 'platform' };
+    r.istio.chartVersion = '1.30.3';
     delete r.ingressNginx;
     for (const i of r.certManager.issuers) {
       if (i.http01IngressClass === 'nginx') {
@@ -178,6 +179,12 @@ describe('exposure config', () => {
   test('ingress-nginx is refused where nothing is served through it', () => {
     expect(configProblem((r) => { toGateway(r); r.ingressNginx = { namespace: 'ingress-nginx' }; }))
       .toMatch(/ingressNginx: runs ingress-nginx, but exposure\.kind is gateway-api: nothing is served through it \(and it is retired\); remove the ingressNginx section/);
+  });
+
+  test('the Gateway needs Istio 1.30 or later, which reads TLSRoute v1 (a promotion of 1.24 back is refused)', () => {
+    expect(configProblem((r) => { toGateway(r); r.istio.chartVersion = '1.24.2'; }))
+      .toMatch(/istio\.chartVersion: runs Istio 1\.24\.2 with exposure gateway-api: .*TLSRoute .* v1 only, which Istio reads from 1\.30 on/);
+    expect(configProblem((r) => { toGateway(r); delete r.istio.chartVersion; })).toMatch(/exposure: runs Istio 1\.24\.2 with exposure gateway-api/);
   });
 
   test('an unknown exposure kind is refused with the two shapes', () => {

@@ -177,7 +177,7 @@ describe('refusals: exit 1, a message naming the file, the field and the fix, an
     const ws = workspace(...(files ?? []));
     const before = { config: snapshotTree(ws.configDir), out: snapshotTree(ws.out) };
     const r = await promote(ws, ...args);
-    expect(r.stderr).toMatch(/^promote failed; nothing was changed\.\n/);
+    expect(withoutLockWait(r.stderr)).toMatch(/^promote failed; nothing was changed\.\n/);
     expect(r.stderr).toMatch(message);
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
