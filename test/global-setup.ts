@@ -2,7 +2,8 @@
 // build platforms synchronously, one chart at a time on a miss) find them in dist/render-cache. On a fresh
 // clone this is the one cold render of the test run. Then synthesize config/ once, with the synth command
 // itself, into a temporary gitops/ that tests copy (test/commands.ts: synthesizedGitops) instead of each
-// running a synth of their own; test/global-teardown.ts removes it.
+// running a synth of their own, and keep its schema cache for test/setup-schema-cache.ts;
+// test/global-teardown.ts removes both.
 import * as fs from 'fs';
 import * as os from 'os';
 import { composePlatform } from '../charts/platform';
@@ -10,6 +11,7 @@ import * as path from 'path';
 import { configFiles, loadConfig } from '../lib/config';
 import { buildPlatformAsync } from '../lib/platform';
 import { main } from '../main';
+import { SCHEMA_CACHE } from '../lib/synth';
 
 export default async function globalSetup(): Promise<void> {
   const root = path.join(__dirname, '..');
@@ -20,6 +22,11 @@ export default async function globalSetup(): Promise<void> {
   const code = await main(['--outdir', out, '--quiet']);
   process.chdir(cwd);
   if (code !== 0) throw new Error(`the synth of config/ for the tests failed (exit ${code}); see above`);
-  // Workers start after this, and inherit the variable.
+  // What that synth found valid against its schema (every object of every environment: it rewrites the
+  // file with what it checked or reused), aside from dist/, which tests' own synths rewrite meanwhile.
+  const schemaCache = path.join(dir, 'schema-cache.json');
+  fs.copyFileSync(SCHEMA_CACHE, schemaCache);
+  // Workers start after this, and inherit the variables.
   process.env.PLATFORM_TEST_GITOPS = out;
+  process.env.PLATFORM_TEST_SCHEMA_CACHE = schemaCache;
 }

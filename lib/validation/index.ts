@@ -59,6 +59,34 @@ const CROSS_RULES: [RuleName, (ctx: Context, files: readonly string[]) => void][
   ['unread-value', (ctx) => { if (ctx.options.chartArchive) unreadValueRule(ctx.options.chartArchive)(ctx); }],
 ];
 
+/**
+ * The schema cache of validations given none: unset (every object is checked) unless a caller sets one. The
+ * tests set one holding what the run's first synth found valid (test/setup-schema-cache.ts), so that the
+ * many validations of nearly the same objects check each object against its schema once per run rather
+ * than once per test. A key names the bundle and the object, so a cached key is valid whoever checked it.
+ */
+let defaultSchemaCache: SchemaCache | undefined;
+export function setDefaultSchemaCache(cache: SchemaCache | undefined): void {
+  defaultSchemaCache = cache;
+}
+
+/**
+ * The cache a validation uses: its own, the default one, or both (a key either knows passed; what passes is
+ * added to both, and a key only the default knows is added to the validation's own, which saves it).
+ */
+function withDefaultCache(own: SchemaCache | undefined): SchemaCache | undefined {
+  const fallback = defaultSchemaCache;
+  if (!own || !fallback || own === fallback) return own ?? fallback;
+  return {
+    has: (key) => own.has(key) || (fallback.has(key) && (own.add(key), true)),
+    add: (key) => {
+      own.add(key);
+      fallback.add(key);
+    },
+    objectsMayChange: own.objectsMayChange || fallback.objectsMayChange,
+  };
+}
+
 /** Validates a set of manifests (e.g. lib/platform.ts's renderFiles output); returns every violation, [] if none. */
 export function validateManifests(files: readonly ManifestFile[], options: ValidationOptions = {}): Violation[] {
   const registry = schemaRegistry(undefined, options.kubernetesVersion);
@@ -97,7 +125,7 @@ export function validateManifests(files: readonly ManifestFile[], options: Valid
   const ctx = new Context(objects, options);
   ctx.violations.push(...ctxViolations);
 
-  validateSchemas(ctx, registry, options.schemaCache);
+  validateSchemas(ctx, registry, withDefaultCache(options.schemaCache));
   portRange(ctx);
   const names = files.map((f) => f.path);
   for (const [, run] of CROSS_RULES) run(ctx, names);
@@ -112,8 +140,9 @@ export function validateManifests(files: readonly ManifestFile[], options: Valid
 }
 
 /** The key of an object in a SchemaCache: a digest of the bundle's content and of the object. */
-export function schemaCacheKey(registry: SchemaRegistry, manifest: unknown, crdSchema = ''): string {
-  return createHash('sha1').update(registry.fingerprint).update(crdSchema).update(jsonOf(manifest as object)).digest('base64url');
+export function schemaCacheKey(registry: SchemaRegistry, manifest: unknown, crdSchema = '', objectsMayChange = false): string {
+  const text = objectsMayChange ? JSON.stringify(manifest) : jsonOf(manifest as object);
+  return createHash('sha1').update(registry.fingerprint).update(crdSchema).update(text).digest('base64url');
 }
 
 function validateSchemas(ctx: Context, registry: SchemaRegistry, cache?: SchemaCache): void {
@@ -123,7 +152,7 @@ function validateSchemas(ctx: Context, registry: SchemaRegistry, cache?: SchemaC
   const crdDigests = new Map<Record<string, unknown>, string>();
   const crdDigest = (schema: Record<string, unknown>) => {
     let d = crdDigests.get(schema);
-    if (d === undefined) crdDigests.set(schema, (d = createHash('sha1').update(jsonOf(schema)).digest('base64url')));
+    if (d === undefined) crdDigests.set(schema, (d = createHash('sha1').update(cache?.objectsMayChange ? JSON.stringify(schema) : jsonOf(schema)).digest('base64url')));
     return d;
   };
   for (const crd of ctx.of('apiextensions.k8s.io', 'CustomResourceDefinition')) {
@@ -146,7 +175,7 @@ function validateSchemas(ctx: Context, registry: SchemaRegistry, cache?: SchemaC
         versions.length > 0 ? `use a served apiVersion of ${o.kind}: ${versions.join(', ')}` : `drop the object, or raise cluster.kubernetesVersion to a minor where ${o.kind} is GA`);
       continue;
     }
-    const key = cache ? schemaCacheKey(registry, o.manifest, own ? crdDigest(own) : '') : undefined;
+    const key = cache ? schemaCacheKey(registry, o.manifest, own ? crdDigest(own) : '', cache.objectsMayChange) : undefined;
     if (key && cache!.has(key)) continue;
     let problems;
     try {
