@@ -13,10 +13,30 @@ import { buildPlatformAsync } from '../lib/platform';
 import { main } from '../main';
 import { SCHEMA_CACHE } from '../lib/synth';
 
+/**
+ * One folder for every temporary file of the run (os.tmpdir() of this process and of the workers, which
+ * inherit TMPDIR: tests' tempDir, Helm's renders, plan's checkouts), in memory (/dev/shm) where there is
+ * one: the tests copy, write and delete thousands of small files (test/faults.test.ts alone ~9,000), and on
+ * a disk other jobs use, each delete waited about a millisecond. test/global-teardown.ts removes it all.
+ */
+function runTempFolder(): string {
+  let base = os.tmpdir();
+  try {
+    fs.accessSync('/dev/shm', fs.constants.W_OK);
+    if (fs.statSync('/dev/shm').isDirectory()) base = '/dev/shm';
+  } catch {
+    // No memory file system: the system's temporary folder.
+  }
+  return fs.mkdtempSync(path.join(base, 'platform-test-run-'));
+}
+
 export default async function globalSetup(): Promise<void> {
+  const tmp = runTempFolder();
+  process.env.TMPDIR = tmp;
+  process.env.PLATFORM_TEST_TMP = tmp;
   const root = path.join(__dirname, '..');
   for (const file of configFiles(path.join(root, 'config'))) await buildPlatformAsync(composePlatform(loadConfig(file)));
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'platform-test-gitops-'));
+  const dir = fs.mkdtempSync(path.join(tmp, 'platform-test-gitops-'));
   const out = path.join(dir, 'gitops');
   const cwd = process.cwd();
   const code = await main(['--outdir', out, '--quiet']);
