@@ -5,29 +5,36 @@
 // an object is skipped only when exactly that object passed exactly that schema; one that fails is never
 // in the cache and is checked every time. Tests of the cache itself pass their own (validation/schema.test.ts).
 import * as fs from 'fs';
-import { SchemaCache, setDefaultSchemaCache } from '../lib/validation';
+import type { SchemaCache } from '../lib/validation';
+import { setDefaultSchemaCache } from '../lib/validation/default-cache';
 
 class SeededSchemaCache implements SchemaCache {
-  private readonly known: Set<string>;
   /** Tests edit objects and validate them again: keys are digests of each object as it is then. */
   readonly objectsMayChange = true;
+  private known?: Set<string>;
 
-  constructor(file: string | undefined) {
-    let keys: unknown = [];
-    try {
-      if (file) keys = JSON.parse(fs.readFileSync(file, 'utf8'));
-    } catch {
-      // No seed: the cache starts empty and fills as the file validates.
-    }
-    this.known = new Set(Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : []);
-  }
+  constructor(private readonly file: string | undefined) {}
 
   has(key: string): boolean {
-    return this.known.has(key);
+    return this.keys().has(key);
   }
 
   add(key: string): void {
-    this.known.add(key);
+    this.keys().add(key);
+  }
+
+  /** Read on first use: most test files never validate. */
+  private keys(): Set<string> {
+    if (!this.known) {
+      let keys: unknown = [];
+      try {
+        if (this.file) keys = JSON.parse(fs.readFileSync(this.file, 'utf8'));
+      } catch {
+        // No seed: the cache starts empty and fills as the file validates.
+      }
+      this.known = new Set(Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : []);
+    }
+    return this.known;
   }
 }
 

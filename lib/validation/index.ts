@@ -17,8 +17,10 @@ import { applySize, crdOrder, disruptionBudget, managedControlPlane, projectDest
 import { defaultSchemaDir, kindKey, SchemaRegistry, servedByDefault } from './schema';
 import { ManifestFile, RULES, RuleName, SchemaCache, ValidationOptions, Violation } from './types';
 import { createHash } from 'crypto';
+import { defaultSchemaCache } from './default-cache';
 
 export * from './types';
+export { setDefaultSchemaCache } from './default-cache';
 export { SchemaRegistry, servedApiVersions, supportedKubernetesVersions } from './schema';
 
 const registries = new Map<string, SchemaRegistry>();
@@ -60,22 +62,11 @@ const CROSS_RULES: [RuleName, (ctx: Context, files: readonly string[]) => void][
 ];
 
 /**
- * The schema cache of validations given none: unset (every object is checked) unless a caller sets one. The
- * tests set one holding what the run's first synth found valid (test/setup-schema-cache.ts), so that the
- * many validations of nearly the same objects check each object against its schema once per run rather
- * than once per test. A key names the bundle and the object, so a cached key is valid whoever checked it.
- */
-let defaultSchemaCache: SchemaCache | undefined;
-export function setDefaultSchemaCache(cache: SchemaCache | undefined): void {
-  defaultSchemaCache = cache;
-}
-
-/**
  * The cache a validation uses: its own, the default one, or both (a key either knows passed; what passes is
  * added to both, and a key only the default knows is added to the validation's own, which saves it).
  */
 function withDefaultCache(own: SchemaCache | undefined): SchemaCache | undefined {
-  const fallback = defaultSchemaCache;
+  const fallback = defaultSchemaCache();
   if (!own || !fallback || own === fallback) return own ?? fallback;
   return {
     has: (key) => own.has(key) || (fallback.has(key) && (own.add(key), true)),
