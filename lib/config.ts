@@ -800,7 +800,9 @@ function at(root: unknown, p: readonly PropertyKey[]): unknown {
   return p.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as any)[k as any] : undefined), root);
 }
 
-function shapeKeys(schema: z.ZodType, p: readonly PropertyKey[]): string[] {
+// `schema` is walked through its definition untyped; typing it z.ZodType made tsc compare the whole config
+// schema's type with ZodType structurally, which took seconds of every cold type check.
+function shapeKeys(schema: unknown, p: readonly PropertyKey[]): string[] {
   let s: any = schema;
   for (const k of p) {
     while (s?.def?.innerType || s?.def?.in) s = s.def.innerType ?? s.def.in;

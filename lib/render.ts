@@ -598,22 +598,48 @@ function clusterCacheFile(charts: readonly ChartInput[], kubeVersion: string, op
   return path.join(cacheDir, `${key}.json`);
 }
 
-function readClusterEntry(file: string, options: RenderOptions): Map<string, ChartRender> | undefined {
-  let entry: ClusterEntry;
-  try {
-    entry = JSON.parse(fs.readFileSync(file, 'utf8')) as ClusterEntry;
-  } catch {
-    return undefined;
+/**
+ * The cluster entries this process read last, parsed and frozen, by file: a cluster entry is ~6 MB of JSON,
+ * and a process that builds the same cluster again (validate builds it twice; a test file builds the lab
+ * with changes that do not reach the charts many times) would parse it again. An entry's content is a
+ * function of its name (the digest of every input), so the file need not be read again while it exists.
+ * Frozen, because every platform built from it shares its objects: nothing may change a render.
+ */
+const parsedEntries = new Map<string, readonly [string, ChartRender][]>();
+const PARSED_ENTRIES_KEPT = 3;
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
   }
-  if (entry?.format !== `${RENDER_FORMAT} cluster` || !Array.isArray(entry.renders)) return undefined;
+  return value;
+}
+
+function readClusterEntry(file: string, options: RenderOptions): Map<string, ChartRender> | undefined {
+  let renders = parsedEntries.get(file);
+  if (!renders || !fs.existsSync(file)) {
+    let entry: ClusterEntry;
+    try {
+      entry = JSON.parse(fs.readFileSync(file, 'utf8')) as ClusterEntry;
+    } catch {
+      return undefined;
+    }
+    if (entry?.format !== `${RENDER_FORMAT} cluster` || !Array.isArray(entry.renders)) return undefined;
+    renders = deepFreeze(entry.renders);
+  }
+  // Most recently used last; the oldest goes first.
+  parsedEntries.delete(file);
+  parsedEntries.set(file, renders);
+  if (parsedEntries.size > PARSED_ENTRIES_KEPT) parsedEntries.delete(parsedEntries.keys().next().value!);
   try {
     const now = new Date();
     fs.utimesSync(file, now, now);
   } catch {
     // a read-only cache still serves
   }
-  options.log?.(`helm: ${entry.renders.length} charts from cache (nothing changed)`);
-  return new Map(entry.renders);
+  options.log?.(`helm: ${renders.length} charts from cache (nothing changed)`);
+  return new Map(renders);
 }
 
 function writeClusterEntry(file: string, renders: Map<string, ChartRender>): Map<string, ChartRender> {

@@ -2,7 +2,8 @@
 // build platforms synchronously, one chart at a time on a miss) find them in dist/render-cache. On a fresh
 // clone this is the one cold render of the test run. Then synthesize config/ once, with the synth command
 // itself, into a temporary gitops/ that tests copy (test/commands.ts: synthesizedGitops) instead of each
-// running a synth of their own; test/global-teardown.ts removes it.
+// running a synth of their own, and keep its schema cache for test/setup-schema-cache.ts;
+// test/global-teardown.ts removes both.
 import * as fs from 'fs';
 import * as os from 'os';
 import { composePlatform } from '../charts/platform';
@@ -10,16 +11,42 @@ import * as path from 'path';
 import { configFiles, loadConfig } from '../lib/config';
 import { buildPlatformAsync } from '../lib/platform';
 import { main } from '../main';
+import { SCHEMA_CACHE } from '../lib/synth';
+
+/**
+ * One folder for every temporary file of the run (os.tmpdir() of this process and of the workers, which
+ * inherit TMPDIR: tests' tempDir, Helm's renders, plan's checkouts), in memory (/dev/shm) where there is
+ * one: the tests copy, write and delete thousands of small files (test/faults.test.ts alone ~9,000), and on
+ * a disk other jobs use, each delete waited about a millisecond. test/global-teardown.ts removes it all.
+ */
+function runTempFolder(): string {
+  let base = os.tmpdir();
+  try {
+    fs.accessSync('/dev/shm', fs.constants.W_OK);
+    if (fs.statSync('/dev/shm').isDirectory()) base = '/dev/shm';
+  } catch {
+    // No memory file system: the system's temporary folder.
+  }
+  return fs.mkdtempSync(path.join(base, 'platform-test-run-'));
+}
 
 export default async function globalSetup(): Promise<void> {
+  const tmp = runTempFolder();
+  process.env.TMPDIR = tmp;
+  process.env.PLATFORM_TEST_TMP = tmp;
   const root = path.join(__dirname, '..');
   for (const file of configFiles(path.join(root, 'config'))) await buildPlatformAsync(composePlatform(loadConfig(file)));
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'platform-test-gitops-'));
+  const dir = fs.mkdtempSync(path.join(tmp, 'platform-test-gitops-'));
   const out = path.join(dir, 'gitops');
   const cwd = process.cwd();
   const code = await main(['--outdir', out, '--quiet']);
   process.chdir(cwd);
   if (code !== 0) throw new Error(`the synth of config/ for the tests failed (exit ${code}); see above`);
-  // Workers start after this, and inherit the variable.
+  // What that synth found valid against its schema (every object of every environment: it rewrites the
+  // file with what it checked or reused), aside from dist/, which tests' own synths rewrite meanwhile.
+  const schemaCache = path.join(dir, 'schema-cache.json');
+  fs.copyFileSync(SCHEMA_CACHE, schemaCache);
+  // Workers start after this, and inherit the variables.
   process.env.PLATFORM_TEST_GITOPS = out;
+  process.env.PLATFORM_TEST_SCHEMA_CACHE = schemaCache;
 }

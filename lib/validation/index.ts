@@ -19,8 +19,10 @@ import { defaultSchemaDir, fieldPath, kindKey, SchemaRegistry, servedByDefault }
 import { CelCounts, ManifestFile, RULES, RuleName, SchemaCache, ValidationOptions, ValidationReport, Violation } from './types';
 import { CEL_EVALUATOR_VERSION, evaluateCelRules, reasonText } from './cel';
 import { createHash } from 'crypto';
+import { defaultSchemaCache } from './default-cache';
 
 export * from './types';
+export { setDefaultSchemaCache } from './default-cache';
 export { SchemaRegistry, servedApiVersions, supportedKubernetesVersions } from './schema';
 
 const registries = new Map<string, SchemaRegistry>();
@@ -64,6 +66,23 @@ const CROSS_RULES: [RuleName, (ctx: Context, files: readonly string[]) => void][
   ['route-backend', routeBackend],
   ['unread-value', (ctx) => { if (ctx.options.chartArchive) unreadValueRule(ctx.options.chartArchive)(ctx); }],
 ];
+
+/**
+ * The cache a validation uses: its own, the default one, or both (a key either knows passed; what passes is
+ * added to both, and a key only the default knows is added to the validation's own, which saves it).
+ */
+function withDefaultCache(own: SchemaCache | undefined): SchemaCache | undefined {
+  const fallback = defaultSchemaCache();
+  if (!own || !fallback || own === fallback) return own ?? fallback;
+  return {
+    has: (key) => own.has(key) || (fallback.has(key) && (own.add(key), true)),
+    add: (key) => {
+      own.add(key);
+      fallback.add(key);
+    },
+    objectsMayChange: own.objectsMayChange || fallback.objectsMayChange,
+  };
+}
 
 /** Validates a set of manifests (e.g. lib/platform.ts's renderFiles output); returns every violation, [] if none. */
 export function validateManifests(files: readonly ManifestFile[], options: ValidationOptions = {}): Violation[] {
@@ -112,7 +131,7 @@ export function validate(files: readonly ManifestFile[], options: ValidationOpti
   ctx.violations.push(...ctxViolations);
 
   const cel: CelCounts = { evaluated: 0, transitionRules: 0, notEvaluated: 0 };
-  validateSchemas(ctx, registry, cel, options.schemaCache);
+  validateSchemas(ctx, registry, cel, withDefaultCache(options.schemaCache));
   portRange(ctx);
   const names = files.map((f) => f.path);
   for (const [, run] of CROSS_RULES) run(ctx, names);
@@ -129,10 +148,12 @@ export function validate(files: readonly ManifestFile[], options: ValidationOpti
 
 /**
  * The key of an object in a SchemaCache: a digest of the bundle's content, of the CEL evaluator's version
- * (the cache also vouches that the object's CEL rules hold) and of the object.
+ * (the cache also vouches that the object's CEL rules hold) and of the object (as it is now when objects
+ * may be edited in place after a validation, as tests do).
  */
-export function schemaCacheKey(registry: SchemaRegistry, manifest: unknown, crdSchema = ''): string {
-  return createHash('sha1').update(registry.fingerprint).update(CEL_EVALUATOR_VERSION).update(crdSchema).update(jsonOf(manifest as object)).digest('base64url');
+export function schemaCacheKey(registry: SchemaRegistry, manifest: unknown, crdSchema = '', objectsMayChange = false): string {
+  const text = objectsMayChange ? JSON.stringify(manifest) : jsonOf(manifest as object);
+  return createHash('sha1').update(registry.fingerprint).update(CEL_EVALUATOR_VERSION).update(crdSchema).update(text).digest('base64url');
 }
 
 /** The longest rule text quoted in a message; the Gateway API's longest rules run to thousands of characters. */
@@ -171,7 +192,7 @@ function validateSchemas(ctx: Context, registry: SchemaRegistry, cel: CelCounts,
   const crdDigests = new Map<Record<string, unknown>, string>();
   const crdDigest = (schema: Record<string, unknown>) => {
     let d = crdDigests.get(schema);
-    if (d === undefined) crdDigests.set(schema, (d = createHash('sha1').update(jsonOf(schema)).digest('base64url')));
+    if (d === undefined) crdDigests.set(schema, (d = createHash('sha1').update(cache?.objectsMayChange ? JSON.stringify(schema) : jsonOf(schema)).digest('base64url')));
     return d;
   };
   for (const crd of ctx.of('apiextensions.k8s.io', 'CustomResourceDefinition')) {
@@ -197,7 +218,7 @@ function validateSchemas(ctx: Context, registry: SchemaRegistry, cel: CelCounts,
         versions.length > 0 ? `use a served apiVersion of ${o.kind}: ${versions.join(', ')}` : `drop the object, or raise cluster.kubernetesVersion to a minor where ${o.kind} is GA`);
       continue;
     }
-    const key = cache ? schemaCacheKey(registry, o.manifest, own ? crdDigest(own) : '') : undefined;
+    const key = cache ? schemaCacheKey(registry, o.manifest, own ? crdDigest(own) : '', cache.objectsMayChange) : undefined;
     if (key && cache!.has(key)) continue;
     let problems;
     const manifest = withoutNulls(o.manifest);

@@ -186,4 +186,10 @@ export interface ValidationOptions {
 export interface SchemaCache {
   has(key: string): boolean;
   add(key: string): void;
+  /**
+   * Whether the objects validated may be changed in place between validations (the tests' cache does:
+   * tests edit an object and validate it again). Keys are then digests of each object as it is now, not
+   * of the JSON text remembered from its first check (jsonOf), which is faster but would not see the edit.
+   */
+  readonly objectsMayChange?: boolean;
 }
