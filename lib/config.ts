@@ -715,7 +715,7 @@ function checkWhatTheClusterRefuses(c: ClusterFacts, ctx: z.RefinementCtx): void
   const gatewayNs = (c.istio as { namespace: string } | undefined)?.namespace;
   if (gatewayNs === undefined) return; // no mesh: the composition refuses the workloads (they need istio)
   const taken = new Map<string, string>([
-    ['docker-config-secret', 'the Harbor image pull secret of lib/secrets.ts'],
+    ['docker-config-secret', 'the Harbor image pull secret (REGISTRY_CREDENTIALS of lib/secrets.ts)'],
     ['istio-ca-secret', 'istiod\'s self-signed root CA, which signs every certificate of the mesh'],
   ]);
 

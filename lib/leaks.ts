@@ -122,12 +122,12 @@ interface Finding {
 }
 
 const FIX: Record<Kind, string> = {
-  'secret-data': 'declare the secret in lib/secrets.ts (ExternalSecret or SealedSecret) and refer to it; a Secret in git is readable by anyone with the repo',
-  secretlint: 'declare the secret in lib/secrets.ts and refer to it (existingSecret, secretKeyRef, a mounted file); rotate it: it may already be in git history or CI logs',
+  'secret-data': 'declare the secret where its component uses it (a SecretDeclaration passed to SecretsChart.use(), which writes an ExternalSecret or SealedSecret) and refer to it; a Secret in git is readable by anyone with the repo',
+  secretlint: 'declare the secret where its component uses it (SecretsChart.use()) and refer to it (existingSecret, secretKeyRef, a mounted file); rotate it: it may already be in git history or CI logs',
   url: 'remove the user info from the URL: Argo CD and git read repository credentials from a repository Secret (`argocd repo add`, or a declared secret), never from the URL; rotate the password',
-  'url-query': 'remove the credential from the URL\'s query: Argo CD and git read repository credentials from a repository Secret (`argocd repo add`), other clients from a declared secret (lib/secrets.ts) they are given, never from the URL; rotate the credential',
-  authorization: 'declare the credential in lib/secrets.ts and refer to it (a header or file read from a Secret); rotate it: it may already be in git history or CI logs',
-  literal: 'declare the secret in lib/secrets.ts and refer to it (existingSecret, secretKeyRef, a mounted file); annotations and labels can hold no secret at all: anyone who can list the object reads them',
+  'url-query': 'remove the credential from the URL\'s query: Argo CD and git read repository credentials from a repository Secret (`argocd repo add`), other clients from a declared secret (SecretsChart.use()) they are given, never from the URL; rotate the credential',
+  authorization: 'declare the credential where its component uses it (SecretsChart.use()) and refer to it (a header or file read from a Secret); rotate it: it may already be in git history or CI logs',
+  literal: 'declare the secret where its component uses it (SecretsChart.use()) and refer to it (existingSecret, secretKeyRef, a mounted file); annotations and labels can hold no secret at all: anyone who can list the object reads them',
   key: 'a key of this object is itself a credential; remove it and rotate the credential',
 };
 
@@ -425,7 +425,7 @@ function walkManifest(w: Walk, m: Record<string, unknown>): void {
     for (const field of ['data', 'stringData']) {
       const v = m[field];
       if (v && typeof v === 'object' && Object.keys(v).length > 0) {
-        report(w, at(ROOT, field), 'secret-data', `a Secret in git carries its data (${field} keys: ${Object.keys(v).sort().join(', ')}); declare it in lib/secrets.ts instead`, Object.values(v).filter((x): x is string => typeof x === 'string'));
+        report(w, at(ROOT, field), 'secret-data', `a Secret in git carries its data (${field} keys: ${Object.keys(v).sort().join(', ')}); declare it where its component uses it (SecretsChart.use()) instead`, Object.values(v).filter((x): x is string => typeof x === 'string'));
       }
     }
   }

@@ -83,7 +83,7 @@ export function usedSecrets(scope: Construct): UsedSecretDeclaration[] {
       continue;
     }
     if (known.declaration !== c.declaration && !sameDeclaration(known.declaration, c.declaration)) {
-      throw new Error(`secret "${c.secret}" is declared differently by ${known.by} and ${by}; one Secret has one set of keys, type and labels: share one declaration (e.g. in lib/secrets.ts) or rename one`);
+      throw new Error(`secret "${c.secret}" is declared differently by ${known.by} and ${by}; one Secret has one set of keys, type and labels: share one declaration (as REGISTRY_CREDENTIALS in lib/secrets.ts is) or rename one`);
     }
     known.namespaces.add(c.namespace);
   }

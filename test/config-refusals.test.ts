@@ -144,7 +144,7 @@ describe('a workload that would share objects with the platform', () => {
   });
 
   test.each([
-    ['docker-config', 'the Harbor image pull secret of lib/secrets.ts'],
+    ['docker-config', 'the Harbor image pull secret (REGISTRY_CREDENTIALS of lib/secrets.ts)'],
     ['istio-ca', 'istiod\'s self-signed root CA'],
   ])('a workload %s whose TLS secret <name>-secret in the gateway namespace is the platform\'s is refused', (name, owner) => {
     const p = problem((r) => { r.apps.workloads[name] = workload(name, `x${name}`); });

@@ -207,7 +207,7 @@ describe('synth refuses leaks', () => {
 
   test('a Secret with data', () => {
     const leaks = findLeaks([{ path: 'x/secret-db.yaml', manifest: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'x' }, data: { password: 'aHVudGVyMg==' } } as any }]);
-    expect(leaks).toEqual([{ file: 'x/secret-db.yaml', object: 'Secret x/db (x/secret-db.yaml)', field: 'data', reason: expect.stringContaining('declare it in lib/secrets.ts') }]);
+    expect(leaks).toEqual([{ file: 'x/secret-db.yaml', object: 'Secret x/db (x/secret-db.yaml)', field: 'data', reason: expect.stringContaining('declare it where its component uses it (SecretsChart.use()) instead') }]);
   });
 
   test('a Helm value under a credential key', () => {

@@ -156,7 +156,7 @@ test('npm run validate reports a hand-written Secret with data exactly once (one
   const found = lab.violations.filter((v) => v.file === 'workloads/secret-db.yaml');
   expect(found.map((v) => `${v.rule} ${v.object} ${v.field}`)).toEqual(['no-secret-data Secret default/db data']);
   expect(found[0].message).toContain('data keys: password');
-  expect(found[0].fix).toContain('lib/secrets.ts');
+  expect(found[0].fix).toContain('SecretsChart.use()');
 });
 
 test('Istio in another namespace (istio.namespace: mesh-system) synthesizes and validates with no violation', async () => {

@@ -468,10 +468,10 @@ describe('no-secret-data', () => {
   test('data and stringData are caught (the guide\'s jenkins-metrics-basic-auth)', () => {
     const v = leakViolations([file('s.yaml', secret({ stringData: { username: 'kangbock', password: '<token>' }, data: { x: 'eA==' } }))]);
     expect(v.map((x) => [x.rule, x.file, x.field, x.message])).toEqual([
-      ['no-secret-data', 's.yaml', 'data', 'a Secret in git carries its data (data keys: x); declare it in lib/secrets.ts instead'],
-      ['no-secret-data', 's.yaml', 'stringData', 'a Secret in git carries its data (stringData keys: password, username); declare it in lib/secrets.ts instead'],
+      ['no-secret-data', 's.yaml', 'data', 'a Secret in git carries its data (data keys: x); declare it where its component uses it (SecretsChart.use()) instead'],
+      ['no-secret-data', 's.yaml', 'stringData', 'a Secret in git carries its data (stringData keys: password, username); declare it where its component uses it (SecretsChart.use()) instead'],
     ]);
-    expect(v[0].fix).toContain('lib/secrets.ts (ExternalSecret or SealedSecret)');
+    expect(v[0].fix).toContain('SecretsChart.use(), which writes an ExternalSecret or SealedSecret');
   });
 });
 
