@@ -20,10 +20,8 @@
 // - cost limits are not enforced, and list-type set/map lists compare as plain lists.
 // Each rule is parsed and planned once per process and kept (by its text); only schema subtrees that hold
 // rules are walked.
-import { celEnv, isCelError, parse, plan } from '@bufbuild/cel';
 import type { CelInput } from '@bufbuild/cel';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { KUBERNETES_FUNCTIONS } from './cel-library';
 
 type Schema = Record<string, any>;
 
@@ -69,7 +67,11 @@ export interface CelOutcome {
  */
 export const CEL_EVALUATOR_VERSION = 'cel/1';
 
-const env = celEnv({ funcs: [...KUBERNETES_FUNCTIONS] });
+type Runtime = typeof import('./cel-runtime');
+let runtime: Runtime | undefined;
+/** The evaluator, loaded on first use (./cel-runtime.ts says why). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const cel = (): Runtime => (runtime ??= require('./cel-runtime') as Runtime);
 
 /** Calls the planner handles itself (operators and macros' helpers), which no function resolver lists. */
 const PLANNER_CALLS = new Set(['_&&_', '_||_', '_?_:_', '@not_strictly_false', '_[_]', '!_', '@in']);
@@ -109,15 +111,15 @@ export function compileRule(text: string): Program {
   let p = programs.get(text);
   if (p) return p;
   try {
-    const parsed = parse(text);
+    const parsed = cel().parse(text);
     const calls = new Set<string>();
     const idents = new Set<string>();
     survey(parsed.expr, calls, idents);
-    const unknown = [...calls].filter((c) => !PLANNER_CALLS.has(c) && !env.funcs.find(c)).sort();
+    const unknown = [...calls].filter((c) => !PLANNER_CALLS.has(c) && !cel().env.funcs.find(c)).sort();
     const usesOldSelf = idents.has('oldSelf');
     p = unknown.length > 0
       ? { unusable: `it calls ${unknown.map((u) => `${u}()`).join(', ')}, which this evaluator does not implement (lib/validation/cel-library.ts)`, usesOldSelf }
-      : { run: plan(env, parsed) as (b: Record<string, CelInput>) => unknown, usesOldSelf };
+      : { run: cel().plan(cel().env, parsed) as (b: Record<string, CelInput>) => unknown, usesOldSelf };
   } catch (e) {
     p = { unusable: `it does not parse: ${(e as Error).message.split('\n')[0]}`, usesOldSelf: /\boldSelf\b/.test(text) };
   }
@@ -348,7 +350,7 @@ export function evaluateCelRules(schema: Schema, manifest: unknown): CelOutcome 
           outcome.violations.push({ path: [...path, ...(extra ?? [])], message: messageOf(rule, self!), reason: rule.reason ?? 'FieldValueInvalid', rule: rule.rule });
           continue;
         }
-        const why = isCelError(result) || result instanceof Error
+        const why = cel().isCelError(result) || result instanceof Error
           ? `its evaluation failed: ${(result as Error).message}`
           : `it gave ${typeof result === 'bigint' ? `${result}` : JSON.stringify(result) ?? String(result)}, not a boolean`;
         outcome.notEvaluated.push({ path, rule: rule.rule, why });
