@@ -628,9 +628,11 @@ export const configSchema = z
     } else if (exposure.kind === 'gateway-api') {
       // The v1.6.1 CRDs serve TLSRoute (Argo CD's passthrough) as v1 only, which Istio reads from 1.30 on.
       const istio = (c as { istio: { chartVersion?: string } }).istio;
-      const version = chartSource('istiod', istio.chartVersion).version;
+      // A version versions.yaml does not list is refused below, by its field.
+      const listed = istio.chartVersion === undefined || overrideProblem('istio', istio.chartVersion) === undefined;
+      const version = listed ? chartSource('istiod', istio.chartVersion).version : '';
       const [major, minor] = version.split('.').map(Number);
-      if (major === 1 && minor < 30) {
+      if (listed && major === 1 && minor < 30) {
         ctx.addIssue({ code: 'custom', path: istio.chartVersion ? ['istio', 'chartVersion'] : ['exposure'],
           message: `runs Istio ${version} with exposure gateway-api: the Gateway API v1.6.1 CRDs serve TLSRoute (Argo CD's endpoint) as v1 only, which Istio reads from 1.30 on, so Argo CD would be unreachable; set istio.chartVersion: 1.30.3, or use { kind: ingress, ingressClass: <class> }` });
       }
@@ -652,6 +654,17 @@ export const configSchema = z
         path: ['apps', 'gatewayIssuer'],
         message: `${gatewayProblem}; allowed: ${meshIssuers.join(', ') || `none (declare an issuer with http01IngressClass: ${MESH_INGRESS_CLASS})`}`,
       });
+    }
+    // Deployed by a hub's Argo CD (cluster.destination names another cluster): the environment installs no
+    // Argo CD, so settings of its own Argo CD would be silently ignored.
+    const d = c.cluster.destination;
+    if (d && !('server' in d && d.server === 'https://kubernetes.default.svc')) {
+      for (const field of ['rbac', 'githubSso'] as const) {
+        if (c.argocd[field] !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['argocd', field],
+            message: 'has no effect: cluster.destination names another cluster, whose environment is deployed by a hub\'s Argo CD and installs none of its own; set it in the hub\'s environment, and remove it here' });
+        }
+      }
     }
     checkWhatTheClusterRefuses(c, ctx);
     if (c.promtail && c.alloy) {

@@ -1,6 +1,7 @@
 // The laptop environment (config/local.yaml: kind or minikube, no cloud): synthesized and validated
 // end to end, carrying no Azure-specific value, with its CA chain, Kubernetes secret store, in-cluster
 // storage, and requests that fit one 6 GB node.
+import * as fs from 'fs';
 import * as path from 'path';
 import { configProblem, labConfig, render, unionViolations } from './helpers';
 import { loadConfig } from '../lib/config';
@@ -155,4 +156,18 @@ describe('config', () => {
     expect(configProblem((r) => { r.secrets.store = { kind: 'kubernetes' }; })).toMatch(/secrets\.store\.namespace: is required/);
     expect(configProblem((r) => { r.cluster.size = 'tiny'; })).toMatch(/cluster\.size: must be "standard" or "small"/);
   });
+});
+
+test('the README\'s laptop secrets script creates exactly the store keys the local environment reads', () => {
+  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  const script = readme.slice(readme.indexOf('**Secrets on a laptop.**'));
+  const block = script.slice(script.indexOf('```sh'), script.indexOf('```', script.indexOf('```sh') + 5));
+  const created = new Set([
+    ...[...block.matchAll(/(?:^|; )s ([a-z0-9-]+) /gm)].map((m) => m[1]),
+    ...[...block.matchAll(/create secret generic ([a-z0-9-]+) /g)].map((m) => m[1]).filter((n) => n !== '"$1"'),
+  ]);
+  const read = new Set(local.all('ExternalSecret').flatMap((e: any) => e.spec.data.map((d: any) => d.remoteRef.key)));
+  expect([...read].filter((k) => !created.has(k))).toEqual([]);
+  // Only the basic-auth htpasswd, which an ingress exposure reads, is created beyond what local reads.
+  expect([...created].filter((k) => !read.has(k))).toEqual(['monitoring-htpasswd']);
 });

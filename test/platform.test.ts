@@ -3,7 +3,8 @@ import { KubeConfigMap } from '../imports/k8s';
 import { composePlatform } from '../charts/platform';
 import { ManifestComponent } from '../lib/component';
 import { ARGOCD_INSTALL_FILE, buildPlatform, chartFiles, renderFiles } from '../lib/platform';
-import { labConfig, render, Rendered, unionViolations } from './helpers';
+import { configProblem, labConfig, render, Rendered, unionViolations } from './helpers';
+import { inventory } from '../lib/inventory';
 
 const lab = render();
 
@@ -243,6 +244,13 @@ describe('a second environment', () => {
     expect(other.in('bootstrap/argo-cd')).toEqual([]);
     expect(other.platform!.components.map((c) => c.name)).not.toContain('argo-cd');
     expect(lab.platform!.components.map((c) => c.name)).toContain('argo-cd');
+    expect(other.get('Application', 'platform-staging').metadata.name).toBe('platform-staging');
+    expect(inventory(other.platform!, other.files)).toContain('Deployed by the Argo CD of another cluster (a hub) to cluster `staging-aks`');
+  });
+
+  test('settings of its own Argo CD are refused where a hub deploys it (they would be ignored)', () => {
+    expect(configProblem((r) => { r.cluster.destination = { name: 'staging-aks' }; r.argocd.rbac = { defaultPolicy: 'role:readonly', policyCsv: [] }; }))
+      .toMatch(/argocd\.rbac: has no effect: cluster\.destination names another cluster/);
     expect(other.get('Certificate', 'harbor-secret', 'registry').spec.issuerRef.name).toBe('le-public');
   });
 

@@ -110,16 +110,18 @@ function survey(expr: any, calls: Set<string>, idents: Set<string>): void {
 export function compileRule(text: string): Program {
   let p = programs.get(text);
   if (p) return p;
+  // Outside the try: an evaluator that fails to load fails the run, rather than every rule "not parsing".
+  const runtime = cel();
   try {
-    const parsed = cel().parse(text);
+    const parsed = runtime.parse(text);
     const calls = new Set<string>();
     const idents = new Set<string>();
     survey(parsed.expr, calls, idents);
-    const unknown = [...calls].filter((c) => !PLANNER_CALLS.has(c) && !cel().env.funcs.find(c)).sort();
+    const unknown = [...calls].filter((c) => !PLANNER_CALLS.has(c) && !runtime.env.funcs.find(c)).sort();
     const usesOldSelf = idents.has('oldSelf');
     p = unknown.length > 0
       ? { unusable: `it calls ${unknown.map((u) => `${u}()`).join(', ')}, which this evaluator does not implement (lib/validation/cel-library.ts)`, usesOldSelf }
-      : { run: cel().plan(cel().env, parsed) as (b: Record<string, CelInput>) => unknown, usesOldSelf };
+      : { run: runtime.plan(runtime.env, parsed) as (b: Record<string, CelInput>) => unknown, usesOldSelf };
   } catch (e) {
     p = { unusable: `it does not parse: ${(e as Error).message.split('\n')[0]}`, usesOldSelf: /\boldSelf\b/.test(text) };
   }
