@@ -166,7 +166,22 @@ export abstract class Component extends Chart {
    * chart, the ones the chart renders.
    */
   public get appliedManifests(): readonly RenderedObject['manifest'][] {
+    return this.sealed ?? this.computeAppliedManifests();
+  }
+
+  /** What appliedManifests returns, computed afresh (every object's toJson). */
+  protected computeAppliedManifests(): readonly RenderedObject['manifest'][] {
     return this.apiObjects.map((o) => o.toJson());
+  }
+
+  private sealed?: readonly RenderedObject['manifest'][];
+
+  /**
+   * Fixes appliedManifests once the platform is complete (its render attached, nothing more to add):
+   * deriving the waves, Applications and checks reads it many times, each a toJson of every object.
+   */
+  public seal(): void {
+    this.sealed = this.computeAppliedManifests();
   }
 
   /**
@@ -249,8 +264,8 @@ export class HelmComponent<V extends object> extends Component {
     this._render = render;
   }
 
-  public override get appliedManifests(): readonly RenderedObject['manifest'][] {
-    return [...this.render.objects.map((o) => o.manifest), ...super.appliedManifests];
+  protected override computeAppliedManifests(): readonly RenderedObject['manifest'][] {
+    return [...this.render.objects.map((o) => o.manifest), ...super.computeAppliedManifests()];
   }
 
   /** The chart's values, as Argo CD passes them (`helm.valuesObject`). */

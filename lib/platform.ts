@@ -61,6 +61,8 @@ export function completePlatform(c: Composition, renders: ReadonlyMap<string, Ch
     if (!r) throw new Error(`no render of chart ${h.name}`);
     h.attachRender(r);
   }
+  // Nothing is added to the components from here on.
+  for (const comp of components) comp.seal();
   // servedApiVersions lists `group/version/Kind` (core: `v1/Kind`) besides the group/versions.
   const builtInKinds = new Set(servedApiVersions(c.config.cluster.kubernetesVersion)
     .map((v) => v.split('/'))

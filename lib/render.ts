@@ -688,11 +688,15 @@ function checkHelmMatchesArgoCd(charts: readonly ChartInput[], options: RenderOp
   }
 }
 
-/** What both drivers do first: the checks, the cluster's cache entry, or else the rounds to run. */
+/**
+ * What both drivers do first: the cluster's cache entry, or else the checks and the rounds to run. (An entry's
+ * name digests the Helm version and every chart archive, so a cached cluster passed the checks when rendered.)
+ */
 function startCluster(charts: readonly ChartInput[], kubeVersion: string, options: RenderOptions) {
-  checkHelmMatchesArgoCd(charts, options);
   const file = clusterCacheFile(charts, kubeVersion, options);
-  return { file, cached: readClusterEntry(file, options), rounds: renderRounds(charts, kubeVersion, (c) => chartTraits(c.source, options)) };
+  const cached = readClusterEntry(file, options);
+  if (!cached) checkHelmMatchesArgoCd(charts, options);
+  return { file, cached, rounds: renderRounds(charts, kubeVersion, (c) => chartTraits(c.source, options)) };
 }
 
 /** Renders a cluster's charts: cached renders, Helm for the rest, one chart at a time. */
