@@ -4,12 +4,11 @@
 // lib/platform.ts. Adding a component: a file in charts/ with its props interface, its config section in
 // lib/config.ts, and one `new` here with the references it needs.
 import { App } from 'cdk8s';
-import { ConfigError, isOptionalSection, PlatformConfig, usesCanary } from '../lib/config';
+import { ConfigError, isOptionalSection, PlatformConfig, runsItsOwnArgoCd, usesCanary } from '../lib/config';
 import { endpointProblems } from '../lib/tls-endpoint';
 import { Composition } from '../lib/platform';
 import { Exposure } from '../lib/exposure';
 import { PROVIDERS } from '../lib/provider';
-import { runsItsOwnArgoCd } from '../lib/app-of-apps';
 import { GatewayApiChart } from './gateway-api';
 import { INGRESS_GATEWAY, injectionLabels, IstioBaseChart, IstioGatewayChart, IstiodChart } from './istio';
 import { WorkloadsChart } from './workloads';
@@ -65,14 +64,14 @@ export function composePlatform(config: PlatformConfig): Composition {
   });
   const scrapedBy = (who: string) => needs(monitoring, who, 'kubePrometheusStack', 'Prometheus scrapes its metrics with a PodMonitor, a kind the monitoring stack installs');
 
-  if (config.ingressNginx) {
-    if (exposure.kind !== 'ingress') throw new ConfigError(config.file, ['ingressNginx: runs ingress-nginx, but exposure.kind is gateway-api; remove the section']);
+  // (Config refuses ingressNginx beside a gateway-api exposure.)
+  if (config.ingressNginx && exposure.kind === 'ingress') {
     new IngressNginxChart(app, { config: config.ingressNginx, ingressClass: exposure.className, provider: PROVIDERS[config.cluster.provider] });
   }
   if (config.harbor) new HarborChart(app, { ...site, config: config.harbor, size });
   if (config.jenkins) new JenkinsChart(app, { ...site, config: config.jenkins, monitoring: scrapedBy('jenkins') });
   // An environment deployed to another cluster by a hub's Argo CD installs none of its own.
-  const argoCd = runsItsOwnArgoCd(config) ? new ArgoCdChart(app, { ...site, config: config.argocd, monitoring: scrapedBy('argocd'), size }) : undefined;
+  const argoCd = runsItsOwnArgoCd(config.cluster) ? new ArgoCdChart(app, { ...site, config: config.argocd, monitoring: scrapedBy('argocd'), size }) : undefined;
   const loki = config.loki && new LokiChart(app, {
     config: config.loki,
     alertmanagerUrl: scrapedBy('loki').alertmanager.url,

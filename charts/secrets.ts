@@ -43,9 +43,6 @@ export class SecretsChart extends ManifestComponent {
   private readonly config: SecretsConfig;
   private readonly file: string;
   private written = false;
-  /** The ClusterSecretStore the ExternalSecrets read (external-secrets backend only). */
-  private storeName: string = CLUSTER_SECRET_STORES['azure-key-vault'];
-  private storeKind: 'azure-key-vault' | 'kubernetes' = 'azure-key-vault';
 
   constructor(scope: Construct, props: { readonly config: SecretsConfig; readonly file: string; readonly backend: Component }) {
     const { config, backend: backendComponent } = props;
@@ -55,11 +52,9 @@ export class SecretsChart extends ManifestComponent {
     this.backend = config.backend;
     if (config.backend === 'external-secrets') {
       const store = config.store;
-      this.storeName = CLUSTER_SECRET_STORES[store.kind];
-      this.storeKind = store.kind;
       if (store.kind === 'azure-key-vault') {
         new ClusterSecretStore(this, 'store', {
-          metadata: { name: this.storeName },
+          metadata: { name: CLUSTER_SECRET_STORES[store.kind] },
           spec: {
             provider: {
               azurekv: {
@@ -102,7 +97,7 @@ export class SecretsChart extends ManifestComponent {
     const used = usedSecrets(scope);
     const backend = this.config;
     if (backend.backend === 'external-secrets') {
-      for (const d of used) for (const ns of d.namespaces) this.externalSecret(d, ns);
+      for (const d of used) for (const ns of d.namespaces) this.externalSecret(d, ns, backend.store.kind);
       return;
     }
     const missing: string[] = [];
@@ -123,12 +118,13 @@ export class SecretsChart extends ManifestComponent {
     if (missing.length > 0) throw new ConfigError(this.file, missing);
   }
 
-  private externalSecret(d: SecretDeclaration, namespace: string): void {
+  /** An ExternalSecret reading `d` from the ClusterSecretStore of `store`'s kind. */
+  private externalSecret(d: SecretDeclaration, namespace: string, store: keyof typeof CLUSTER_SECRET_STORES): void {
     new ExternalSecret(this, `${d.name}-${namespace}`, {
       metadata: { name: d.name, namespace },
       spec: {
         refreshInterval: '1h',
-        secretStoreRef: { kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE, name: this.storeName },
+        secretStoreRef: { kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE, name: CLUSTER_SECRET_STORES[store] },
         target: {
           name: d.name,
           creationPolicy: ExternalSecretSpecTargetCreationPolicy.OWNER,
@@ -141,7 +137,7 @@ export class SecretsChart extends ManifestComponent {
         },
         data: Object.entries(d.keys).map(([secretKey, remoteKey]) => ({
           secretKey,
-          remoteRef: this.storeKind === 'kubernetes' ? { key: remoteKey, property: KUBERNETES_STORE_VALUE_KEY } : { key: remoteKey },
+          remoteRef: store === 'kubernetes' ? { key: remoteKey, property: KUBERNETES_STORE_VALUE_KEY } : { key: remoteKey },
         })),
       },
     });
@@ -165,7 +161,7 @@ export class SecretsChart extends ManifestComponent {
       subjects: [{ kind: 'ServiceAccount', name: KUBERNETES_STORE_READER, namespace }],
     });
     new ClusterSecretStore(this, 'store', {
-      metadata: { name: this.storeName },
+      metadata: { name: CLUSTER_SECRET_STORES.kubernetes },
       spec: {
         provider: {
           kubernetes: {

@@ -5,7 +5,7 @@
 // chart and a folder of its own gets an Application with two sources.
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { ConfigError, PlatformConfig } from './config';
+import { ConfigError, IN_CLUSTER, PlatformConfig } from './config';
 import { Component, isHelmComponent } from './component';
 import {
   AppProject,
@@ -16,7 +16,6 @@ import {
   ApplicationSpecSyncPolicy,
 } from '../imports/argoproj.io';
 
-export const IN_CLUSTER = 'https://kubernetes.default.svc';
 export const APPS_FOLDER = 'apps';
 export const BOOTSTRAP_FOLDER = 'bootstrap';
 export const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
@@ -39,12 +38,6 @@ export function applicationName(config: PlatformConfig, component: { readonly na
 
 /** Longest name of an Application: Argo CD labels resources with it (app.kubernetes.io/instance), a label value. */
 export const MAX_APPLICATION_NAME = 63;
-
-/** Whether the environment runs in the cluster of the Argo CD that deploys it (its own), not a hub's other cluster. */
-export function runsItsOwnArgoCd(config: PlatformConfig): boolean {
-  const d = config.cluster.destination;
-  return !d || ('server' in d && d.server === IN_CLUSTER);
-}
 
 /** The cluster an environment's components go to: the configured one, or the cluster Argo CD runs in. */
 export function destinationCluster(config: PlatformConfig): { server: string } | { name: string } {

@@ -657,8 +657,7 @@ export const configSchema = z
     }
     // Deployed by a hub's Argo CD (cluster.destination names another cluster): the environment installs no
     // Argo CD, so settings of its own Argo CD would be silently ignored.
-    const d = c.cluster.destination;
-    if (d && !('server' in d && d.server === 'https://kubernetes.default.svc')) {
+    if (!runsItsOwnArgoCd(c.cluster)) {
       for (const field of ['rbac', 'githubSso'] as const) {
         if (c.argocd[field] !== undefined) {
           ctx.addIssue({ code: 'custom', path: ['argocd', field],
@@ -765,6 +764,18 @@ export type PlatformConfig = z.infer<typeof configSchema> & {
  * an environment's file, and then the component is off there (charts/platform.ts builds it only if present).
  */
 export type Section<K extends keyof PlatformConfig> = NonNullable<PlatformConfig[K]>;
+
+/** The cluster Argo CD itself runs in, as Argo CD names it. */
+export const IN_CLUSTER = 'https://kubernetes.default.svc';
+
+/**
+ * Whether the environment runs in the cluster of the Argo CD that deploys it (its own Argo CD), rather than
+ * in another cluster a hub's Argo CD deploys it to (`cluster.destination`).
+ */
+export function runsItsOwnArgoCd(cluster: { readonly destination?: { readonly server: string } | { readonly name: string } }): boolean {
+  const d = cluster.destination;
+  return !d || ('server' in d && d.server === IN_CLUSTER);
+}
 
 /** Whether an environment may leave out config section `name` (its component is then off there). */
 export function isOptionalSection(name: string): boolean {

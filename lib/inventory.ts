@@ -7,6 +7,7 @@ import { secretConsumers, usedSecrets } from './secrets';
 import { applicationName, destinationCluster, writtenSources } from './app-of-apps';
 import { ARGOCD_INSTALL_FILE, chartComponents, Platform, RenderedFile } from './platform';
 import { compareText } from './text';
+import { IN_CLUSTER } from './config';
 import { meshAccessSection } from './mesh-inventory';
 
 type Obj = any;
@@ -162,7 +163,7 @@ export function inventory(platform: Platform, files: readonly RenderedFile[]): s
       ? 'Bootstrap once: install Argo CD from `bootstrap/argo-cd/` ' +
         `(\`kubectl apply --server-side -f ${config.deployRepo.path}/${config.environment}/${ARGOCD_INSTALL_FILE}\`), then ` +
         `\`kubectl apply -f ${config.deployRepo.path}/${config.environment}/bootstrap/\`; the root Application syncs the rest.`
-      : `Deployed by the Argo CD of another cluster (a hub) to ${'server' in destinationCluster(config) ? `\`${(destinationCluster(config) as { server: string }).server}\`` : `cluster \`${(destinationCluster(config) as { name: string }).name}\``}: ` +
+      : `Deployed by the Argo CD of another cluster (a hub) to ${destinationText(destinationCluster(config))}: ` +
         `register that cluster in the hub (\`argocd cluster add\`), then apply \`${config.deployRepo.path}/${config.environment}/bootstrap/\` ` +
         'to the hub; the root Application syncs the rest. No Argo CD of its own is installed.'), '');
 
@@ -333,6 +334,11 @@ function trafficSection(own: readonly Obj[], apps: readonly Obj[]): string[] {
   return out;
 }
 
+/** A destination cluster as the inventory names it. */
+function destinationText(d: { readonly server?: string; readonly name?: string }): string {
+  return d.name ? `cluster \`${d.name}\`` : d.server === IN_CLUSTER ? 'its own cluster' : `\`${d.server}\``;
+}
+
 /** The file of the output folder that compares its environments (gitops/README.md). */
 export const ENVIRONMENTS_FILE = 'README.md';
 
@@ -356,7 +362,7 @@ export function environmentsOverview(environments: ReadonlyMap<string, ReadonlyM
       if (!name) continue;
       applications++;
       const d = app?.spec?.destination;
-      destination = d?.name ? `cluster \`${d.name}\`` : d?.server === 'https://kubernetes.default.svc' ? 'its own cluster' : `\`${d?.server}\``;
+      destination = destinationText(d ?? {});
       const component = name.endsWith(`-${env}`) ? name.slice(0, -env.length - 1) : name;
       const { chart } = writtenSources(app!.spec as { source?: unknown; sources?: unknown });
       const what = chart ? `${chart.chart} ${chart.targetRevision}` : 'manifests';
