@@ -126,7 +126,7 @@ interface Plan {
 
 function plan(requests: readonly RenderRequest[], options: RenderOptions): Plan {
   const root = options.root ?? projectRoot();
-  const cacheDir = options.cacheDir ?? process.env.PLATFORM_RENDER_CACHE ?? path.join(root, RENDER_CACHE_DIR);
+  const cacheDir = renderCacheDir(options);
   const helm = options.helm ?? helmBinary({ root });
   // Keys first: a bad request or an unvendored chart fails before anything runs.
   const prepared = requests.map((r) => {
@@ -387,19 +387,24 @@ function diffPaths(x: unknown, y: unknown, at: string, out: string[]): void {
   }
 }
 
+/** Chart entries this process has read, by file (most recently used last): tests build many variants of a cluster. */
+const readEntries = new Map<string, CacheEntry>();
+const READ_ENTRIES_KEPT = 64;
+
 function readEntry(file: string, now: Date): CacheEntry | undefined {
-  let entry: CacheEntry;
-  try {
-    entry = JSON.parse(fs.readFileSync(file, 'utf8')) as CacheEntry;
-  } catch {
-    return undefined;
+  let entry = readEntries.get(file);
+  if (!entry || !fs.existsSync(file)) {
+    try {
+      entry = JSON.parse(fs.readFileSync(file, 'utf8')) as CacheEntry;
+    } catch {
+      return undefined;
+    }
+    if (entry?.format !== RENDER_FORMAT || !Array.isArray(entry.objects) || !Array.isArray(entry.unstable)) return undefined;
   }
-  if (entry?.format !== RENDER_FORMAT || !Array.isArray(entry.objects) || !Array.isArray(entry.unstable)) return undefined;
-  try {
-    fs.utimesSync(file, now, now); // most recently used: pruning keeps it
-  } catch {
-    // a read-only cache still serves
-  }
+  readEntries.delete(file);
+  readEntries.set(file, entry);
+  if (readEntries.size > READ_ENTRIES_KEPT) readEntries.delete(readEntries.keys().next().value!);
+  touch(file, now);
   return entry;
 }
 
@@ -580,33 +585,45 @@ export function* renderRounds(charts: readonly ChartInput[], kubeVersion: string
 /**
  * The outcome of all rounds for a whole cluster, cached under one key (every input of every chart, the
  * archives, the Kubernetes version and its APIs, the Helm version): an unchanged synth reads one entry
- * instead of every round's.
+ * instead of every round's. The entry names each chart's final render by the digest of its content, stored
+ * once beside it (`<digest>.json`): clusters that differ in one chart's values (environments, the tests'
+ * variants) share the files of every other chart, and a process reads and parses each of them once.
  */
 interface ClusterEntry {
   readonly format: string;
-  readonly renders: [string, ChartRender][];
+  /** Application -> the digest of its ChartRender's file. */
+  readonly renders: [string, string][];
 }
+
+interface ChartRenderEntry {
+  readonly format: string;
+  readonly render: ChartRender;
+}
+
+const CLUSTER_FORMAT = `${RENDER_FORMAT} cluster/2`;
+const CHART_RENDER_FORMAT = `${RENDER_FORMAT} chart-render`;
 
 function clusterCacheFile(charts: readonly ChartInput[], kubeVersion: string, options: RenderOptions): string {
   const root = options.root ?? projectRoot();
   const helm = options.helm ?? helmBinary({ root });
-  const cacheDir = options.cacheDir ?? process.env.PLATFORM_RENDER_CACHE ?? path.join(root, RENDER_CACHE_DIR);
   const key = sha256(JSON.stringify([
-    RENDER_FORMAT, 'cluster', kubeVersion, servedApiVersions(kubeVersion), helm.version,
+    CLUSTER_FORMAT, kubeVersion, servedApiVersions(kubeVersion), helm.version,
     charts.map((c) => [c.application, vendoredChart(c.source, { root }).sha256, canonicalJson(c.values), c.releaseName, c.namespace]),
   ]));
-  return path.join(cacheDir, `${key}.json`);
+  return path.join(renderCacheDir(options), `${key}.json`);
+}
+
+function renderCacheDir(options: RenderOptions): string {
+  return options.cacheDir ?? process.env.PLATFORM_RENDER_CACHE ?? path.join(options.root ?? projectRoot(), RENDER_CACHE_DIR);
 }
 
 /**
- * The cluster entries this process read last, parsed and frozen, by file: a cluster entry is ~6 MB of JSON,
- * and a process that builds the same cluster again (validate builds it twice; a test file builds the lab
- * with changes that do not reach the charts many times) would parse it again. An entry's content is a
- * function of its name (the digest of every input), so the file need not be read again while it exists.
- * Frozen, because every platform built from it shares its objects: nothing may change a render.
+ * Chart renders this process has read, parsed and frozen, by digest (most recently used last). A render's
+ * content is a function of its digest, so the file need not be read again. Frozen, because every platform
+ * built from it shares its objects: nothing may change a render.
  */
-const parsedEntries = new Map<string, readonly [string, ChartRender][]>();
-const PARSED_ENTRIES_KEPT = 3;
+const parsedRenders = new Map<string, ChartRender>();
+const PARSED_RENDERS_KEPT = 64;
 
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -616,40 +633,76 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-function readClusterEntry(file: string, options: RenderOptions): Map<string, ChartRender> | undefined {
-  let renders = parsedEntries.get(file);
-  if (!renders || !fs.existsSync(file)) {
-    let entry: ClusterEntry;
-    try {
-      entry = JSON.parse(fs.readFileSync(file, 'utf8')) as ClusterEntry;
-    } catch {
-      return undefined;
-    }
-    if (entry?.format !== `${RENDER_FORMAT} cluster` || !Array.isArray(entry.renders)) return undefined;
-    renders = deepFreeze(entry.renders);
-  }
-  // Most recently used last; the oldest goes first.
-  parsedEntries.delete(file);
-  parsedEntries.set(file, renders);
-  if (parsedEntries.size > PARSED_ENTRIES_KEPT) parsedEntries.delete(parsedEntries.keys().next().value!);
+function remember(digest: string, render: ChartRender): ChartRender {
+  parsedRenders.delete(digest);
+  parsedRenders.set(digest, render);
+  if (parsedRenders.size > PARSED_RENDERS_KEPT) parsedRenders.delete(parsedRenders.keys().next().value!);
+  return render;
+}
+
+function readChartRender(dir: string, digest: string, now: Date): ChartRender | undefined {
+  const known = parsedRenders.get(digest);
+  if (known) return remember(digest, known);
+  const file = path.join(dir, `${digest}.json`);
+  let entry: ChartRenderEntry;
   try {
-    const now = new Date();
-    fs.utimesSync(file, now, now);
+    entry = JSON.parse(fs.readFileSync(file, 'utf8')) as ChartRenderEntry;
+  } catch {
+    return undefined;
+  }
+  if (entry?.format !== CHART_RENDER_FORMAT || !Array.isArray(entry.render?.objects)) return undefined;
+  touch(file, now);
+  return remember(digest, deepFreeze(entry.render));
+}
+
+function touch(file: string, now: Date): void {
+  try {
+    fs.utimesSync(file, now, now); // most recently used: pruning keeps it
   } catch {
     // a read-only cache still serves
   }
-  options.log?.(`helm: ${renders.length} charts from cache (nothing changed)`);
-  return new Map(renders);
+}
+
+function readClusterEntry(file: string, options: RenderOptions): Map<string, ChartRender> | undefined {
+  let entry: ClusterEntry;
+  try {
+    entry = JSON.parse(fs.readFileSync(file, 'utf8')) as ClusterEntry;
+  } catch {
+    return undefined;
+  }
+  if (entry?.format !== CLUSTER_FORMAT || !Array.isArray(entry.renders)) return undefined;
+  const now = new Date();
+  const renders = new Map<string, ChartRender>();
+  for (const [application, digest] of entry.renders) {
+    const render = readChartRender(path.dirname(file), digest, now);
+    // A file pruned since: the rounds run again (from the charts' own entries).
+    if (!render) return undefined;
+    renders.set(application, render);
+  }
+  touch(file, now);
+  options.log?.(`helm: ${renders.size} charts from cache (nothing changed)`);
+  return renders;
 }
 
 function writeClusterEntry(file: string, renders: Map<string, ChartRender>): Map<string, ChartRender> {
-  const entry: ClusterEntry = { format: `${RENDER_FORMAT} cluster`, renders: [...renders] };
+  const dir = path.dirname(file);
+  const now = new Date();
   try {
-    writeFileAtomic(file, JSON.stringify(entry));
+    const digests: [string, string][] = [];
+    for (const [application, render] of renders) {
+      const text = JSON.stringify({ format: CHART_RENDER_FORMAT, render } satisfies ChartRenderEntry);
+      const digest = sha256(text);
+      const chartFile = path.join(dir, `${digest}.json`);
+      if (fs.existsSync(chartFile)) touch(chartFile, now);
+      else writeFileAtomic(chartFile, text);
+      digests.push([application, digest]);
+    }
+    writeFileAtomic(file, JSON.stringify({ format: CLUSTER_FORMAT, renders: digests } satisfies ClusterEntry));
   } catch {
     // Only a cache (dist/ may be read-only).
   }
-  return renders;
+  // Frozen as a cached one is: a fresh render is shared the same way.
+  return new Map([...renders].map(([application, render]) => [application, deepFreeze(render)]));
 }
 
 /**

@@ -4,5 +4,7 @@
 import { celEnv, isCelError, parse, plan } from '@bufbuild/cel';
 import { KUBERNETES_FUNCTIONS } from './cel-library';
 
+export { timestampFromDate } from '@bufbuild/protobuf/wkt';
+
 export const env = celEnv({ funcs: [...KUBERNETES_FUNCTIONS] });
 export { isCelError, parse, plan };

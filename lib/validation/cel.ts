@@ -21,7 +21,6 @@
 // Each rule is parsed and planned once per process and kept (by its text); only schema subtrees that hold
 // rules are walked.
 import type { CelInput } from '@bufbuild/cel';
-import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 
 type Schema = Record<string, any>;
 
@@ -247,7 +246,7 @@ export function toCel(node: Schema | undefined, value: unknown, root: Schema, re
       if (n.format === 'byte') return base64Bytes(value);
       if (n.format === 'date-time' || n.format === 'date') {
         const d = new Date(value);
-        return Number.isNaN(d.getTime()) ? value : timestampFromDate(d);
+        return Number.isNaN(d.getTime()) ? value : cel().timestampFromDate(d);
       }
       return value;
     case 'array': {

@@ -152,8 +152,24 @@ export function validate(files: readonly ManifestFile[], options: ValidationOpti
  * may be edited in place after a validation, as tests do).
  */
 export function schemaCacheKey(registry: SchemaRegistry, manifest: unknown, crdSchema = '', objectsMayChange = false): string {
-  const text = objectsMayChange ? JSON.stringify(manifest) : jsonOf(manifest as object);
-  return createHash('sha1').update(registry.fingerprint).update(CEL_EVALUATOR_VERSION).update(crdSchema).update(text).digest('base64url');
+  return createHash('sha1').update(registry.fingerprint).update(CEL_EVALUATOR_VERSION).update(crdSchema)
+    .update(objectDigest(manifest as object, objectsMayChange)).digest('base64url');
+}
+
+const objectDigests = new WeakMap<object, string>();
+
+/**
+ * The digest of an object's JSON, computed once per object unless it may change: a frozen object (a chart's
+ * render, shared by every platform built from it) never does, whatever the caller says.
+ */
+function objectDigest(o: object, mayChange: boolean): string {
+  const remembered = !mayChange || Object.isFrozen(o);
+  let digest = remembered ? objectDigests.get(o) : undefined;
+  if (digest === undefined) {
+    digest = createHash('sha1').update(mayChange ? JSON.stringify(o) : jsonOf(o)).digest('base64url');
+    if (remembered) objectDigests.set(o, digest);
+  }
+  return digest;
 }
 
 /** The longest rule text quoted in a message; the Gateway API's longest rules run to thousands of characters. */
