@@ -13,13 +13,19 @@ import { RuleName, Violation } from '../lib/validation';
 
 export const LAB_FILE = path.join(__dirname, '..', 'config', 'lab.yaml');
 
+let labText: string | undefined;
+
 /** The lab config as a plain object, for tests that change a field. */
 export function labRaw(): any {
-  return yaml.load(fs.readFileSync(LAB_FILE, 'utf8'));
+  return yaml.load(labText ??= fs.readFileSync(LAB_FILE, 'utf8'));
 }
+
+/** The lab config as it is, parsed once per test file (a config is frozen: nothing can change it). */
+let labAsIs: PlatformConfig | undefined;
 
 /** The lab config, with `change` applied to its raw form first; `file` names the environment. */
 export function labConfig(change?: (raw: any) => void, file = 'config/lab.yaml'): PlatformConfig {
+  if (!change && file === 'config/lab.yaml') return (labAsIs ??= parseConfig(labText ??= fs.readFileSync(LAB_FILE, 'utf8'), file));
   const raw = labRaw();
   change?.(raw);
   return parseConfig(yaml.dump(raw), file);

@@ -48,7 +48,7 @@ test('six commands that find the same dead holder\'s lock take it one at a time'
     // A lock left by a process that no longer runs.
     fs.writeFileSync(path.join(root, '.platform.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, host: require('os').hostname(), command: 'npm run synth', since: 'then' }));
     await Promise.all(Array.from({ length: 6 }, () => new Promise<void>((resolve, reject) => {
-      const p = spawn(process.execPath, [hold, root, log, '150'], { stdio: 'ignore' });
+      const p = spawn(process.execPath, [hold, root, log, '50'], { stdio: 'ignore' });
       p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`exit ${code}`))));
     })));
     expect(fs.readFileSync(log, 'utf8').match(/enter/g)).toHaveLength(6);

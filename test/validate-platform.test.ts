@@ -124,11 +124,14 @@ describe('npm run validate', () => {
     expect(bad.stdout).toMatch(/spec\.colour/);
   });
 
-  test('--help says what is checked', async () => {
+  test('--help says what is checked; an unknown flag exits 2 with the usage', async () => {
     const r = await validate('--help');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('cluster.kubernetesVersion');
     expect(r.stdout).toContain('render (from vendor/)');
+    const bad = await validate('--no-such-flag');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^error: Unknown option '--no-such-flag'[^]*\n\nUsage: npm run validate/);
   });
 });
 
