@@ -1,15 +1,12 @@
-// Before any test file runs: render every environment's charts once, in parallel, so that the tests (which
-// build platforms synchronously, one chart at a time on a miss) find them in dist/render-cache. On a fresh
-// clone this is the one cold render of the test run. Then synthesize config/ once, with the synth command
-// itself, into a temporary gitops/ that tests copy (test/commands.ts: synthesizedGitops) instead of each
-// running a synth of their own, and keep its schema cache for test/setup-schema-cache.ts;
-// test/global-teardown.ts removes both.
+// Before any test file runs: synthesize config/ once, with the synth command itself, into a temporary gitops/
+// that tests copy (test/commands.ts: synthesizedGitops) instead of each running a synth of their own, and keep
+// its schema cache for test/setup-schema-cache.ts; test/global-teardown.ts removes both. The synth renders
+// every environment's charts, each environment's in parallel, so that the tests (which build platforms
+// synchronously, one chart at a time on a miss) find them in dist/render-cache: on a fresh clone this is the
+// one cold render of the test run.
 import * as fs from 'fs';
 import * as os from 'os';
-import { composePlatform } from '../charts/platform';
 import * as path from 'path';
-import { configFiles, loadConfig } from '../lib/config';
-import { buildPlatformAsync } from '../lib/platform';
 import { main } from '../main';
 import { SCHEMA_CACHE } from '../lib/synth';
 
@@ -34,8 +31,6 @@ export default async function globalSetup(): Promise<void> {
   const tmp = runTempFolder();
   process.env.TMPDIR = tmp;
   process.env.PLATFORM_TEST_TMP = tmp;
-  const root = path.join(__dirname, '..');
-  for (const file of configFiles(path.join(root, 'config'))) await buildPlatformAsync(composePlatform(loadConfig(file)));
   const dir = fs.mkdtempSync(path.join(tmp, 'platform-test-gitops-'));
   const out = path.join(dir, 'gitops');
   const cwd = process.cwd();

@@ -80,12 +80,23 @@ function routedField(o: KObject, at: Path): boolean {
   return false;
 }
 
-function walkStrings(node: Json, at: Path, visit: (s: string, at: Path, siblingPort: number | undefined) => void, siblingPort?: number): void {
-  if (typeof node === 'string') { visit(node, at, siblingPort); return; }
-  if (Array.isArray(node)) { node.forEach((n, i) => walkStrings(n, [...at, i], visit)); return; }
-  if (!isObject(node)) return;
-  const port = typeof node.port === 'number' ? node.port : undefined;
-  for (const [k, v] of Object.entries(node)) walkStrings(v, [...at, k], visit, port);
+/**
+ * Calls `visit` with every string under `node`, its path, and the numeric `port` beside it. The path is one
+ * array, changed as the walk goes: a visitor that keeps it copies it.
+ */
+function walkStrings(node: Json, visit: (s: string, at: Path, siblingPort: number | undefined) => void): void {
+  const at: Path = [];
+  const walk = (n: Json, siblingPort?: number): void => {
+    if (typeof n === 'string') { visit(n, at, siblingPort); return; }
+    if (Array.isArray(n)) {
+      for (let i = 0; i < n.length; i++) { at.push(i); walk(n[i]); at.pop(); }
+      return;
+    }
+    if (!isObject(n)) return;
+    const port = typeof n.port === 'number' ? n.port : undefined;
+    for (const k of Object.keys(n)) { at.push(k); walk(n[k], port); at.pop(); }
+  };
+  walk(node);
 }
 
 function portsText(s: ServiceModel): string {
@@ -118,11 +129,15 @@ export function serviceReference(ctx: Context): void {
   const namesIn = (ns: string) => [...services.values()].filter((s) => s.namespace === ns).map((s) => s.name).sort();
   const statefulSets = ctx.of('apps', 'StatefulSet');
 
+  // Every address findServiceAddresses takes ends its host in .svc or in a namespace of the platform: a
+  // string with neither is passed over without the full match (most strings of a chart's values).
+  const mayHoldAddress = new RegExp(`\\.(?:svc|${[...namespaces].map((n) => n.replace(/[^a-z0-9-]/gi, '\\$&')).join('|')})(?![a-z0-9_-])`, 'i');
   for (const o of ctx.objects) {
     if (o.rendered) continue;
     const seen = new Set<string>();
-    walkStrings(o.manifest, [], (text, at, siblingPort) => {
-      if (routedField(o, at)) return;
+    walkStrings(o.manifest, (text, path, siblingPort) => {
+      if (!mayHoldAddress.test(text) || routedField(o, path)) return;
+      const at = [...path];
       for (const a of findServiceAddresses(text, namespaces, siblingPort)) {
         const dedupe = `${at.join('.')} ${a.text}`;
         if (seen.has(dedupe)) continue;
