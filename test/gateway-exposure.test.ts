@@ -1,5 +1,5 @@
-// The gateway-api exposure end to end: test/fixtures/gateway.yaml (the lab with exposure.kind gateway-api)
-// synthesized and validated like an environment, and what its endpoints become: one shared Gateway with a
+// The gateway-api exposure end to end, as config/prod.yaml runs it (prod-environment.test.ts checks that it
+// renders and validates with no violation), and what its endpoints become: one shared Gateway with a
 // listener per published host, routes in the components' namespaces, Certificates where the Gateway reads
 // them, issuers solving HTTP-01 through the Gateway, and no public Prometheus or Alertmanager.
 import * as fs from 'fs';
@@ -8,14 +8,14 @@ import { composePlatform } from '../charts/platform';
 import { loadConfig, PlatformConfig } from '../lib/config';
 import { GatewayExposure } from '../lib/exposure';
 import { endpoints } from '../lib/inventory';
-import { configProblem, labConfig, render, Rendered, unionViolations } from './helpers';
+import { configProblem, labConfig, render, Rendered } from './helpers';
 
-const FIXTURE = path.join('test', 'fixtures', 'gateway.yaml');
+const PROD = path.join(__dirname, '..', 'config', 'prod.yaml');
 
 let config: PlatformConfig;
 let out: Rendered;
 beforeAll(() => {
-  config = loadConfig(FIXTURE);
+  config = loadConfig(PROD);
   out = render(config);
 });
 
@@ -23,10 +23,6 @@ const ours = (kind: string) => out.files.filter((f) => f.manifest.kind === kind)
 const listener = (name: string) => out.get('Gateway', 'platform', 'istio-system').spec.listeners.find((l: any) => l.name === name);
 
 describe('gateway-api exposure', () => {
-  test('the environment synthesizes and validates with no violation', () => {
-    expect(unionViolations(undefined, out.platform)).toEqual([]);
-  });
-
   test('the Gateway API CRDs are a component of their own, synced before cert-manager and the routes\' components', () => {
     const crds = out.in('gateway-api').map((f) => f.manifest as any);
     expect(crds.map((c) => c.metadata.name)).toEqual(expect.arrayContaining([
@@ -48,10 +44,10 @@ describe('gateway-api exposure', () => {
 
   test('each published endpoint is an HTTPS listener terminating with its Certificate\'s secret, admitting routes of its own namespace only', () => {
     for (const [name, host, secret, ns] of [
-      ['https-harbor', 'harbor.k-tech.cloud', 'harbor-secret', 'devops-tools'],
-      ['https-jenkins', 'jenkins.k-tech.cloud', 'jenkins-secret', 'devops-tools'],
-      ['https-grafana', 'grafana.k-tech.cloud', 'grafana-secret', 'monitoring'],
-      ['https-dashboard', 'dashboard.k-tech.cloud', 'dashboard-secret', 'istio-system'],
+      ['https-harbor', 'harbor.prod.k-tech.cloud', 'harbor-secret', 'devops-tools'],
+      ['https-jenkins', 'jenkins.prod.k-tech.cloud', 'jenkins-secret', 'devops-tools'],
+      ['https-grafana', 'grafana.prod.k-tech.cloud', 'grafana-secret', 'monitoring'],
+      ['https-dashboard', 'dashboard.prod.k-tech.cloud', 'dashboard-secret', 'istio-system'],
     ]) {
       const l = listener(name);
       expect(l).toMatchObject({ hostname: host, port: 443, protocol: 'HTTPS', tls: { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', name: secret }] } });
@@ -63,11 +59,11 @@ describe('gateway-api exposure', () => {
   });
 
   test('Argo CD keeps serving its own certificate: a TLS passthrough listener and a TLSRoute to argocd-server:443', () => {
-    expect(listener('https-argocd')).toMatchObject({ hostname: 'argocd.k-tech.cloud', protocol: 'TLS', tls: { mode: 'Passthrough' } });
+    expect(listener('https-argocd')).toMatchObject({ hostname: 'argocd.prod.k-tech.cloud', protocol: 'TLS', tls: { mode: 'Passthrough' } });
     expect(listener('https-argocd').tls.certificateRefs).toBeUndefined();
     const route = out.get('TLSRoute', 'argocd', 'argocd');
     expect(route.spec).toEqual({
-      hostnames: ['argocd.k-tech.cloud'],
+      hostnames: ['argocd.prod.k-tech.cloud'],
       parentRefs: [{ name: 'platform', namespace: 'istio-system', sectionName: 'https-argocd' }],
       rules: [{ backendRefs: [{ name: 'argocd-server', port: 443 }] }],
     });
@@ -76,7 +72,7 @@ describe('gateway-api exposure', () => {
 
   test('each endpoint\'s HTTPRoute sits in its component\'s namespace, attached to its listener', () => {
     expect(out.get('HTTPRoute', 'harbor', 'devops-tools').spec).toEqual({
-      hostnames: ['harbor.k-tech.cloud'],
+      hostnames: ['harbor.prod.k-tech.cloud'],
       parentRefs: [{ name: 'platform', namespace: 'istio-system', sectionName: 'https-harbor' }],
       rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name: 'harbor', port: 80 }] }],
     });
@@ -96,7 +92,7 @@ describe('gateway-api exposure', () => {
     const redirect = out.get('HTTPRoute', 'platform-https-redirect', 'istio-system');
     expect(redirect.spec.parentRefs).toEqual([{ name: 'platform', sectionName: 'http' }]);
     expect(redirect.spec.rules).toEqual([{ filters: [{ type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } }] }]);
-    expect([...redirect.spec.hostnames].sort()).toEqual(['argocd', 'dashboard', 'grafana', 'harbor', 'jenkins'].map((h) => `${h}.k-tech.cloud`));
+    expect([...redirect.spec.hostnames].sort()).toEqual(['argocd', 'dashboard', 'grafana', 'harbor', 'jenkins'].map((h) => `${h}.prod.k-tech.cloud`));
   });
 
   test('the issuers solve HTTP-01 with an HTTPRoute on that listener, and cert-manager watches the Gateway API', () => {
@@ -111,8 +107,8 @@ describe('gateway-api exposure', () => {
 
   test('no endpoint is public without authentication: Prometheus and Alertmanager get no listener, route or Certificate', () => {
     const hosts = out.get('Gateway', 'platform', 'istio-system').spec.listeners.map((l: any) => l.hostname);
-    expect(hosts).not.toContain('prometheus.k-tech.cloud');
-    expect(hosts).not.toContain('alertmanager.k-tech.cloud');
+    expect(hosts).not.toContain('prometheus.prod.k-tech.cloud');
+    expect(hosts).not.toContain('alertmanager.prod.k-tech.cloud');
     const names = [...ours('HTTPRoute'), ...ours('Certificate')].map((o) => o.metadata.name);
     expect(names.filter((n) => /prometheus|alertmanager/.test(n))).toEqual([]);
     // No htpasswd secret to keep in Key Vault for a front that does not exist.
@@ -127,11 +123,11 @@ describe('gateway-api exposure', () => {
 
   test('the inventory lists each host with its listener, route backend and secret', () => {
     const list = endpoints(out.files.map((f) => f.manifest).filter((m: any) => m?.kind));
-    expect(list.find((e) => e.host === 'harbor.k-tech.cloud')).toEqual({
-      host: 'harbor.k-tech.cloud', via: 'Gateway API istio-system/platform https-harbor', tlsSecret: 'harbor-secret', issuer: 'letsencrypt', backend: 'harbor:80', namespace: 'devops-tools',
+    expect(list.find((e) => e.host === 'harbor.prod.k-tech.cloud')).toEqual({
+      host: 'harbor.prod.k-tech.cloud', via: 'Gateway API istio-system/platform https-harbor', tlsSecret: 'harbor-secret', issuer: 'letsencrypt', backend: 'harbor:80', namespace: 'devops-tools',
     });
-    expect(list.find((e) => e.host === 'argocd.k-tech.cloud')?.via).toBe('Gateway API istio-system/platform https-argocd (TLS passthrough)');
-    expect(list.map((e) => e.host)).not.toContain('prometheus.k-tech.cloud');
+    expect(list.find((e) => e.host === 'argocd.prod.k-tech.cloud')?.via).toBe('Gateway API istio-system/platform https-argocd (TLS passthrough)');
+    expect(list.map((e) => e.host)).not.toContain('prometheus.prod.k-tech.cloud');
   });
 
   test('ingress-nginx does not run', () => {
@@ -151,11 +147,6 @@ describe('exposure config', () => {
       }
     }
   };
-
-  test('the fixture is the lab changed that way, and nothing else', () => {
-    const strip = (c: PlatformConfig) => ({ ...c, file: '', environment: '' });
-    expect(strip(loadConfig(FIXTURE))).toEqual(strip(labConfig(toGateway)));
-  });
 
   test('an issuer solving through a Gateway needs the gateway-api exposure of that Gateway', () => {
     expect(configProblem((r) => { r.certManager.issuers[2] = { name: 'letsencrypt-staging', acme: 'staging', http01GatewayHTTPRoute: 'platform' }; }))
