@@ -81,8 +81,10 @@ async function workspace(envs: Record<string, string> = { lab: LAB }) {
   const gitops = path.join(dir, 'gitops');
   const synth = (env: Record<string, string> = {}) => run('synth', [...configs, '--outdir', gitops, '--quiet'], { env });
   if (Object.keys(envs).join() === 'lab' && envs.lab === LAB) {
-    // The lab's gitops/, as the synth of config/lab.yaml wrote it once for the run (test/global-setup.ts).
+    // The lab's gitops/, as the synth of config/ wrote it once for the run (test/global-setup.ts), without
+    // the folders of the environments this config/ does not hold (every kill below copies the work folder).
     synthesizedGitops(gitops);
+    for (const env of fs.readdirSync(gitops)) if (env !== 'lab' && fs.statSync(path.join(gitops, env)).isDirectory()) fs.rmSync(path.join(gitops, env), { recursive: true });
   } else {
     const r = await synth();
     if (r.status !== 0) throw new Error(r.stderr);
