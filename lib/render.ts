@@ -90,7 +90,11 @@ export interface RenderOptions {
 
 /** Bump when the Helm flags, the parsing or the entry format change: every cached render is then stale. */
 const RENDER_FORMAT = 'helm-template/1';
-const DEFAULT_MAX_ENTRIES = 256;
+/**
+ * Files kept in dist/render-cache: Helm's per-chart entries, the clusters' entries and the chart renders they
+ * name. A test run alone uses about 300 (the environments and the variants tests render).
+ */
+const DEFAULT_MAX_ENTRIES = 1024;
 /** YAML as Kubernetes' decoder reads it: the core schema, with merge keys (`<<`). */
 const YAML_SCHEMA = yaml.CORE_SCHEMA.withTags(yaml.mergeTag);
 /** At most this many differing field paths are listed per unstable object. */
@@ -400,6 +404,8 @@ function readEntry(file: string, now: Date): CacheEntry | undefined {
       return undefined;
     }
     if (entry?.format !== RENDER_FORMAT || !Array.isArray(entry.objects) || !Array.isArray(entry.unstable)) return undefined;
+    // Every later read of this entry in this process returns the same objects: nothing may change them.
+    deepFreeze(entry);
   }
   readEntries.delete(file);
   readEntries.set(file, entry);
@@ -640,10 +646,20 @@ function remember(digest: string, render: ChartRender): ChartRender {
   return render;
 }
 
+/** Chart render files this process has marked as used (pruning keeps the most recently used). */
+const touchedRenders = new Set<string>();
+
 function readChartRender(dir: string, digest: string, now: Date): ChartRender | undefined {
-  const known = parsedRenders.get(digest);
-  if (known) return remember(digest, known);
   const file = path.join(dir, `${digest}.json`);
+  const known = parsedRenders.get(digest);
+  if (known) {
+    // Used again, from memory: still used on disk too, or pruning would take the renders many clusters share first.
+    if (!touchedRenders.has(file)) {
+      touchedRenders.add(file);
+      touch(file, now);
+    }
+    return remember(digest, known);
+  }
   let entry: ChartRenderEntry;
   try {
     entry = JSON.parse(fs.readFileSync(file, 'utf8')) as ChartRenderEntry;
@@ -651,6 +667,7 @@ function readChartRender(dir: string, digest: string, now: Date): ChartRender | 
     return undefined;
   }
   if (entry?.format !== CHART_RENDER_FORMAT || !Array.isArray(entry.render?.objects)) return undefined;
+  touchedRenders.add(file);
   touch(file, now);
   return remember(digest, deepFreeze(entry.render));
 }
@@ -695,14 +712,17 @@ function writeClusterEntry(file: string, renders: Map<string, ChartRender>): Map
       const chartFile = path.join(dir, `${digest}.json`);
       if (fs.existsSync(chartFile)) touch(chartFile, now);
       else writeFileAtomic(chartFile, text);
+      touchedRenders.add(chartFile);
       digests.push([application, digest]);
+      // Frozen and kept as a cached one is: the next read of this cluster in this process shares it.
+      remember(digest, deepFreeze(render));
     }
     writeFileAtomic(file, JSON.stringify({ format: CLUSTER_FORMAT, renders: digests } satisfies ClusterEntry));
   } catch {
     // Only a cache (dist/ may be read-only).
   }
-  // Frozen as a cached one is: a fresh render is shared the same way.
-  return new Map([...renders].map(([application, render]) => [application, deepFreeze(render)]));
+  for (const render of renders.values()) deepFreeze(render);
+  return renders;
 }
 
 /**

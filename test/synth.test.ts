@@ -38,8 +38,9 @@ describe('synth', () => {
   test('each config file synthesizes to its own folder, and other folders are kept', async () => {
     const dir = tempDir();
     const out = synthesizedGitops(path.join(dir, 'gitops'));
-    // (The lab's settings under another name: its charts' renders are the lab's, from the cache.)
-    const qa = writeConfig(dir, 'qa');
+    // The lab's settings under another name, and a tag of its own (no chart's values change, so its charts'
+    // renders are the lab's, from the cache).
+    const qa = writeConfig(dir, 'qa', (r) => { r.apps.workloads.nginx.image.tag = '97'; });
     const before = snapshotTree(out);
     expect((await synth('--outdir', out, '--config', qa, '--quiet')).code).toBe(0);
     // Every environment of config/ (lab, and any other a user adds) plus the new one.
@@ -52,6 +53,7 @@ describe('synth', () => {
       expect(folder(after)).toEqual(folder(before));
     }
     expect(fs.readFileSync(path.join(out, 'qa/bootstrap/application-platform-qa.yaml'), 'utf8')).toContain('path: gitops/qa/apps');
+    expect(fs.readFileSync(path.join(out, 'qa/workloads/deployment-nginx.yaml'), 'utf8')).toContain('msa/nginx:97');
   });
 
   test.each([
