@@ -14,10 +14,11 @@ import { RuleName, Violation } from '../lib/validation';
 export const LAB_FILE = path.join(__dirname, '..', 'config', 'lab.yaml');
 
 let labText: string | undefined;
+let labJson: string | undefined;
 
-/** The lab config as a plain object, for tests that change a field. */
+/** The lab config as a plain object (a fresh copy each call, of this file's realm), for tests that change a field. */
 export function labRaw(): any {
-  return yaml.load(labText ??= fs.readFileSync(LAB_FILE, 'utf8'));
+  return JSON.parse(labJson ??= JSON.stringify(yaml.load(labText ??= fs.readFileSync(LAB_FILE, 'utf8'))));
 }
 
 /** The lab config as it is, parsed once per test file (a config is frozen: nothing can change it). */
