@@ -20,7 +20,7 @@ export const PLATFORM_POD_LOG_RULES: readonly RelabelRule[] = [
  * `config.snippets.scrapeConfigs` and `config.snippets.common`), minus its `__path__` rules, which only
  * file tailing needs: app, instance and component from the usual pod labels, node_name, namespace, job
  * (`<namespace>/<app>`), pod and container. A shipper that replaces Promtail applies them so that every
- * query and dashboard written against Promtail's streams keeps working; test/alloy.test.ts evaluates these
+ * query and dashboard written against Promtail's streams keeps working; test/alloy.spec.ts evaluates these
  * and the rendered promtail chart's rules on the same pods and compares.
  */
 export const PROMTAIL_POD_LOG_RULES: readonly RelabelRule[] = [

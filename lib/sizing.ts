@@ -1,7 +1,7 @@
 // How large an environment's components run (config `cluster.size`). `small` fits one 6 GB node (a
 // laptop's kind or minikube): every component reads it and, when small, runs one replica with its optional
 // caches and scanners off and sets an explicit request on every container, so that the sum of the
-// requests is what the node must hold (test/local-environment.test.ts adds them up against SMALL_BUDGET).
+// requests is what the node must hold (test/local-environment.spec.ts adds them up against SMALL_BUDGET).
 import type { PlatformConfig } from './config';
 
 export type ClusterSize = PlatformConfig['cluster']['size'];

@@ -8,7 +8,7 @@
 //
 // To use another kind: add it to its module's list, run `npm run import` (or only this script, if imports/
 // still holds the untrimmed module) and commit imports/. Code that imports a kind that is not kept does
-// not compile (`npm run typecheck`), and test/imports.test.ts checks that imports/ holds exactly these kinds.
+// not compile (`npm run typecheck`), and test/imports.spec.ts checks that imports/ holds exactly these kinds.
 'use strict';
 const fs = require('fs');
 const path = require('path');

@@ -3,7 +3,7 @@
 // (test/global-setup.ts keeps that synth's dist/schema-cache.json aside as PLATFORM_TEST_SCHEMA_CACHE), and
 // remembers what the file itself finds valid. A key is a digest of the schema bundle and of the object, so
 // an object is skipped only when exactly that object passed exactly that schema; one that fails is never
-// in the cache and is checked every time. Tests of the cache itself pass their own (validation/schema.test.ts).
+// in the cache and is checked every time. Tests of the cache itself pass their own (validation/schema.spec.ts).
 import * as fs from 'fs';
 import type { SchemaCache } from '../lib/validation';
 import { setDefaultSchemaCache } from '../lib/validation/default-cache';

@@ -68,7 +68,7 @@ const MAX_PROBLEMS = 25;
  * 1.28 to 1.36; every other built-in kind is namespaced. The definitions do not say; this follows each
  * API's registration (`+genclient:nonNamespaced`). A kind keeps its scope from one version to the next, so
  * one list serves every minor (a kind a minor does not serve has no schema there anyway);
- * test/validation/schema.test.ts checks that every kind of every bundled minor is classified.
+ * test/validation/schema.spec.ts checks that every kind of every bundled minor is classified.
  */
 const CLUSTER_SCOPED_K8S = new Set([
   '/ComponentStatus', '/Namespace', '/Node', '/PersistentVolume',

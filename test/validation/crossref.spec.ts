@@ -206,7 +206,7 @@ describe('virtualservice-destination', () => {
 });
 
 // What the secret-reference rule checked, now checked by config-reference (which also checks keys and
-// ConfigMaps: test/validation/config-reference.test.ts): every kind of Secret reference, each declaration.
+// ConfigMaps: test/validation/config-reference.spec.ts): every kind of Secret reference, each declaration.
 describe('config-reference: Secret references', () => {
   const pod = (refs: M) => deployment('apps', 'web', { containers: [{ name: 'web', image: 'web:1.0.0', ...refs.container }], ...refs.pod });
   const all = {
@@ -330,7 +330,7 @@ datasources:
 
 // What the podmonitor-selector rule checked (a monitor carries the labels the Prometheus selects), now
 // checked by monitor-target against the Prometheus objects of the set. PodMonitors and the other target
-// checks: test/validation/monitoring.test.ts.
+// checks: test/validation/monitoring.spec.ts.
 describe('monitor-target: a ServiceMonitor is selected by the Prometheus', () => {
   const pods = file('web/deployment.yaml', deployment('apps', 'argocd', {
     containers: [{ name: 'argocd', image: 'argocd:1.0.0', ports: [{ name: 'metrics', containerPort: 8082 }] }],

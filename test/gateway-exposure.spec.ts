@@ -1,4 +1,4 @@
-// The gateway-api exposure end to end, as config/prod.yaml runs it (prod-environment.test.ts checks that it
+// The gateway-api exposure end to end, as config/prod.yaml runs it (prod-environment.spec.ts checks that it
 // renders and validates with no violation), and what its endpoints become: one shared Gateway with a
 // listener per published host, routes in the components' namespaces, Certificates where the Gateway reads
 // them, issuers solving HTTP-01 through the Gateway, and no public Prometheus or Alertmanager.
