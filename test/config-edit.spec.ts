@@ -1,5 +1,5 @@
 // lib/config-edit.ts editConfigField: one field's line of a config file replaced, added or removed, every
-// other byte kept, and the result parsed again (the tag's own cases are in test/set-image-file.test.ts).
+// other byte kept, and the result parsed again (the tag's own cases are in test/set-image-file.spec.ts).
 import * as fs from 'fs';
 import { ConfigEditError, editConfigField } from '../lib/config-edit';
 import { parseConfig } from '../lib/config';
