@@ -11,11 +11,31 @@ const path = require('path');
 const root = path.join(__dirname, '..');
 const { parseScriptArgs } = require('./args');
 
+/**
+ * The jest arguments for `npm test -- <args>`: a spec named by its path (`test/harbor.spec.ts`) runs inside
+ * test/specs.test.ts, which runs every spec in a describe block named after it, so the path becomes that file
+ * and a test name pattern (`-t '^(harbor) '`). Other arguments pass unchanged; with -t given too, specs are
+ * left as they are (jest then finds no such test file, and says so).
+ */
+function jestArgs(args) {
+  const specs = args.filter((a) => a.endsWith('.spec.ts'));
+  if (specs.length === 0 || args.some((a) => a === '-t' || a.startsWith('--testNamePattern'))) return args;
+  const names = specs.map((a) => path.relative(path.join(root, 'test'), path.resolve(a)).replace(/\.spec\.ts$/, '').split(path.sep).join('/'));
+  const escaped = names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return [...args.filter((a) => !a.endsWith('.spec.ts')), path.join('test', 'specs.test.ts'), '-t', `^(${escaped.join('|')}) `];
+}
+
+if (require.main !== module) {
+  module.exports = { jestArgs };
+  return;
+}
+
 if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
   parseScriptArgs(`Usage: npm test [-- <jest arguments>]
 
 Type-checks the project (tsc -p ., incremental) and runs the jest tests, concurrently. Exits 0 only when
-both pass. Arguments are passed to jest, e.g. a test file or -t <name>.
+both pass. Arguments are passed to jest, e.g. a test file or -t <name>; a spec (test/harbor.spec.ts) runs
+inside test/specs.test.ts, which runs them all.
 `);
 }
 
@@ -28,13 +48,13 @@ tsc.stdout.on('data', (d) => tscOutput.push(d));
 tsc.stderr.on('data', (d) => tscOutput.push(d));
 const tscDone = new Promise((resolve) => tsc.on('close', (code, signal) => resolve({ code: code ?? 1, signal, time: seconds() })));
 
-const jest = spawn(process.execPath, [require.resolve('jest/bin/jest'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
-const jestDone = new Promise((resolve) => jest.on('close', (code, signal) => resolve({ code: code ?? 1, signal })));
+const jestRun = spawn(process.execPath, [require.resolve('jest/bin/jest'), ...jestArgs(process.argv.slice(2))], { cwd: root, stdio: 'inherit' });
+const jestDone = new Promise((resolve) => jestRun.on('close', (code, signal) => resolve({ code: code ?? 1, signal })));
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
     tsc.kill(signal);
-    jest.kill(signal);
+    jestRun.kill(signal);
   });
 }
 

@@ -41,3 +41,18 @@ test.each([
   expect(bad.status).toBe(2);
   expect(bad.stderr).toMatch(/^error: Unknown option '--no-such-flag'[^]*\n\nUsage: /);
 });
+
+describe('npm test with a spec', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { jestArgs } = require('../scripts/test.js') as { jestArgs: (args: string[]) => string[] };
+
+  test('a spec path runs inside test/specs.test.ts, by the describe block named after it', () => {
+    expect(jestArgs(['test/harbor.spec.ts', 'test/validation/cel.spec.ts', '--verbose']))
+      .toEqual(['--verbose', path.join('test', 'specs.test.ts'), '-t', '^(harbor|validation/cel) ']);
+  });
+
+  test('other arguments pass unchanged, and so does a spec given with its own -t', () => {
+    expect(jestArgs(['test/synth.test.ts', '-t', 'locale'])).toEqual(['test/synth.test.ts', '-t', 'locale']);
+    expect(jestArgs(['test/harbor.spec.ts', '-t', 'x'])).toEqual(['test/harbor.spec.ts', '-t', 'x']);
+  });
+});

@@ -4,7 +4,7 @@
 // about 0.55 s apiece and half of their time. Together they load and build once (test/helpers.ts keeps the lab).
 // A spec must therefore leave nothing behind for the next: no module mocks (those stay in a *.test.ts of their
 // own, like test/leaks.test.ts), environment variables and spies restored, the shared lab platform never added to.
-// One spec: `npx jest test/specs.test.ts -t '^harbor '`.
+// One spec: `npm test -- test/harbor.spec.ts` (scripts/test.js turns it into this file and `-t '^(harbor) '`).
 import * as fs from 'fs';
 import * as path from 'path';
 
