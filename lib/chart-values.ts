@@ -998,8 +998,10 @@ let resultsDir: string | undefined;
  * Keeps each result in `dir` (build output, e.g. dist/values-cache), keyed by the archive's bytes and the
  * values, so that an unchanged synth does not analyse the charts again. Undefined: in memory only.
  */
-export function storeUnreadValuesIn(dir: string | undefined): void {
+export function storeUnreadValuesIn(dir: string | undefined): string | undefined {
+  const previous = resultsDir;
   resultsDir = dir;
+  return previous;
 }
 
 /**

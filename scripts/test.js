@@ -6,6 +6,7 @@
 // Arguments go to jest (`npm test -- test/synth.test.ts`).
 'use strict';
 const { spawn } = require('child_process');
+const fs = require('fs');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
@@ -20,14 +21,29 @@ const { parseScriptArgs } = require('./args');
 function jestArgs(args) {
   const specs = args.filter((a) => a.endsWith('.spec.ts'));
   if (specs.length === 0 || args.some((a) => a === '-t' || a.startsWith('--testNamePattern'))) return args;
-  const names = specs.map((a) => path.relative(path.join(root, 'test'), path.resolve(a)).replace(/\.spec\.ts$/, '').split(path.sep).join('/'));
+  const missing = specs.filter((a) => !fs.existsSync(path.resolve(root, a)) || !path.resolve(root, a).startsWith(path.join(root, 'test') + path.sep));
+  if (missing.length > 0) throw new UsageError(`no such spec under test/: ${missing.join(', ')} (give its path from the project root, e.g. test/harbor.spec.ts)`);
+  const others = args.filter((a) => /\.(test|spec)\.ts$/.test(a) && !a.endsWith('.spec.ts'));
+  if (others.length > 0) throw new UsageError(`run specs and test files apart: the specs' name filter would skip every test of ${others.join(', ')}`);
+  const names = specs.map((a) => path.relative(path.join(root, 'test'), path.resolve(root, a)).replace(/\.spec\.ts$/, '').split(path.sep).join('/'));
   const escaped = names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   return [...args.filter((a) => !a.endsWith('.spec.ts')), path.join('test', 'specs.test.ts'), '-t', `^(${escaped.join('|')}) `];
 }
 
+class UsageError extends Error {}
+
 if (require.main !== module) {
-  module.exports = { jestArgs };
+  module.exports = { jestArgs, UsageError };
   return;
+}
+
+let jestArguments;
+try {
+  jestArguments = jestArgs(process.argv.slice(2));
+} catch (e) {
+  if (!(e instanceof UsageError)) throw e;
+  process.stderr.write(`error: ${e.message}; nothing was run\n`);
+  process.exit(2);
 }
 
 if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
@@ -48,7 +64,7 @@ tsc.stdout.on('data', (d) => tscOutput.push(d));
 tsc.stderr.on('data', (d) => tscOutput.push(d));
 const tscDone = new Promise((resolve) => tsc.on('close', (code, signal) => resolve({ code: code ?? 1, signal, time: seconds() })));
 
-const jestRun = spawn(process.execPath, [require.resolve('jest/bin/jest'), ...jestArgs(process.argv.slice(2))], { cwd: root, stdio: 'inherit' });
+const jestRun = spawn(process.execPath, [require.resolve('jest/bin/jest'), ...jestArguments], { cwd: root, stdio: 'inherit' });
 const jestDone = new Promise((resolve) => jestRun.on('close', (code, signal) => resolve({ code: code ?? 1, signal })));
 
 for (const signal of ['SIGINT', 'SIGTERM']) {

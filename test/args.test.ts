@@ -51,6 +51,13 @@ describe('npm test with a spec', () => {
       .toEqual(['--verbose', path.join('test', 'specs.test.ts'), '-t', '^(harbor|validation/cel) ']);
   });
 
+  test('a spec that is not there, or specs mixed with test files, are refused before anything runs', () => {
+    // Not refused, `-t` would match no test, and jest would pass with nothing run.
+    expect(() => jestArgs(['harbor.spec.ts'])).toThrow(/no such spec under test\/: harbor\.spec\.ts \(give its path from the project root/);
+    expect(() => jestArgs(['test/harbour.spec.ts'])).toThrow(/no such spec under test\/: test\/harbour\.spec\.ts/);
+    expect(() => jestArgs(['test/harbor.spec.ts', 'test/synth.test.ts'])).toThrow(/run specs and test files apart: .* test\/synth\.test\.ts/);
+  });
+
   test('other arguments pass unchanged, and so does a spec given with its own -t', () => {
     expect(jestArgs(['test/synth.test.ts', '-t', 'locale'])).toEqual(['test/synth.test.ts', '-t', 'locale']);
     expect(jestArgs(['test/harbor.spec.ts', '-t', 'x'])).toEqual(['test/harbor.spec.ts', '-t', 'x']);

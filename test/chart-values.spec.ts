@@ -3,7 +3,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tar from 'tar';
-import { chartIdentity, explainValue, suggestValueKey, unreadValues } from '../lib/chart-values';
+import { chartIdentity, explainValue, storeUnreadValuesIn, suggestValueKey, unreadValues } from '../lib/chart-values';
+
+// Analyses stay in memory here, as when this file ran alone: lib/validate-platform.ts, which other specs
+// load, keeps them in dist/values-cache.
+let resultsDir: string | undefined;
+beforeAll(() => { resultsDir = storeUnreadValuesIn(undefined); });
+afterAll(() => { storeUnreadValuesIn(resultsDir); });
 
 let tmp: string;
 beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'chart-values-')); });

@@ -10,7 +10,13 @@ import {
 import { CONFIG_HASH_ANNOTATION } from '../charts/workload-pod';
 import { Rendered, configProblem, labConfig, render, unionViolations } from './helpers';
 
-process.env.PLATFORM_LEAK_CACHE = 'off';
+// Every leak scan here is a real one (no clean object taken from dist/leak-cache.json); restored for the next spec.
+const leakCache = process.env.PLATFORM_LEAK_CACHE;
+beforeAll(() => { process.env.PLATFORM_LEAK_CACHE = 'off'; });
+afterAll(() => {
+  if (leakCache === undefined) delete process.env.PLATFORM_LEAK_CACHE;
+  else process.env.PLATFORM_LEAK_CACHE = leakCache;
+});
 
 const NS = 'default';
 const lab = render();

@@ -6,6 +6,13 @@ import * as tar from 'tar';
 import { Context, KObject } from '../../lib/validation/context';
 import { ChartSourceRef, defaultCredentials, isPasswordKey, unreadValueRule, WELL_KNOWN_CREDENTIALS } from '../../lib/validation/rules-values';
 import { ManifestFile, Violation } from '../../lib/validation/types';
+import { storeUnreadValuesIn } from '../../lib/chart-values';
+
+// Analyses stay in memory here, as when this file ran alone: lib/validate-platform.ts, which other specs
+// load, keeps them in dist/values-cache.
+let resultsDir: string | undefined;
+beforeAll(() => { resultsDir = storeUnreadValuesIn(undefined); });
+afterAll(() => { storeUnreadValuesIn(resultsDir); });
 
 type M = Record<string, any>;
 
