@@ -7,6 +7,7 @@ import * as yaml from 'js-yaml';
 import { z } from 'zod';
 import { keyedRecord } from './keyed-record';
 import { redactSecrets, urlCredentials } from './secret-scan';
+import { deepFreeze } from './freeze';
 import { chartSource, overrideProblem } from './versions';
 import { canarySchema, checkTrafficAndCanary, trafficSchema } from './traffic-config';
 import { workloadHardeningFields, workloadHardeningProblems } from './workload-config';
@@ -1030,10 +1031,3 @@ function aliasExpansion(root: unknown): number | 'cycle' {
   return cycle ? 'cycle' : total - distinct;
 }
 
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object') {
-    Object.values(o).forEach(deepFreeze);
-    Object.freeze(o);
-  }
-  return o;
-}

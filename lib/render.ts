@@ -24,6 +24,7 @@ import { isLeftover, writeFileAtomic } from './atomic-write';
 import { HELM_MAJOR, HelmBinary, helmBinary, helmEnv, projectRoot } from './helm';
 import { readTar } from './archive';
 import { servedApiVersions } from './validation/schema';
+import { deepFreeze } from './freeze';
 import { vendoredChart } from './vendor';
 
 /** Where renders are cached, relative to the project (dist/ is build output: deleting it costs one slower synth). */
@@ -631,14 +632,6 @@ function renderCacheDir(options: RenderOptions): string {
 const parsedRenders = new Map<string, ChartRender>();
 const PARSED_RENDERS_KEPT = 64;
 
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
-
 function remember(digest: string, render: ChartRender): ChartRender {
   parsedRenders.delete(digest);
   parsedRenders.set(digest, render);
@@ -704,6 +697,8 @@ function readClusterEntry(file: string, options: RenderOptions): Map<string, Cha
 function writeClusterEntry(file: string, renders: Map<string, ChartRender>): Map<string, ChartRender> {
   const dir = path.dirname(file);
   const now = new Date();
+  // Frozen as a cached one is: a fresh render is shared the same way.
+  for (const render of renders.values()) deepFreeze(render);
   try {
     const digests: [string, string][] = [];
     for (const [application, render] of renders) {
@@ -714,14 +709,13 @@ function writeClusterEntry(file: string, renders: Map<string, ChartRender>): Map
       else writeFileAtomic(chartFile, text);
       touchedRenders.add(chartFile);
       digests.push([application, digest]);
-      // Frozen and kept as a cached one is: the next read of this cluster in this process shares it.
-      remember(digest, deepFreeze(render));
+      // Kept as a read one is: the next read of this cluster in this process shares it.
+      remember(digest, render);
     }
     writeFileAtomic(file, JSON.stringify({ format: CLUSTER_FORMAT, renders: digests } satisfies ClusterEntry));
   } catch {
     // Only a cache (dist/ may be read-only).
   }
-  for (const render of renders.values()) deepFreeze(render);
   return renders;
 }
 

@@ -160,7 +160,8 @@ const objectDigests = new WeakMap<object, string>();
 
 /**
  * The digest of an object's JSON, computed once per object unless it may change: a frozen object (a chart's
- * render, shared by every platform built from it) never does, whatever the caller says.
+ * render, shared by every platform built from it; lib/freeze.ts freezes all the way down) never does, whatever
+ * the caller says.
  */
 function objectDigest(o: object, mayChange: boolean): string {
   const remembered = !mayChange || Object.isFrozen(o);
