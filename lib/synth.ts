@@ -155,7 +155,7 @@ export async function renderEnvironment(compose: Compose, config: PlatformConfig
 
 /**
  * How synth() renders each environment: renderEnvironment, called through this object so that a test that
- * runs synth over the same configs many times (test/faults.test.ts, which injects faults into the writes)
+ * runs synth over the same configs many times (test/cli/faults.spec.ts, which injects faults into the writes)
  * can reuse the files it rendered for a config. Nothing else replaces it.
  */
 export const environmentRenderer = { render: renderEnvironment };

@@ -3,7 +3,7 @@
 // two cores rather than one after the other. jest's output streams; tsc's is printed when it is done, after
 // jest's, so the two never interleave. Exits non-zero when either fails (tsc's code first, else jest's);
 // both always run to the end, so one run reports every type error and every failing test.
-// Arguments go to jest (`npm test -- test/synth.test.ts`).
+// Arguments go to jest (`npm test -- test/leaks.test.ts`; a spec, `npm test -- test/cli/synth.spec.ts`, as jestArgs says).
 'use strict';
 const { spawn } = require('child_process');
 const fs = require('fs');
@@ -11,23 +11,27 @@ const path = require('path');
 
 const root = path.join(__dirname, '..');
 const { parseScriptArgs } = require('./args');
+const { runnerOf, specName } = require('../test/runners');
 
 /**
- * The jest arguments for `npm test -- <args>`: a spec named by its path (`test/harbor.spec.ts`) runs inside
- * test/specs.test.ts, which runs every spec in a describe block named after it, so the path becomes that file
- * and a test name pattern (`-t '^(harbor) '`). Other arguments pass unchanged; with -t given too, specs are
- * left as they are (jest then finds no such test file, and says so).
+ * The jest arguments for `npm test -- <args>`: a spec named by its path (`test/harbor.spec.ts`) runs inside the
+ * test file that runs it with the others (test/runners.js: test/specs.test.ts, or test/cli.test.ts for
+ * test/cli/), by its describe block, so the path becomes that file and a test name pattern
+ * (`-t '^(harbor) '`). Other arguments pass unchanged; with -t given too, specs are left as they are (jest
+ * then finds no such test file, and says so).
  */
 function jestArgs(args) {
   const specs = args.filter((a) => a.endsWith('.spec.ts'));
   if (specs.length === 0 || args.some((a) => a === '-t' || a.startsWith('--testNamePattern'))) return args;
-  const missing = specs.filter((a) => !fs.existsSync(path.resolve(root, a)) || !path.resolve(root, a).startsWith(path.join(root, 'test') + path.sep));
+  const testDir = path.join(root, 'test');
+  const missing = specs.filter((a) => !fs.existsSync(path.resolve(root, a)) || !path.resolve(root, a).startsWith(testDir + path.sep));
   if (missing.length > 0) throw new UsageError(`no such spec under test/: ${missing.join(', ')} (give its path from the project root, e.g. test/harbor.spec.ts)`);
   const others = args.filter((a) => a.endsWith('.test.ts'));
   if (others.length > 0) throw new UsageError(`run specs and test files apart: the specs' name filter would skip every test of ${others.join(', ')}`);
-  const names = specs.map((a) => path.relative(path.join(root, 'test'), path.resolve(root, a)).replace(/\.spec\.ts$/, '').split(path.sep).join('/'));
-  const escaped = names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  return [...args.filter((a) => !a.endsWith('.spec.ts')), path.join('test', 'specs.test.ts'), '-t', `^(${escaped.join('|')}) `];
+  const underTest = specs.map((a) => path.relative(testDir, path.resolve(root, a)));
+  const runners = [...new Set(underTest.map(runnerOf))].sort().map((r) => path.join('test', r));
+  const escaped = underTest.map(specName).map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return [...args.filter((a) => !a.endsWith('.spec.ts')), ...runners, '-t', `^(${escaped.join('|')}) `];
 }
 
 class UsageError extends Error {}
@@ -50,8 +54,9 @@ if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
   parseScriptArgs(`Usage: npm test [-- <jest arguments>]
 
 Type-checks the project (tsc -p ., incremental) and runs the jest tests, concurrently. Exits 0 only when
-both pass. Arguments are passed to jest, e.g. a test file or -t <name>; a spec (test/harbor.spec.ts) runs
-inside test/specs.test.ts, which runs them all.
+both pass. Arguments are passed to jest, e.g. a test file or -t <name>; a spec (test/harbor.spec.ts,
+test/cli/faults.spec.ts) runs inside the test file that runs it with the others (test/specs.test.ts or
+test/cli.test.ts).
 `);
 }
 

@@ -13,7 +13,7 @@ import { SCHEMA_CACHE } from '../lib/synth';
 /**
  * One folder for every temporary file of the run (os.tmpdir() of this process and of the workers, which
  * inherit TMPDIR: tests' tempDir, Helm's renders, plan's checkouts), in memory (/dev/shm) where there is
- * one: the tests copy, write and delete thousands of small files (test/faults.test.ts alone ~9,000), and on
+ * one: the tests copy, write and delete thousands of small files (test/cli/faults.spec.ts alone ~9,000), and on
  * a disk other jobs use, each delete waited about a millisecond. test/global-teardown.ts removes it all.
  */
 function runTempFolder(): string {

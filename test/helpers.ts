@@ -131,7 +131,7 @@ export function unionViolations(rules?: readonly RuleName[], platform?: Platform
 }
 let labViolations: Violation[] | undefined;
 
-/** A fresh temporary folder, removed after the current test file (test/specs.test.ts: after every spec). */
+/** A fresh temporary folder, removed after the current test file (for a spec: after the last spec of its runner). */
 const temps: string[] = [];
 export function tempDir(): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'platform-test-'));

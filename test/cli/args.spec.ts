@@ -2,9 +2,9 @@
 // --help, the same usage errors with exit 2.
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { parseCommandLine } from '../lib/args';
+import { parseCommandLine } from '../../lib/args';
 
-const ROOT = path.join(__dirname, '..');
+const ROOT = path.join(__dirname, '..', '..');
 const run = (file: string, args: string[]) => spawnSync(process.execPath, [path.join(ROOT, file), ...args], { cwd: ROOT, encoding: 'utf8' });
 
 describe('parseCommandLine', () => {
@@ -44,22 +44,28 @@ test.each([
 
 describe('npm test with a spec', () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { jestArgs } = require('../scripts/test.js') as { jestArgs: (args: string[]) => string[] };
+  const { jestArgs } = require('../../scripts/test.js') as { jestArgs: (args: string[]) => string[] };
 
   test('a spec path runs inside test/specs.test.ts, by the describe block named after it', () => {
     expect(jestArgs(['test/harbor.spec.ts', 'test/validation/cel.spec.ts', '--verbose']))
       .toEqual(['--verbose', path.join('test', 'specs.test.ts'), '-t', '^(harbor|validation/cel) ']);
   });
 
+  test('a spec under test/cli/ runs inside test/cli.test.ts; specs of both run in both files', () => {
+    expect(jestArgs(['test/cli/faults.spec.ts'])).toEqual([path.join('test', 'cli.test.ts'), '-t', '^(cli/faults) ']);
+    expect(jestArgs(['test/cli/synth.spec.ts', 'test/harbor.spec.ts']))
+      .toEqual([path.join('test', 'cli.test.ts'), path.join('test', 'specs.test.ts'), '-t', '^(cli/synth|harbor) ']);
+  });
+
   test('a spec that is not there, or specs mixed with test files, are refused before anything runs', () => {
     // Not refused, `-t` would match no test, and jest would pass with nothing run.
     expect(() => jestArgs(['harbor.spec.ts'])).toThrow(/no such spec under test\/: harbor\.spec\.ts \(give its path from the project root/);
     expect(() => jestArgs(['test/harbour.spec.ts'])).toThrow(/no such spec under test\/: test\/harbour\.spec\.ts/);
-    expect(() => jestArgs(['test/harbor.spec.ts', 'test/synth.test.ts'])).toThrow(/run specs and test files apart: .* test\/synth\.test\.ts/);
+    expect(() => jestArgs(['test/harbor.spec.ts', 'test/leaks.test.ts'])).toThrow(/run specs and test files apart: .* test\/leaks\.test\.ts/);
   });
 
   test('other arguments pass unchanged, and so does a spec given with its own -t', () => {
-    expect(jestArgs(['test/synth.test.ts', '-t', 'locale'])).toEqual(['test/synth.test.ts', '-t', 'locale']);
+    expect(jestArgs(['test/leaks.test.ts', '-t', 'locale'])).toEqual(['test/leaks.test.ts', '-t', 'locale']);
     expect(jestArgs(['test/harbor.spec.ts', '-t', 'x'])).toEqual(['test/harbor.spec.ts', '-t', 'x']);
   });
 });

@@ -5,10 +5,10 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { tempDir } from './helpers';
-import { run } from './commands';
+import { tempDir } from '../helpers';
+import { run } from '../commands';
 
-const ROOT = path.join(__dirname, '..');
+const ROOT = path.join(__dirname, '..', '..');
 const PKG = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 const node = (script: string, args: string[], cwd: string) =>
   spawnSync(process.execPath, [script, ...args], { cwd, encoding: 'utf8', env: { ...process.env, PLATFORM_DEBUG: '' } });

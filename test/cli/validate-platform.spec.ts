@@ -1,15 +1,15 @@
 // The validation as the synth, the cdk8s plugin and `npm run validate` run it on the platform.
-import { composePlatform } from '../charts/platform';
+import { composePlatform } from '../../charts/platform';
 import * as fs from 'fs';
 import * as path from 'path';
-import * as k8s from '../imports/k8s';
-import { renderPlatformFiles, validateCdk8sManifests, validateTree } from '../lib/synth';
-import { buildPlatform } from '../lib/platform';
-import { ValidationError } from '../lib/validate-platform';
+import * as k8s from '../../imports/k8s';
+import { renderPlatformFiles, validateCdk8sManifests, validateTree } from '../../lib/synth';
+import { buildPlatform } from '../../lib/platform';
+import { ValidationError } from '../../lib/validate-platform';
 import * as yaml from 'js-yaml';
 import { ApiObject } from 'cdk8s';
-import { labConfig, labRaw, tempDir } from './helpers';
-import { ROOT, run, synthesizedGitops, withoutLockWait } from './commands';
+import { labConfig, labRaw, tempDir } from '../helpers';
+import { ROOT, run, synthesizedGitops, withoutLockWait } from '../commands';
 
 /** The lab's config: these tests are about one environment's files; the others would only repeat them. */
 const LAB = path.join(ROOT, 'config', 'lab.yaml');

@@ -3,9 +3,9 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { tempDir } from './helpers';
+import { tempDir } from '../helpers';
 
-const ROOT = path.join(__dirname, '..');
+const ROOT = path.join(__dirname, '..', '..');
 
 /** A script that takes the lock in `root`, holds it `ms`, and appends "enter <t>" / "exit <t>" lines to `log`. */
 function script(dir: string): string {

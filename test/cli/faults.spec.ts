@@ -8,15 +8,15 @@
 // returns that copy replaces whatever its error handling did next. Real processes remain for one kill by
 // SIGKILL and for two commands at once (the lock). What is under test is the write and the recovery, so
 // each distinct config is rendered once and its files reused by the next synth of the same config
-// (lib/synth.ts environmentRenderer; rendering is deterministic: synth.test.ts checks two synths agree).
+// (lib/synth.ts environmentRenderer; rendering is deterministic: cli/synth.spec.ts checks two synths agree).
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { PlatformConfig } from '../lib/config';
-import { environmentRenderer } from '../lib/synth';
-import { simulateCrashes } from '../lib/transaction';
-import { node, ROOT, run, Run } from './commands';
-import { synthesizedGitops, tempDir } from './helpers';
+import { PlatformConfig } from '../../lib/config';
+import { environmentRenderer } from '../../lib/synth';
+import { simulateCrashes } from '../../lib/transaction';
+import { node, ROOT, run, Run } from '../commands';
+import { synthesizedGitops, tempDir } from '../helpers';
 
 const LAB = fs.readFileSync(path.join(ROOT, 'config', 'lab.yaml'), 'utf8');
 
@@ -232,7 +232,7 @@ describe('leftovers', () => {
     const ws = await workspace();
     const stray = path.join(ws.gitops, '.lab.new-123-abc-def');
     fs.cpSync(path.join(ws.gitops, 'lab'), stray, { recursive: true });
-    const { treeOnDisk } = require('../lib/plan') as typeof import('../lib/plan');
+    const { treeOnDisk } = require('../../lib/plan') as typeof import('../../lib/plan');
     expect([...treeOnDisk(ws.gitops).keys()].some((k) => k.startsWith('.'))).toBe(false);
     expect((await ws.synth()).status).toBe(0);
     expect(fs.existsSync(stray)).toBe(false);
@@ -258,7 +258,7 @@ describe('what the next command reads', () => {
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, '..', 'shared.yaml'), LAB);
     fs.symlinkSync(path.join(dir, '..', 'shared.yaml'), path.join(dir, 'lab.yaml'));
-    const { configFiles } = require('../lib/config') as typeof import('../lib/config');
+    const { configFiles } = require('../../lib/config') as typeof import('../../lib/config');
     expect(configFiles(dir)).toEqual([path.join(dir, 'lab.yaml')]);
     fs.renameSync(path.join(dir, '..', 'shared.yaml'), path.join(dir, '..', 'shared.yaml.off'));
     expect(() => configFiles(dir)).toThrow(/lab\.yaml.*a link whose target is missing.*nothing was changed/s);

@@ -1,11 +1,11 @@
 // The synth command as users run it: `npm run synth` (main.ts `main`, as bin/synth.js calls it, in this
 // process; test/commands.ts), and bin/synth.js itself in a child process where only a process shows it.
-import { configFiles } from '../lib/config';
+import { configFiles } from '../../lib/config';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import { labRaw, snapshotTree, tempDir } from './helpers';
-import { node, run, synthesizedGitops } from './commands';
+import { labRaw, snapshotTree, tempDir } from '../helpers';
+import { node, run, synthesizedGitops } from '../commands';
 
 const synth = async (...args: string[]) => {
   const r = await run('synth', args);
@@ -22,7 +22,7 @@ function writeConfig(dir: string, name: string, change?: (raw: any) => void): st
 
 /** The environments of the repo's config/ (the lab, and whatever a user adds next to it). */
 function repoEnvironments(): string[] {
-  return configFiles(path.join(__dirname, '..', 'config')).map((f) => path.basename(f, '.yaml'));
+  return configFiles(path.join(__dirname, '..', '..', 'config')).map((f) => path.basename(f, '.yaml'));
 }
 
 describe('synth', () => {

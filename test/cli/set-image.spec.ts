@@ -1,9 +1,9 @@
 // `npm run set-image` (lib/set-image.ts setImageMain, in this process: test/commands.ts) and bumpImage.
 import * as fs from 'fs';
 import * as path from 'path';
-import { bumpImage, SetImageError } from '../lib/set-image';
-import { LAB_FILE, snapshotTree, tempDir } from './helpers';
-import { ROOT, run, synthesizedGitops, withoutLockWait } from './commands';
+import { bumpImage, SetImageError } from '../../lib/set-image';
+import { LAB_FILE, snapshotTree, tempDir } from '../helpers';
+import { ROOT, run, synthesizedGitops, withoutLockWait } from '../commands';
 
 /** A copy of config/ with its environment synthesized into out/ (test/global-setup.ts); each test works on a copy. */
 let template: string;

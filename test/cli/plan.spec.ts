@@ -2,12 +2,12 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { addRendered, chartApplications, diffFields, formatPlan, parseTree, plan, treeAtRef, treeOnDisk, vendorAtRef } from '../lib/plan';
-import { renderCluster } from '../lib/render';
-import { labConfig, tempDir } from './helpers';
-import { run } from './commands';
+import { addRendered, chartApplications, diffFields, formatPlan, parseTree, plan, treeAtRef, treeOnDisk, vendorAtRef } from '../../lib/plan';
+import { renderCluster } from '../../lib/render';
+import { labConfig, tempDir } from '../helpers';
+import { run } from '../commands';
 
-const ROOT = path.join(__dirname, '..');
+const ROOT = path.join(__dirname, '..', '..');
 
 const yamlOf = (o: object) => JSON.stringify(o);
 const ns = (name: string) => yamlOf({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
