@@ -3,6 +3,7 @@
 // process per command cost ~2 s each; the few tests that need a real process (a real kill, concurrent
 // commands, a missing installation, the locale) still start one with `node()`.
 import { spawnSync, SpawnSyncReturns } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 import { main, planMain, promoteMain, setImageMain, validateMain } from '../main';
 export { synthesizedGitops } from './helpers';
@@ -84,6 +85,32 @@ export function node(args: string[], options: { env?: Record<string, string>; cw
     encoding: 'utf8',
     env: { ...process.env, PLATFORM_FAILPOINT: '', ...options.env },
   });
+}
+
+/**
+ * A script that takes the checkout's lock (lib/lock.ts, bundled into `dir`) in a real process:
+ * `node <script> <root> <log> <ms> [<file> <from> <to>]` takes the lock in `root`, appends "enter <t>" to
+ * `log`, holds the lock `ms`, replaces `from` with `to` in `file` when given (as a command writes under the
+ * lock, at its end), appends "exit <t>" and releases it.
+ */
+export function lockHolder(dir: string): string {
+  const bundle = path.join(dir, 'lock.js');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('esbuild').buildSync({ entryPoints: [path.join(ROOT, 'lib', 'lock.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'error' });
+  const file = path.join(dir, 'hold.js');
+  fs.writeFileSync(file, `
+const fs = require('fs');
+const { acquireLock } = require(${JSON.stringify(bundle)});
+const [root, log, ms, edit, from, to] = process.argv.slice(2);
+const lock = acquireLock(root, 'test');
+fs.appendFileSync(log, 'enter ' + process.hrtime.bigint() + '\\n');
+// Held without burning a core (the test shares the machine with the other test file).
+Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(ms));
+if (edit) fs.writeFileSync(edit, fs.readFileSync(edit, 'utf8').replace(from, to));
+fs.appendFileSync(log, 'exit ' + process.hrtime.bigint() + '\\n');
+lock.release();
+`);
+  return file;
 }
 
 /**

@@ -6,7 +6,7 @@
 // The commands run in this process (test/commands.ts). A kill is simulated exactly: at the failpoint the work
 // folder is copied as the kill would leave it (lib/transaction.ts simulateCrashes), and after the command
 // returns that copy replaces whatever its error handling did next. Real processes remain for one kill by
-// SIGKILL and for two commands at once (the lock). What is under test is the write and the recovery, so
+// SIGKILL and for a command holding the lock while set-image waits for it. What is under test is the write and the recovery, so
 // each distinct config is rendered once and its files reused by the next synth of the same config
 // (lib/synth.ts environmentRenderer; rendering is deterministic: cli/synth.spec.ts checks two synths agree).
 import { spawn } from 'child_process';
@@ -15,7 +15,7 @@ import * as path from 'path';
 import { PlatformConfig } from '../../lib/config';
 import { environmentRenderer } from '../../lib/synth';
 import { simulateCrashes } from '../../lib/transaction';
-import { node, ROOT, run, Run } from '../commands';
+import { lockHolder, node, ROOT, run, Run } from '../commands';
 import { synthesizedGitops, tempDir } from '../helpers';
 
 const LAB = fs.readFileSync(path.join(ROOT, 'config', 'lab.yaml'), 'utf8');
@@ -212,19 +212,23 @@ describe('set-image: the config line and the image line change together', () => 
     expect(same(tree(ws.gitops), gitopsBefore)).toBe(true);
   });
 
-  test('two bumps at once (bin/set-image.js, two child processes): both land, one after the other (the lock)', async () => {
+  test('set-image takes the lock before it reads the config: what the holder wrote meanwhile is kept (no lost bump)', async () => {
     const ws = await workspace();
-    const bump = (workload: string, t: string) => new Promise<number>((resolve) => {
-      const p = spawn(process.execPath, ['bin/set-image.js', workload, t, '--config', ws.config(), '--outdir', ws.gitops, '--quiet'], { cwd: ROOT, stdio: 'ignore' });
-      p.on('exit', (code) => resolve(code ?? -1));
-    });
-    const codes = await Promise.all([bump('nginx', '11'), bump('login-js', '12')]);
-    expect(codes).toEqual([0, 0]);
+    const dir = tempDir();
+    const log = path.join(dir, 'log');
+    const line = fs.readFileSync(ws.config(), 'utf8').match(/msa\/login_js\n\s+tag: "\S+"/)![0];
+    // Another command (a real process) holds the lock and bumps login-js, then holds on a little.
+    const holder = spawn(process.execPath, [lockHolder(dir), ROOT, log, '300', ws.config(), line, line.replace(/"\S+"$/, '"12"')], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => holder.on('exit', resolve));
+    while (!fs.existsSync(log)) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect((await setImage(ws, '11')).status).toBe(0);
+    expect(await exited).toBe(0);
     const config = fs.readFileSync(ws.config(), 'utf8');
     expect(config).toMatch(/msa\/nginx\n\s+tag: "11"/);
     expect(config).toMatch(/msa\/login_js\n\s+tag: "12"/);
     expect(image(ws)).toBe('11');
-  }, 60_000);
+    expect(fs.readFileSync(path.join(ws.gitops, 'lab', 'workloads', 'deployment-login-js.yaml'), 'utf8')).toContain('msa/login_js:12');
+  });
 });
 
 describe('leftovers', () => {

@@ -4,27 +4,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { tempDir } from '../helpers';
-
-const ROOT = path.join(__dirname, '..', '..');
-
-/** A script that takes the lock in `root`, holds it `ms`, and appends "enter <t>" / "exit <t>" lines to `log`. */
-function script(dir: string): string {
-  const bundle = path.join(dir, 'lock.js');
-  require('esbuild').buildSync({ entryPoints: [path.join(ROOT, 'lib', 'lock.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'error' });
-  const file = path.join(dir, 'hold.js');
-  fs.writeFileSync(file, `
-const fs = require('fs');
-const { acquireLock } = require(${JSON.stringify(bundle)});
-const [root, log, ms] = process.argv.slice(2);
-const lock = acquireLock(root, 'test');
-fs.appendFileSync(log, 'enter ' + process.hrtime.bigint() + '\\n');
-// Held without burning a core (the test shares the machine with the other test files).
-Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(ms));
-fs.appendFileSync(log, 'exit ' + process.hrtime.bigint() + '\\n');
-lock.release();
-`);
-  return file;
-}
+import { lockHolder } from '../commands';
 
 /** The most holders at once, from the log's enter/exit lines. */
 function maxHolders(log: string): number {
@@ -41,18 +21,16 @@ function maxHolders(log: string): number {
 
 test('six commands that find the same dead holder\'s lock take it one at a time', async () => {
   const dir = tempDir();
-  const hold = script(dir);
-  for (let trial = 0; trial < 3; trial++) {
-    const root = fs.mkdtempSync(path.join(dir, 'root-'));
-    const log = path.join(root, 'log');
-    // A lock left by a process that no longer runs.
-    fs.writeFileSync(path.join(root, '.platform.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, host: require('os').hostname(), command: 'npm run synth', since: 'then' }));
-    await Promise.all(Array.from({ length: 6 }, () => new Promise<void>((resolve, reject) => {
-      const p = spawn(process.execPath, [hold, root, log, '50'], { stdio: 'ignore' });
-      p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`exit ${code}`))));
-    })));
-    expect(fs.readFileSync(log, 'utf8').match(/enter/g)).toHaveLength(6);
-    expect(maxHolders(log)).toBe(1);
-    expect(fs.existsSync(path.join(root, '.platform.lock'))).toBe(false);
-  }
+  const hold = lockHolder(dir);
+  const root = fs.mkdtempSync(path.join(dir, 'root-'));
+  const log = path.join(root, 'log');
+  // A lock left by a process that no longer runs.
+  fs.writeFileSync(path.join(root, '.platform.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, host: require('os').hostname(), command: 'npm run synth', since: 'then' }));
+  await Promise.all(Array.from({ length: 6 }, () => new Promise<void>((resolve, reject) => {
+    const p = spawn(process.execPath, [hold, root, log, '50'], { stdio: 'ignore' });
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`exit ${code}`))));
+  })));
+  expect(fs.readFileSync(log, 'utf8').match(/enter/g)).toHaveLength(6);
+  expect(maxHolders(log)).toBe(1);
+  expect(fs.existsSync(path.join(root, '.platform.lock'))).toBe(false);
 }, 60_000);
