@@ -10,6 +10,7 @@ import * as yaml from 'js-yaml';
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { ManifestComponent } from '../lib/component';
+import { deepFreeze } from '../lib/freeze';
 import { projectRoot } from '../lib/helm';
 import { loadVersions } from '../lib/versions';
 
@@ -22,8 +23,14 @@ export interface GatewayApiProps {
   readonly namespace: string;
 }
 
-/** The vendored CRD file of the Gateway API version versions.yaml names, as manifests. */
-export function gatewayApiCrds(root: string = projectRoot()): { version: string; file: string; crds: Record<string, any>[] } {
+/**
+ * The last CRD file parsed, by its text: parsing its ~1 MB takes ~0.1 s, and a process that builds several
+ * platforms (the tests, a synth of several environments) reads the same file each time. Frozen: shared.
+ */
+let lastParsed: { text: string; crds: readonly Record<string, any>[] } | undefined;
+
+/** The vendored CRD file of the Gateway API version versions.yaml names, as manifests (frozen). */
+export function gatewayApiCrds(root: string = projectRoot()): { version: string; file: string; crds: readonly Record<string, any>[] } {
   const entry = loadVersions(root).crds[GATEWAY_API_CRDS];
   if (!entry) throw new Error(`versions.yaml names no crds.${GATEWAY_API_CRDS}; the gateway-api exposure needs its CRDs`);
   const file = path.join('vendor', 'crds', entry.file);
@@ -33,7 +40,10 @@ export function gatewayApiCrds(root: string = projectRoot()): { version: string;
   } catch {
     throw new Error(`${file} is missing: copy ../shared/crds/${entry.file} there (the Gateway API ${entry.version} CRDs) and commit it`);
   }
-  const crds = (yaml.loadAll(text) as unknown[]).filter((d): d is Record<string, any> => typeof d === 'object' && d !== null);
+  if (lastParsed?.text !== text) {
+    lastParsed = { text, crds: deepFreeze((yaml.loadAll(text) as unknown[]).filter((d): d is Record<string, any> => typeof d === 'object' && d !== null)) };
+  }
+  const crds = lastParsed.crds;
   for (const crd of crds) {
     const stamped = crd.metadata?.annotations?.[BUNDLE_VERSION_LABEL];
     if (crd.kind !== 'CustomResourceDefinition' || stamped !== entry.version) {

@@ -4,6 +4,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
+import { deepFreeze } from './freeze';
 import { ConfigError, configFiles, loadConfig, parseConfig, PlatformConfig } from './config';
 import { ENVIRONMENTS_FILE, environmentsOverview, inventory } from './inventory';
 import { assertNoLeaks, LeakInput, leakViolations, withoutSecrets } from './leaks';
@@ -26,20 +27,34 @@ export const SCHEMA_CACHE = path.join(projectRoot(), 'dist', 'schema-cache.json'
 const VALIDATED_STAMP = 'validated.json';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
+/**
+ * Documents parsed in this process, by the file's text (most recently used last): a process that validates
+ * the same files again (the tests, `cdk8s synth`'s plugin after the synth) parses each once. Frozen, so that
+ * they can be shared, and the validation's digest of each is computed once too.
+ */
+const parsedFiles = new Map<string, readonly unknown[]>();
+const MAX_PARSED_FILES = 4096;
+
 /** Files of one environment as written to gitops/<environment>/ (or to a cdk8s manifest), parsed. */
 function parseEnvironmentText(files: ReadonlyMap<string, string>, folder = ''): ManifestFile[] {
   const out: ManifestFile[] = [];
   for (const [rel, text] of files) {
     if (!rel.endsWith('.yaml')) continue;
-    let docs: unknown[];
-    try {
-      docs = yaml.loadAll(text);
-    } catch (e) {
-      const err = e as { reason?: string; mark?: { line: number; column: number }; message: string };
-      const where = err.mark ? ` at line ${err.mark.line + 1}, column ${err.mark.column + 1}` : '';
-      throw new Error(`${folder}${rel}: not valid YAML${where}: ${err.reason ?? err.message.split('\n')[0]}; fix the file, or run \`npm run synth\` to write it anew`);
+    let docs = parsedFiles.get(text);
+    if (docs) {
+      parsedFiles.delete(text);
+    } else {
+      try {
+        docs = deepFreeze(yaml.loadAll(text));
+      } catch (e) {
+        const err = e as { reason?: string; mark?: { line: number; column: number }; message: string };
+        const where = err.mark ? ` at line ${err.mark.line + 1}, column ${err.mark.column + 1}` : '';
+        throw new Error(`${folder}${rel}: not valid YAML${where}: ${err.reason ?? err.message.split('\n')[0]}; fix the file, or run \`npm run synth\` to write it anew`);
+      }
+      if (parsedFiles.size >= MAX_PARSED_FILES) parsedFiles.delete(parsedFiles.keys().next().value!);
     }
-    for (const doc of docs) if (doc) out.push({ path: rel, manifest: doc });
+    parsedFiles.set(text, docs);
+    for (const doc of docs) if (doc) out.push({ path: rel, manifest: doc as ManifestFile['manifest'] });
   }
   return out;
 }
