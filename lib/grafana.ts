@@ -103,14 +103,27 @@ export function datasourceUidRefs(node: unknown, at: UidPath = []): UidRef[] {
 
 /** Every `datasource.uid` in a dashboard (panels, targets, template variables), with its path below `at`. */
 export function dashboardDatasourceUidRefs(node: unknown, at: UidPath = []): UidRef[] {
-  if (Array.isArray(node)) return node.flatMap((n, i) => dashboardDatasourceUidRefs(n, [...at, i]));
-  if (node === null || typeof node !== 'object') return [];
-  return Object.entries(node).flatMap(([k, v]) => {
-    if (k === 'datasource' && v && typeof v === 'object' && typeof (v as { uid?: unknown }).uid === 'string') {
-      return [{ uid: (v as { uid: string }).uid, at: [...at, k, 'uid'] }];
+  // One path, grown and shrunk as the walk goes (a dashboard has thousands of nodes), copied at each find.
+  const found: UidRef[] = [];
+  const path = [...at];
+  const walk = (n: unknown): void => {
+    if (n === null || typeof n !== 'object') return;
+    if (Array.isArray(n)) {
+      n.forEach((v, i) => { path.push(i); walk(v); path.pop(); });
+      return;
     }
-    return dashboardDatasourceUidRefs(v, [...at, k]);
-  });
+    for (const [k, v] of Object.entries(n)) {
+      if (k === 'datasource' && v && typeof v === 'object' && typeof (v as { uid?: unknown }).uid === 'string') {
+        found.push({ uid: (v as { uid: string }).uid, at: [...path, k, 'uid'] });
+      } else {
+        path.push(k);
+        walk(v);
+        path.pop();
+      }
+    }
+  };
+  walk(node);
+  return found;
 }
 
 /** The uids of `datasourceUidRefs`. */

@@ -206,10 +206,11 @@ function validateSchemas(ctx: Context, registry: SchemaRegistry, cel: CelCounts,
   const setCrds = new Map<string, Record<string, unknown>>();
   const setCrdNames = new Map<string, string>();
   // A digest of each CRD schema of the set, so that objects checked against it can be cached too.
+  // (A chart's CRD is frozen: its digest is computed once per process, as an object's is.)
   const crdDigests = new Map<Record<string, unknown>, string>();
   const crdDigest = (schema: Record<string, unknown>) => {
     let d = crdDigests.get(schema);
-    if (d === undefined) crdDigests.set(schema, (d = createHash('sha1').update(cache?.objectsMayChange ? JSON.stringify(schema) : jsonOf(schema)).digest('base64url')));
+    if (d === undefined) crdDigests.set(schema, (d = objectDigest(schema, cache?.objectsMayChange ?? false)));
     return d;
   };
   for (const crd of ctx.of('apiextensions.k8s.io', 'CustomResourceDefinition')) {

@@ -10,6 +10,13 @@ const DASHBOARD_LABEL = 'grafana_dashboard';
 /** Datasources every Grafana has: mixed queries, the built-in Grafana source, another panel's query. */
 const GRAFANA_BUILT_IN_UIDS = new Set(['-- Mixed --', '-- Grafana --', '-- Dashboard --', 'grafana']);
 
+/**
+ * The datasource uids each dashboard names, by its text: the same dashboards (kube-prometheus-stack's ~30,
+ * some of 100 KB) are parsed and walked once per process, not in every validation of the platform.
+ */
+const dashboardRefs = new Map<string, ReturnType<typeof dashboardDatasourceUidRefs>>();
+const MAX_DASHBOARDS = 1024;
+
 interface UidRef {
   readonly object: KObject;
   readonly uid: string;
@@ -62,15 +69,21 @@ export function datasourceUid(ctx: Context): void {
     const data = isObject(cm.manifest.data) ? cm.manifest.data : {};
     for (const [file, text] of Object.entries(data)) {
       if (!file.endsWith('.json')) continue;
-      let doc: Json;
-      try {
-        doc = JSON.parse(String(text));
-      } catch (e) {
-        ctx.report('datasource-uid', cm, ['data', file], `is not valid JSON: ${(e as Error).message.split('\n')[0]}`,
-          'fix the dashboard JSON; Grafana skips a dashboard it cannot read');
-        continue;
+      let found = dashboardRefs.get(String(text));
+      if (!found) {
+        let doc: Json;
+        try {
+          doc = JSON.parse(String(text));
+        } catch (e) {
+          ctx.report('datasource-uid', cm, ['data', file], `is not valid JSON: ${(e as Error).message.split('\n')[0]}`,
+            'fix the dashboard JSON; Grafana skips a dashboard it cannot read');
+          continue;
+        }
+        found = dashboardDatasourceUidRefs(doc);
+        if (dashboardRefs.size >= MAX_DASHBOARDS) dashboardRefs.delete(dashboardRefs.keys().next().value!);
+        dashboardRefs.set(String(text), found);
       }
-      for (const f of dashboardDatasourceUidRefs(doc)) {
+      for (const f of found) {
         // Template variables (${datasource}) are resolved by Grafana at view time.
         if (!f.uid.startsWith('$') && !GRAFANA_BUILT_IN_UIDS.has(f.uid)) refs.push({ object: cm, uid: f.uid, at: ['data', file, ...f.at] });
       }
