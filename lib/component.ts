@@ -169,18 +169,29 @@ export abstract class Component extends Chart {
     return this.sealed ?? this.computeAppliedManifests();
   }
 
-  /** What appliedManifests returns, computed afresh (every object's toJson). */
+  /** The objects the component writes into its own folder, as plain manifests (its apiObjects' toJson). */
+  public get ownManifests(): readonly RenderedObject['manifest'][] {
+    if (this.sealedOwn && this.sealedOwn.length !== this.apiObjects.length) {
+      throw new Error(`component ${this.name}: an object was added after its platform was built (buildPlatform), so no file or check would see it; add it to the composition before the build`);
+    }
+    return this.sealedOwn ?? this.apiObjects.map((o) => o.toJson());
+  }
+
+  /** What appliedManifests returns, computed afresh. */
   protected computeAppliedManifests(): readonly RenderedObject['manifest'][] {
-    return this.apiObjects.map((o) => o.toJson());
+    return this.ownManifests;
   }
 
   private sealed?: readonly RenderedObject['manifest'][];
+  private sealedOwn?: readonly RenderedObject['manifest'][];
 
   /**
-   * Fixes appliedManifests once the platform is complete (its render attached, nothing more to add):
-   * deriving the waves, Applications and checks reads it many times, each a toJson of every object.
+   * Fixes ownManifests and appliedManifests once the platform is complete (its render attached, nothing more
+   * to add): deriving the waves, Applications, checks and files reads them many times, each a toJson of
+   * every object.
    */
   public seal(): void {
+    this.sealedOwn = this.apiObjects.map((o) => o.toJson());
     this.sealed = this.computeAppliedManifests();
   }
 

@@ -61,13 +61,19 @@ export function completePlatform(c: Composition, renders: ReadonlyMap<string, Ch
     if (!r) throw new Error(`no render of chart ${h.name}`);
     h.attachRender(r);
   }
-  // Nothing is added to the components from here on.
-  for (const comp of components) comp.seal();
   // servedApiVersions lists `group/version/Kind` (core: `v1/Kind`) besides the group/versions.
   const builtInKinds = new Set(servedApiVersions(c.config.cluster.kubernetesVersion)
     .map((v) => v.split('/'))
     .filter((parts) => /^[A-Z]/.test(parts[parts.length - 1]))
     .map((parts) => (parts.length === 2 ? `/${parts[1]}` : `${parts[0]}/${parts[2]}`)));
+  for (const comp of components) {
+    for (const o of comp.apiObjects) {
+      // The CRD may come from a chart synced in an earlier wave of the same sync: skip the dry run.
+      if (!builtInKinds.has(kindOf(o))) o.metadata.addAnnotation('argocd.argoproj.io/sync-options', SKIP_DRY_RUN);
+    }
+  }
+  // Nothing is added to the components from here on.
+  for (const comp of components) comp.seal();
   // Argo CD's own CRDs exist before anything syncs: bootstrap/ installs Argo CD.
   const preinstalled = new Set((c.argoCd?.render.objects ?? []).map((o) => o.manifest).filter((m) => m.kind === 'CustomResourceDefinition')
     .map((m) => `${(m as any).spec.group}/${(m as any).spec.names.kind}`));
@@ -124,15 +130,9 @@ function filesOf(manifests: readonly Manifest[], folder: string): RenderedFile[]
   return files.sort((a, b) => compareText(a.path, b.path));
 }
 
-/** A chart's objects; custom resources get SkipDryRunOnMissingResource when `builtInKinds` is given. */
-function renderChart(chart: Chart, folder: string, builtInKinds?: ReadonlySet<string>): RenderedFile[] {
+/** A chart's objects (the Argo CD objects of apps/ and bootstrap/; a component's are its ownManifests). */
+function renderChart(chart: Chart, folder: string): RenderedFile[] {
   const objects = chart.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject);
-  if (builtInKinds) {
-    for (const o of objects) {
-      // The CRD may come from a chart synced in an earlier wave of the same sync: skip the dry run.
-      if (!builtInKinds.has(kindOf(o))) o.metadata.addAnnotation('argocd.argoproj.io/sync-options', SKIP_DRY_RUN);
-    }
-  }
   return filesOf(objects.map((o) => o.toJson() as Manifest), folder);
 }
 
@@ -178,7 +178,7 @@ export function renderFiles(platform: Platform): RenderedFile[] {
   ];
   for (const c of platform.components) {
     if (c.kind === 'manifests' && !c.hasFolder) throw new Error(`component ${c.name} has no manifests; Argo CD would sync an empty folder`);
-    if (c.hasFolder) files.push(...renderChart(c, c.name, platform.builtInKinds));
+    if (c.hasFolder) files.push(...filesOf(c.ownManifests, c.name));
   }
   return files;
 }

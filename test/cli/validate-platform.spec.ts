@@ -5,6 +5,7 @@ import * as path from 'path';
 import * as k8s from '../../imports/k8s';
 import { renderPlatformFiles, validateCdk8sManifests, validateTree } from '../../lib/synth';
 import { buildPlatform } from '../../lib/platform';
+import { Component, componentsOf } from '../../lib/component';
 import { ValidationError } from '../../lib/validate-platform';
 import * as yaml from 'js-yaml';
 import { ApiObject } from 'cdk8s';
@@ -15,11 +16,16 @@ import { ROOT, run, synthesizedGitops, withoutLockWait } from '../commands';
 const LAB = path.join(ROOT, 'config', 'lab.yaml');
 
 describe('validation of the platform', () => {
+  /** The lab's composition with `add` run on its jenkins component, built: objects are added before the build. */
+  const labWithJenkins = (add: (jenkins: Component) => void) => {
+    const composition = composePlatform(labConfig());
+    add(componentsOf(composition.app).find((c) => c.name === 'jenkins')!);
+    return buildPlatform(composition);
+  };
+
   test('synth refuses the guide\'s two broken references, naming each', () => {
-    const platform = buildPlatform(composePlatform(labConfig()));
-    const jenkins = platform.components.find((c) => c.name === 'jenkins')!;
     // The guide's jenkins-ingress.yaml with argocd-ingress.yaml's issuer annotation.
-    new k8s.KubeIngress(jenkins, 'guide-ingress', {
+    const platform = labWithJenkins((jenkins) => new k8s.KubeIngress(jenkins, 'guide-ingress', {
       metadata: { name: 'jenkins-guide', namespace: 'devops-tools', annotations: { 'cert-manager.io/cluster-issuer': 'letsencrypt-prod' } },
       spec: {
         ingressClassName: 'nginx',
@@ -29,7 +35,7 @@ describe('validation of the platform', () => {
           { path: '/agents', pathType: 'Prefix', backend: { service: { name: 'jenkins-svc', port: { name: 'agents' } } } },
         ] } }],
       },
-    });
+    }));
     let error: ValidationError | undefined;
     try {
       renderPlatformFiles(platform);
@@ -51,12 +57,10 @@ describe('validation of the platform', () => {
   });
 
   test('synth hands on the CEL counts, and a CEL rule it cannot evaluate as a warning, and still writes', () => {
-    const platform = buildPlatform(composePlatform(labConfig()));
-    const jenkins = platform.components.find((c) => c.name === 'jenkins')!;
-    new ApiObject(jenkins, 'dr', {
+    const platform = labWithJenkins((jenkins) => new ApiObject(jenkins, 'dr', {
       apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'jenkins', namespace: 'devops-tools' },
       spec: { host: 'jenkins-service.devops-tools.svc.cluster.local', trafficPolicy: { connectionPool: { http: { idleTimeout: 'soon' } } } },
-    });
+    }));
     const notes: [string, string][] = [];
     const files = renderPlatformFiles(platform, undefined, (text, kind) => notes.push([kind, text]));
     expect(files.has('jenkins/destinationrule-jenkins.yaml')).toBe(true);
