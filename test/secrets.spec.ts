@@ -11,7 +11,7 @@ import { REGISTRY_CREDENTIALS, secretConsumers, usedSecrets } from '../lib/secre
 import { GRAFANA_ADMIN } from '../charts/kube-prometheus-stack';
 import { Composition } from '../lib/platform';
 import { componentsOf } from '../lib/component';
-import { labConfig, render, Rendered, synthesizedGitops, tempDir } from './helpers';
+import { labConfig, render, Rendered, synthesizedGitops } from './helpers';
 
 const ROOT = path.join(__dirname, '..');
 const lab = render();
@@ -246,20 +246,18 @@ describe('gitops/ scanned by secretlint', () => {
     return spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'secretlint', 'bin', 'secretlint.js'), '--secretlintrc', path.join(ROOT, '.secretlintrc.json'), `${dir}/**/*`], { cwd: ROOT, encoding: 'utf8' });
   }
 
-  test('a fresh synth holds no secret', () => {
-    // gitops/ as synth wrote it (test/global-setup.ts), scanned by the secretlint CLI as CI runs it.
+  test('a fresh synth holds no secret, and a credential planted beside it is found', () => {
+    // gitops/ as synth wrote it (test/global-setup.ts), scanned by the secretlint CLI as CI runs it, in one
+    // run with a planted credential, so that a scan finding nothing at all cannot pass.
     const out = synthesizedGitops();
-    const r = secretlint(out);
-    expect(r.stdout + r.stderr).toBe('');
-    expect(r.status).toBe(0);
-  });
-
-  test('the scan does find a planted credential', () => {
-    const out = tempDir();
+    const planted = path.join(out, 'planted', 'leak.yaml');
+    fs.mkdirSync(path.dirname(planted));
     // Assembled at run time so the repo itself holds no token-shaped string.
-    fs.writeFileSync(path.join(out, 'leak.yaml'), `token: ${['xoxb', '123456789012', '1234567890123', 'AbCdEfGhIjKlMnOpQrStUvWx'].join('-')}\n`);
+    fs.writeFileSync(planted, `token: ${['xoxb', '123456789012', '1234567890123', 'AbCdEfGhIjKlMnOpQrStUvWx'].join('-')}\n`);
     const r = secretlint(out);
     expect(r.status).not.toBe(0);
+    // The files named in the report (each a line of its own, before its findings): only the planted one.
+    expect(r.stdout.split('\n').filter((l) => l.startsWith(out))).toEqual([planted]);
     expect(r.stdout).toContain('SLACK_TOKEN');
   });
 });

@@ -6,7 +6,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { tempDir } from '../helpers';
-import { run } from '../commands';
+import { run, synthesizedGitops } from '../commands';
+import { configFiles } from '../../lib/config';
 
 const ROOT = path.join(__dirname, '..', '..');
 const PKG = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -76,19 +77,24 @@ describe('a missing installation says "run npm ci"', () => {
 });
 
 describe('the working directory is found or named', () => {
-  test('from a subdirectory, synth and validate use the project\'s config/, and relative paths stay the user\'s', async () => {
-    // An outdir given relative to the subdirectory: ../dist/<x> from test/ is dist/<x> of the project, and
-    // would be a folder beside the project if it were read from the root.
+  test('from a subdirectory, relative paths stay the user\'s, and validate uses the project\'s config/', async () => {
+    // An outdir and a config given relative to the subdirectory: ../dist/<x> from test/ is dist/<x> of the
+    // project, and would be a folder beside the project if it were read from the root.
     const name = `environment-test-${process.pid}`;
     const out = path.join(ROOT, 'dist', name);
     const wrong = path.join(ROOT, '..', 'dist', name);
     const sub = path.join(ROOT, 'test');
     const rel = path.join('..', 'dist', name);
     try {
-      const synth = await run('synth', ['--quiet', '--outdir', rel], { cwd: sub });
+      const synth = await run('synth', ['--quiet', '--outdir', rel, '--config', path.join('..', 'config', 'lab.yaml')], { cwd: sub });
       expect(synth.status).toBe(0);
       expect(fs.existsSync(path.join(out, 'lab', 'apps'))).toBe(true);
       expect(fs.existsSync(wrong)).toBe(false);
+
+      // The other environments of config/, as the run's synth wrote them: validate without --config takes all.
+      const others = configFiles(path.join(ROOT, 'config')).map((f) => path.basename(f, '.yaml')).filter((env) => env !== 'lab');
+      const all = synthesizedGitops();
+      for (const env of others) fs.cpSync(path.join(all, env), path.join(out, env), { recursive: true });
 
       const validate = await run('validate', ['--outdir', rel], { cwd: sub });
       expect(validate.status).toBe(0);
