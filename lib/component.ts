@@ -4,6 +4,7 @@
 // nothing else; the platform finds components by walking the construct tree.
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
+import { deepFreeze } from './freeze';
 import type { Manifest } from './manifest';
 import type { RuntimeObject } from './validation/rules-config';
 import { jsonOf } from './validation/context';
@@ -177,7 +178,7 @@ export abstract class Component extends Chart {
     return this.sealedOwn ?? this.apiObjects.map((o) => o.toJson());
   }
 
-  /** What appliedManifests returns, computed afresh. */
+  /** What appliedManifests returns, from ownManifests (each object's toJson until the component is sealed). */
   protected computeAppliedManifests(): readonly RenderedObject['manifest'][] {
     return this.ownManifests;
   }
@@ -191,8 +192,9 @@ export abstract class Component extends Chart {
    * every object.
    */
   public seal(): void {
-    this.sealedOwn = this.apiObjects.map((o) => o.toJson());
-    this.sealed = this.computeAppliedManifests();
+    // Frozen: the files, the checks and every caller share these objects, and none may change them.
+    this.sealedOwn = deepFreeze(this.apiObjects.map((o) => o.toJson()));
+    this.sealed = deepFreeze(this.computeAppliedManifests());
   }
 
   /**

@@ -217,10 +217,14 @@ describe('set-image: the config line and the image line change together', () => 
     const dir = tempDir();
     const log = path.join(dir, 'log');
     const line = fs.readFileSync(ws.config(), 'utf8').match(/msa\/login_js\n\s+tag: "\S+"/)![0];
-    // Another command (a real process) holds the lock and bumps login-js, then holds on a little.
+    // Another command (a real process) holds the lock a little, and bumps login-js at its end, as a command
+    // writes: a set-image that read the config before taking the lock would then write over that bump.
     const holder = spawn(process.execPath, [lockHolder(dir), ROOT, log, '300', ws.config(), line, line.replace(/"\S+"$/, '"12"')], { stdio: 'ignore' });
-    const exited = new Promise<number | null>((resolve) => holder.on('exit', resolve));
-    while (!fs.existsSync(log)) await new Promise((resolve) => setTimeout(resolve, 10));
+    let code: number | null | undefined;
+    const exited = new Promise<number | null>((resolve) => holder.on('exit', (c) => resolve((code = c))));
+    // Until it holds the lock (or, failing, exits).
+    while (!fs.existsSync(log) && code === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(fs.existsSync(log)).toBe(true);
     expect((await setImage(ws, '11')).status).toBe(0);
     expect(await exited).toBe(0);
     const config = fs.readFileSync(ws.config(), 'utf8');
