@@ -1,8 +1,10 @@
 // One command-line parser (lib/args.js) for the app's commands (lib/cli.ts) and the scripts: the same
-// --help, the same usage errors with exit 2.
+// --help, the same usage errors with exit 2. And what npm test (scripts/test.js) makes of its arguments.
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 import { parseCommandLine } from '../../lib/args';
+import { tempDir } from '../helpers';
 
 const ROOT = path.join(__dirname, '..', '..');
 const run = (file: string, args: string[]) => spawnSync(process.execPath, [path.join(ROOT, file), ...args], { cwd: ROOT, encoding: 'utf8' });
@@ -70,5 +72,27 @@ describe('npm test with a spec', () => {
   test('other arguments pass unchanged, and so does a spec given with its own -t', () => {
     expect(jestArgs(['test/leaks.test.ts', '-t', 'locale'])).toEqual(['test/leaks.test.ts', '-t', 'locale']);
     expect(jestArgs(['test/harbor.spec.ts', '-t', 'x'])).toEqual(['test/harbor.spec.ts', '-t', 'x']);
+  });
+});
+
+describe('npm test\'s type check', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { tscMode } = require('../../scripts/test.js') as { tscMode: (dir: string) => string };
+  const project = (files: Record<string, number>) => {
+    const dir = tempDir();
+    for (const [file, seconds] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+      fs.writeFileSync(path.join(dir, file), '');
+      fs.utimesSync(path.join(dir, file), seconds, seconds);
+    }
+    return dir;
+  };
+
+  test('build mode (-b, which skips an unchanged project) once checked after the last install; -p otherwise', () => {
+    expect(tscMode(project({ 'node_modules/.package-lock.json': 1000, 'dist/.tsbuildinfo': 2000 }))).toBe('-b');
+    // An install since: build mode would not see changed types in node_modules.
+    expect(tscMode(project({ 'node_modules/.package-lock.json': 3000, 'dist/.tsbuildinfo': 2000 }))).toBe('-p');
+    expect(tscMode(project({ 'node_modules/.package-lock.json': 1000 }))).toBe('-p');
+    expect(tscMode(project({ 'dist/.tsbuildinfo': 2000 }))).toBe('-p');
   });
 });
