@@ -3,7 +3,7 @@
 // two cores rather than one after the other. jest's output streams; tsc's is printed when it is done, after
 // jest's, so the two never interleave. Exits non-zero when either fails (tsc's code first, else jest's);
 // both always run to the end, so one run reports every type error and every failing test.
-// Arguments go to jest (`npm test -- test/leaks.test.ts`; a spec, `npm test -- test/cli/synth.spec.ts`, as jestArgs says).
+// Arguments go to jest (`npm test -- test/promote.test.ts`; a spec, `npm test -- test/cli/synth.spec.ts`, as jestArgs says).
 'use strict';
 const { spawn } = require('child_process');
 const fs = require('fs');

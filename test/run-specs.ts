@@ -1,7 +1,7 @@
 // Runs the specs of one runner (test/runners.js), each in a describe block named after it. Jest gives each test
 // file its own module registry: together, the specs load the app's modules and build the lab platform once
 // (test/helpers.ts keeps the lab). A spec must therefore leave nothing behind for the next: no module mocks
-// (those stay in a *.test.ts of their own, like test/leaks.test.ts), environment variables, the working
+// (those stay in a *.test.ts of their own, like test/promote.test.ts), environment variables, the working
 // directory and spies restored, the shared lab platform never added to.
 import * as fs from 'fs';
 import * as path from 'path';

@@ -66,11 +66,11 @@ describe('npm test with a spec', () => {
     // Not refused, `-t` would match no test, and jest would pass with nothing run.
     expect(() => jestArgs(['harbor.spec.ts'])).toThrow(/no such spec under test\/: harbor\.spec\.ts \(give its path from the project root/);
     expect(() => jestArgs(['test/harbour.spec.ts'])).toThrow(/no such spec under test\/: test\/harbour\.spec\.ts/);
-    expect(() => jestArgs(['test/harbor.spec.ts', 'test/leaks.test.ts'])).toThrow(/run specs and test files apart: .* test\/leaks\.test\.ts/);
+    expect(() => jestArgs(['test/harbor.spec.ts', 'test/promote.test.ts'])).toThrow(/run specs and test files apart: .* test\/promote\.test\.ts/);
   });
 
   test('other arguments pass unchanged, and so does a spec given with its own -t', () => {
-    expect(jestArgs(['test/leaks.test.ts', '-t', 'locale'])).toEqual(['test/leaks.test.ts', '-t', 'locale']);
+    expect(jestArgs(['test/promote.test.ts', '-t', 'locale'])).toEqual(['test/promote.test.ts', '-t', 'locale']);
     expect(jestArgs(['test/harbor.spec.ts', '-t', 'x'])).toEqual(['test/harbor.spec.ts', '-t', 'x']);
   });
 });
