@@ -562,7 +562,8 @@ export function findLeaks(files: readonly LeakInput[]): Leak[] {
   for (const w of walks) {
     if (w.findings.length === 0) {
       const d = digests[w.input];
-      if (d !== undefined) {
+      // (PLATFORM_LEAK_CACHE=off: no file, and nothing remembered in this process either.)
+      if (d !== undefined && c.file) {
         c.clean.add(d);
         c.added = true;
       }

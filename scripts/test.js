@@ -13,6 +13,9 @@ const root = path.join(__dirname, '..');
 const { parseScriptArgs } = require('./args');
 const { runnerOf, specName } = require('../test/runners');
 
+/** What the type check reads besides node_modules: tsconfig.json's `include` folders (JSON imports too) and files. */
+const TSC_INPUTS = ['main.ts', 'tsconfig.json', 'package.json', 'lib', 'charts', 'imports', 'test', 'bin'];
+
 /**
  * The jest arguments for `npm test -- <args>`: a spec named by its path (`test/harbor.spec.ts`) runs inside the
  * test file that runs it with the others (test/runners.js: test/specs.test.ts, or test/cli.test.ts for
@@ -53,10 +56,10 @@ try {
 if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
   parseScriptArgs(`Usage: npm test [-- <jest arguments>]
 
-Type-checks the project (tsc -p ., incremental) and runs the jest tests, concurrently. Exits 0 only when
-both pass. Arguments are passed to jest, e.g. a test file or -t <name>; a spec (test/harbor.spec.ts,
-test/cli/faults.spec.ts) runs inside the test file that runs it with the others (test/specs.test.ts or
-test/cli.test.ts).
+Type-checks the project (tsc, incremental: -b when nothing changed since the last check, else -p) and
+runs the jest tests, concurrently. Exits 0 only when both pass. Arguments are passed to jest, e.g. a test
+file or -t <name>; a spec (test/harbor.spec.ts, test/cli/faults.spec.ts) runs inside the test file that
+runs it with the others (test/specs.test.ts or test/cli.test.ts).
 `);
 }
 
@@ -65,23 +68,44 @@ const seconds = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
 
 /**
  * tsc's mode. Build mode (-b) first asks whether anything changed since the last check (dist/.tsbuildinfo,
- * which records errors too): when no source file and no tsconfig.json is newer, it is done in ~0.3 s, where
- * -p builds the whole program again (~4 s of CPU) to find the same; otherwise it checks incrementally, as -p
- * does. Its question covers the project's files only, not node_modules: after an install (npm's
- * node_modules/.package-lock.json newer than the build info), -p checks, which compares every file it reads.
+ * which records errors too): when nothing did, it is done in ~0.3 s, where -p builds the whole program again
+ * (~4 s of CPU) to find the same; otherwise it checks incrementally, as -p does. Its question goes by the
+ * modification times of the project's own sources only, so -p checks (it compares the content of every file
+ * it reads) when the answer could be wrong: after an install (npm's node_modules/.package-lock.json newer
+ * than the build info), or when a file of TSC_INPUTS changed (modified or created: its status change time,
+ * which a copy or move that keeps an old modification time sets too) after the build info's time, which is
+ * set to the start of the check that wrote it (a file saved during a check is newer).
  */
 function tscMode(dir = root) {
-  const mtime = (file) => fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs;
-  const checked = mtime(path.join(dir, 'dist', '.tsbuildinfo'));
-  const installed = mtime(path.join(dir, 'node_modules', '.package-lock.json'));
-  return checked !== undefined && installed !== undefined && installed < checked ? '-b' : '-p';
+  const stat = (file) => fs.statSync(file, { throwIfNoEntry: false });
+  const checked = stat(path.join(dir, 'dist', '.tsbuildinfo'))?.mtimeMs;
+  const installed = stat(path.join(dir, 'node_modules', '.package-lock.json'))?.mtimeMs;
+  if (checked === undefined || installed === undefined || installed >= checked) return '-p';
+  const changedSince = (file) => {
+    const st = stat(file);
+    if (!st) return false;
+    if (Math.max(st.mtimeMs, st.ctimeMs) >= checked) return true;
+    return st.isDirectory() && fs.readdirSync(file).some((name) => changedSince(path.join(file, name)));
+  };
+  return TSC_INPUTS.some((input) => changedSince(path.join(dir, input))) ? '-p' : '-b';
 }
 
 const tscOutput = [];
+const tscStarted = new Date();
 const tsc = spawn(process.execPath, [require.resolve('typescript/bin/tsc'), tscMode(), root, '--pretty', String(process.stdout.isTTY === true)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
 tsc.stdout.on('data', (d) => tscOutput.push(d));
 tsc.stderr.on('data', (d) => tscOutput.push(d));
-const tscDone = new Promise((resolve) => tsc.on('close', (code, signal) => resolve({ code: code ?? 1, signal, time: seconds() })));
+const tscDone = new Promise((resolve) => tsc.on('close', (code, signal) => {
+  // A passed check covers the sources as they were when it started: the build info says so (see tscMode).
+  if (code === 0) {
+    try {
+      fs.utimesSync(path.join(root, 'dist', '.tsbuildinfo'), tscStarted, tscStarted);
+    } catch {
+      // No build info: the next check is a full one.
+    }
+  }
+  resolve({ code: code ?? 1, signal, time: seconds() });
+}));
 
 // A larger young generation for jest and its workers (they inherit node's flags): the tests allocate much
 // short-lived data (parsed renders, validation contexts), and V8's default 16 MB semi-space made them collect

@@ -17,8 +17,11 @@ import { run, synthesizedGitops } from './commands';
 
 const ROOT = path.join(__dirname, '..');
 // Every scan in this file is a real one: no clean object is taken from dist/leak-cache.json.
-const leakCacheSetting = process.env.PLATFORM_LEAK_CACHE;
-beforeAll(() => { process.env.PLATFORM_LEAK_CACHE = 'off'; });
+let leakCacheSetting: string | undefined;
+beforeAll(() => {
+  leakCacheSetting = process.env.PLATFORM_LEAK_CACHE;
+  process.env.PLATFORM_LEAK_CACHE = 'off';
+});
 afterAll(() => {
   if (leakCacheSetting === undefined) delete process.env.PLATFORM_LEAK_CACHE;
   else process.env.PLATFORM_LEAK_CACHE = leakCacheSetting;
@@ -532,20 +535,22 @@ describe('the cache of clean objects', () => {
   test('a clean object is not scanned again; a leaky one always is', () => {
     const file = path.join(tempDir(), 'leak-cache.json');
     process.env.PLATFORM_LEAK_CACHE = file;
-    // Each scan is one text sent to secretlint's worker (lib/secret-scan.ts), through a MessagePort.
+    // Each scan is one text sent to secretlint's worker (lib/secret-scan.ts: `{ text }`), through a MessagePort;
+    // other messages (a worker's start, structuredClone on Node 20) are not scans.
     const spy = jest.spyOn(MessagePort.prototype, 'postMessage');
+    const scans = () => spy.mock.calls.filter(([m]) => typeof (m as { text?: unknown } | undefined)?.text === 'string').length;
     try {
       const lab = renderFiles(labPlatform());
       expect(findLeaks(lab)).toEqual([]);
-      expect(spy).toHaveBeenCalledTimes(1);
+      expect(scans()).toBe(1);
       expect(JSON.parse(fs.readFileSync(file, 'utf8')).clean.length).toBeGreaterThan(50);
       // Warm: nothing is scanned.
       expect(findLeaks(lab)).toEqual([]);
-      expect(spy).toHaveBeenCalledTimes(1);
+      expect(scans()).toBe(1);
       // A changed object is scanned, and its leak is found every time.
       const leaky = values({ adminPassword: PASSWORD });
       for (let i = 0; i < 2; i++) expect(fields(findLeaks([...lab, leaky]))).toEqual(['spec.source.helm.valuesObject.adminPassword']);
-      expect(spy).toHaveBeenCalledTimes(3);
+      expect(scans()).toBe(3);
     } finally {
       spy.mockRestore();
       process.env.PLATFORM_LEAK_CACHE = 'off';

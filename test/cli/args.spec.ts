@@ -78,21 +78,29 @@ describe('npm test with a spec', () => {
 describe('npm test\'s type check', () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { tscMode } = require('../../scripts/test.js') as { tscMode: (dir: string) => string };
+  const now = Date.now() / 1000;
+  /** A project of these files, each with this modification time (seconds from now); made now. */
   const project = (files: Record<string, number>) => {
     const dir = tempDir();
     for (const [file, seconds] of Object.entries(files)) {
       fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
       fs.writeFileSync(path.join(dir, file), '');
-      fs.utimesSync(path.join(dir, file), seconds, seconds);
+      fs.utimesSync(path.join(dir, file), now + seconds, now + seconds);
     }
     return dir;
   };
 
-  test('build mode (-b, which skips an unchanged project) once checked after the last install; -p otherwise', () => {
-    expect(tscMode(project({ 'node_modules/.package-lock.json': 1000, 'dist/.tsbuildinfo': 2000 }))).toBe('-b');
+  test('build mode (-b, which skips an unchanged project) only when nothing changed since the last check', () => {
+    // Checked after the install, and every source older than the check.
+    expect(tscMode(project({ 'node_modules/.package-lock.json': -3600, 'lib/a.ts': -1800, 'dist/.tsbuildinfo': 3600 }))).toBe('-b');
     // An install since: build mode would not see changed types in node_modules.
-    expect(tscMode(project({ 'node_modules/.package-lock.json': 3000, 'dist/.tsbuildinfo': 2000 }))).toBe('-p');
-    expect(tscMode(project({ 'node_modules/.package-lock.json': 1000 }))).toBe('-p');
-    expect(tscMode(project({ 'dist/.tsbuildinfo': 2000 }))).toBe('-p');
+    expect(tscMode(project({ 'node_modules/.package-lock.json': -60, 'dist/.tsbuildinfo': -120 }))).toBe('-p');
+    // A source saved since (or during) the last check.
+    expect(tscMode(project({ 'node_modules/.package-lock.json': -3600, 'dist/.tsbuildinfo': -60, 'lib/a.ts': 0 }))).toBe('-p');
+    // A file copied in with an old modification time: its status change time is now.
+    expect(tscMode(project({ 'node_modules/.package-lock.json': -3600, 'dist/.tsbuildinfo': -60, 'charts/dashboards/x.json': -7200 }))).toBe('-p');
+    // No check yet, or no npm install.
+    expect(tscMode(project({ 'node_modules/.package-lock.json': -3600 }))).toBe('-p');
+    expect(tscMode(project({ 'dist/.tsbuildinfo': -60 }))).toBe('-p');
   });
 });
