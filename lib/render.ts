@@ -26,6 +26,7 @@ import { readTar } from './archive';
 import { servedApiVersions } from './validation/schema';
 import { deepFreeze } from './freeze';
 import { vendoredChart } from './vendor';
+import { LRUCache } from 'lru-cache';
 
 /** Where renders are cached, relative to the project (dist/ is build output: deleting it costs one slower synth). */
 export const RENDER_CACHE_DIR = path.join('dist', 'render-cache');
@@ -83,7 +84,7 @@ export interface RenderOptions {
   readonly helm?: HelmBinary;
   /** Helm processes at once. @default os.cpus().length */
   readonly concurrency?: number;
-  /** Cache entries kept (the most recently used); never fewer than the requests of one call. @default 256 */
+  /** Cache entries kept (the most recently used); never fewer than the requests of one call. @default 1024 (DEFAULT_MAX_ENTRIES) */
   readonly maxCacheEntries?: number;
   /** Render each missed chart twice and report what differs (`unstable`). @default true */
   readonly detectUnstable?: boolean;
@@ -392,9 +393,8 @@ function diffPaths(x: unknown, y: unknown, at: string, out: string[]): void {
   }
 }
 
-/** Chart entries this process has read, by file (most recently used last): tests build many variants of a cluster. */
-const readEntries = new Map<string, CacheEntry>();
-const READ_ENTRIES_KEPT = 64;
+/** Chart entries this process has read, by file (the 64 most recently used): tests build many variants of a cluster. */
+const readEntries = new LRUCache<string, CacheEntry>({ max: 64 });
 
 function readEntry(file: string, now: Date): CacheEntry | undefined {
   let entry = readEntries.get(file);
@@ -408,9 +408,7 @@ function readEntry(file: string, now: Date): CacheEntry | undefined {
     // Every later read of this entry in this process returns the same objects: nothing may change them.
     deepFreeze(entry);
   }
-  readEntries.delete(file);
   readEntries.set(file, entry);
-  if (readEntries.size > READ_ENTRIES_KEPT) readEntries.delete(readEntries.keys().next().value!);
   touch(file, now);
   return entry;
 }
@@ -625,19 +623,11 @@ function renderCacheDir(options: RenderOptions): string {
 }
 
 /**
- * Chart renders this process has read, parsed and frozen, by digest (most recently used last). A render's
+ * Chart renders this process has read, parsed and frozen, by digest (the 64 most recently used). A render's
  * content is a function of its digest, so the file need not be read again. Frozen, because every platform
  * built from it shares its objects: nothing may change a render.
  */
-const parsedRenders = new Map<string, ChartRender>();
-const PARSED_RENDERS_KEPT = 64;
-
-function remember(digest: string, render: ChartRender): ChartRender {
-  parsedRenders.delete(digest);
-  parsedRenders.set(digest, render);
-  if (parsedRenders.size > PARSED_RENDERS_KEPT) parsedRenders.delete(parsedRenders.keys().next().value!);
-  return render;
-}
+const parsedRenders = new LRUCache<string, ChartRender>({ max: 64 });
 
 /** Chart render files this process has marked as used (pruning keeps the most recently used). */
 const touchedRenders = new Set<string>();
@@ -651,7 +641,7 @@ function readChartRender(dir: string, digest: string, now: Date): ChartRender | 
       touchedRenders.add(file);
       touch(file, now);
     }
-    return remember(digest, known);
+    return known;
   }
   let entry: ChartRenderEntry;
   try {
@@ -662,7 +652,9 @@ function readChartRender(dir: string, digest: string, now: Date): ChartRender | 
   if (entry?.format !== CHART_RENDER_FORMAT || !Array.isArray(entry.render?.objects)) return undefined;
   touchedRenders.add(file);
   touch(file, now);
-  return remember(digest, deepFreeze(entry.render));
+  const render = deepFreeze(entry.render);
+  parsedRenders.set(digest, render);
+  return render;
 }
 
 function touch(file: string, now: Date): void {
@@ -710,7 +702,7 @@ function writeClusterEntry(file: string, renders: Map<string, ChartRender>): Map
       touchedRenders.add(chartFile);
       digests.push([application, digest]);
       // Kept as a read one is: the next read of this cluster in this process shares it.
-      remember(digest, render);
+      parsedRenders.set(digest, render);
     }
     writeFileAtomic(file, JSON.stringify({ format: CLUSTER_FORMAT, renders: digests } satisfies ClusterEntry));
   } catch {

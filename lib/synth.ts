@@ -4,6 +4,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
+import { LRUCache } from 'lru-cache';
 import { deepFreeze } from './freeze';
 import { ConfigError, configFiles, loadConfig, parseConfig, PlatformConfig } from './config';
 import { ENVIRONMENTS_FILE, environmentsOverview, inventory } from './inventory';
@@ -28,12 +29,11 @@ const VALIDATED_STAMP = 'validated.json';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /**
- * Documents parsed in this process, by the file's text (most recently used last): a process that validates
+ * Documents parsed in this process, by the file's text (the 4,096 most recently used): a process that validates
  * the same files again (the tests, `cdk8s synth`'s plugin after the synth) parses each once. Frozen, so that
  * they can be shared, and the validation's digest of each is computed once too.
  */
-const parsedFiles = new Map<string, readonly unknown[]>();
-const MAX_PARSED_FILES = 4096;
+const parsedFiles = new LRUCache<string, readonly unknown[]>({ max: 4096 });
 
 /** Files of one environment as written to gitops/<environment>/ (or to a cdk8s manifest), parsed. */
 function parseEnvironmentText(files: ReadonlyMap<string, string>, folder = ''): ManifestFile[] {
@@ -41,9 +41,7 @@ function parseEnvironmentText(files: ReadonlyMap<string, string>, folder = ''): 
   for (const [rel, text] of files) {
     if (!rel.endsWith('.yaml')) continue;
     let docs = parsedFiles.get(text);
-    if (docs) {
-      parsedFiles.delete(text);
-    } else {
+    if (!docs) {
       try {
         docs = deepFreeze(yaml.loadAll(text));
       } catch (e) {
@@ -51,9 +49,8 @@ function parseEnvironmentText(files: ReadonlyMap<string, string>, folder = ''): 
         const where = err.mark ? ` at line ${err.mark.line + 1}, column ${err.mark.column + 1}` : '';
         throw new Error(`${folder}${rel}: not valid YAML${where}: ${err.reason ?? err.message.split('\n')[0]}; fix the file, or run \`npm run synth\` to write it anew`);
       }
-      if (parsedFiles.size >= MAX_PARSED_FILES) parsedFiles.delete(parsedFiles.keys().next().value!);
+      parsedFiles.set(text, docs);
     }
-    parsedFiles.set(text, docs);
     for (const doc of docs) if (doc) out.push({ path: rel, manifest: doc as ManifestFile['manifest'] });
   }
   return out;

@@ -1,9 +1,9 @@
 // Before any test file runs: synthesize config/ once, with the synth command itself, into a temporary gitops/
 // that tests copy (test/commands.ts: synthesizedGitops) instead of each running a synth of their own, and keep
 // its schema cache for test/setup-schema-cache.ts; test/global-teardown.ts removes both. The synth renders
-// every environment's charts, each environment's in parallel, so that the tests (which build platforms
-// synchronously, one chart at a time on a miss) find them in dist/render-cache: on a fresh clone this is the
-// one cold render of the test run.
+// every environment's charts (one environment after another, each one's charts in parallel), so that the
+// tests (which build platforms synchronously, one chart at a time on a miss) find them in dist/render-cache:
+// on a fresh clone this is the one cold render of the test run.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';

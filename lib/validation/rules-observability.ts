@@ -1,5 +1,6 @@
 // Observability: Grafana datasources refer to each other by uid, and Prometheus selects monitors by label.
 import * as yaml from 'js-yaml';
+import { LRUCache } from 'lru-cache';
 import { dashboardDatasourceUidRefs, datasourceUidRefs } from '../grafana';
 import { fieldPath } from './schema';
 import { Context, isObject, Json, KObject, list, Path, str } from './context';
@@ -14,8 +15,7 @@ const GRAFANA_BUILT_IN_UIDS = new Set(['-- Mixed --', '-- Grafana --', '-- Dashb
  * The datasource uids each dashboard names, by its text: the same dashboards (kube-prometheus-stack's ~30,
  * some of 100 KB) are parsed and walked once per process, not in every validation of the platform.
  */
-const dashboardRefs = new Map<string, ReturnType<typeof dashboardDatasourceUidRefs>>();
-const MAX_DASHBOARDS = 1024;
+const dashboardRefs = new LRUCache<string, ReturnType<typeof dashboardDatasourceUidRefs>>({ max: 1024 });
 
 interface UidRef {
   readonly object: KObject;
@@ -80,7 +80,6 @@ export function datasourceUid(ctx: Context): void {
           continue;
         }
         found = dashboardDatasourceUidRefs(doc);
-        if (dashboardRefs.size >= MAX_DASHBOARDS) dashboardRefs.delete(dashboardRefs.keys().next().value!);
         dashboardRefs.set(String(text), found);
       }
       for (const f of found) {
