@@ -105,7 +105,7 @@ const MAX_PATHS = 8;
 interface CacheEntry {
   readonly format: string;
   readonly chart: string;
-  readonly objects: RenderedObject[];
+  readonly objects: readonly RenderedObject[];
   readonly unstable: string[];
 }
 
@@ -162,9 +162,25 @@ function plan(requests: readonly RenderRequest[], options: RenderOptions): Plan 
   };
 }
 
+/**
+ * Helm outputs this process has parsed, by the digest of their text (the 16 most recently used), frozen. The
+ * rounds render a chart again with other arguments (lib/render.ts renderRounds), and environments render a
+ * chart with other values, which most often gives the very same text: about two parses in five of a cold
+ * synth were of a text parsed before.
+ */
+const parsedOutputs = new LRUCache<string, readonly RenderedObject[]>({ max: 16 });
+
+/** `parseHelmOutput`, once per text in this process; the objects are frozen and shared. */
+function parsedOutput(text: string, request: Pick<RenderRequest, 'application' | 'source'>): readonly RenderedObject[] {
+  const digest = sha256(text);
+  let objects = parsedOutputs.get(digest);
+  if (!objects) parsedOutputs.set(digest, (objects = deepFreeze(parseHelmOutput(text, request))));
+  return objects;
+}
+
 /** Parses the renders of a job, compares them, caches the result. */
 function complete(p: Plan, job: Job, first: HelmOutput, second: HelmOutput | undefined, ms: number): void {
-  const objects = parseHelmOutput(first.stdout, job.request);
+  const objects = parsedOutput(first.stdout, job.request);
   const unstable = second === undefined || first.stdout === second.stdout ? [] : differences(objects, parseHelmOutput(second.stdout, job.request), job.request.namespace);
   const entry: CacheEntry = { format: RENDER_FORMAT, chart: `${job.request.source.chart} ${job.request.source.version}`, objects, unstable };
   try {
@@ -559,6 +575,8 @@ export function* renderRounds(charts: readonly ChartInput[], kubeVersion: string
   const contents = (r: RenderedChart) => new Map(r.objects.map((o) => [objectId(o.manifest), JSON.stringify(o.manifest)]));
   /** Objects that differ between two renders, including ones only one of them has (a random name). */
   const differing = (a: RenderedChart, b: RenderedChart) => {
+    // The same text gives the same objects (one parse per text): nothing differs.
+    if (a.objects === b.objects) return [];
     const [before, after] = [contents(a), contents(b)];
     const changed = [...after].filter(([id, text]) => before.get(id) !== text).map(([id]) => id);
     return [...changed, ...[...before.keys()].filter((id) => !after.has(id))];

@@ -109,6 +109,8 @@ describe('renderCharts', () => {
     const [sync] = renderChartsSync([request({ greeting: 'hello' })], { root, cacheDir, helm });
     expect(runs().length).toBe(before + 2);
     expect(sync.fromCache).toBe(true);
+    // Every platform built from a render shares its objects, fresh or cached: neither can be changed.
+    for (const r of [first, second, sync]) expect(r.objects.every((o) => Object.isFrozen(o) && Object.isFrozen(o.manifest.metadata))).toBe(true);
   });
 
   it('renders again when anything in the key changes, not when only the order of keys or API versions does', async () => {
