@@ -100,24 +100,29 @@ function filesOfRenders(renders: ReadonlyMap<string, ChartRender>): ManifestFile
 /**
  * A schema cache kept in a file between synths (dist/schema-cache.json): an unchanged object is not
  * checked against its schema again, which is most of the validation's cost on a warm run. It holds only
- * digests of objects that passed, from the last synth; the cross-reference checks always run.
+ * digests of objects that passed; the cross-reference checks always run. A synth of one environment keeps
+ * the other environments' digests, behind its own (the file lists the most recently used first), up to
+ * MAX_SCHEMA_CACHE_KEYS: a synth of one environment, or of a changed one, does not cost the next synth of
+ * all of them a check of every object.
  */
 export class FileSchemaCache implements SchemaCache {
-  private readonly known: Set<string>;
+  private readonly known: readonly string[];
+  private readonly knownSet: Set<string>;
   private readonly seen = new Set<string>();
 
-  constructor(private readonly file: string) {
-    let keys: string[] = [];
+  constructor(private readonly file: string, private readonly maxKeys = MAX_SCHEMA_CACHE_KEYS) {
+    let keys: unknown = [];
     try {
       keys = JSON.parse(fs.readFileSync(file, 'utf8'));
     } catch {
       // No cache yet, or an unreadable one: validate everything.
     }
-    this.known = new Set(Array.isArray(keys) ? keys : []);
+    this.known = Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : [];
+    this.knownSet = new Set(this.known);
   }
 
   has(key: string): boolean {
-    if (!this.known.has(key)) return false;
+    if (!this.knownSet.has(key)) return false;
     this.seen.add(key);
     return true;
   }
@@ -126,11 +131,25 @@ export class FileSchemaCache implements SchemaCache {
     this.seen.add(key);
   }
 
-  /** Keeps what this run validated or reused; written aside and renamed, so readers never see half a file. */
+  /**
+   * Keeps what this run validated or reused, then the rest of what the file held, the most recently used
+   * first, up to the limit; written aside and renamed, so readers never see half a file.
+   */
   save(): void {
-    writeFileAtomic(this.file, JSON.stringify([...this.seen].sort()));
+    const keys = [...this.seen];
+    for (const k of this.known) {
+      if (keys.length >= this.maxKeys) break;
+      if (!this.seen.has(k)) keys.push(k);
+    }
+    writeFileAtomic(this.file, JSON.stringify(keys.slice(0, this.maxKeys)));
   }
 }
+
+/**
+ * Digests kept in dist/schema-cache.json: about ten synths' worth of objects (an environment has ~650 with
+ * its charts' renders), some 1.3 MB.
+ */
+export const MAX_SCHEMA_CACHE_KEYS = 20_000;
 
 export class ValidationError extends Error {
   /** `folder`: where the environment's files are, or would be written. */

@@ -6,7 +6,7 @@ import * as k8s from '../../imports/k8s';
 import { renderPlatformFiles, validateCdk8sManifests, validateTree } from '../../lib/synth';
 import { buildPlatform } from '../../lib/platform';
 import { Component, componentsOf } from '../../lib/component';
-import { ValidationError } from '../../lib/validate-platform';
+import { FileSchemaCache, ValidationError } from '../../lib/validate-platform';
 import * as yaml from 'js-yaml';
 import { ApiObject } from 'cdk8s';
 import { labConfig, labRaw, tempDir } from '../helpers';
@@ -68,6 +68,25 @@ describe('validation of the platform', () => {
     expect(notes[0][1]).toMatch(/^lab: CEL rules of CRDs, in the objects checked: \d+ evaluated, .* 1 not evaluated \(see the warnings\)$/);
     expect(notes[1][1]).toContain('DestinationRule devops-tools/jenkins  spec.trafficPolicy.connectionPool.http.idleTimeout  [cel]');
     expect(notes[1][1]).toContain("duration(self) >= duration('1ms')");
+  });
+});
+
+describe('the schema cache between synths (dist/schema-cache.json)', () => {
+  test('a synth keeps what it used first, then what the file held before (another environment\'s objects), up to its limit', () => {
+    const file = path.join(tempDir(), 'schema-cache.json');
+    fs.writeFileSync(file, JSON.stringify(['lab-1', 'lab-2', 'prod-1', 'prod-2']));
+    // A synth of prod alone: it reuses prod-2 and checks a changed object, prod-3.
+    const prodOnly = new FileSchemaCache(file);
+    expect([prodOnly.has('prod-2'), prodOnly.has('prod-3')]).toEqual([true, false]);
+    prodOnly.add('prod-3');
+    prodOnly.save();
+    // The next synth of every environment still finds the lab's objects.
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual(['prod-2', 'prod-3', 'lab-1', 'lab-2', 'prod-1']);
+    // The least recently used go first when the file is full.
+    const small = new FileSchemaCache(file, 3);
+    expect(small.has('lab-2')).toBe(true);
+    small.save();
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual(['lab-2', 'prod-2', 'prod-3']);
   });
 });
 
