@@ -17,7 +17,6 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import { gunzipSync } from 'zlib';
 import type { ChartRender, HelmChartSource } from './component';
 import type { Manifest } from './manifest';
 import { isLeftover, writeFileAtomic } from './atomic-write';
@@ -91,7 +90,7 @@ export interface RenderOptions {
 }
 
 /** Bump when the Helm flags, the parsing or the entry format change: every cached render is then stale. */
-const RENDER_FORMAT = 'helm-template/1';
+const RENDER_FORMAT = 'helm-template/2';
 /**
  * Files kept in dist/render-cache: Helm's per-chart entries, the clusters' entries and the chart renders they
  * name. A test run alone uses about 300 (the environments and the variants tests render).
@@ -140,7 +139,7 @@ function plan(requests: readonly RenderRequest[], options: RenderOptions): Plan 
     const archive = vendoredChart(r.source, { root });
     const key = sha256(JSON.stringify([
       RENDER_FORMAT, archive.sha256, canonicalJson(r.values), r.releaseName, r.namespace, kubeVersion,
-      [...new Set(r.apiVersions)].sort(), helm.version, r.attempt ?? null,
+      apiVersionsAsked(requestTraits(r, { root }).apiVersionsRead, r.apiVersions), helm.version, r.attempt ?? null,
     ]));
     return { key, archive: archive.file };
   });
@@ -526,25 +525,67 @@ export function appliedByArgoCd(manifest: RenderedManifest): boolean {
 
 /** What a chart's templates can do, found by reading them (see `chartTraits`). */
 export interface ChartTraits {
-  /** Its output can depend on `--api-versions` (`.Capabilities.APIVersions`). */
-  readonly readsApiVersions: boolean;
+  /**
+   * The API versions its output can depend on (`.Capabilities.APIVersions`): those its templates ask for by
+   * name (`.Capabilities.APIVersions.Has "policy/v1"`, `has "x.io/v1/Kind" .Capabilities.APIVersions`), none
+   * when they never read them, or 'all' when any mention of them is not such a question (a variable, a
+   * range, a comment: what it asks cannot be told from the text).
+   */
+  readonly apiVersionsRead: 'all' | readonly string[];
   /** It can render random or generated data (randAlphaNum, genCA, uuidv4, now, ...). */
   readonly mayBeRandom: boolean;
 }
 
 const RANDOM_FUNCTIONS = /\b(rand(AlphaNum|Alpha|Numeric|Ascii|Bytes|Int)|uuidv4|genCA(WithKey)?|genPrivateKey|genSelfSignedCert(WithKey)?|genSignedCert(WithKey)?|htpasswd|encryptAES|shuffle|now)\b/;
+/** A Go template action, but a comment: `{{ ... }}`, whose strings ("...", `...`, '.') may hold braces. */
+const TEMPLATE_ACTION = /\{\{(?!-?\s*\/\*)(?:[^}"`']|"(?:[^"\\\n]|\\.)*"|`[^`]*`|'(?:[^'\\]|\\.)*')*\}\}/g;
+/** The two forms of a question about one API version by name. */
+const API_VERSION_QUESTIONS = [/\$?\.Capabilities\.APIVersions\.Has\s+"([^"\\]+)"/g, /\bhas\s+"([^"\\]+)"\s+\$?\.Capabilities\.APIVersions\b/g];
 const traitsByArchive = new Map<string, ChartTraits>();
+
+/** The text of every file of a chart archive, and of the chart archives inside it (subcharts packed as .tgz). */
+function archiveText(archive: Buffer): string {
+  const parts: string[] = [];
+  for (const [name, content] of readTar(archive)) parts.push(name.endsWith('.tgz') ? archiveText(content) : content.toString('latin1'));
+  return parts.join('\n');
+}
 
 /** The traits of a vendored chart, from the text of its archive (templates and subcharts included). */
 export function chartTraits(source: HelmChartSource, options: RenderOptions = {}): ChartTraits {
   const { file, sha256: digest } = vendoredChart(source, { root: options.root });
   let traits = traitsByArchive.get(digest);
   if (!traits) {
-    // Template actions only (`{{ ... }}`, comments left out): "now" in a values.yaml comment calls nothing.
-    const actions = (gunzipSync(fs.readFileSync(file)).toString('latin1').match(/\{\{(?!-?\s*\/\*)[^}]*\}\}/g) ?? []).join('\n');
-    traitsByArchive.set(digest, (traits = { readsApiVersions: actions.includes('APIVersions'), mayBeRandom: RANDOM_FUNCTIONS.test(actions) }));
+    // Template actions only (`{{ ... }}`, with strings that may hold braces; comments left out), in any file
+    // (a values string a template passes to `tpl` is one too): "now" in a values.yaml comment calls nothing.
+    const actions = (archiveText(fs.readFileSync(file)).match(TEMPLATE_ACTION) ?? []).join('\n');
+    // Every mention of APIVersions in an action must be a question by name, or the chart may read them all.
+    const asked = API_VERSION_QUESTIONS.flatMap((re) => [...actions.matchAll(re)].map((m) => m[1]));
+    const mentions = actions.match(/APIVersions/g)?.length ?? 0;
+    traitsByArchive.set(digest, (traits = {
+      apiVersionsRead: mentions === asked.length ? [...new Set(asked)].sort() : 'all',
+      mayBeRandom: RANDOM_FUNCTIONS.test(actions),
+    }));
   }
   return traits;
+}
+
+/**
+ * A chart's traits for one request: values that mention APIVersions (a string a template passes to `tpl`)
+ * may ask anything of them.
+ */
+function requestTraits(r: Pick<RenderRequest, 'source' | 'values'>, options: RenderOptions): ChartTraits {
+  const traits = chartTraits(r.source, options);
+  return traits.apiVersionsRead !== 'all' && JSON.stringify(r.values).includes('APIVersions') ? { ...traits, apiVersionsRead: 'all' } : traits;
+}
+
+/**
+ * The API versions of a list that a chart's output can depend on, sorted: the cache key holds these, not
+ * the whole list, so a CRD no template asks about does not make every chart render again. (Helm is given
+ * the whole list, as Argo CD passes it.)
+ */
+export function apiVersionsAsked(read: ChartTraits['apiVersionsRead'], apiVersions: readonly string[]): string[] {
+  const all = [...new Set(apiVersions)].sort();
+  return read === 'all' ? all : all.filter((v) => read.includes(v));
 }
 
 /**
@@ -552,10 +593,11 @@ export function chartTraits(source: HelmChartSource, options: RenderOptions = {}
  * synchronously or in parallel, and sends the results back):
  * 1. every chart for the built-in APIs of the cluster's Kubernetes version, which shows the CRDs the
  *    platform installs;
- * 2. the charts whose templates read `.Capabilities.APIVersions` again, with `--api-versions` for those CRDs
- *    too: that is what Argo CD passes once they are served, and charts turn on monitors and other custom
- *    resources by those capabilities (for the others, round 1 is final: the flag cannot change them). In
- *    the same round, the other charts that can render random data once more with round 1's arguments;
+ * 2. the charts whose templates read `.Capabilities.APIVersions` (all of them, or those CRDs by name) again,
+ *    with `--api-versions` for those CRDs too: that is what Argo CD passes once they are served, and charts
+ *    turn on monitors and other custom resources by those capabilities (for the others, round 1 is final:
+ *    the flag cannot change them). In the same round, the other charts that can render random data once
+ *    more with round 1's arguments;
  * 3. the charts of round 2 whose objects differed from round 1 once more, with round 2's arguments.
  * An object that differs between two renders of the same arguments changes on every render (a random
  * password, a generated certificate), which Argo CD shows as a permanent diff; one that only differed
@@ -581,7 +623,11 @@ export function* renderRounds(charts: readonly ChartInput[], kubeVersion: string
     const changed = [...after].filter(([id, text]) => before.get(id) !== text).map(([id]) => id);
     return [...changed, ...[...before.keys()].filter((id) => !after.has(id))];
   };
-  const again = crds.length === 0 ? [] : charts.filter((c) => traits(c).readsApiVersions);
+  const asksForCrds = (c: ChartInput) => {
+    const read = traits(c).apiVersionsRead;
+    return read === 'all' ? crds.length > 0 : crds.some((v) => read.includes(v));
+  };
+  const again = charts.filter(asksForCrds);
   const confirm = charts.filter((c) => !again.includes(c) && traits(c).mayBeRandom);
   const second = again.length + confirm.length === 0 ? [] : yield [
     ...again.map((c) => request(c, apiVersions)),
@@ -773,7 +819,7 @@ function startCluster(charts: readonly ChartInput[], kubeVersion: string, option
   const file = clusterCacheFile(charts, kubeVersion, options);
   const cached = readClusterEntry(file, options);
   if (!cached) checkHelmMatchesArgoCd(charts, options);
-  return { file, cached, rounds: renderRounds(charts, kubeVersion, (c) => chartTraits(c.source, options)) };
+  return { file, cached, rounds: renderRounds(charts, kubeVersion, (c) => requestTraits(c, options)) };
 }
 
 /** Renders a cluster's charts: cached renders, Helm for the rest, one chart at a time. */

@@ -119,6 +119,15 @@ describe('renderCharts', () => {
     await renderCharts([base], { root, cacheDir, helm });
     const reordered = request({ nested: { b: 2, a: 1 }, greeting: 'hello' }, { apiVersions: ['v1', 'example.org/v1', 'v1'] });
     expect((await renderCharts([reordered], { root, cacheDir, helm }))[0].fromCache).toBe(true);
+    // The chart asks only whether example.org/v1 is served: another API version cannot change its output.
+    const before = runs().length;
+    const moreApis = request({ greeting: 'hello', nested: { a: 1, b: 2 } }, { apiVersions: ['example.org/v1', 'v1', 'other.example.org/v1'] });
+    const [served] = await renderCharts([moreApis], { root, cacheDir, helm });
+    expect([served.fromCache, runs().length - before]).toEqual([true, 0]);
+    // Unless the values may ask more of them, through a template that passes them to tpl.
+    const tplValues = { ...moreApis, values: { greeting: '{{ .Capabilities.APIVersions }}', nested: { a: 1, b: 2 } } };
+    expect((await renderCharts([tplValues], { root, cacheDir, helm, detectUnstable: false }))[0].fromCache).toBe(false);
+    expect((await renderCharts([{ ...tplValues, apiVersions: ['example.org/v1', 'v1'] }], { root, cacheDir, helm, detectUnstable: false }))[0].fromCache).toBe(false);
     const changes: RenderRequest[] = [
       { ...base, values: { greeting: 'bye', nested: { a: 1, b: 2 } } },
       { ...base, releaseName: 'other' },
