@@ -526,10 +526,8 @@ export function appliedByArgoCd(manifest: RenderedManifest): boolean {
 /** What a chart's templates can do, found by reading them (see `chartTraits`). */
 export interface ChartTraits {
   /**
-   * The API versions its output can depend on (`.Capabilities.APIVersions`): those its templates ask for by
-   * name (`.Capabilities.APIVersions.Has "policy/v1"`, `has "x.io/v1/Kind" .Capabilities.APIVersions`), none
-   * when they never read them, or 'all' when any mention of them is not such a question (a variable, a
-   * range, a comment: what it asks cannot be told from the text).
+   * The API versions its output can depend on (`.Capabilities.APIVersions`): those its templates ask about
+   * by name, none when they never reach them, or 'all' (see `apiVersionsReadBy`).
    */
   readonly apiVersionsRead: 'all' | readonly string[];
   /** It can render random or generated data (randAlphaNum, genCA, uuidv4, now, ...). */
@@ -537,16 +535,48 @@ export interface ChartTraits {
 }
 
 const RANDOM_FUNCTIONS = /\b(rand(AlphaNum|Alpha|Numeric|Ascii|Bytes|Int)|uuidv4|genCA(WithKey)?|genPrivateKey|genSelfSignedCert(WithKey)?|genSignedCert(WithKey)?|htpasswd|encryptAES|shuffle|now)\b/;
-/** A Go template action, but a comment: `{{ ... }}`, whose strings ("...", `...`, '.') may hold braces. */
+/** A Go template action, except a comment: `{{ ... }}`, whose strings ("...", `...`, '.') may hold braces. */
 const TEMPLATE_ACTION = /\{\{(?!-?\s*\/\*)(?:[^}"`']|"(?:[^"\\\n]|\\.)*"|`[^`]*`|'(?:[^'\\]|\\.)*')*\}\}/g;
 /** The two forms of a question about one API version by name. */
 const API_VERSION_QUESTIONS = [/\$?\.Capabilities\.APIVersions\.Has\s+"([^"\\]+)"/g, /\bhas\s+"([^"\\]+)"\s+\$?\.Capabilities\.APIVersions\b/g];
+/**
+ * Any other way to reach the API versions: the capabilities themselves (`$caps := .Capabilities`, `toYaml
+ * .Capabilities`, `index $ "Capabilities"`), the field by itself (`with .Capabilities` ... `.APIVersions`),
+ * or the whole root context serialized (`toJson $`). The Kubernetes and Helm versions are taken out first:
+ * they are in the key already.
+ */
+const OTHER_CAPABILITY_USE = /\.Capabilities\b|["'`]Capabilities["'`]|\.APIVersions\b|\b(toYaml|toJson|toPrettyJson|toRawJson|toToml|toString)\s+\$(?![\w.])/;
 const traitsByArchive = new Map<string, ChartTraits>();
 
-/** The text of every file of a chart archive, and of the chart archives inside it (subcharts packed as .tgz). */
+/**
+ * Which API versions a chart's text can make its output depend on: those it asks about by name
+ * (`.Capabilities.APIVersions.Has "policy/v1"`, `has "x.io/v1/Kind" .Capabilities.APIVersions`), or 'all' when
+ * anything else in it reaches them (OTHER_CAPABILITY_USE). The whole text counts, not only template actions:
+ * a values string a template passes to `tpl` is a template too. (What it cannot see: a template that builds
+ * the name of the field from parts, or serializes a root context it was handed under another name.)
+ */
+export function apiVersionsReadBy(text: string): 'all' | string[] {
+  const asked: string[] = [];
+  let rest = text;
+  for (const question of API_VERSION_QUESTIONS) rest = rest.replace(question, (_whole, v: string) => { asked.push(v); return ''; });
+  rest = rest.replace(/\.Capabilities\.(KubeVersion|HelmVersion)\b/g, '');
+  return OTHER_CAPABILITY_USE.test(rest) ? 'all' : [...new Set(asked)].sort();
+}
+
+/** The text of every file of a chart archive and of the subcharts packed in its charts/ folders (.tgz). */
 function archiveText(archive: Buffer): string {
   const parts: string[] = [];
-  for (const [name, content] of readTar(archive)) parts.push(name.endsWith('.tgz') ? archiveText(content) : content.toString('latin1'));
+  for (const [name, content] of readTar(archive)) {
+    let text: string | undefined;
+    if (/(^|\/)charts\/[^/]+\.tgz$/.test(name)) {
+      try {
+        text = archiveText(content);
+      } catch {
+        // Not an archive after all: read as it is.
+      }
+    }
+    parts.push(text ?? content.toString('latin1'));
+  }
   return parts.join('\n');
 }
 
@@ -554,28 +584,24 @@ function archiveText(archive: Buffer): string {
 export function chartTraits(source: HelmChartSource, options: RenderOptions = {}): ChartTraits {
   const { file, sha256: digest } = vendoredChart(source, { root: options.root });
   let traits = traitsByArchive.get(digest);
-  if (!traits) {
-    // Template actions only (`{{ ... }}`, with strings that may hold braces; comments left out), in any file
-    // (a values string a template passes to `tpl` is one too): "now" in a values.yaml comment calls nothing.
-    const actions = (archiveText(fs.readFileSync(file)).match(TEMPLATE_ACTION) ?? []).join('\n');
-    // Every mention of APIVersions in an action must be a question by name, or the chart may read them all.
-    const asked = API_VERSION_QUESTIONS.flatMap((re) => [...actions.matchAll(re)].map((m) => m[1]));
-    const mentions = actions.match(/APIVersions/g)?.length ?? 0;
-    traitsByArchive.set(digest, (traits = {
-      apiVersionsRead: mentions === asked.length ? [...new Set(asked)].sort() : 'all',
-      mayBeRandom: RANDOM_FUNCTIONS.test(actions),
-    }));
-  }
+  if (!traits) traitsByArchive.set(digest, (traits = archiveTraits(fs.readFileSync(file))));
   return traits;
 }
 
-/**
- * A chart's traits for one request: values that mention APIVersions (a string a template passes to `tpl`)
- * may ask anything of them.
- */
+/** The traits of a chart archive (exported for tests). */
+export function archiveTraits(archive: Buffer): ChartTraits {
+  const text = archiveText(archive);
+  // Template actions only (`{{ ... }}`; comments left out), in any file: "now" in a values.yaml comment calls nothing.
+  const actions = (text.match(TEMPLATE_ACTION) ?? []).join('\n');
+  return { apiVersionsRead: apiVersionsReadBy(text), mayBeRandom: RANDOM_FUNCTIONS.test(actions) };
+}
+
+/** A chart's traits for one request: its values may ask about API versions too (through `tpl`). */
 function requestTraits(r: Pick<RenderRequest, 'source' | 'values'>, options: RenderOptions): ChartTraits {
   const traits = chartTraits(r.source, options);
-  return traits.apiVersionsRead !== 'all' && JSON.stringify(r.values).includes('APIVersions') ? { ...traits, apiVersionsRead: 'all' } : traits;
+  const byValues = apiVersionsReadBy(JSON.stringify(r.values));
+  if (traits.apiVersionsRead === 'all' || (byValues !== 'all' && byValues.length === 0)) return traits;
+  return { ...traits, apiVersionsRead: byValues === 'all' ? 'all' : [...new Set([...traits.apiVersionsRead, ...byValues])].sort() };
 }
 
 /**
@@ -598,7 +624,8 @@ export function apiVersionsAsked(read: ChartTraits['apiVersionsRead'], apiVersio
  *    turn on monitors and other custom resources by those capabilities (for the others, round 1 is final:
  *    the flag cannot change them). In the same round, the other charts that can render random data once
  *    more with round 1's arguments;
- * 3. the charts of round 2 whose objects differed from round 1 once more, with round 2's arguments.
+ * 3. the charts of round 2 that can render random data and whose objects differed from round 1 once more,
+ *    with round 2's arguments.
  * An object that differs between two renders of the same arguments changes on every render (a random
  * password, a generated certificate), which Argo CD shows as a permanent diff; one that only differed
  * because of the capabilities does not. Each round is cached by `renderCharts`, so an unchanged synth
@@ -611,7 +638,8 @@ export function* renderRounds(charts: readonly ChartInput[], kubeVersion: string
   const request = (c: ChartInput, apiVersions: readonly string[], attempt?: number): RenderRequest =>
     ({ ...c, kubeVersion, apiVersions, ...(attempt ? { attempt } : {}) });
   const first = yield charts.map((c) => request(c, builtIn));
-  const crds = crdApiVersions(first.flatMap((r) => r.objects));
+  // A CRD may serve a group/version that is built in already: only new ones change the arguments.
+  const crds = crdApiVersions(first.flatMap((r) => r.objects)).filter((v) => !builtIn.includes(v));
   const apiVersions = [...new Set([...builtIn, ...crds])].sort();
 
   const contents = (r: RenderedChart) => new Map(r.objects.map((o) => [objectId(o.manifest), JSON.stringify(o.manifest)]));

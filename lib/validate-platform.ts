@@ -100,14 +100,13 @@ function filesOfRenders(renders: ReadonlyMap<string, ChartRender>): ManifestFile
 /**
  * A schema cache kept in a file between synths (dist/schema-cache.json): an unchanged object is not
  * checked against its schema again, which is most of the validation's cost on a warm run. It holds only
- * digests of objects that passed; the cross-reference checks always run. A synth of one environment keeps
- * the other environments' digests, behind its own (the file lists the most recently used first), up to
+ * digests of objects that passed; the cross-reference checks always run. A synth keeps the digests it used
+ * (in the order it used them), then those the file held before that it did not use, up to
  * MAX_SCHEMA_CACHE_KEYS: a synth of one environment, or of a changed one, does not cost the next synth of
  * all of them a check of every object.
  */
 export class FileSchemaCache implements SchemaCache {
-  private readonly known: readonly string[];
-  private readonly knownSet: Set<string>;
+  private readonly known: Set<string>;
   private readonly seen = new Set<string>();
 
   constructor(private readonly file: string, private readonly maxKeys = MAX_SCHEMA_CACHE_KEYS) {
@@ -117,12 +116,11 @@ export class FileSchemaCache implements SchemaCache {
     } catch {
       // No cache yet, or an unreadable one: validate everything.
     }
-    this.known = Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : [];
-    this.knownSet = new Set(this.known);
+    this.known = new Set(Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : []);
   }
 
   has(key: string): boolean {
-    if (!this.knownSet.has(key)) return false;
+    if (!this.known.has(key)) return false;
     this.seen.add(key);
     return true;
   }
@@ -132,8 +130,8 @@ export class FileSchemaCache implements SchemaCache {
   }
 
   /**
-   * Keeps what this run validated or reused, then the rest of what the file held, the most recently used
-   * first, up to the limit; written aside and renamed, so readers never see half a file.
+   * Keeps what this run validated or reused, then the rest of what the file held (in its order), up to the
+   * limit; written aside and renamed, so readers never see half a file.
    */
   save(): void {
     const keys = [...this.seen];
@@ -146,8 +144,8 @@ export class FileSchemaCache implements SchemaCache {
 }
 
 /**
- * Digests kept in dist/schema-cache.json: about ten synths' worth of objects (an environment has ~650 with
- * its charts' renders), some 1.3 MB.
+ * Digests kept in dist/schema-cache.json: about thirty synths' worth of objects (an environment has ~650 with
+ * its charts' renders), about 0.6 MB.
  */
 export const MAX_SCHEMA_CACHE_KEYS = 20_000;
 

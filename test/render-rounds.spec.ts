@@ -1,7 +1,11 @@
 // How a cluster's charts are rendered (lib/render.ts renderRounds), driven with made-up renders: which charts
 // each round asks for, with which arguments, and what counts as unstable.
+import * as fs from 'fs';
+import * as path from 'path';
+import { c as tarCreate } from 'tar';
 import { chartSource } from '../lib/versions';
-import { ChartInput, chartTraits, ChartTraits, RenderedChart, renderRounds, RenderRequest } from '../lib/render';
+import { apiVersionsReadBy, archiveTraits, ChartInput, chartTraits, ChartTraits, RenderedChart, renderRounds, RenderRequest } from '../lib/render';
+import { tempDir } from './helpers';
 
 const input = (application: string): ChartInput => ({
   application, source: { repoURL: 'https://charts.example.com', chart: application, version: '1.0.0' }, releaseName: application, namespace: application, values: {},
@@ -48,7 +52,7 @@ describe('render rounds', () => {
     const traits: Record<string, ChartTraits> = { operator: still, reader: { apiVersionsRead: ['example.com/v1/Thing'], mayBeRandom: true } };
     // The reader renders an extra label once it sees the CRD: round 1 and 2 differ, a third render agrees.
     const stable = drive([input('operator'), input('reader')], traits,
-      (r) => (r.application === 'operator' ? [crd] : [secret(r.apiVersions.includes('example.com/v1') ? 'with' : 'without')]));
+      (r) => (r.application === 'operator' ? [crd] : [secret(r.apiVersions.includes('example.com/v1/Thing') ? 'with' : 'without')]));
     expect(stable.rounds).toHaveLength(3);
     expect(stable.result.get('reader')!.unstable).toEqual([]);
     expect(stable.result.get('reader')!.objects[0].manifest).toMatchObject({ data: { k: 'with' } });
@@ -88,5 +92,41 @@ describe('render rounds', () => {
     expect(chartTraits(chartSource('loki')).apiVersionsRead).toEqual(expect.arrayContaining(['monitoring.coreos.com/v1/ServiceMonitor', 'monitoring.coreos.com/v1/PrometheusRule']));
     // cert-manager never asks.
     expect(chartTraits(chartSource('cert-manager')).apiVersionsRead).toEqual([]);
+  });
+
+  test.each([
+    ['a question by name', '{{- if .Capabilities.APIVersions.Has "policy/v1" }}', ['policy/v1']],
+    ['the has form, from the root', '{{ if has "x.io/v1/Thing" $.Capabilities.APIVersions }}', ['x.io/v1/Thing']],
+    ['braces in a string before it', '{{ printf "}}" }}{{ if .Capabilities.APIVersions.Has "a.io/v1" }}{{ end }}', ['a.io/v1']],
+    ['only the Kubernetes version', '{{ semverCompare ">=1.21-0" .Capabilities.KubeVersion.Version }}', []],
+    ['a security context\'s capabilities, a CRD column', 'requiredDropCapabilities: [ALL]\n- name: Capabilities\n  jsonPath: .status.capabilities', []],
+    ['a question through a variable', '{{ if .Capabilities.APIVersions.Has $apiVersion }}', 'all'],
+    ['the capabilities serialized', '{{ toYaml .Capabilities }}', 'all'],
+    ['the capabilities kept in a variable', '{{ $c := .Capabilities }}{{ if $c.APIVersions.Has "policy/v1" }}', 'all'],
+    ['the capabilities by index', '{{ index $ "Capabilities" "APIVersions" }}', 'all'],
+    ['the root context serialized', '{{ toJson $ }}', 'all'],
+    ['a values string a template passes to tpl', 'expr: .Capabilities.APIVersions', 'all'],
+  ])('what a chart text asks of the API versions: %s', (_, text, read) => {
+    expect(apiVersionsReadBy(text)).toEqual(read);
+  });
+
+  test('a subchart packed in charts/ is read too; another .tgz is only data', () => {
+    const work = tempDir();
+    const write = (rel: string, text: string | Buffer) => {
+      fs.mkdirSync(path.dirname(path.join(work, rel)), { recursive: true });
+      fs.writeFileSync(path.join(work, rel), text);
+    };
+    write('sub/Chart.yaml', 'apiVersion: v2\nname: sub\nversion: 0.1.0\n');
+    write('sub/templates/x.yaml', '{{- if .Capabilities.APIVersions.Has $v }}{{ randAlphaNum 8 }}{{ end }}\n');
+    write('parent/Chart.yaml', 'apiVersion: v2\nname: parent\nversion: 0.1.0\n');
+    write('parent/templates/y.yaml', '{{- if .Capabilities.APIVersions.Has "policy/v1" }}{{ end }}\n');
+    write('parent/files/blob.tgz', Buffer.from('not an archive'));
+    write('parent/charts/broken.tgz', Buffer.from('not an archive either'));
+    tarCreate({ gzip: true, cwd: work, file: path.join(work, 'parent/charts/sub-0.1.0.tgz'), sync: true, portable: true }, ['sub']);
+    tarCreate({ gzip: true, cwd: work, file: path.join(work, 'parent.tgz'), sync: true, portable: true }, ['parent']);
+    expect(archiveTraits(fs.readFileSync(path.join(work, 'parent.tgz')))).toEqual({ apiVersionsRead: 'all', mayBeRandom: true });
+    fs.rmSync(path.join(work, 'parent/charts'), { recursive: true });
+    tarCreate({ gzip: true, cwd: work, file: path.join(work, 'alone.tgz'), sync: true, portable: true }, ['parent']);
+    expect(archiveTraits(fs.readFileSync(path.join(work, 'alone.tgz')))).toEqual({ apiVersionsRead: ['policy/v1'], mayBeRandom: false });
   });
 });
