@@ -163,7 +163,7 @@ function plan(requests: readonly RenderRequest[], options: RenderOptions): Plan 
 
 /**
  * Helm outputs this process has parsed, by the digest of their text (the 16 most recently used), frozen. The
- * rounds render a chart again with other arguments (lib/render.ts renderRounds), and environments render a
+ * rounds render a chart again with other arguments (renderRounds), and environments render a
  * chart with other values, which most often gives the very same text: about two parses in five of a cold
  * synth were of a text parsed before.
  */

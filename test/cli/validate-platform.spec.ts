@@ -82,7 +82,7 @@ describe('the schema cache between synths (dist/schema-cache.json)', () => {
     prodOnly.save();
     // The next synth of every environment still finds the lab's objects.
     expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual(['prod-2', 'prod-3', 'lab-1', 'lab-2', 'prod-1']);
-    // The least recently used go first when the file is full.
+    // When the file is full, what was used longest ago goes first.
     const small = new FileSchemaCache(file, 3);
     expect(small.has('lab-2')).toBe(true);
     small.save();
