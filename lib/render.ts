@@ -609,7 +609,7 @@ function requestTraits(r: Pick<RenderRequest, 'source' | 'values'>, options: Ren
  * the whole list, so a CRD no template asks about does not make every chart render again. (Helm is given
  * the whole list, as Argo CD passes it.)
  */
-export function apiVersionsAsked(read: ChartTraits['apiVersionsRead'], apiVersions: readonly string[]): string[] {
+function apiVersionsAsked(read: ChartTraits['apiVersionsRead'], apiVersions: readonly string[]): string[] {
   const all = [...new Set(apiVersions)].sort();
   return read === 'all' ? all : all.filter((v) => read.includes(v));
 }
@@ -651,11 +651,7 @@ export function* renderRounds(charts: readonly ChartInput[], kubeVersion: string
     const changed = [...after].filter(([id, text]) => before.get(id) !== text).map(([id]) => id);
     return [...changed, ...[...before.keys()].filter((id) => !after.has(id))];
   };
-  const asksForCrds = (c: ChartInput) => {
-    const read = traits(c).apiVersionsRead;
-    return read === 'all' ? crds.length > 0 : crds.some((v) => read.includes(v));
-  };
-  const again = charts.filter(asksForCrds);
+  const again = charts.filter((c) => apiVersionsAsked(traits(c).apiVersionsRead, crds).length > 0);
   const confirm = charts.filter((c) => !again.includes(c) && traits(c).mayBeRandom);
   const second = again.length + confirm.length === 0 ? [] : yield [
     ...again.map((c) => request(c, apiVersions)),
