@@ -162,19 +162,16 @@ function plan(requests: readonly RenderRequest[], options: RenderOptions): Plan 
 }
 
 /**
- * Helm outputs this process has parsed, by the digest of their text (the 16 most recently used), frozen. The
- * rounds render a chart again with other arguments (renderRounds), and environments render a
- * chart with other values, which most often gives the very same text: about two parses in five of a cold
- * synth were of a text parsed before.
+ * Documents of Helm output this process has parsed, by their text (each `---`-separated part), frozen, up to
+ * 32 Mi characters of text (the most recently used). Most of a chart's output does not change with its values
+ * or the cluster's version: its CRDs (three quarters of the text the platform's charts render) are the same in
+ * every environment and round, and parsing was the largest part of the CPU a cold render spends outside Helm.
  */
-const parsedOutputs = new LRUCache<string, readonly RenderedObject[]>({ max: 16 });
+const parsedDocuments = new LRUCache<string, readonly RenderedManifest[]>({ maxSize: 32 * 1024 * 1024, sizeCalculation: (_v, text) => Math.max(1, text.length) });
 
-/** `parseHelmOutput`, once per text in this process; the objects are frozen and shared. */
+/** `parseHelmOutput` with each document parsed once per text in this process; the objects are frozen and shared. */
 function parsedOutput(text: string, request: Pick<RenderRequest, 'application' | 'source'>): readonly RenderedObject[] {
-  const digest = sha256(text);
-  let objects = parsedOutputs.get(digest);
-  if (!objects) parsedOutputs.set(digest, (objects = deepFreeze(parseHelmOutput(text, request))));
-  return objects;
+  return deepFreeze(parseHelmOutput(text, request, parsedDocuments));
 }
 
 /** Parses the renders of a job, compares them, caches the result. */
@@ -331,16 +328,23 @@ function runHelmSync(helm: HelmBinary, args: string[], env: NodeJS.ProcessEnv, j
 }
 
 /** Helm's output as objects: one per document, with the template named by its `# Source:` line. */
-export function parseHelmOutput(text: string, request: Pick<RenderRequest, 'application' | 'source'>): RenderedObject[] {
+export function parseHelmOutput(text: string, request: Pick<RenderRequest, 'application' | 'source'>,
+  memo?: LRUCache<string, readonly RenderedManifest[]>): RenderedObject[] {
   const objects: RenderedObject[] = [];
   for (const part of text.split(/^---[ \t]*$/m)) {
     const source = /^# Source: (.+)$/m.exec(part)?.[1].trim() ?? '';
+    const known = memo?.get(part);
+    if (known) {
+      for (const manifest of known) objects.push({ source, manifest });
+      continue;
+    }
     let docs: unknown[];
     try {
       docs = yaml.loadAll(part, { schema: YAML_SCHEMA });
     } catch (e) {
       throw new Error(`Application ${request.application}: chart ${request.source.chart} ${request.source.version} rendered invalid YAML in ${source || 'its output'}: ${(e as Error).message.split('\n')[0]}`);
     }
+    const manifests: RenderedManifest[] = [];
     for (const doc of docs) {
       if (doc === null || doc === undefined) continue;
       const m = doc as { apiVersion?: unknown; kind?: unknown; metadata?: unknown };
@@ -349,8 +353,11 @@ export function parseHelmOutput(text: string, request: Pick<RenderRequest, 'appl
         const what = typeof doc !== 'object' || Array.isArray(doc) ? `a ${Array.isArray(doc) ? 'list' : typeof doc}` : 'an object without apiVersion, kind or metadata';
         throw new Error(`Application ${request.application}: chart ${request.source.chart} ${request.source.version} rendered ${what} in ${source || 'its output'}, not a Kubernetes object; check the chart's values`);
       }
-      objects.push({ source, manifest: doc as RenderedManifest });
+      manifests.push(doc as RenderedManifest);
     }
+    // Only once every document of the part is an object: the part's error is then thrown again next time.
+    if (memo) memo.set(part, deepFreeze(manifests));
+    for (const manifest of manifests) objects.push({ source, manifest });
   }
   return objects;
 }
@@ -642,13 +649,15 @@ export function* renderRounds(charts: readonly ChartInput[], kubeVersion: string
   const crds = crdApiVersions(first.flatMap((r) => r.objects)).filter((v) => !builtIn.includes(v));
   const apiVersions = [...new Set([...builtIn, ...crds])].sort();
 
-  const contents = (r: RenderedChart) => new Map(r.objects.map((o) => [objectId(o.manifest), JSON.stringify(o.manifest)]));
+  const byId = (r: RenderedChart) => new Map(r.objects.map((o) => [objectId(o.manifest), o.manifest]));
   /** Objects that differ between two renders, including ones only one of them has (a random name). */
   const differing = (a: RenderedChart, b: RenderedChart) => {
-    // The same text gives the same objects (one parse per text): nothing differs.
-    if (a.objects === b.objects) return [];
-    const [before, after] = [contents(a), contents(b)];
-    const changed = [...after].filter(([id, text]) => before.get(id) !== text).map(([id]) => id);
+    const [before, after] = [byId(a), byId(b)];
+    // A document of the same text is the same object (parsed once per text): only the others are compared.
+    const changed = [...after].filter(([id, m]) => {
+      const old = before.get(id);
+      return old !== m && (old === undefined || JSON.stringify(old) !== JSON.stringify(m));
+    }).map(([id]) => id);
     return [...changed, ...[...before.keys()].filter((id) => !after.has(id))];
   };
   const again = charts.filter((c) => apiVersionsAsked(traits(c).apiVersionsRead, crds).length > 0);

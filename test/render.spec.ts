@@ -7,7 +7,8 @@ import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { c as tarCreate } from 'tar';
 import { helmBinary, HelmBinary } from '../lib/helm';
-import { RenderRequest, renderCharts, renderChartsSync } from '../lib/render';
+import { LRUCache } from 'lru-cache';
+import { parseHelmOutput, RenderedManifest, RenderRequest, renderCharts, renderChartsSync } from '../lib/render';
 import { vendorCharts } from '../lib/vendor';
 import { tempDir } from './helpers';
 
@@ -200,5 +201,24 @@ describe('renderCharts', () => {
     const results = await renderCharts([request({ greeting: '2' }), request({ greeting: '3' })], { root, cacheDir, helm, maxCacheEntries: 2 });
     expect(results.map((r) => r.fromCache)).toEqual([true, true]);
     expect((await renderCharts([request({ greeting: '1' })], { root, cacheDir, helm, detectUnstable: false, maxCacheEntries: 2 }))[0].fromCache).toBe(false);
+  });
+
+  it('parses a document once per text: renders that share it share one frozen object, and the others are their own', async () => {
+    const cacheDir = tmp('cache-');
+    const [a, b] = await renderCharts([request({ greeting: 'shared-a' }), request({ greeting: 'shared-b' })], { root, cacheDir, helm, detectUnstable: false });
+    const find = (r: typeof a, kind: string) => r.objects.find((o) => o.manifest.kind === kind)!.manifest;
+    expect(find(a, 'CustomResourceDefinition')).toBe(find(b, 'CustomResourceDefinition'));
+    expect(Object.isFrozen(find(a, 'CustomResourceDefinition'))).toBe(true);
+    expect(find(a, 'ConfigMap')).not.toBe(find(b, 'ConfigMap'));
+    expect([find(a, 'ConfigMap').data, find(b, 'ConfigMap').data].map((d: any) => d.greeting)).toEqual(['shared-a', 'shared-b']);
+  });
+
+  it('a document that is no object fails every time it is parsed, not only the first', () => {
+    const memo = new LRUCache<string, readonly RenderedManifest[]>({ max: 8 });
+    const text = '---\n# Source: demo/templates/ok.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\n# Source: demo/templates/bad.yaml\n- a list\n';
+    const req = { application: 'demo-app', source };
+    for (let i = 0; i < 2; i++) expect(() => parseHelmOutput(text, req, memo)).toThrow('chart demo 0.1.0 rendered a list in demo/templates/bad.yaml, not a Kubernetes object');
+    expect([...memo.keys()].filter((part) => part.includes('bad.yaml'))).toEqual([]);
+    expect([...memo.keys()].filter((part) => part.includes('ok.yaml'))).toHaveLength(1);
   });
 });
