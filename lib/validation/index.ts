@@ -130,7 +130,7 @@ export function validate(files: readonly ManifestFile[], options: ValidationOpti
   const ctx = new Context(objects, options);
   ctx.violations.push(...ctxViolations);
 
-  const cel: CelCounts = { evaluated: 0, transitionRules: 0, notEvaluated: 0 };
+  const cel: CelCounts = { evaluated: 0, transitionRules: 0, notEvaluated: 0, reused: 0 };
   validateSchemas(ctx, registry, cel, withDefaultCache(options.schemaCache));
   portRange(ctx);
   const names = files.map((f) => f.path);
@@ -237,7 +237,10 @@ function validateSchemas(ctx: Context, registry: SchemaRegistry, cel: CelCounts,
       continue;
     }
     const key = cache ? schemaCacheKey(registry, o.manifest, own ? crdDigest(own) : '', cache.objectsMayChange) : undefined;
-    if (key && cache!.has(key)) continue;
+    if (key && cache!.has(key)) {
+      cel.reused++;
+      continue;
+    }
     let problems;
     const manifest = withoutNulls(o.manifest);
     try {
@@ -321,5 +324,6 @@ export function formatWarnings(warnings: readonly Violation[]): string {
 /** One line on the CEL rules met: how many were evaluated, not applicable, not evaluated. */
 export function formatCelCounts(cel: CelCounts): string {
   return `CEL rules of CRDs, in the objects checked: ${cel.evaluated} evaluated, ${cel.transitionRules} transition rules (oldSelf) not applicable to creation, ` +
-    `${cel.notEvaluated} not evaluated${cel.notEvaluated > 0 ? ' (see the warnings)' : ''}`;
+    `${cel.notEvaluated} not evaluated${cel.notEvaluated > 0 ? ' (see the warnings)' : ''}` +
+    (cel.reused > 0 ? `; ${cel.reused} object${cel.reused === 1 ? '' : 's'} unchanged since ${cel.reused === 1 ? 'it' : 'they'} last passed ${cel.reused === 1 ? 'was' : 'were'} not checked again (dist/schema-cache.json)` : '');
 }

@@ -68,6 +68,11 @@ export interface CelCounts {
   transitionRules: number;
   /** Rules that could not be evaluated: each is also a Warning. */
   notEvaluated: number;
+  /**
+   * Objects not checked against their schema and rules again: unchanged since they passed (the schema
+   * cache), so their rules are in none of the counts above.
+   */
+  reused: number;
 }
 
 /** Everything one validation found. */

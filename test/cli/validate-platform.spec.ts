@@ -7,6 +7,7 @@ import { renderPlatformFiles, validateCdk8sManifests, validateTree } from '../..
 import { buildPlatform } from '../../lib/platform';
 import { Component, componentsOf } from '../../lib/component';
 import { FileSchemaCache, ValidationError } from '../../lib/validate-platform';
+import { defaultSchemaCache, setDefaultSchemaCache } from '../../lib/validation/default-cache';
 import * as yaml from 'js-yaml';
 import { ApiObject } from 'cdk8s';
 import { labConfig, labRaw, tempDir } from '../helpers';
@@ -65,13 +66,39 @@ describe('validation of the platform', () => {
     const files = renderPlatformFiles(platform, undefined, (text, kind) => notes.push([kind, text]));
     expect(files.has('jenkins/destinationrule-jenkins.yaml')).toBe(true);
     expect(notes.map(([kind]) => kind)).toEqual(['counts', 'warnings']);
-    expect(notes[0][1]).toMatch(/^lab: CEL rules of CRDs, in the objects checked: \d+ evaluated, .* 1 not evaluated \(see the warnings\)$/);
+    // The run's schema cache holds every other object of the lab: their rules are not counted again, and the line says so.
+    expect(notes[0][1]).toMatch(/^lab: CEL rules of CRDs, in the objects checked: \d+ evaluated, .* 1 not evaluated \(see the warnings\); \d+ objects unchanged since they last passed were not checked again \(dist\/schema-cache\.json\)$/);
     expect(notes[1][1]).toContain('DestinationRule devops-tools/jenkins  spec.trafficPolicy.connectionPool.http.idleTimeout  [cel]');
     expect(notes[1][1]).toContain("duration(self) >= duration('1ms')");
   });
 });
 
 describe('the schema cache between synths (dist/schema-cache.json)', () => {
+  test('the counts line says how many objects the cache spared a check, and counts their CEL rules only when checked', () => {
+    const keys = new Set<string>();
+    const cache = { has: (k: string) => keys.has(k), add: (k: string) => { keys.add(k); } };
+    const counts = () => {
+      const notes: string[] = [];
+      renderPlatformFiles(buildPlatform(composePlatform(labConfig())), cache, (text, kind) => { if (kind === 'counts') notes.push(text); });
+      return notes[0];
+    };
+    // Without the run's cache (test/setup-schema-cache.ts), which holds the lab's objects already.
+    const runCache = defaultSchemaCache();
+    setDefaultSchemaCache(undefined);
+    try {
+      // The first check evaluates the rules; an object identical to one checked before it in the same run is
+      // not checked twice.
+      const first = /^lab: CEL rules of CRDs, in the objects checked: ([1-9]\d*) evaluated, 0 transition rules \(oldSelf\) not applicable to creation, 0 not evaluated(?:; (\d+) objects unchanged since they last passed were not checked again \(dist\/schema-cache\.json\))?$/.exec(counts());
+      expect(first).not.toBeNull();
+      // The second reuses every object, and counts no rule.
+      const second = /^lab: CEL rules of CRDs, in the objects checked: 0 evaluated, 0 transition rules \(oldSelf\) not applicable to creation, 0 not evaluated; (\d+) objects unchanged since they last passed were not checked again \(dist\/schema-cache\.json\)$/.exec(counts());
+      expect(second).not.toBeNull();
+      expect(Number(second![1])).toBe(Number(first![2] ?? 0) + keys.size);
+    } finally {
+      setDefaultSchemaCache(runCache);
+    }
+  });
+
   test('a synth keeps what it used first, then what the file held before (another environment\'s objects), up to its limit', () => {
     const file = path.join(tempDir(), 'schema-cache.json');
     fs.writeFileSync(file, JSON.stringify(['lab-1', 'lab-2', 'prod-1', 'prod-2']));
