@@ -14,6 +14,7 @@
 import { closest } from './schema';
 import { Context, isObject, Json, KObject, Path } from './context';
 import { namespaceLabels, PodModel, ServiceModel, serviceModels, servicePods } from './rules-monitoring';
+import { LRUCache } from 'lru-cache';
 
 const SCHEME_PORTS: Record<string, number> = { http: 80, ws: 80, https: 443, wss: 443 };
 
@@ -112,6 +113,45 @@ function headlessPorts(pods: readonly PodModel[] | undefined, s: ServiceModel): 
   return out;
 }
 
+/**
+ * Every address findServiceAddresses takes ends its host in .svc or in a namespace of the platform: a string
+ * with neither is passed over without the full match (most strings of a chart's values).
+ */
+function addressFilter(namespaces: ReadonlySet<string>): RegExp {
+  return new RegExp(`\\.(?:svc|${[...namespaces].map((n) => n.replace(/[^a-z0-9-]/gi, '\\$&')).join('|')})(?![a-z0-9_-])`, 'i');
+}
+
+interface FoundAddress {
+  /** The field (a path of its own). */
+  readonly at: Path;
+  /** The whole string the address is in. */
+  readonly text: string;
+  readonly address: ServiceAddress;
+}
+
+/**
+ * The addresses found in objects, by the object's JSON and the platform's namespaces (all they depend on), up
+ * to 16 Mi characters of keys: an object validated again unchanged (the synths and validations of a test run,
+ * the objects environments share) is not walked again. Its text is taken anew on each call: an object may be
+ * changed in place between validations (tests do).
+ */
+const addressesByObject = new LRUCache<string, readonly FoundAddress[]>({ maxSize: 16 * 1024 * 1024, sizeCalculation: (_v, key) => Math.max(1, key.length) });
+
+/** The in-cluster addresses in an object's strings, outside the fields rules-routing.ts checks. */
+function addressesIn(o: KObject, namespaces: ReadonlySet<string>, mayHoldAddress: RegExp): readonly FoundAddress[] {
+  const key = `${[...namespaces].sort().join(' ')}\0${JSON.stringify(o.manifest)}`;
+  let found = addressesByObject.get(key);
+  if (!found) {
+    const out: FoundAddress[] = [];
+    walkStrings(o.manifest, (text, path, siblingPort) => {
+      if (!mayHoldAddress.test(text) || routedField(o, path)) return;
+      for (const address of findServiceAddresses(text, namespaces, siblingPort)) out.push({ at: [...path], text, address });
+    });
+    addressesByObject.set(key, (found = out));
+  }
+  return found;
+}
+
 /** service-reference */
 export function serviceReference(ctx: Context): void {
   const namespaces = new Set(namespaceLabels(ctx).keys());
@@ -129,70 +169,64 @@ export function serviceReference(ctx: Context): void {
   const namesIn = (ns: string) => [...services.values()].filter((s) => s.namespace === ns).map((s) => s.name).sort();
   const statefulSets = ctx.of('apps', 'StatefulSet');
 
-  // Every address findServiceAddresses takes ends its host in .svc or in a namespace of the platform: a
-  // string with neither is passed over without the full match (most strings of a chart's values).
-  const mayHoldAddress = new RegExp(`\\.(?:svc|${[...namespaces].map((n) => n.replace(/[^a-z0-9-]/gi, '\\$&')).join('|')})(?![a-z0-9_-])`, 'i');
+  const mayHoldAddress = addressFilter(namespaces);
   for (const o of ctx.objects) {
     if (o.rendered) continue;
     const seen = new Set<string>();
-    walkStrings(o.manifest, (text, path, siblingPort) => {
-      if (!mayHoldAddress.test(text) || routedField(o, path)) return;
-      const at = [...path];
-      for (const a of findServiceAddresses(text, namespaces, siblingPort)) {
-        const dedupe = `${at.join('.')} ${a.text}`;
-        if (seen.has(dedupe)) continue;
-        seen.add(dedupe);
-        const where = text.trim() === a.text ? '' : ' (in its text)';
-        if (a.malformed) {
-          ctx.report('service-reference', o, at, `address "${a.text}"${where} is in-cluster (.svc) but ${a.malformed}, so it resolves to no Service`,
-            'write it as <service>.<namespace>.svc.cluster.local[:port], or <pod>.<service>.<namespace>.svc.cluster.local for a StatefulSet pod');
+    for (const { at, text, address: a } of addressesIn(o, namespaces, mayHoldAddress)) {
+      const dedupe = `${at.join('.')} ${a.text}`;
+      if (seen.has(dedupe)) continue;
+      seen.add(dedupe);
+      const where = text.trim() === a.text ? '' : ' (in its text)';
+      if (a.malformed) {
+        ctx.report('service-reference', o, at, `address "${a.text}"${where} is in-cluster (.svc) but ${a.malformed}, so it resolves to no Service`,
+          'write it as <service>.<namespace>.svc.cluster.local[:port], or <pod>.<service>.<namespace>.svc.cluster.local for a StatefulSet pod');
+        continue;
+      }
+      const svc = services.get(`${a.namespace}/${a.service}`);
+      if (!svc) {
+        const names = namesIn(a.namespace);
+        const guess = closest(a.service, names);
+        ctx.report('service-reference', o, at,
+          `address "${a.text}"${where} names Service ${a.namespace}/${a.service}, which does not exist in the union` +
+          (names.length === 0 ? ` (namespace ${a.namespace} has no Services${namespaces.has(a.namespace) ? '' : ', and is no namespace of the platform'})` : ''),
+          `${guess ? `use Service "${guess}"` : 'point it at an existing Service'}${names.length > 0 ? ` (Services in ${a.namespace}: ${names.join(', ')})` : ''}, or deploy Service "${a.service}" in ${a.namespace}`);
+        continue;
+      }
+      const pods = svc.object ? servicePods(ctx, svc) : undefined;
+      if (a.pod) {
+        if (!svc.headless) {
+          ctx.report('service-reference', o, at, `address "${a.text}"${where} names pod "${a.pod}" of Service ${a.namespace}/${a.service}, which is not headless, so pod names do not resolve`,
+            `use the Service's own name (${a.service}.${a.namespace}.svc.cluster.local), or the headless Service of the StatefulSet`);
           continue;
         }
-        const svc = services.get(`${a.namespace}/${a.service}`);
-        if (!svc) {
-          const names = namesIn(a.namespace);
-          const guess = closest(a.service, names);
-          ctx.report('service-reference', o, at,
-            `address "${a.text}"${where} names Service ${a.namespace}/${a.service}, which does not exist in the union` +
-            (names.length === 0 ? ` (namespace ${a.namespace} has no Services${namespaces.has(a.namespace) ? '' : ', and is no namespace of the platform'})` : ''),
-            `${guess ? `use Service "${guess}"` : 'point it at an existing Service'}${names.length > 0 ? ` (Services in ${a.namespace}: ${names.join(', ')})` : ''}, or deploy Service "${a.service}" in ${a.namespace}`);
-          continue;
-        }
-        const pods = svc.object ? servicePods(ctx, svc) : undefined;
-        if (a.pod) {
-          if (!svc.headless) {
-            ctx.report('service-reference', o, at, `address "${a.text}"${where} names pod "${a.pod}" of Service ${a.namespace}/${a.service}, which is not headless, so pod names do not resolve`,
-              `use the Service's own name (${a.service}.${a.namespace}.svc.cluster.local), or the headless Service of the StatefulSet`);
+        const owners = statefulSets.filter((s) => s.namespace === a.namespace && s.manifest.spec?.serviceName === a.service);
+        if (owners.length > 0) {
+          const valid = owners.flatMap((s) => Array.from({ length: typeof s.manifest.spec?.replicas === 'number' ? s.manifest.spec.replicas : 1 }, (_, i) => `${s.name}-${i}`));
+          if (!valid.includes(a.pod)) {
+            ctx.report('service-reference', o, at, `address "${a.text}"${where} names pod "${a.pod}", which no StatefulSet of Service ${a.namespace}/${a.service} runs (its pods: ${valid.join(', ') || 'none'})`,
+              `use one of its pods (${valid.join(', ') || 'scale the StatefulSet up'})`);
             continue;
           }
-          const owners = statefulSets.filter((s) => s.namespace === a.namespace && s.manifest.spec?.serviceName === a.service);
-          if (owners.length > 0) {
-            const valid = owners.flatMap((s) => Array.from({ length: typeof s.manifest.spec?.replicas === 'number' ? s.manifest.spec.replicas : 1 }, (_, i) => `${s.name}-${i}`));
-            if (!valid.includes(a.pod)) {
-              ctx.report('service-reference', o, at, `address "${a.text}"${where} names pod "${a.pod}", which no StatefulSet of Service ${a.namespace}/${a.service} runs (its pods: ${valid.join(', ') || 'none'})`,
-                `use one of its pods (${valid.join(', ') || 'scale the StatefulSet up'})`);
-              continue;
-            }
-          }
         }
-        if (a.port === undefined || svc.externalName !== undefined) continue;
-        if (typeof a.port === 'string') {
-          if (!svc.ports.some((p) => p.name === a.port)) {
-            const guess = closest(a.port, svc.ports.map((p) => p.name ?? '').filter((n) => n !== ''));
-            ctx.report('service-reference', o, at, `address "${a.text}"${where} looks up port "${a.port}" (${a.portFrom}) of Service ${a.namespace}/${a.service}, which has no port of that name (its ports: ${portsText(svc)})`,
-              guess ? `look up _${guess}._tcp instead` : `name a port "${a.port}" in the Service, or look up one of its named ports`);
-          }
-          continue;
-        }
-        const direct = svc.headless || a.pod !== undefined;
-        const ok = direct ? headlessPorts(pods, svc).has(a.port) : svc.ports.some((p) => p.port === a.port);
-        if (ok) continue;
-        const options = direct ? [...headlessPorts(pods, svc)].sort((x, y) => x - y).join(', ') : portsText(svc);
-        ctx.report('service-reference', o, at,
-          `address "${a.text}"${where} uses port ${a.port} (${a.portFrom}) of Service ${a.namespace}/${a.service}, which has no such port ` +
-          (direct ? `(it is headless: the address reaches the pods directly, which serve ${options || 'no declared port'})` : `(its ports: ${options})`),
-          `use ${direct ? 'one of those ports' : `one of its ports (${options})`}${a.portFrom !== 'explicit' ? ' explicitly in the address' : ''}, or add port ${a.port} to the Service`);
       }
-    });
+      if (a.port === undefined || svc.externalName !== undefined) continue;
+      if (typeof a.port === 'string') {
+        if (!svc.ports.some((p) => p.name === a.port)) {
+          const guess = closest(a.port, svc.ports.map((p) => p.name ?? '').filter((n) => n !== ''));
+          ctx.report('service-reference', o, at, `address "${a.text}"${where} looks up port "${a.port}" (${a.portFrom}) of Service ${a.namespace}/${a.service}, which has no port of that name (its ports: ${portsText(svc)})`,
+            guess ? `look up _${guess}._tcp instead` : `name a port "${a.port}" in the Service, or look up one of its named ports`);
+        }
+        continue;
+      }
+      const direct = svc.headless || a.pod !== undefined;
+      const ok = direct ? headlessPorts(pods, svc).has(a.port) : svc.ports.some((p) => p.port === a.port);
+      if (ok) continue;
+      const options = direct ? [...headlessPorts(pods, svc)].sort((x, y) => x - y).join(', ') : portsText(svc);
+      ctx.report('service-reference', o, at,
+        `address "${a.text}"${where} uses port ${a.port} (${a.portFrom}) of Service ${a.namespace}/${a.service}, which has no such port ` +
+        (direct ? `(it is headless: the address reaches the pods directly, which serve ${options || 'no declared port'})` : `(its ports: ${options})`),
+        `use ${direct ? 'one of those ports' : `one of its ports (${options})`}${a.portFrom !== 'explicit' ? ' explicitly in the address' : ''}, or add port ${a.port} to the Service`);
+    }
   }
 }
