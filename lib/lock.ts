@@ -8,6 +8,8 @@ import * as path from 'path';
 
 export const LOCK_FILE = '.platform.lock';
 const DEFAULT_TIMEOUT_S = 120;
+/** How often a waiting command looks again: soon after the holder is done (each look reads one small file). */
+const POLL_MS = 20;
 
 interface Holder {
   readonly pid: number;
@@ -107,7 +109,7 @@ export function acquireLock(root: string, command: string, log: (line: string) =
       log(`waiting for ${who} to finish (${LOCK_FILE})`);
       told = true;
     }
-    sleep(100);
+    sleep(POLL_MS);
   }
   let held = true;
   const release = () => {
