@@ -8,7 +8,7 @@ import * as path from 'path';
 
 export const LOCK_FILE = '.platform.lock';
 const DEFAULT_TIMEOUT_S = 120;
-/** How often a waiting command looks again: soon after the holder is done (each look reads one small file). */
+/** How often a waiting command tries again: soon after the holder is done (a try creates the lock file or reads the holder's, and asks whether its process lives). */
 const POLL_MS = 20;
 
 interface Holder {

@@ -163,9 +163,11 @@ function plan(requests: readonly RenderRequest[], options: RenderOptions): Plan 
 
 /**
  * Documents of Helm output this process has parsed, by their text (each `---`-separated part), frozen, up to
- * 32 Mi characters of text (the most recently used). Most of a chart's output does not change with its values
- * or the cluster's version: its CRDs (three quarters of the text the platform's charts render) are the same in
- * every environment and round, and parsing was the largest part of the CPU a cold render spends outside Helm.
+ * 32 Mi characters of such text (the most recently used): most of a chart's output does not change with its
+ * values or the cluster's version. Its CRDs (three quarters of the text the platform's charts render) are the
+ * same in every environment and round, and parsing was the largest part of the CPU a cold render spends
+ * outside Helm. A key is a copy of the part's text: the part itself is a slice, which would keep the whole
+ * output alive.
  */
 const parsedDocuments = new LRUCache<string, readonly RenderedManifest[]>({ maxSize: 32 * 1024 * 1024, sizeCalculation: (_v, text) => Math.max(1, text.length) });
 
@@ -356,7 +358,7 @@ export function parseHelmOutput(text: string, request: Pick<RenderRequest, 'appl
       manifests.push(doc as RenderedManifest);
     }
     // Only once every document of the part is an object: the part's error is then thrown again next time.
-    if (memo) memo.set(part, deepFreeze(manifests));
+    if (memo) memo.set(Buffer.from(part, 'utf8').toString('utf8'), deepFreeze(manifests));
     for (const manifest of manifests) objects.push({ source, manifest });
   }
   return objects;
