@@ -142,6 +142,8 @@ const TRIGGERS: Readonly<Record<string, { when: string; send: string }>> = {
 
 export interface ArgoCdProps {
   readonly config: Section<'argocd'>;
+  /** The Slack channel (without "#") every Application's sync and health notifications go to. */
+  readonly slackChannel: string;
   /** Argo CD's host is argocd.<domain>. */
   readonly domain: string;
   /** How the environment serves its endpoints (an Ingress, or a TLSRoute on the shared Gateway). */
@@ -212,7 +214,7 @@ export class ArgoCdChart extends HelmComponent<ArgoCdValues> {
         templates: { ...NOTIFICATION_TEMPLATES },
         triggers: Object.fromEntries(Object.entries(TRIGGERS).map(([name, t]) =>
           [`trigger.${name}`, `- when: ${t.when}\n  send: [${t.send}]`])),
-        subscriptions: [{ recipients: [`slack:${config.slackChannel}`], triggers: triggerNames }],
+        subscriptions: [{ recipients: [`slack:${props.slackChannel}`], triggers: triggerNames }],
       },
     });
 

@@ -4,7 +4,7 @@
 // lib/platform.ts. Adding a component: a file in charts/ with its props interface, its config section in
 // lib/config.ts, and one `new` here with the references it needs.
 import { App } from 'cdk8s';
-import { ConfigError, isOptionalSection, PlatformConfig, runsItsOwnArgoCd, usesCanary } from '../lib/config';
+import { ConfigError, isOptionalSection, notificationChannel, PlatformConfig, runsItsOwnArgoCd, usesCanary } from '../lib/config';
 import { endpointProblems } from '../lib/tls-endpoint';
 import { Composition } from '../lib/platform';
 import { Exposure } from '../lib/exposure';
@@ -71,7 +71,7 @@ export function composePlatform(config: PlatformConfig): Composition {
   if (config.harbor) new HarborChart(app, { ...site, config: config.harbor, size });
   if (config.jenkins) new JenkinsChart(app, { ...site, config: config.jenkins, monitoring: scrapedBy('jenkins') });
   // An environment deployed to another cluster by a hub's Argo CD installs none of its own.
-  const argoCd = runsItsOwnArgoCd(config.cluster) ? new ArgoCdChart(app, { ...site, config: config.argocd, monitoring: scrapedBy('argocd'), size }) : undefined;
+  const argoCd = runsItsOwnArgoCd(config.cluster) ? new ArgoCdChart(app, { ...site, config: config.argocd, slackChannel: notificationChannel(config), monitoring: scrapedBy('argocd'), size }) : undefined;
   const loki = config.loki && new LokiChart(app, {
     config: config.loki,
     alertmanagerUrl: scrapedBy('loki').alertmanager.url,
@@ -106,7 +106,7 @@ export function composePlatform(config: PlatformConfig): Composition {
   if (config.keda) new KedaChart(app, { config: config.keda, size });
   // Only where a workload is delivered as a canary: the Rollouts' CRDs and controller.
   if (usesCanary(config)) {
-    new ArgoRolloutsChart(app, { config: config.argoRollouts, slackChannel: config.argocd.slackChannel, secrets });
+    new ArgoRolloutsChart(app, { config: config.argoRollouts, slackChannel: notificationChannel(config), secrets });
   }
   const apps = config.apps;
   for (const [name, w] of Object.entries(apps.workloads)) {

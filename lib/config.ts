@@ -477,8 +477,12 @@ export const configSchema = z
       namespace: dnsLabel,
       /** The argo-cd chart that manages Argo CD itself once the root Application is applied. */
       chartVersion: exactVersion.optional(),
-      /** The Slack channel (without "#") every Application's sync and health notifications go to. */
-      slackChannel: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,79}$/, { error: 'must be a Slack channel name without "#", such as devops' }),
+      /**
+       * The Slack channel (without "#") the environment's notifications go to: its own Argo CD's, of every
+       * Application's sync and health, and Argo Rollouts', of each canary. Required where either runs; refused
+       * elsewhere (an environment a hub's Argo CD deploys, with no canary: the hub notifies).
+       */
+      slackChannel: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,79}$/, { error: 'must be a Slack channel name without "#", such as devops' }).optional(),
       /** Argo CD RBAC (argocd-rbac-cm): the role of users no policy line names, and the policy lines. */
       rbac: z.strictObject({
         defaultPolicy: z.enum(['role:readonly', 'role:admin', '']),
@@ -656,6 +660,15 @@ export const configSchema = z
         message: `${gatewayProblem}; allowed: ${meshIssuers.join(', ') || `none (declare an issuer with http01IngressClass: ${MESH_INGRESS_CLASS})`}`,
       });
     }
+    const notifier = runsItsOwnArgoCd(c.cluster) ? 'its Argo CD' : usesCanary(c) ? 'Argo Rollouts (a workload is a canary)' : undefined;
+    if (notifier && c.argocd.slackChannel === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['argocd', 'slackChannel'],
+        message: `is required: the environment runs ${notifier}, which posts its notifications there; give a Slack channel name without "#", such as devops` });
+    }
+    if (!notifier && c.argocd.slackChannel !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['argocd', 'slackChannel'],
+        message: 'has no effect: cluster.destination names another cluster, whose environment is deployed by a hub\'s Argo CD (which notifies) and runs no canary (whose Argo Rollouts would); remove it here' });
+    }
     // Deployed by a hub's Argo CD (cluster.destination names another cluster): the environment installs no
     // Argo CD, so settings of its own Argo CD would be silently ignored.
     if (!runsItsOwnArgoCd(c.cluster)) {
@@ -776,6 +789,16 @@ export const IN_CLUSTER = 'https://kubernetes.default.svc';
 export function runsItsOwnArgoCd(cluster: { readonly destination?: { readonly server: string } | { readonly name: string } }): boolean {
   const d = cluster.destination;
   return !d || ('server' in d && d.server === IN_CLUSTER);
+}
+
+/**
+ * The Slack channel an environment's notifications go to, for the components that post them (its Argo CD,
+ * Argo Rollouts): a config that runs either and names none is refused when parsed.
+ */
+export function notificationChannel(config: PlatformConfig): string {
+  const channel = config.argocd.slackChannel;
+  if (channel === undefined) throw new ConfigError(config.file, ['argocd.slackChannel: is required where the environment runs its Argo CD or Argo Rollouts; give a Slack channel name without "#", such as devops']);
+  return channel;
 }
 
 /** Whether an environment may leave out config section `name` (its component is then off there). */

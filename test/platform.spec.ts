@@ -202,7 +202,9 @@ describe('a second environment', () => {
     r.certManager.namespace = 'certs';
     r.harbor.namespace = 'registry';
     r.ingressNginx.namespace = 'edge';
+    // The hub's Argo CD deploys it, and notifies: no Slack channel of its own (it runs no canary).
     r.argocd = { ...r.argocd, namespace: 'gitops' };
+    delete r.argocd.slackChannel;
     r.cluster.destination = { name: 'staging-aks' };
     r.kiali.namespace = 'mesh';
     r.keda.namespace = 'autoscaling';
@@ -256,5 +258,17 @@ describe('a second environment', () => {
 
   test('passes every check synth makes, as the lab does', () => {
     expect(unionViolations(undefined, other.platform).map((v) => `${v.rule}: ${v.file} ${v.message}`)).toEqual([]);
+  });
+
+  test('names a Slack channel only where something of its own posts there: its Argo CD, or Argo Rollouts for a canary', () => {
+    const hub = (r: any) => { r.cluster.destination = { name: 'staging-aks' }; };
+    const canary = (r: any) => { r.apps.workloads.nginx.canary = { steps: [{ setWeight: 50 }, { pause: {} }] }; };
+    expect(configProblem((r) => { delete r.argocd.slackChannel; }))
+      .toMatch(/argocd\.slackChannel: is required: the environment runs its Argo CD, which posts its notifications there/);
+    expect(configProblem(hub)).toMatch(/argocd\.slackChannel: has no effect: cluster\.destination names another cluster/);
+    expect(configProblem((r) => { hub(r); canary(r); delete r.argocd.slackChannel; }))
+      .toMatch(/argocd\.slackChannel: is required: the environment runs Argo Rollouts \(a workload is a canary\)/);
+    expect(labConfig((r) => { hub(r); canary(r); }).argocd.slackChannel).toBe('devops');
+    expect(labConfig((r) => { hub(r); delete r.argocd.slackChannel; }).argocd.slackChannel).toBeUndefined();
   });
 });
