@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { main } from '../main';
 import { SCHEMA_CACHE } from '../lib/synth';
+import { writeSeed } from './schema-seed';
 
 /**
  * One folder for every temporary file of the run (os.tmpdir() of this process and of the workers, which
@@ -38,9 +39,10 @@ export default async function globalSetup(): Promise<void> {
   process.chdir(cwd);
   if (code !== 0) throw new Error(`the synth of config/ for the tests failed (exit ${code}); see above`);
   // What that synth found valid against its schema (every object of every environment: it rewrites the
-  // file with what it checked or reused), aside from dist/, which tests' own synths rewrite meanwhile.
+  // file with what it checked or reused), and what the test files of the run before did, aside from dist/,
+  // which tests' own synths rewrite meanwhile.
   const schemaCache = path.join(dir, 'schema-cache.json');
-  fs.copyFileSync(SCHEMA_CACHE, schemaCache);
+  writeSeed(SCHEMA_CACHE, schemaCache);
   // Workers start after this, and inherit the variables.
   process.env.PLATFORM_TEST_GITOPS = out;
   process.env.PLATFORM_TEST_SCHEMA_CACHE = schemaCache;
