@@ -2,7 +2,6 @@
 // apply it (the files of gitops/<environment>/ plus every object the chart Applications render), told what
 // only the platform knows: which Application applies which file, the namespaces each component may write
 // into, the Kubernetes version and provider, where the environment's folders sit in the deploy repo.
-import * as fs from 'fs';
 import * as path from 'path';
 import { ChartRender, isHelmComponent } from './component';
 import type { ChartInput } from './render';
@@ -12,6 +11,7 @@ import { storeUnreadValuesIn } from './chart-values';
 import { projectRoot } from './helm';
 import { crdFilesOf } from './versions';
 import { writeFileAtomic } from './atomic-write';
+import { readSchemaCacheKeys } from './validation/cache-file';
 import { chartFiles, Platform } from './platform';
 import { applicationName, APPS_FOLDER, BOOTSTRAP_FOLDER, rootApplicationName } from './app-of-apps';
 import { writtenSources } from './app-of-apps';
@@ -110,13 +110,7 @@ export class FileSchemaCache implements SchemaCache {
   private readonly seen = new Set<string>();
 
   constructor(private readonly file: string, private readonly maxKeys = MAX_SCHEMA_CACHE_KEYS) {
-    let keys: unknown = [];
-    try {
-      keys = JSON.parse(fs.readFileSync(file, 'utf8'));
-    } catch {
-      // No cache yet, or an unreadable one: validate everything.
-    }
-    this.known = new Set(Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : []);
+    this.known = new Set(readSchemaCacheKeys(file));
   }
 
   has(key: string): boolean {

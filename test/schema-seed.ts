@@ -9,6 +9,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '../lib/atomic-write';
+import { readSchemaCacheKeys } from '../lib/validation/cache-file';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -73,13 +74,7 @@ export function saveKeys(testFile: string, used: ReadonlySet<string>, dir = TEST
 
 /** Writes to `seed` the keys of `synthCache` and those every test file left in `dir` under the current stamp. */
 export function writeSeed(synthCache: string, seed: string, dir = TEST_SCHEMA_CACHE_DIR): void {
-  const keys = new Set<string>();
-  try {
-    const parsed: unknown = JSON.parse(fs.readFileSync(synthCache, 'utf8'));
-    if (Array.isArray(parsed)) for (const k of parsed) if (typeof k === 'string') keys.add(k);
-  } catch {
-    // No schema cache of the synth: nothing to seed from it.
-  }
+  const keys = new Set(readSchemaCacheKeys(synthCache));
   let files: string[] = [];
   try {
     files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));

@@ -7,10 +7,10 @@
 // when exactly that object passed exactly that schema; one that fails is never in the cache and is checked
 // every time. Like synth's own cache, this one lives in dist/: a cold run (a fresh clone, CI) checks every
 // object. Tests of the cache itself pass their own (validation/schema.spec.ts).
-import * as fs from 'fs';
 import * as path from 'path';
 import type { SchemaCache } from '../lib/validation';
 import { setDefaultSchemaCache } from '../lib/validation/default-cache';
+import { readSchemaCacheKeys } from '../lib/validation/cache-file';
 import { saveKeys } from './schema-seed';
 
 class SeededSchemaCache implements SchemaCache {
@@ -40,15 +40,8 @@ class SeededSchemaCache implements SchemaCache {
 
   /** Read on first use: most test files never validate. */
   private keys(): Set<string> {
-    if (!this.known) {
-      let keys: unknown = [];
-      try {
-        if (this.file) keys = JSON.parse(fs.readFileSync(this.file, 'utf8'));
-      } catch {
-        // No seed: the cache starts empty and fills as the file validates.
-      }
-      this.known = new Set(Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : []);
-    }
+    // No seed: the cache starts empty and fills as the file validates.
+    this.known ??= new Set(this.file ? readSchemaCacheKeys(this.file) : []);
     return this.known;
   }
 }
